@@ -1,0 +1,370 @@
+//! Configuration, parsed once at cold start into a typed struct.
+//!
+//! Variable names match the Better Auth server's (`BETTER_AUTH_SECRET`, `DATABASE_URL`, ...) so
+//! both sides can share one environment. Any missing or invalid value is one [`ConfigError`]
+//! naming the variable; values themselves (URLs, secrets) never appear in an error.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::credentials::{CookieNames, ExtractOptions};
+use crate::identity::Policy;
+use crate::schema::{Model, SchemaOverrides, validate_identifier};
+use crate::signing::Secret;
+
+/// A setting that is missing or cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("{var} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        var: &'static str,
+        /// Why (never the value of a secret).
+        reason: String,
+    },
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        reason: reason.into(),
+    }
+}
+
+/// How to reach PostgreSQL.
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    /// The parsed `DATABASE_URL`.
+    pub pg: tokio_postgres::Config,
+    /// `DATABASE_POOL_MAX_SIZE`: connections per container (default 2).
+    pub pool_max_size: usize,
+    /// `DATABASE_CONNECT_TIMEOUT_MS`: opening a connection (default 3000).
+    pub connect_timeout: Duration,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: one query, enforced by the client and sent to the server
+    /// as `statement_timeout` (default 2000).
+    pub statement_timeout: Duration,
+    /// `DATABASE_SERVER_STATEMENT_TIMEOUT`: also send `statement_timeout` as a startup option
+    /// (default true; turn off for poolers that refuse startup options).
+    pub server_statement_timeout: bool,
+    /// `DATABASE_PREPARED_STATEMENTS`: cache named prepared statements per connection (default
+    /// true). Set false behind transaction poolers without prepared-statement support.
+    pub prepared_statements: bool,
+    /// `DATABASE_VERIFY_IDLE_AFTER_MS`: a pooled connection idle this long is pinged before use,
+    /// catching connections that died while the sandbox was frozen (default 10000; 0 = always).
+    pub verify_idle_after: Duration,
+    /// `DATABASE_CA_FILE`: extra PEM roots (e.g. the Amazon RDS bundle) for `sslmode=require`.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("hosts", &self.pg.get_hosts().len())
+            .field("dbname", &self.pg.get_dbname())
+            .field("user", &self.pg.get_user())
+            .field("pool_max_size", &self.pool_max_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("prepared_statements", &self.prepared_statements)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the session validator needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `BETTER_AUTH_SECRETS` (first entry), else `BETTER_AUTH_SECRET`, else `AUTH_SECRET`.
+    pub secret: Secret,
+    /// `BETTER_AUTH_COOKIE_PREFIX` (default `better-auth`), Better Auth's `advanced.cookiePrefix`.
+    pub cookie_prefix: String,
+    /// `BETTER_AUTH_REQUIRE_SIGNATURE` (default false), the bearer plugin's `requireSignature`.
+    pub require_signature: bool,
+    /// `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED` (default false): refuse unverified users.
+    pub require_email_verified: bool,
+    /// Database connection settings.
+    pub database: DatabaseSettings,
+    /// Table and column names, where not detected.
+    pub schema: SchemaOverrides,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests). Empty values count
+    /// as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            secret: secret(&get)?,
+            cookie_prefix: cookie_prefix(get("BETTER_AUTH_COOKIE_PREFIX"))?,
+            require_signature: flag(&get, "BETTER_AUTH_REQUIRE_SIGNATURE", false)?,
+            require_email_verified: flag(&get, "BETTER_AUTH_REQUIRE_EMAIL_VERIFIED", false)?,
+            database: database(&get)?,
+            schema: schema_overrides(&get)?,
+        })
+    }
+
+    /// What token extraction needs.
+    pub fn extract_options(&self) -> ExtractOptions {
+        ExtractOptions {
+            secret: self.secret.clone(),
+            cookie_names: CookieNames::new(&self.cookie_prefix),
+            require_signature: self.require_signature,
+        }
+    }
+
+    /// What session evaluation needs.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            require_email_verified: self.require_email_verified,
+        }
+    }
+}
+
+type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+fn secret(get: &Get<'_>) -> Result<Secret, ConfigError> {
+    if let Some(list) = get("BETTER_AUTH_SECRETS") {
+        // "<version>:<secret>,<version>:<secret>", newest first; only the first signs cookies.
+        let first = list.split(',').next().unwrap_or_default().trim();
+        let (version, value) = first
+            .split_once(':')
+            .ok_or_else(|| invalid("BETTER_AUTH_SECRETS", "expected \"<version>:<secret>,...\""))?;
+        if version.trim().parse::<u32>().is_err() || value.trim().is_empty() {
+            return Err(invalid(
+                "BETTER_AUTH_SECRETS",
+                "expected \"<version>:<secret>,...\" with a non-negative integer version",
+            ));
+        }
+        return Ok(Secret::new(value.trim()));
+    }
+    get("BETTER_AUTH_SECRET")
+        .or_else(|| get("AUTH_SECRET"))
+        .map(Secret::new)
+        .ok_or(ConfigError::Missing("BETTER_AUTH_SECRET"))
+}
+
+fn cookie_prefix(value: Option<String>) -> Result<String, ConfigError> {
+    let prefix = value.unwrap_or_else(|| "better-auth".to_owned());
+    // RFC 6265 cookie-name characters (a token), minus the ones that would confuse parsing.
+    let ok = prefix.len() <= 64
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b));
+    if ok {
+        Ok(prefix)
+    } else {
+        Err(invalid(
+            "BETTER_AUTH_COOKIE_PREFIX",
+            "use letters, digits and -_. (at most 64 characters)",
+        ))
+    }
+}
+
+fn flag(get: &Get<'_>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(var).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(_) => Err(invalid(var, "expected true or false")),
+    }
+}
+
+fn number<T: FromStr + PartialOrd + Copy + std::fmt::Display>(
+    get: &Get<'_>,
+    var: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    let Some(raw) = get(var) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(invalid(var, format!("expected a whole number from {min} to {max}"))),
+    }
+}
+
+fn millis(get: &Get<'_>, var: &'static str, default: u64, min: u64, max: u64) -> Result<Duration, ConfigError> {
+    number(get, var, default, min, max).map(Duration::from_millis)
+}
+
+fn database(get: &Get<'_>) -> Result<DatabaseSettings, ConfigError> {
+    let url = get("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?;
+    let pg = tokio_postgres::Config::from_str(url.trim()).map_err(|_| {
+        invalid(
+            "DATABASE_URL",
+            "not a PostgreSQL connection string (postgres://user:password@host:port/db?sslmode=require)",
+        )
+    })?;
+    if pg.get_hosts().is_empty() {
+        return Err(invalid("DATABASE_URL", "names no host"));
+    }
+    let ca_file = get("DATABASE_CA_FILE").map(PathBuf::from);
+    if let Some(path) = &ca_file {
+        if !path.is_file() {
+            return Err(invalid("DATABASE_CA_FILE", "no such file"));
+        }
+    }
+    Ok(DatabaseSettings {
+        pg,
+        pool_max_size: number(get, "DATABASE_POOL_MAX_SIZE", 2, 1, 64)?,
+        connect_timeout: millis(get, "DATABASE_CONNECT_TIMEOUT_MS", 3000, 100, 60_000)?,
+        statement_timeout: millis(get, "DATABASE_STATEMENT_TIMEOUT_MS", 2000, 10, 60_000)?,
+        server_statement_timeout: flag(get, "DATABASE_SERVER_STATEMENT_TIMEOUT", true)?,
+        prepared_statements: flag(get, "DATABASE_PREPARED_STATEMENTS", true)?,
+        verify_idle_after: millis(get, "DATABASE_VERIFY_IDLE_AFTER_MS", 10_000, 0, 3_600_000)?,
+        ca_file,
+    })
+}
+
+fn identifier(var: &'static str, value: &str) -> Result<String, ConfigError> {
+    let value = value.trim();
+    validate_identifier(value).map_err(|e| invalid(var, e.to_string()))?;
+    Ok(value.to_owned())
+}
+
+fn field_map(get: &Get<'_>, model: Model) -> Result<BTreeMap<String, String>, ConfigError> {
+    let var = model.fields_variable();
+    let Some(raw) = get(var) else {
+        return Ok(BTreeMap::new());
+    };
+    let mut map = BTreeMap::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (field, column) = pair
+            .split_once('=')
+            .ok_or_else(|| invalid(var, "expected field=column pairs separated by commas"))?;
+        let field = field.trim();
+        if !model.fields().iter().any(|f| f.name == field) {
+            let known: Vec<&str> = model.fields().iter().map(|f| f.name).collect();
+            return Err(invalid(
+                var,
+                format!("unknown {} field \"{field}\" (known: {})", model.as_str(), known.join(", ")),
+            ));
+        }
+        map.insert(field.to_owned(), identifier(var, column)?);
+    }
+    Ok(map)
+}
+
+fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
+    let table = |var: &'static str| get(var).map(|v| identifier(var, &v)).transpose();
+    Ok(SchemaOverrides {
+        db_schema: table("BETTER_AUTH_DB_SCHEMA")?,
+        user_table: table(Model::User.table_variable())?,
+        session_table: table(Model::Session.table_variable())?,
+        user_fields: field_map(get, Model::User)?,
+        session_fields: field_map(get, Model::Session)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const BASE: [(&str, &str); 2] = [
+        ("DATABASE_URL", "postgres://u:pw@localhost:5432/app"),
+        ("BETTER_AUTH_SECRET", "s3cret-s3cret-s3cret-s3cret-s3cret"),
+    ];
+
+    #[test]
+    fn defaults() {
+        let c = config(&BASE).expect("valid");
+        assert_eq!(c.cookie_prefix, "better-auth");
+        assert!(!c.require_signature && !c.require_email_verified);
+        assert_eq!(c.database.pool_max_size, 2);
+        assert_eq!(c.database.statement_timeout, Duration::from_secs(2));
+        assert!(c.database.prepared_statements);
+        assert_eq!(c.schema, SchemaOverrides::default());
+    }
+
+    #[test]
+    fn missing_required_variables_are_named() {
+        assert_eq!(
+            config(&BASE[1..]).expect_err("no url"),
+            ConfigError::Missing("DATABASE_URL")
+        );
+        assert_eq!(
+            config(&BASE[..1]).expect_err("no secret"),
+            ConfigError::Missing("BETTER_AUTH_SECRET")
+        );
+        assert!(config(&[BASE[0], ("AUTH_SECRET", "x".repeat(32).as_str())]).is_ok());
+    }
+
+    #[test]
+    fn secrets_list_uses_its_first_entry() {
+        let c = config(&[BASE[0], ("BETTER_AUTH_SECRETS", "2:new-one, 1:old-one"), BASE[1]])
+            .expect("valid");
+        let signed = crate::signing::sign(&c.secret, "t");
+        assert_eq!(signed, crate::signing::sign(&Secret::new("new-one"), "t"));
+        assert!(matches!(
+            config(&[BASE[0], ("BETTER_AUTH_SECRETS", "nocolon")]),
+            Err(ConfigError::Invalid { var: "BETTER_AUTH_SECRETS", .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_values_are_named_without_echoing_them() {
+        let err = config(&[("DATABASE_URL", "mysql://secretpw@x"), BASE[1]]).expect_err("bad url");
+        assert!(!err.to_string().contains("secretpw"));
+        assert!(err.to_string().starts_with("DATABASE_URL is invalid"));
+        for (var, value) in [
+            ("DATABASE_POOL_MAX_SIZE", "0"),
+            ("DATABASE_POOL_MAX_SIZE", "lots"),
+            ("DATABASE_STATEMENT_TIMEOUT_MS", "-1"),
+            ("BETTER_AUTH_REQUIRE_SIGNATURE", "maybe"),
+            ("BETTER_AUTH_COOKIE_PREFIX", "a;b"),
+            ("BETTER_AUTH_SESSION_TABLE", "session; drop table \"user\""),
+            ("BETTER_AUTH_USER_FIELDS", "emailVerified=email-verified"),
+            ("BETTER_AUTH_USER_FIELDS", "nonsense=col"),
+            ("BETTER_AUTH_SESSION_FIELDS", "expiresAt"),
+            ("DATABASE_CA_FILE", "/no/such/file.pem"),
+        ] {
+            let err = config(&[BASE[0], BASE[1], (var, value)]).expect_err(var);
+            assert!(
+                matches!(&err, ConfigError::Invalid { var: v, .. } if *v == var),
+                "{var}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn schema_overrides_are_parsed() {
+        let c = config(&[
+            BASE[0],
+            BASE[1],
+            ("BETTER_AUTH_USER_TABLE", "users"),
+            ("BETTER_AUTH_SESSION_TABLE", "user_sessions"),
+            ("BETTER_AUTH_SESSION_FIELDS", "expiresAt=expires_at, userId=user_id"),
+        ])
+        .expect("valid");
+        assert_eq!(c.schema.user_table.as_deref(), Some("users"));
+        assert_eq!(c.schema.session_fields.get("userId").map(String::as_str), Some("user_id"));
+    }
+
+    #[test]
+    fn debug_shows_no_secret_or_password() {
+        let c = config(&BASE).expect("valid");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("s3cret") && !debug.contains("pw"), "{debug}");
+    }
+}

@@ -1,0 +1,329 @@
+//! The one module that talks to PostgreSQL.
+//!
+//! - The pool is built once per container and is lazy: nothing connects until the first query,
+//!   so a cold start never waits for the database.
+//! - Connections are recycled without a round trip, except when one has been idle longer than
+//!   `DATABASE_VERIFY_IDLE_AFTER_MS` (a thawed sandbox): then it is pinged first and replaced if
+//!   dead. A query that still meets a closed connection is retried once on a fresh one.
+//! - Every query runs under the statement timeout on the client (and, by default, the server).
+//! - The schema layout is detected once, on first use, and cached for the container's life.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{
+    Hook, HookError, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use tokio::sync::OnceCell;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{NoTls, Row, config::SslMode};
+
+use crate::config::{ConfigError, DatabaseSettings};
+use crate::identity::SessionRecord;
+use crate::schema::{self, ColumnInfo, SchemaError, SchemaLayout, SchemaOverrides};
+
+/// Why the database could not answer. Never carries SQL text or parameter values.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No connection could be opened or checked out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The query (or the wait for a connection) exceeded its timeout.
+    #[error("database timed out after {0:?}")]
+    Timeout(Duration),
+    /// The database's tables do not fit Better Auth's schema.
+    #[error("database schema mismatch: {0}")]
+    Schema(#[from] SchemaError),
+    /// The server refused the query.
+    #[error("database query failed: {0}")]
+    Query(String),
+}
+
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        // The server's message and code; parameters are never echoed by the queries we send.
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}
+
+fn pool_error(error: PoolError, timeout: Duration) -> StoreError {
+    match error {
+        PoolError::Timeout(_) => StoreError::Timeout(timeout),
+        PoolError::Backend(e) => StoreError::Unavailable(describe(&e)),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+struct Prepared {
+    layout: SchemaLayout,
+    lookup_sql: String,
+}
+
+/// A lazily connecting pool plus the resolved Better Auth schema.
+pub struct Database {
+    pool: Pool,
+    settings: DatabaseSettings,
+    overrides: SchemaOverrides,
+    prepared: OnceCell<Arc<Prepared>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("settings", &self.settings)
+            .field("status", &self.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Builds the pool without connecting.
+    pub fn new(settings: &DatabaseSettings, overrides: &SchemaOverrides) -> Result<Self, ConfigError> {
+        let mut pg = settings.pg.clone();
+        pg.connect_timeout(settings.connect_timeout);
+        pg.keepalives(true);
+        pg.keepalives_idle(Duration::from_secs(30));
+        if pg.get_application_name().is_none() {
+            pg.application_name("better-auth-lambda");
+        }
+        if settings.server_statement_timeout {
+            let timeout = format!("-c statement_timeout={}", settings.statement_timeout.as_millis());
+            let options = match pg.get_options() {
+                Some(existing) if !existing.trim().is_empty() => format!("{existing} {timeout}"),
+                _ => timeout,
+            };
+            pg.options(&options);
+        }
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match pg.get_ssl_mode() {
+            // `prefer` cannot verify anything it falls back from, so it means "no TLS" here:
+            // ask for `sslmode=require` to get TLS with full certificate verification.
+            SslMode::Disable | SslMode::Prefer => {
+                pg.ssl_mode(SslMode::Disable);
+                Manager::from_config(pg, NoTls, manager_config)
+            }
+            _ => Manager::from_config(pg, tls_connector(settings)?, manager_config),
+        };
+        let verify_after = settings.verify_idle_after;
+        let ping_timeout = settings.connect_timeout;
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_max_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(settings.connect_timeout))
+            .create_timeout(Some(settings.connect_timeout))
+            .recycle_timeout(Some(settings.connect_timeout))
+            .pre_recycle(Hook::async_fn(move |client, metrics| {
+                Box::pin(async move {
+                    if metrics.last_used() < verify_after {
+                        return Ok(());
+                    }
+                    match tokio::time::timeout(ping_timeout, client.simple_query("")).await {
+                        Ok(Ok(_)) => Ok(()),
+                        _ => Err(HookError::message("idle connection failed its ping")),
+                    }
+                })
+            }))
+            .build()
+            .map_err(|e| ConfigError::Invalid {
+                var: "DATABASE_URL",
+                reason: format!("cannot build the connection pool: {e}"),
+            })?;
+        Ok(Self {
+            pool,
+            settings: settings.clone(),
+            overrides: overrides.clone(),
+            prepared: OnceCell::new(),
+        })
+    }
+
+    /// The settings this pool was built with.
+    pub fn settings(&self) -> &DatabaseSettings {
+        &self.settings
+    }
+
+    /// The pool, for functions that run their own queries.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// A pooled connection, or why none could be had within the connect timeout.
+    pub async fn client(&self) -> Result<Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| pool_error(e, self.settings.connect_timeout))
+    }
+
+    /// The Better Auth schema layout, detected on first use and then cached.
+    pub async fn layout(&self) -> Result<&SchemaLayout, StoreError> {
+        Ok(&self.prepared().await?.layout)
+    }
+
+    async fn prepared(&self) -> Result<&Arc<Prepared>, StoreError> {
+        self.prepared
+            .get_or_try_init(|| async {
+                let layout = self.detect().await?;
+                let lookup_sql = layout.session_lookup_sql();
+                tracing::info!(
+                    user_table = %layout.user.name,
+                    session_table = %layout.session.name,
+                    "better auth schema detected"
+                );
+                Ok(Arc::new(Prepared { layout, lookup_sql }))
+            })
+            .await
+    }
+
+    async fn detect(&self) -> Result<SchemaLayout, StoreError> {
+        let candidates = self.overrides.candidate_tables();
+        let schema_param = self.overrides.db_schema.clone();
+        let rows = self
+            .query(
+                schema::DETECT_SQL,
+                &[(&schema_param, Type::TEXT), (&candidates, Type::TEXT_ARRAY)],
+            )
+            .await?;
+        let mut schema_name = self.overrides.db_schema.clone().unwrap_or_default();
+        let mut columns = Vec::with_capacity(rows.len());
+        for row in &rows {
+            columns.push(ColumnInfo {
+                table: row.try_get(0).map_err(|e| StoreError::Query(e.to_string()))?,
+                column: row.try_get(1).map_err(|e| StoreError::Query(e.to_string()))?,
+                data_type: row.try_get(2).map_err(|e| StoreError::Query(e.to_string()))?,
+            });
+            schema_name = row.try_get(3).unwrap_or(schema_name);
+        }
+        if rows.is_empty() && schema_name.is_empty() {
+            schema_name = "current_schema()".to_owned();
+        }
+        schema::resolve(&schema_name, &columns, &self.overrides).map_err(|e| {
+            tracing::error!(error = %e, "the database does not fit Better Auth's schema");
+            StoreError::Schema(e)
+        })
+    }
+
+    /// Finds the session with this token, joined with its user. One round trip.
+    pub async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let prepared = self.prepared().await?;
+        let rows = self
+            .query(&prepared.lookup_sql, &[(&token, Type::TEXT)])
+            .await?;
+        rows.first().map(session_record).transpose()
+    }
+
+    /// One round trip (`SELECT 1`), timed: what `/health/db` reports.
+    pub async fn ping(&self) -> Result<Duration, StoreError> {
+        let started = Instant::now();
+        self.query("SELECT 1", &[]).await?;
+        Ok(started.elapsed())
+    }
+
+    /// Runs a query under the statement timeout, retrying once on a fresh connection when the
+    /// pooled one turns out to be closed. Uses cached named statements unless configured not to.
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let deadline = self.settings.statement_timeout;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let client = self.client().await?;
+            let outcome = tokio::time::timeout(deadline, self.run(&client, sql, params)).await;
+            match outcome {
+                Ok(Ok(rows)) => return Ok(rows),
+                Ok(Err(e)) if (e.is_closed() || client.is_closed()) && attempt == 1 => {
+                    tracing::warn!("database connection was closed; retrying on a new one");
+                    drop(Object::take(client));
+                }
+                Ok(Err(e)) => {
+                    if e.is_closed() || client.is_closed() {
+                        drop(Object::take(client));
+                        return Err(StoreError::Unavailable(describe(&e)));
+                    }
+                    if e.as_db_error().is_some_and(|db| db.code().code() == "57014") {
+                        return Err(StoreError::Timeout(deadline));
+                    }
+                    return Err(StoreError::Query(describe(&e)));
+                }
+                Err(_) => {
+                    // The connection may still be busy with the abandoned query: never reuse it.
+                    drop(Object::take(client));
+                    return Err(StoreError::Timeout(deadline));
+                }
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        client: &Object,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        if self.settings.prepared_statements {
+            let statement = client.prepare_typed_cached(sql, &types(params)).await?;
+            let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+            client.query(&statement, &values).await
+        } else {
+            client.query_typed(sql, params).await
+        }
+    }
+}
+
+fn types(params: &[(&(dyn ToSql + Sync), Type)]) -> Vec<Type> {
+    params.iter().map(|(_, t)| t.clone()).collect()
+}
+
+fn session_record(row: &Row) -> Result<SessionRecord, StoreError> {
+    let bad = |e: tokio_postgres::Error| StoreError::Query(format!("unexpected column value: {e}"));
+    Ok(SessionRecord {
+        session_id: row.try_get(0).map_err(bad)?,
+        user_id: row.try_get(1).map_err(bad)?,
+        expires_at: row.try_get::<_, DateTime<Utc>>(2).map_err(bad)?,
+        impersonated_by: row.try_get(3).map_err(bad)?,
+        revoked: row.try_get(4).map_err(bad)?,
+        email: row.try_get::<_, Option<String>>(5).map_err(bad)?.unwrap_or_default(),
+        name: row.try_get::<_, Option<String>>(6).map_err(bad)?.unwrap_or_default(),
+        email_verified: row.try_get::<_, Option<bool>>(7).map_err(bad)?.unwrap_or(false),
+        role: row.try_get(8).map_err(bad)?,
+        banned: row.try_get(9).map_err(bad)?,
+        ban_expires: row.try_get(10).map_err(bad)?,
+    })
+}
+
+fn tls_connector(
+    settings: &DatabaseSettings,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, ConfigError> {
+    let invalid = |var: &'static str, reason: String| ConfigError::Invalid { var, reason };
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &settings.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| invalid("DATABASE_CA_FILE", format!("cannot read it: {e}")))?;
+        let mut reader = std::io::BufReader::new(pem.as_slice());
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut reader) {
+            let cert = cert.map_err(|e| invalid("DATABASE_CA_FILE", format!("bad PEM: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| invalid("DATABASE_CA_FILE", format!("bad certificate: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(invalid("DATABASE_CA_FILE", "holds no certificate".into()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid("DATABASE_URL", format!("TLS set-up failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}

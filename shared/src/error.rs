@@ -1,0 +1,62 @@
+//! The one error type of authentication, and its mapping to what a caller is told.
+
+use crate::credentials::CredentialError;
+use crate::db::StoreError;
+use crate::identity::Refusal;
+
+/// Why a request is not authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No usable token in the request (decided without a query).
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// The token was looked up and refused.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The database could not answer: never treated as allowed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an [`AuthError`] means to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not authenticated: HTTP 401, the authorizer's `Unauthorized`.
+    Unauthenticated,
+    /// Authenticated but not permitted (banned, unverified): HTTP 403, an authorizer Deny.
+    Forbidden,
+    /// We could not decide: HTTP 503, an authorizer error. Never an Allow.
+    Unavailable,
+}
+
+impl AuthError {
+    /// How to answer.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::Credential(_) => Outcome::Unauthenticated,
+            Self::Refused(r) if r.is_forbidden() => Outcome::Forbidden,
+            Self::Refused(_) => Outcome::Unauthenticated,
+            Self::Store(_) => Outcome::Unavailable,
+        }
+    }
+
+    /// A stable short reason for logs (never a token or SQL).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Credential(e) => e.code(),
+            Self::Refused(r) => r.code(),
+            Self::Store(StoreError::Timeout(_)) => "database_timeout",
+            Self::Store(StoreError::Schema(_)) => "schema_mismatch",
+            Self::Store(_) => "database_unavailable",
+        }
+    }
+
+    /// HTTP status for functions answering directly.
+    pub fn status(&self) -> u16 {
+        match self.outcome() {
+            Outcome::Unauthenticated => 401,
+            Outcome::Forbidden => 403,
+            Outcome::Unavailable => 503,
+        }
+    }
+}

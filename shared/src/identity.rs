@@ -1,0 +1,209 @@
+//! What a session row means: the pure decision from a looked-up session to an [`Identity`].
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One session joined with its user, as the database returns it (timestamps already in UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// `session.id`.
+    pub session_id: String,
+    /// `session.userId`.
+    pub user_id: String,
+    /// `session.expiresAt`.
+    pub expires_at: DateTime<Utc>,
+    /// `session.impersonatedBy` (admin plugin), when set.
+    pub impersonated_by: Option<String>,
+    /// A `revoked` column on the session table (not Better Auth's; some schemas add it).
+    pub revoked: bool,
+    /// `user.email`.
+    pub email: String,
+    /// `user.name`.
+    pub name: String,
+    /// `user.emailVerified`.
+    pub email_verified: bool,
+    /// `user.role` (admin plugin): a comma-separated list.
+    pub role: Option<String>,
+    /// `user.banned` (admin plugin).
+    pub banned: Option<bool>,
+    /// `user.banExpires` (admin plugin); NULL with `banned` means a permanent ban.
+    pub ban_expires: Option<DateTime<Utc>>,
+}
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// The user's id.
+    pub user_id: String,
+    /// The session's id (never the token).
+    pub session_id: String,
+    /// The user's email.
+    pub email: String,
+    /// The user's name.
+    pub name: String,
+    /// The user's role list as stored (comma-separated), when the admin plugin is on.
+    pub role: Option<String>,
+    /// Whether the email address is verified.
+    pub email_verified: bool,
+    /// The admin impersonating this user, when the session is an impersonation.
+    pub impersonated_by: Option<String>,
+    /// When the session expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Identity {
+    /// The roles, split at commas and trimmed, as Better Auth's admin plugin reads them.
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.role
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
+}
+
+/// Why a session that exists is not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No session has this token (never existed, signed out, revoked by deletion, user deleted).
+    #[error("unknown session")]
+    Unknown,
+    /// `expiresAt` is not in the future.
+    #[error("session expired")]
+    Expired,
+    /// The session's `revoked` column is true.
+    #[error("session revoked")]
+    Revoked,
+    /// The user is banned and the ban has not expired.
+    #[error("user banned")]
+    Banned,
+    /// The user's email is not verified and the configuration requires it.
+    #[error("email not verified")]
+    EmailNotVerified,
+}
+
+impl Refusal {
+    /// A stable short code for logs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown_session",
+            Self::Expired => "session_expired",
+            Self::Revoked => "session_revoked",
+            Self::Banned => "user_banned",
+            Self::EmailNotVerified => "email_not_verified",
+        }
+    }
+
+    /// True when the caller is known but not permitted (a 403 rather than a 401).
+    pub fn is_forbidden(self) -> bool {
+        matches!(self, Self::Banned | Self::EmailNotVerified)
+    }
+}
+
+/// What besides existence and expiry a session must satisfy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Refuse users whose email is not verified.
+    pub require_email_verified: bool,
+}
+
+/// True when `banned` is set and the ban has no end or ends in the future.
+pub fn is_banned(banned: Option<bool>, ban_expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    banned == Some(true) && ban_expires.is_none_or(|until| until > now)
+}
+
+/// Decides whether a looked-up session is valid at `now`.
+pub fn evaluate(
+    record: Option<SessionRecord>,
+    now: DateTime<Utc>,
+    policy: Policy,
+) -> Result<Identity, Refusal> {
+    let record = record.ok_or(Refusal::Unknown)?;
+    if record.expires_at <= now {
+        return Err(Refusal::Expired);
+    }
+    if record.revoked {
+        return Err(Refusal::Revoked);
+    }
+    if is_banned(record.banned, record.ban_expires, now) {
+        return Err(Refusal::Banned);
+    }
+    if policy.require_email_verified && !record.email_verified {
+        return Err(Refusal::EmailNotVerified);
+    }
+    Ok(Identity {
+        user_id: record.user_id,
+        session_id: record.session_id,
+        email: record.email,
+        name: record.name,
+        role: record.role,
+        email_verified: record.email_verified,
+        impersonated_by: record.impersonated_by,
+        expires_at: record.expires_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn record(now: DateTime<Utc>) -> SessionRecord {
+        SessionRecord {
+            session_id: "s1".into(),
+            user_id: "u1".into(),
+            expires_at: now + Duration::days(7),
+            impersonated_by: None,
+            revoked: false,
+            email: "a@example.com".into(),
+            name: "A".into(),
+            email_verified: true,
+            role: Some("admin, user".into()),
+            banned: None,
+            ban_expires: None,
+        }
+    }
+
+    #[test]
+    fn a_live_session_is_an_identity() {
+        let now = Utc::now();
+        let identity = evaluate(Some(record(now)), now, Policy::default()).expect("valid");
+        assert_eq!(identity.user_id, "u1");
+        assert_eq!(identity.roles().collect::<Vec<_>>(), ["admin", "user"]);
+    }
+
+    #[test]
+    fn refusals() {
+        let now = Utc::now();
+        assert_eq!(evaluate(None, now, Policy::default()), Err(Refusal::Unknown));
+        let mut r = record(now);
+        r.expires_at = now;
+        assert_eq!(evaluate(Some(r), now, Policy::default()), Err(Refusal::Expired));
+        let mut r = record(now);
+        r.revoked = true;
+        assert_eq!(evaluate(Some(r), now, Policy::default()), Err(Refusal::Revoked));
+        let mut r = record(now);
+        r.email_verified = false;
+        let strict = Policy {
+            require_email_verified: true,
+        };
+        assert_eq!(evaluate(Some(r.clone()), now, strict), Err(Refusal::EmailNotVerified));
+        assert!(evaluate(Some(r), now, Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn bans_count_until_they_expire() {
+        let now = Utc::now();
+        assert!(is_banned(Some(true), None, now));
+        assert!(is_banned(Some(true), Some(now + Duration::seconds(1)), now));
+        assert!(!is_banned(Some(true), Some(now), now));
+        assert!(!is_banned(Some(true), Some(now - Duration::days(1)), now));
+        assert!(!is_banned(Some(false), None, now));
+        assert!(!is_banned(None, None, now));
+        let mut r = record(now);
+        r.banned = Some(true);
+        assert_eq!(evaluate(Some(r), now, Policy::default()), Err(Refusal::Banned));
+    }
+}

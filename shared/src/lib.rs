@@ -1,0 +1,25 @@
+//! Answers "who is this request?" for Rust services behind API Gateway that trust Better Auth.
+//!
+//! - [`credentials`]: finds the session token (bearer header or signed cookie) and verifies its
+//!   signature exactly as Better Auth does. Pure.
+//! - [`identity`]: decides whether a session row is valid (expiry, bans, revocation). Pure.
+//! - [`schema`]: where Better Auth's tables and columns are, and the SQL to read them.
+//! - [`db`]: the PostgreSQL pool and the one-round-trip session lookup.
+//! - [`authenticator`]: the three above, in order.
+//! - [`config`]: environment variables, parsed once.
+
+pub mod authenticator;
+pub mod config;
+pub mod credentials;
+pub mod db;
+pub mod error;
+pub mod identity;
+pub mod schema;
+pub mod signing;
+pub mod telemetry;
+
+pub use authenticator::{Authenticated, Authenticator};
+pub use config::{Config, ConfigError};
+pub use credentials::{Credential, CredentialError, CredentialSource, RawCredentials};
+pub use error::{AuthError, Outcome};
+pub use identity::{Identity, Refusal};

@@ -1,0 +1,48 @@
+//! Logging set-up and the token fingerprint that logs may carry instead of a token.
+
+use sha2::{Digest, Sha256};
+
+/// The first 12 hex characters of SHA-256 of a token: enough to correlate log lines, useless to
+/// an attacker. Logs carry this, never a token.
+pub fn fingerprint(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    hex::encode(&digest[..6])
+}
+
+/// Installs the tracing subscriber once: JSON lines inside Lambda (CloudWatch), compact text
+/// elsewhere. `RUST_LOG` filters (default `info`). Safe to call more than once.
+pub fn init() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let result = if in_lambda {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .without_time()
+            .try_init()
+    } else {
+        builder.compact().try_init()
+    };
+    // Already installed (tests, or a second call): keep the first.
+    drop(result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_short_stable_and_not_the_token() {
+        let token = "16wdRQ2r5xE3DyCPTsx4SQXF5yuasMk1";
+        let fp = fingerprint(token);
+        assert_eq!(fp.len(), 12);
+        assert_eq!(fp, fingerprint(token));
+        assert_ne!(fp, fingerprint("another"));
+        assert!(!token.contains(&fp));
+    }
+}
