@@ -6,8 +6,7 @@ use crate::config::{Config, ConfigError};
 use crate::credentials::{self, Credential, CredentialSource, ExtractOptions, RawCredentials};
 use crate::db::Database;
 use crate::error::AuthError;
-use crate::identity::{self, Identity, Policy};
-use crate::telemetry::fingerprint;
+use crate::identity::{self, Identity, Policy, Refusal};
 
 /// A verified caller and how they proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,18 +56,21 @@ impl Authenticator {
         &self,
         credential: &Credential,
     ) -> Result<Authenticated, AuthError> {
-        let record = self.database.find_session(&credential.token).await?;
-        let identity = identity::evaluate(record, Utc::now(), self.policy)?;
+        let Some(record) = self.database.find_session(&credential.token).await? else {
+            return Err(AuthError::Refused {
+                reason: Refusal::Unknown,
+                user_id: None,
+            });
+        };
+        if let Err(reason) = identity::check(&record, Utc::now(), self.policy) {
+            return Err(AuthError::Refused {
+                reason,
+                user_id: Some(record.user_id),
+            });
+        }
         Ok(Authenticated {
-            identity,
+            identity: record.into(),
             source: credential.source,
         })
-    }
-
-    /// The fingerprint logs may carry for a request's token, when it has one.
-    pub fn fingerprint_of(&self, raw: &RawCredentials<'_>) -> Option<String> {
-        credentials::extract(raw, &self.extract)
-            .ok()
-            .map(|c| fingerprint(&c.token))
     }
 }

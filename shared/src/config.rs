@@ -191,11 +191,20 @@ fn number<T: FromStr + PartialOrd + Copy + std::fmt::Display>(
     };
     match raw.trim().parse::<T>() {
         Ok(v) if v >= min && v <= max => Ok(v),
-        _ => Err(invalid(var, format!("expected a whole number from {min} to {max}"))),
+        _ => Err(invalid(
+            var,
+            format!("expected a whole number from {min} to {max}"),
+        )),
     }
 }
 
-fn millis(get: &Get<'_>, var: &'static str, default: u64, min: u64, max: u64) -> Result<Duration, ConfigError> {
+fn millis(
+    get: &Get<'_>,
+    var: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
     number(get, var, default, min, max).map(Duration::from_millis)
 }
 
@@ -249,7 +258,11 @@ fn field_map(get: &Get<'_>, model: Model) -> Result<BTreeMap<String, String>, Co
             let known: Vec<&str> = model.fields().iter().map(|f| f.name).collect();
             return Err(invalid(
                 var,
-                format!("unknown {} field \"{field}\" (known: {})", model.as_str(), known.join(", ")),
+                format!(
+                    "unknown {} field \"{field}\" (known: {})",
+                    model.as_str(),
+                    known.join(", ")
+                ),
             ));
         }
         map.insert(field.to_owned(), identifier(var, column)?);
@@ -312,13 +325,20 @@ mod tests {
 
     #[test]
     fn secrets_list_uses_its_first_entry() {
-        let c = config(&[BASE[0], ("BETTER_AUTH_SECRETS", "2:new-one, 1:old-one"), BASE[1]])
-            .expect("valid");
+        let c = config(&[
+            BASE[0],
+            ("BETTER_AUTH_SECRETS", "2:new-one, 1:old-one"),
+            BASE[1],
+        ])
+        .expect("valid");
         let signed = crate::signing::sign(&c.secret, "t");
         assert_eq!(signed, crate::signing::sign(&Secret::new("new-one"), "t"));
         assert!(matches!(
             config(&[BASE[0], ("BETTER_AUTH_SECRETS", "nocolon")]),
-            Err(ConfigError::Invalid { var: "BETTER_AUTH_SECRETS", .. })
+            Err(ConfigError::Invalid {
+                var: "BETTER_AUTH_SECRETS",
+                ..
+            })
         ));
     }
 
@@ -354,17 +374,26 @@ mod tests {
             BASE[1],
             ("BETTER_AUTH_USER_TABLE", "users"),
             ("BETTER_AUTH_SESSION_TABLE", "user_sessions"),
-            ("BETTER_AUTH_SESSION_FIELDS", "expiresAt=expires_at, userId=user_id"),
+            (
+                "BETTER_AUTH_SESSION_FIELDS",
+                "expiresAt=expires_at, userId=user_id",
+            ),
         ])
         .expect("valid");
         assert_eq!(c.schema.user_table.as_deref(), Some("users"));
-        assert_eq!(c.schema.session_fields.get("userId").map(String::as_str), Some("user_id"));
+        assert_eq!(
+            c.schema.session_fields.get("userId").map(String::as_str),
+            Some("user_id")
+        );
     }
 
     #[test]
     fn debug_shows_no_secret_or_password() {
         let c = config(&BASE).expect("valid");
         let debug = format!("{c:?}");
-        assert!(!debug.contains("s3cret") && !debug.contains("pw"), "{debug}");
+        assert!(
+            !debug.contains("s3cret") && !debug.contains("pw"),
+            "{debug}"
+        );
     }
 }

@@ -319,7 +319,8 @@ mod tests {
 
     const SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
     const TOKEN: &str = "16wdRQ2r5xE3DyCPTsx4SQXF5yuasMk1";
-    const COOKIE: &str = "16wdRQ2r5xE3DyCPTsx4SQXF5yuasMk1.VS5WcWfwGEwqP3xhIbTqcHlTRflHAkoAJqKxkJh3Eew%3D";
+    const COOKIE: &str =
+        "16wdRQ2r5xE3DyCPTsx4SQXF5yuasMk1.VS5WcWfwGEwqP3xhIbTqcHlTRflHAkoAJqKxkJh3Eew%3D";
 
     fn options() -> ExtractOptions {
         ExtractOptions {
@@ -356,7 +357,10 @@ mod tests {
 
     #[test]
     fn bearer_raw_signed_and_percent_encoded() {
-        assert_eq!(bearer(TOKEN).expect("raw").source, CredentialSource::BearerRaw);
+        assert_eq!(
+            bearer(TOKEN).expect("raw").source,
+            CredentialSource::BearerRaw
+        );
         assert_eq!(token_of(bearer(TOKEN)), TOKEN);
         let signed = sign(&Secret::new(SECRET), TOKEN);
         assert_eq!(
@@ -404,13 +408,19 @@ mod tests {
         };
         let unsigned: &'static str = Box::leak(unsigned.into_boxed_str());
         let signed: &'static str = Box::leak(signed.into_boxed_str());
-        assert_eq!(extract(&raw(unsigned), &opts), Err(CredentialError::Unsigned));
+        assert_eq!(
+            extract(&raw(unsigned), &opts),
+            Err(CredentialError::Unsigned)
+        );
         assert_eq!(token_of(extract(&raw(signed), &opts)), TOKEN);
     }
 
     #[test]
     fn bearer_refuses_bad_signatures_and_bad_characters() {
-        let wrong = sign(&Secret::new("another-secret-0123456789abcdefghijklmn"), TOKEN);
+        let wrong = sign(
+            &Secret::new("another-secret-0123456789abcdefghijklmn"),
+            TOKEN,
+        );
         assert_eq!(
             bearer(&wrong),
             Err(CredentialError::Signature(SignatureError::Mismatch))
@@ -419,7 +429,10 @@ mod tests {
             bearer(&format!("{TOKEN}.short")),
             Err(CredentialError::Signature(SignatureError::Malformed))
         );
-        assert_eq!(bearer("abc'; drop table session;--"), Err(CredentialError::Malformed));
+        assert_eq!(
+            bearer("abc'; drop table session;--"),
+            Err(CredentialError::Malformed)
+        );
         assert_eq!(bearer("abc%27--"), Err(CredentialError::Malformed));
         assert_eq!(bearer("héllo"), Err(CredentialError::Malformed));
         assert_eq!(bearer(&"a".repeat(600)), Err(CredentialError::TooLong));
@@ -438,11 +451,15 @@ mod tests {
     #[test]
     fn cookie_plain_secure_and_custom_prefix() {
         assert_eq!(
-            cookie(&format!("better-auth.session_token={COOKIE}")).expect("cookie").source,
+            cookie(&format!("better-auth.session_token={COOKIE}"))
+                .expect("cookie")
+                .source,
             CredentialSource::Cookie
         );
         assert_eq!(
-            token_of(cookie(&format!("a=b; __Secure-better-auth.session_token={COOKIE}; c=d"))),
+            token_of(cookie(&format!(
+                "a=b; __Secure-better-auth.session_token={COOKIE}; c=d"
+            ))),
             TOKEN
         );
         assert_eq!(
@@ -472,7 +489,10 @@ mod tests {
             cookie(&format!("better-auth.session_token={TOKEN}")),
             Err(CredentialError::Signature(SignatureError::Missing))
         );
-        let other = sign_cookie_value(&Secret::new("another-secret-0123456789abcdefghijklmn"), TOKEN);
+        let other = sign_cookie_value(
+            &Secret::new("another-secret-0123456789abcdefghijklmn"),
+            TOKEN,
+        );
         assert_eq!(
             cookie(&format!("better-auth.session_token={other}")),
             Err(CredentialError::Signature(SignatureError::Mismatch))

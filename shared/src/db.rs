@@ -80,7 +80,10 @@ impl std::fmt::Debug for Database {
 
 impl Database {
     /// Builds the pool without connecting.
-    pub fn new(settings: &DatabaseSettings, overrides: &SchemaOverrides) -> Result<Self, ConfigError> {
+    pub fn new(
+        settings: &DatabaseSettings,
+        overrides: &SchemaOverrides,
+    ) -> Result<Self, ConfigError> {
         let mut pg = settings.pg.clone();
         pg.connect_timeout(settings.connect_timeout);
         pg.keepalives(true);
@@ -89,7 +92,10 @@ impl Database {
             pg.application_name("better-auth-lambda");
         }
         if settings.server_statement_timeout {
-            let timeout = format!("-c statement_timeout={}", settings.statement_timeout.as_millis());
+            let timeout = format!(
+                "-c statement_timeout={}",
+                settings.statement_timeout.as_millis()
+            );
             let options = match pg.get_options() {
                 Some(existing) if !existing.trim().is_empty() => format!("{existing} {timeout}"),
                 _ => timeout,
@@ -191,9 +197,15 @@ impl Database {
         let mut columns = Vec::with_capacity(rows.len());
         for row in &rows {
             columns.push(ColumnInfo {
-                table: row.try_get(0).map_err(|e| StoreError::Query(e.to_string()))?,
-                column: row.try_get(1).map_err(|e| StoreError::Query(e.to_string()))?,
-                data_type: row.try_get(2).map_err(|e| StoreError::Query(e.to_string()))?,
+                table: row
+                    .try_get(0)
+                    .map_err(|e| StoreError::Query(e.to_string()))?,
+                column: row
+                    .try_get(1)
+                    .map_err(|e| StoreError::Query(e.to_string()))?,
+                data_type: row
+                    .try_get(2)
+                    .map_err(|e| StoreError::Query(e.to_string()))?,
             });
             schema_name = row.try_get(3).unwrap_or(schema_name);
         }
@@ -246,7 +258,9 @@ impl Database {
                         drop(Object::take(client));
                         return Err(StoreError::Unavailable(describe(&e)));
                     }
-                    if e.as_db_error().is_some_and(|db| db.code().code() == "57014") {
+                    if e.as_db_error()
+                        .is_some_and(|db| db.code().code() == "57014")
+                    {
                         return Err(StoreError::Timeout(deadline));
                     }
                     return Err(StoreError::Query(describe(&e)));
@@ -288,9 +302,18 @@ fn session_record(row: &Row) -> Result<SessionRecord, StoreError> {
         expires_at: row.try_get::<_, DateTime<Utc>>(2).map_err(bad)?,
         impersonated_by: row.try_get(3).map_err(bad)?,
         revoked: row.try_get(4).map_err(bad)?,
-        email: row.try_get::<_, Option<String>>(5).map_err(bad)?.unwrap_or_default(),
-        name: row.try_get::<_, Option<String>>(6).map_err(bad)?.unwrap_or_default(),
-        email_verified: row.try_get::<_, Option<bool>>(7).map_err(bad)?.unwrap_or(false),
+        email: row
+            .try_get::<_, Option<String>>(5)
+            .map_err(bad)?
+            .unwrap_or_default(),
+        name: row
+            .try_get::<_, Option<String>>(6)
+            .map_err(bad)?
+            .unwrap_or_default(),
+        email_verified: row
+            .try_get::<_, Option<bool>>(7)
+            .map_err(bad)?
+            .unwrap_or(false),
         role: row.try_get(8).map_err(bad)?,
         banned: row.try_get(9).map_err(bad)?,
         ban_expires: row.try_get(10).map_err(bad)?,

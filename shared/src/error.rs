@@ -11,8 +11,13 @@ pub enum AuthError {
     #[error(transparent)]
     Credential(#[from] CredentialError),
     /// The token was looked up and refused.
-    #[error(transparent)]
-    Refused(#[from] Refusal),
+    #[error("{reason}")]
+    Refused {
+        /// Why.
+        reason: Refusal,
+        /// Whose session it was, when it exists.
+        user_id: Option<String>,
+    },
     /// The database could not answer: never treated as allowed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -34,8 +39,8 @@ impl AuthError {
     pub fn outcome(&self) -> Outcome {
         match self {
             Self::Credential(_) => Outcome::Unauthenticated,
-            Self::Refused(r) if r.is_forbidden() => Outcome::Forbidden,
-            Self::Refused(_) => Outcome::Unauthenticated,
+            Self::Refused { reason, .. } if reason.is_forbidden() => Outcome::Forbidden,
+            Self::Refused { .. } => Outcome::Unauthenticated,
             Self::Store(_) => Outcome::Unavailable,
         }
     }
@@ -44,10 +49,18 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Credential(e) => e.code(),
-            Self::Refused(r) => r.code(),
+            Self::Refused { reason, .. } => reason.code(),
             Self::Store(StoreError::Timeout(_)) => "database_timeout",
             Self::Store(StoreError::Schema(_)) => "schema_mismatch",
             Self::Store(_) => "database_unavailable",
+        }
+    }
+
+    /// The user the refused session belongs to, when known.
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Self::Refused { user_id, .. } => user_id.as_deref(),
+            _ => None,
         }
     }
 

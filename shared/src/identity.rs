@@ -110,17 +110,16 @@ pub struct Policy {
 }
 
 /// True when `banned` is set and the ban has no end or ends in the future.
-pub fn is_banned(banned: Option<bool>, ban_expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+pub fn is_banned(
+    banned: Option<bool>,
+    ban_expires: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
     banned == Some(true) && ban_expires.is_none_or(|until| until > now)
 }
 
-/// Decides whether a looked-up session is valid at `now`.
-pub fn evaluate(
-    record: Option<SessionRecord>,
-    now: DateTime<Utc>,
-    policy: Policy,
-) -> Result<Identity, Refusal> {
-    let record = record.ok_or(Refusal::Unknown)?;
+/// Checks a looked-up session at `now`: expiry, revocation, bans, then the policy.
+pub fn check(record: &SessionRecord, now: DateTime<Utc>, policy: Policy) -> Result<(), Refusal> {
     if record.expires_at <= now {
         return Err(Refusal::Expired);
     }
@@ -133,16 +132,33 @@ pub fn evaluate(
     if policy.require_email_verified && !record.email_verified {
         return Err(Refusal::EmailNotVerified);
     }
-    Ok(Identity {
-        user_id: record.user_id,
-        session_id: record.session_id,
-        email: record.email,
-        name: record.name,
-        role: record.role,
-        email_verified: record.email_verified,
-        impersonated_by: record.impersonated_by,
-        expires_at: record.expires_at,
-    })
+    Ok(())
+}
+
+impl From<SessionRecord> for Identity {
+    fn from(record: SessionRecord) -> Self {
+        Self {
+            user_id: record.user_id,
+            session_id: record.session_id,
+            email: record.email,
+            name: record.name,
+            role: record.role,
+            email_verified: record.email_verified,
+            impersonated_by: record.impersonated_by,
+            expires_at: record.expires_at,
+        }
+    }
+}
+
+/// Decides whether a looked-up session (or none) is valid at `now`.
+pub fn evaluate(
+    record: Option<SessionRecord>,
+    now: DateTime<Utc>,
+    policy: Policy,
+) -> Result<Identity, Refusal> {
+    let record = record.ok_or(Refusal::Unknown)?;
+    check(&record, now, policy)?;
+    Ok(record.into())
 }
 
 #[cfg(test)]
@@ -177,19 +193,31 @@ mod tests {
     #[test]
     fn refusals() {
         let now = Utc::now();
-        assert_eq!(evaluate(None, now, Policy::default()), Err(Refusal::Unknown));
+        assert_eq!(
+            evaluate(None, now, Policy::default()),
+            Err(Refusal::Unknown)
+        );
         let mut r = record(now);
         r.expires_at = now;
-        assert_eq!(evaluate(Some(r), now, Policy::default()), Err(Refusal::Expired));
+        assert_eq!(
+            evaluate(Some(r), now, Policy::default()),
+            Err(Refusal::Expired)
+        );
         let mut r = record(now);
         r.revoked = true;
-        assert_eq!(evaluate(Some(r), now, Policy::default()), Err(Refusal::Revoked));
+        assert_eq!(
+            evaluate(Some(r), now, Policy::default()),
+            Err(Refusal::Revoked)
+        );
         let mut r = record(now);
         r.email_verified = false;
         let strict = Policy {
             require_email_verified: true,
         };
-        assert_eq!(evaluate(Some(r.clone()), now, strict), Err(Refusal::EmailNotVerified));
+        assert_eq!(
+            evaluate(Some(r.clone()), now, strict),
+            Err(Refusal::EmailNotVerified)
+        );
         assert!(evaluate(Some(r), now, Policy::default()).is_ok());
     }
 
@@ -204,6 +232,9 @@ mod tests {
         assert!(!is_banned(None, None, now));
         let mut r = record(now);
         r.banned = Some(true);
-        assert_eq!(evaluate(Some(r), now, Policy::default()), Err(Refusal::Banned));
+        assert_eq!(
+            evaluate(Some(r), now, Policy::default()),
+            Err(Refusal::Banned)
+        );
     }
 }

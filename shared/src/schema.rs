@@ -153,7 +153,11 @@ impl SchemaOverrides {
             .into_iter()
             .flat_map(|model| match self.table(model) {
                 Some(table) => vec![table.to_owned()],
-                None => model.default_tables().iter().map(|t| (*t).to_owned()).collect(),
+                None => model
+                    .default_tables()
+                    .iter()
+                    .map(|t| (*t).to_owned())
+                    .collect(),
             })
             .collect()
     }
@@ -468,7 +472,9 @@ fn resolve_table(
 
 /// Why an identifier from configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("\"{0}\" is not a valid identifier (letters, digits and _, starting with a letter or _, at most 63 bytes)")]
+#[error(
+    "\"{0}\" is not a valid identifier (letters, digits and _, starting with a letter or _, at most 63 bytes)"
+)]
 pub struct IdentifierError(pub String);
 
 /// Accepts `[A-Za-z_][A-Za-z0-9_]*`, at most 63 bytes (PostgreSQL's limit).
@@ -542,8 +548,12 @@ mod tests {
 
     #[test]
     fn resolves_better_auths_default_schema() {
-        let layout = resolve("public", &better_auth_default(), &SchemaOverrides::default())
-            .expect("resolves");
+        let layout = resolve(
+            "public",
+            &better_auth_default(),
+            &SchemaOverrides::default(),
+        )
+        .expect("resolves");
         assert_eq!(layout.user.name, "user");
         assert_eq!(layout.session.name, "session");
         assert!(!layout.session.has("revoked"));
@@ -578,10 +588,18 @@ mod tests {
         ));
         let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
         let sql = layout.session_lookup_sql();
-        assert!(sql.contains("(s.\"expires_at\" AT TIME ZONE 'UTC')"), "{sql}");
+        assert!(
+            sql.contains("(s.\"expires_at\" AT TIME ZONE 'UTC')"),
+            "{sql}"
+        );
         assert!(sql.contains("COALESCE(s.\"revoked\", false)"), "{sql}");
         assert!(sql.contains("NULL::boolean"), "{sql}");
-        assert!(sql.contains("FROM \"user_sessions\" AS s JOIN \"users\" AS u ON u.\"id\" = s.\"user_id\""), "{sql}");
+        assert!(
+            sql.contains(
+                "FROM \"user_sessions\" AS s JOIN \"users\" AS u ON u.\"id\" = s.\"user_id\""
+            ),
+            "{sql}"
+        );
     }
 
     #[test]
@@ -608,10 +626,14 @@ mod tests {
             db_schema: Some("auth".into()),
             user_table: Some("members".into()),
             session_table: Some("logins".into()),
-            user_fields: [("id", "member_id"), ("email", "mail"), ("emailVerified", "verified")]
-                .into_iter()
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                .collect(),
+            user_fields: [
+                ("id", "member_id"),
+                ("email", "mail"),
+                ("emailVerified", "verified"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect(),
             session_fields: [("userId", "member"), ("expiresAt", "valid_until")]
                 .into_iter()
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
@@ -650,24 +672,56 @@ mod tests {
             }
         }
         let err = resolve("public", &c, &SchemaOverrides::default()).expect_err("wrong type");
-        assert!(matches!(err, SchemaError::WrongType { field: "expiresAt", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                SchemaError::WrongType {
+                    field: "expiresAt",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn works_without_the_admin_plugin() {
         let mut c = better_auth_default();
-        c.retain(|x| !["role", "banned", "banReason", "banExpires", "impersonatedBy"].contains(&x.column.as_str()));
+        c.retain(|x| {
+            ![
+                "role",
+                "banned",
+                "banReason",
+                "banExpires",
+                "impersonatedBy",
+            ]
+            .contains(&x.column.as_str())
+        });
         let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
         let sql = layout.session_lookup_sql();
-        assert!(sql.contains("NULL::text, false, u.\"email\"::text"), "{sql}");
-        assert!(sql.contains("NULL::text, NULL::boolean, NULL::timestamptz FROM"), "{sql}");
+        assert!(
+            sql.contains("NULL::text, false, u.\"email\"::text"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("NULL::text, NULL::boolean, NULL::timestamptz FROM"),
+            "{sql}"
+        );
     }
 
     #[test]
     fn identifiers_are_validated_and_quoted() {
         assert!(validate_identifier("user_sessions").is_ok());
         assert!(validate_identifier("_x1").is_ok());
-        for bad in ["", "1abc", "a-b", "user\"; drop table x;--", "a b", &"a".repeat(64), "é"] {
+        for bad in [
+            "",
+            "1abc",
+            "a-b",
+            "user\"; drop table x;--",
+            "a b",
+            &"a".repeat(64),
+            "é",
+        ] {
             assert!(validate_identifier(bad).is_err(), "{bad}");
         }
         assert_eq!(quote("user"), "\"user\"");

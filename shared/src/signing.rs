@@ -120,7 +120,8 @@ mod tests {
     // The test vector from better-auth-wire-format.md, produced by Better Auth 1.7 itself.
     const SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
     const TOKEN: &str = "16wdRQ2r5xE3DyCPTsx4SQXF5yuasMk1";
-    const COOKIE: &str = "16wdRQ2r5xE3DyCPTsx4SQXF5yuasMk1.VS5WcWfwGEwqP3xhIbTqcHlTRflHAkoAJqKxkJh3Eew%3D";
+    const COOKIE: &str =
+        "16wdRQ2r5xE3DyCPTsx4SQXF5yuasMk1.VS5WcWfwGEwqP3xhIbTqcHlTRflHAkoAJqKxkJh3Eew%3D";
 
     #[test]
     fn signs_the_cookie_exactly_as_better_auth_does() {
@@ -137,7 +138,10 @@ mod tests {
     fn refuses_another_secret() {
         let decoded = COOKIE.replace("%3D", "=");
         assert_eq!(
-            verify(&Secret::new("another-secret-0123456789abcdefghijklmnop"), &decoded),
+            verify(
+                &Secret::new("another-secret-0123456789abcdefghijklmnop"),
+                &decoded
+            ),
             Err(SignatureError::Mismatch)
         );
     }
@@ -152,7 +156,10 @@ mod tests {
         let i = bytes.len() - 5;
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
         let other_signature = String::from_utf8(bytes).expect("ascii");
-        assert_eq!(verify(&secret, &other_signature), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&secret, &other_signature),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
