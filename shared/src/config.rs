@@ -220,10 +220,10 @@ fn database(get: &Get<'_>) -> Result<DatabaseSettings, ConfigError> {
         return Err(invalid("DATABASE_URL", "names no host"));
     }
     let ca_file = get("DATABASE_CA_FILE").map(PathBuf::from);
-    if let Some(path) = &ca_file {
-        if !path.is_file() {
-            return Err(invalid("DATABASE_CA_FILE", "no such file"));
-        }
+    if let Some(path) = &ca_file
+        && !path.is_file()
+    {
+        return Err(invalid("DATABASE_CA_FILE", "no such file"));
     }
     Ok(DatabaseSettings {
         pg,

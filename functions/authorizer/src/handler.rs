@@ -160,61 +160,11 @@ mod tests {
     use serde_json::json;
     use shared::Config;
     use shared::signing::{Secret, sign, sign_cookie_value};
+    use test_support::events::{Shape, event};
     use test_support::{NewUser, TestDb, Variant};
 
     const SECRET: &str = "handler-test-secret-0123456789abcdefghijkl";
-    const REST_TOKEN: &str = include_str!("../../../events/rest-token.json");
-    const REST_REQUEST: &str = include_str!("../../../events/rest-request.json");
-    const HTTP_V2: &str = include_str!("../../../events/http-v2.json");
-    const WILDCARD: &str = "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/prod/*/*";
-    const REQUEST_WILDCARD: &str = "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test/*/*";
-
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum Shape {
-        RestToken,
-        RestRequest,
-        HttpV2,
-    }
-    const SHAPES: [Shape; 3] = [Shape::RestToken, Shape::RestRequest, Shape::HttpV2];
-
-    /// A real sample event with the request's `Authorization` and `Cookie` put in.
-    fn event(shape: Shape, authorization: Option<&str>, cookie: Option<&str>) -> Value {
-        let parse = |s: &str| serde_json::from_str::<Value>(s).expect("fixture");
-        match shape {
-            Shape::RestToken => {
-                let mut e = parse(REST_TOKEN);
-                e["authorizationToken"] = json!(authorization.or(cookie).unwrap_or_default());
-                e
-            }
-            Shape::RestRequest => {
-                let mut e = parse(REST_REQUEST);
-                for key in ["headers", "multiValueHeaders"] {
-                    let map = e[key].as_object_mut().expect("headers");
-                    map.remove("Cookie");
-                    let multi = key == "multiValueHeaders";
-                    let wrap = |v: &str| if multi { json!([v]) } else { json!(v) };
-                    if let Some(a) = authorization {
-                        map.insert("Authorization".into(), wrap(a));
-                    }
-                    if let Some(c) = cookie {
-                        map.insert("Cookie".into(), wrap(c));
-                    }
-                }
-                e
-            }
-            Shape::HttpV2 => {
-                let mut e = parse(HTTP_V2);
-                if let Some(a) = authorization {
-                    e["headers"]["authorization"] = json!(a);
-                }
-                let cookies: Vec<&str> =
-                    cookie.map(|c| c.split("; ").collect()).unwrap_or_default();
-                e["cookies"] = json!(cookies);
-                e
-            }
-        }
-    }
-
+    const SHAPES: [Shape; 3] = Shape::ALL;
     fn authenticator(url: &str, extra: &[(&str, &str)]) -> Authenticator {
         let mut vars: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), url.into()),
@@ -269,7 +219,7 @@ mod tests {
                     "Statement": [{
                         "Action": ["execute-api:Invoke"],
                         "Effect": "Allow",
-                        "Resource": [if shape == Shape::RestToken { WILDCARD } else { REQUEST_WILDCARD }],
+                        "Resource": [shape.wildcard()],
                     }],
                 },
                 "context": context,
@@ -473,7 +423,7 @@ mod tests {
                         "Statement": [{
                             "Action": ["execute-api:Invoke"],
                             "Effect": "Deny",
-                            "Resource": [if shape == Shape::RestToken { WILDCARD } else { REQUEST_WILDCARD }],
+                            "Resource": [shape.wildcard()],
                         }],
                     },
                     "context": {"reason": "user_banned"},

@@ -6,6 +6,9 @@
 //! The server comes from `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`.
 //! `make test` (scripts/with-postgres.sh) starts a throwaway cluster when neither answers.
 
+pub mod better_auth;
+pub mod events;
+
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
@@ -214,18 +217,17 @@ async fn ensure_test_database() {
         .await
         .expect("query pg_database")
         .is_some();
-    if !exists {
-        if let Err(e) = admin
+    if !exists
+        && let Err(e) = admin
             .batch_execute(&format!("CREATE DATABASE \"{TEST_DATABASE}\""))
             .await
-        {
-            // Another test process created it first: fine.
-            let code = e.as_db_error().map(|d| d.code().code().to_owned());
-            assert!(
-                matches!(code.as_deref(), Some("42P04") | Some("23505")),
-                "cannot create the test database: {e}"
-            );
-        }
+    {
+        // Another test process created it first: fine.
+        let code = e.as_db_error().map(|d| d.code().code().to_owned());
+        assert!(
+            matches!(code.as_deref(), Some("42P04") | Some("23505")),
+            "cannot create the test database: {e}"
+        );
     }
     let _ = DATABASE_READY.set(());
 }
@@ -238,6 +240,8 @@ pub struct TestDb {
     pub schema: String,
     /// A URL whose connections see only this schema (`search_path`).
     pub url: String,
+    /// The test database's URL, without the `search_path` option.
+    pub database_url: String,
     /// A connection to it.
     pub client: Client,
 }
@@ -245,14 +249,24 @@ pub struct TestDb {
 impl TestDb {
     /// Creates a schema holding `variant`'s tables.
     pub async fn new(variant: Variant) -> Self {
+        Self::create(variant, variant.sql()).await
+    }
+
+    /// Creates an empty schema whose tables will follow `variant` (Better Auth's migrator
+    /// creates them).
+    pub async fn empty(variant: Variant) -> Self {
+        Self::create(variant, "").await
+    }
+
+    async fn create(variant: Variant, ddl: &str) -> Self {
         ensure_test_database().await;
         let schema = format!("t_{}", random_token(16).to_ascii_lowercase());
-        let url = with_search_path(&with_database(&server_url(), TEST_DATABASE), &schema);
-        let client = connect(&with_database(&server_url(), TEST_DATABASE)).await;
+        let database_url = with_database(&server_url(), TEST_DATABASE);
+        let url = with_search_path(&database_url, &schema);
+        let client = connect(&database_url).await;
         client
             .batch_execute(&format!(
-                "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\"; {}",
-                variant.sql()
+                "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\"; {ddl}"
             ))
             .await
             .expect("create the Better Auth schema");
@@ -260,6 +274,7 @@ impl TestDb {
             variant,
             schema,
             url,
+            database_url,
             client,
         }
     }

@@ -1,0 +1,103 @@
+// The real Better Auth server the Rust tests compare against. Configured entirely by environment:
+//
+//   DATABASE_URL          PostgreSQL URL (required)
+//   DB_SCHEMA             PostgreSQL schema to use (search_path); the tests give each server its own
+//   BETTER_AUTH_SECRET    the secret (required)
+//   BA_PROFILE            default | renamed | drizzle | noadmin   (see profiles below)
+//   SECURE_COOKIES=1      advanced.useSecureCookies (cookies named __Secure-…)
+//   COOKIE_PREFIX         advanced.cookiePrefix
+//   SESSION_EXPIRES_IN    session.expiresIn in seconds (default 7 days)
+//   SESSION_UPDATE_AGE    session.updateAge in seconds (default 1 day)
+//   PORT                  port to listen on, 0 (default) for any free one
+//
+// It creates its schema with Better Auth's own migrator, listens on 127.0.0.1 and prints one JSON
+// line {"port": N} on stdout when ready.
+import http from "node:http";
+import { betterAuth } from "better-auth";
+import { admin, bearer, jwt } from "better-auth/plugins";
+import { getMigrations } from "better-auth/db/migration";
+import { toNodeHandler } from "better-auth/node";
+import pg from "pg";
+
+// Naive `timestamp` columns (the drizzle profile) receive node-pg's local wall clock: keep it UTC.
+process.env.TZ = "UTC";
+
+const env = process.env;
+const required = (name) => {
+  if (!env[name]) {
+    console.error(`${name} is required`);
+    process.exit(2);
+  }
+  return env[name];
+};
+const profile = env.BA_PROFILE || "default";
+const schema = env.DB_SCHEMA;
+if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+  console.error("DB_SCHEMA must be a plain identifier");
+  process.exit(2);
+}
+const pool = new pg.Pool({
+  connectionString: required("DATABASE_URL"),
+  options: schema ? `-c search_path=${schema}` : undefined,
+  max: 4,
+});
+
+const snake = (names) => Object.fromEntries(names.map((n) => [n, n.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]));
+const snakeUser = snake(["emailVerified", "createdAt", "updatedAt"]);
+const snakeSession = snake(["expiresAt", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId"]);
+const snakeAdmin = {
+  user: { fields: snake(["banReason", "banExpires"]) },
+  session: { fields: snake(["impersonatedBy"]) },
+};
+
+const server = http.createServer();
+await new Promise((resolve) => server.listen(Number(env.PORT || 0), "127.0.0.1", resolve));
+const port = server.address().port;
+
+const options = {
+  database: pool,
+  secret: required("BETTER_AUTH_SECRET"),
+  baseURL: env.BETTER_AUTH_URL || `http://127.0.0.1:${port}`,
+  emailAndPassword: { enabled: true, autoSignIn: true },
+  session: {
+    expiresIn: Number(env.SESSION_EXPIRES_IN || 60 * 60 * 24 * 7),
+    updateAge: Number(env.SESSION_UPDATE_AGE || 60 * 60 * 24),
+  },
+  advanced: {
+    useSecureCookies: env.SECURE_COOKIES === "1",
+    ...(env.COOKIE_PREFIX ? { cookiePrefix: env.COOKIE_PREFIX } : {}),
+  },
+  plugins: [bearer(), jwt()],
+  logger: { level: "error" },
+};
+if (profile !== "noadmin") {
+  options.plugins.push(admin(profile === "default" ? {} : { schema: snakeAdmin }));
+}
+if (profile === "renamed") {
+  options.user = { modelName: "users", fields: snakeUser };
+  options.session = { ...options.session, modelName: "user_sessions", fields: snakeSession };
+  options.advanced.database = { generateId: "uuid" };
+} else if (profile === "drizzle") {
+  options.user = { fields: snakeUser };
+  options.session = { ...options.session, fields: snakeSession };
+} else if (profile !== "default" && profile !== "noadmin") {
+  console.error(`unknown BA_PROFILE ${profile}`);
+  process.exit(2);
+}
+
+const auth = betterAuth(options);
+const { runMigrations } = await getMigrations(auth.options);
+await runMigrations();
+
+const handler = toNodeHandler(auth);
+server.on("request", (req, res) => {
+  if (req.url === "/health") {
+    res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    return;
+  }
+  handler(req, res);
+});
+const stop = () => server.close(() => pool.end().finally(() => process.exit(0)));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+console.log(JSON.stringify({ port }));

@@ -1,0 +1,461 @@
+//! Compatibility with the real Better Auth server: for every flow, our authorizer's decision (in
+//! all three event shapes) is compared with Better Auth's own `GET /api/auth/get-session` for the
+//! same credential. Any difference fails the test unless it is one we document as deliberate
+//! (bans written straight to the database: Better Auth keeps the session, we refuse it).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use shared::signing::{Secret, sign_cookie_value};
+use shared::{Authenticator, Config};
+use test_support::TestDb;
+use test_support::better_auth::{BetterAuthServer, Credential, Profile, ServerOptions, SignedIn};
+use test_support::events::{Shape, event};
+
+const SECRET: &str = "compat-test-secret-0123456789abcdefghijklmnop";
+
+/// Our authorizer's answer, reduced to what Better Auth can be compared with.
+#[derive(Debug, Clone, PartialEq)]
+enum Ours {
+    /// Allow, with the context.
+    Allow(Value),
+    /// 401 (REST) or `isAuthorized: false` (HTTP API).
+    Refused,
+    /// A REST Deny policy (403).
+    Deny,
+    /// An error (500).
+    Error,
+}
+
+struct Ctx {
+    db: TestDb,
+    ba: BetterAuthServer,
+    auth: Authenticator,
+}
+
+impl Ctx {
+    async fn start(options: ServerOptions) -> Self {
+        let db = options.profile.database().await;
+        let ba = BetterAuthServer::start(&db, options.clone()).await;
+        let mut vars = vec![
+            ("DATABASE_URL".to_owned(), db.url.clone()),
+            ("BETTER_AUTH_SECRET".to_owned(), options.secret.clone()),
+        ];
+        if let Some(prefix) = &options.cookie_prefix {
+            vars.push(("BETTER_AUTH_COOKIE_PREFIX".to_owned(), prefix.clone()));
+        }
+        let config =
+            Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+                .expect("config");
+        let auth = Authenticator::new(&config).expect("authenticator");
+        Self { db, ba, auth }
+    }
+
+    async fn ours(&self, shape: Shape, credential: &Credential) -> Ours {
+        let (authorization, cookie) = credential.headers();
+        let payload = event(shape, authorization.as_deref(), cookie.as_deref());
+        let result =
+            authorizer::handler::handle(&self.auth, LambdaEvent::new(payload, Context::default()))
+                .await;
+        match result {
+            Err(authorizer::handler::AuthorizerError::Unauthorized) => Ours::Refused,
+            Err(authorizer::handler::AuthorizerError::Internal) => Ours::Error,
+            Ok(v) if v["isAuthorized"] == json!(true) => Ours::Allow(v["context"].clone()),
+            Ok(v) if v["isAuthorized"] == json!(false) => Ours::Refused,
+            Ok(v) if v["policyDocument"]["Statement"][0]["Effect"] == json!("Allow") => {
+                assert_eq!(v["principalId"], v["context"]["userId"]);
+                Ours::Allow(v["context"].clone())
+            }
+            Ok(v) if v["policyDocument"]["Statement"][0]["Effect"] == json!("Deny") => Ours::Deny,
+            Ok(v) => panic!("unexpected authorizer answer {v}"),
+        }
+    }
+
+    /// Asserts that we and Better Auth agree on `credential`, in every event shape; returns the
+    /// user id both see (None when both refuse).
+    async fn agree(&self, case: &str, credential: &Credential) -> Option<String> {
+        let theirs = self.ba.get_session(credential).await;
+        let their_user = theirs
+            .as_ref()
+            .map(|s| s["user"]["id"].as_str().expect("user id").to_owned());
+        for shape in Shape::ALL {
+            let ours = self.ours(shape, credential).await;
+            match (&their_user, &ours) {
+                (Some(user), Ours::Allow(context)) if context["userId"] == json!(user) => {
+                    let session = &theirs.as_ref().expect("session")["session"];
+                    assert_eq!(context["sessionId"], session["id"], "{case}: session id");
+                    assert_eq!(
+                        context["email"],
+                        theirs.as_ref().expect("s")["user"]["email"],
+                        "{case}"
+                    );
+                    let theirs_expiry: DateTime<Utc> = session["expiresAt"]
+                        .as_str()
+                        .expect("expiresAt")
+                        .parse()
+                        .expect("date");
+                    let ours_expiry: DateTime<Utc> = context["expiresAt"]
+                        .as_str()
+                        .expect("expiresAt")
+                        .parse()
+                        .expect("date");
+                    assert_eq!(ours_expiry, theirs_expiry, "{case}: expiry ({shape:?})");
+                }
+                (None, Ours::Refused) => {}
+                _ => panic!("{case} ({shape:?}): Better Auth says {their_user:?}, we say {ours:?}"),
+            }
+        }
+        their_user
+    }
+
+    async fn agree_on_all(&self, case: &str, session: &SignedIn) -> Option<String> {
+        let mut seen = Vec::new();
+        for credential in session.credentials() {
+            seen.push(
+                self.agree(&format!("{case} {credential:?}"), &credential)
+                    .await,
+            );
+        }
+        assert!(
+            seen.windows(2).all(|w| w[0] == w[1]),
+            "{case}: the three credentials disagree"
+        );
+        seen.pop().flatten()
+    }
+
+    async fn make_admin(&self, user_id: &str) {
+        let v = self.db.variant;
+        let id_type = if v == test_support::Variant::RenamedSnakeUuid {
+            "uuid"
+        } else {
+            "text"
+        };
+        let sql = format!(
+            "UPDATE \"{}\" SET {} = 'admin' WHERE {} = CAST($1::text AS {id_type})",
+            v.user_table(),
+            v.col("role"),
+            v.col("id")
+        );
+        self.db.execute(&sql, &[&user_id]).await;
+    }
+}
+
+fn email(n: &str) -> String {
+    format!(
+        "{n}-{}@example.com",
+        test_support::random_token(8).to_ascii_lowercase()
+    )
+}
+
+/// Sign-up, sign-in, the three credential forms, context, sign-out.
+async fn sign_in_flows(profile: Profile) {
+    let ctx = Ctx::start(ServerOptions::new(profile, SECRET)).await;
+    let alice = email("alice");
+    let first = ctx.ba.sign_up(&alice).await;
+    assert_eq!(
+        ctx.agree_on_all("after sign-up", &first).await.as_deref(),
+        Some(first.user_id.as_str())
+    );
+    let second = ctx.ba.sign_in(&alice).await;
+    assert_ne!(second.token, first.token);
+    assert_eq!(
+        ctx.agree_on_all("after sign-in", &second).await.as_deref(),
+        Some(first.user_id.as_str())
+    );
+
+    let context = match ctx
+        .ours(
+            Shape::RestRequest,
+            &Credential::Cookie(second.cookie.clone()),
+        )
+        .await
+    {
+        Ours::Allow(context) => context,
+        other => panic!("expected allow, got {other:?}"),
+    };
+    assert_eq!(context["email"], json!(alice));
+    assert_eq!(
+        context["role"],
+        json!(if profile.has_admin() { "user" } else { "" })
+    );
+    assert_eq!(context["emailVerified"], json!(false));
+
+    let reply = ctx
+        .ba
+        .post(
+            "/sign-out",
+            json!({}),
+            Some(&Credential::Cookie(first.cookie.clone())),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(ctx.agree_on_all("after sign-out", &first).await, None);
+    assert_eq!(
+        ctx.agree_on_all("the other session after sign-out", &second)
+            .await
+            .as_deref(),
+        Some(first.user_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn default_profile_sign_in_flows_agree() {
+    sign_in_flows(Profile::Default).await;
+}
+
+#[tokio::test]
+async fn renamed_profile_sign_in_flows_agree() {
+    sign_in_flows(Profile::Renamed).await;
+}
+
+#[tokio::test]
+async fn drizzle_profile_sign_in_flows_agree() {
+    sign_in_flows(Profile::Drizzle).await;
+}
+
+#[tokio::test]
+async fn no_admin_profile_sign_in_flows_agree() {
+    sign_in_flows(Profile::NoAdmin).await;
+}
+
+#[tokio::test]
+async fn secure_and_prefixed_cookies_agree() {
+    let mut options = ServerOptions::new(Profile::Default, SECRET);
+    options.secure_cookies = true;
+    options.cookie_prefix = Some("myapp".into());
+    let ctx = Ctx::start(options).await;
+    let session = ctx.ba.sign_up(&email("secure")).await;
+    assert!(
+        session.cookie.starts_with("__Secure-myapp.session_token="),
+        "{}",
+        session.cookie
+    );
+    assert!(ctx.agree_on_all("secure cookie", &session).await.is_some());
+}
+
+#[tokio::test]
+async fn revocations_agree() {
+    let ctx = Ctx::start(ServerOptions::new(Profile::Default, SECRET)).await;
+    let bob = email("bob");
+    let s1 = ctx.ba.sign_up(&bob).await;
+    let s2 = ctx.ba.sign_in(&bob).await;
+    let s3 = ctx.ba.sign_in(&bob).await;
+    let s4 = ctx.ba.sign_in(&bob).await;
+    let as_s1 = Credential::Cookie(s1.cookie.clone());
+
+    let reply = ctx
+        .ba
+        .post("/revoke-session", json!({"token": s2.token}), Some(&as_s1))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(ctx.agree_on_all("revoked session", &s2).await, None);
+    assert!(
+        ctx.agree_on_all("the revoking session", &s1)
+            .await
+            .is_some()
+    );
+
+    let reply = ctx
+        .ba
+        .post("/revoke-other-sessions", json!({}), Some(&as_s1))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(ctx.agree_on_all("other session s3", &s3).await, None);
+    assert_eq!(ctx.agree_on_all("other session s4", &s4).await, None);
+    assert!(
+        ctx.agree_on_all("the session that kept itself", &s1)
+            .await
+            .is_some()
+    );
+
+    let s5 = ctx.ba.sign_in(&bob).await;
+    let reply = ctx
+        .ba
+        .post(
+            "/revoke-sessions",
+            json!({}),
+            Some(&Credential::Cookie(s5.cookie.clone())),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(ctx.agree_on_all("all revoked: s1", &s1).await, None);
+    assert_eq!(ctx.agree_on_all("all revoked: s5", &s5).await, None);
+}
+
+async fn ban_flows(profile: Profile) {
+    let ctx = Ctx::start(ServerOptions::new(profile, SECRET)).await;
+    let admin_email = email("admin");
+    let admin = ctx.ba.sign_up(&admin_email).await;
+    ctx.make_admin(&admin.user_id).await;
+    let as_admin = Credential::Cookie(ctx.ba.sign_in(&admin_email).await.cookie);
+    let carol = email("carol");
+    let victim = ctx.ba.sign_up(&carol).await;
+    assert!(ctx.agree_on_all("before the ban", &victim).await.is_some());
+
+    let reply = ctx
+        .ba
+        .post(
+            "/admin/ban-user",
+            json!({"userId": victim.user_id}),
+            Some(&as_admin),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(ctx.agree_on_all("banned", &victim).await, None);
+    let refused = ctx.ba.sign_in_reply(&carol).await;
+    assert_eq!(
+        (refused.status, refused.body["code"].as_str()),
+        (403, Some("BANNED_USER"))
+    );
+
+    let reply = ctx
+        .ba
+        .post(
+            "/admin/unban-user",
+            json!({"userId": victim.user_id}),
+            Some(&as_admin),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let back = ctx.ba.sign_in(&carol).await;
+    assert!(
+        ctx.agree_on_all("unbanned and signed in", &back)
+            .await
+            .is_some()
+    );
+
+    let reply = ctx
+        .ba
+        .post(
+            "/admin/ban-user",
+            json!({"userId": victim.user_id, "banExpiresIn": 1}),
+            Some(&as_admin),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(ctx.agree_on_all("banned for a second", &back).await, None);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = ctx.ba.sign_in(&carol).await;
+    assert!(
+        ctx.agree_on_all("after the ban expired", &after)
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn default_profile_bans_agree() {
+    ban_flows(Profile::Default).await;
+}
+
+#[tokio::test]
+async fn renamed_profile_bans_agree() {
+    ban_flows(Profile::Renamed).await;
+}
+
+#[tokio::test]
+async fn drizzle_profile_bans_agree() {
+    ban_flows(Profile::Drizzle).await;
+}
+
+/// Deliberate difference: Better Auth's get-session never checks `banned`, so a ban written
+/// straight to the database leaves the session alive there. We refuse it (REST: Deny, 403).
+#[tokio::test]
+async fn a_ban_written_to_the_database_is_refused_by_us_only() {
+    let ctx = Ctx::start(ServerOptions::new(Profile::Default, SECRET)).await;
+    let dave = ctx.ba.sign_up(&email("dave")).await;
+    ctx.db
+        .execute(
+            "UPDATE \"user\" SET banned = true WHERE id = $1",
+            &[&dave.user_id],
+        )
+        .await;
+    for credential in dave.credentials() {
+        let theirs = ctx.ba.get_session(&credential).await;
+        assert!(
+            theirs.is_some(),
+            "Better Auth still answers with the session"
+        );
+        assert_eq!(ctx.ours(Shape::RestRequest, &credential).await, Ours::Deny);
+        assert_eq!(ctx.ours(Shape::RestToken, &credential).await, Ours::Deny);
+        assert_eq!(ctx.ours(Shape::HttpV2, &credential).await, Ours::Refused);
+    }
+}
+
+#[tokio::test]
+async fn refreshed_sessions_stay_valid_and_expired_ones_are_refused() {
+    let mut options = ServerOptions::new(Profile::Default, SECRET);
+    options.expires_in = Some(3600);
+    options.update_age = Some(0);
+    let ctx = Ctx::start(options).await;
+    let erin = ctx.ba.sign_up(&email("erin")).await;
+    let before: DateTime<Utc> = ctx
+        .db
+        .client
+        .query_one(
+            "SELECT \"expiresAt\" FROM session WHERE token = $1",
+            &[&erin.token],
+        )
+        .await
+        .expect("row")
+        .get(0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // get-session past updateAge pushes expiresAt forward; `agree` checks we report the new one.
+    assert!(ctx.agree_on_all("refreshed", &erin).await.is_some());
+    let after: DateTime<Utc> = ctx
+        .db
+        .client
+        .query_one(
+            "SELECT \"expiresAt\" FROM session WHERE token = $1",
+            &[&erin.token],
+        )
+        .await
+        .expect("row")
+        .get(0);
+    assert!(
+        after > before,
+        "Better Auth refreshed the session ({before} → {after})"
+    );
+
+    ctx.db
+        .execute(
+            "UPDATE session SET \"expiresAt\" = now() - interval '1 second' WHERE token = $1",
+            &[&erin.token],
+        )
+        .await;
+    assert_eq!(ctx.agree_on_all("expired", &erin).await, None);
+}
+
+#[tokio::test]
+async fn foreign_and_forged_credentials_are_refused_by_both() {
+    let ctx = Ctx::start(ServerOptions::new(Profile::Default, SECRET)).await;
+    let frank = ctx.ba.sign_up(&email("frank")).await;
+
+    let other_secret = sign_cookie_value(
+        &Secret::new("a-different-secret-0123456789abcdefghijkl"),
+        &frank.token,
+    );
+    let forged = Credential::Cookie(format!("better-auth.session_token={other_secret}"));
+    assert_eq!(
+        ctx.agree("cookie signed with another secret", &forged)
+            .await,
+        None
+    );
+
+    // A session from another Better Auth deployment (another database, same secret).
+    let elsewhere = Ctx::start(ServerOptions::new(Profile::Default, SECRET)).await;
+    let stranger = elsewhere.ba.sign_up(&email("stranger")).await;
+    for credential in stranger.credentials() {
+        assert_eq!(
+            ctx.agree("token from another database", &credential).await,
+            None
+        );
+    }
+
+    ctx.db
+        .execute("DELETE FROM \"user\" WHERE id = $1", &[&frank.user_id])
+        .await;
+    assert_eq!(ctx.agree_on_all("deleted user", &frank).await, None);
+}

@@ -1,0 +1,405 @@
+//! A real Better Auth server (the npm package, `tests/better-auth/server.mjs`) for one test:
+//! installed with `npm ci` on first use, started on a free loopback port against the test's own
+//! PostgreSQL schema, driven over HTTP, and killed when dropped.
+//!
+//! `node` and `npm` are required: without them the test fails with a message saying so. It is
+//! never skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::{TestDb, Variant};
+
+/// The Better Auth configurations the harness can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Defaults: `user` / `session`, camelCase, timestamptz; admin, bearer and jwt plugins.
+    Default,
+    /// `modelName` `users` / `user_sessions`, snake_case `fields`, uuid ids.
+    Renamed,
+    /// Drizzle's snake_case schema with `timestamp without time zone` columns.
+    Drizzle,
+    /// The admin plugin off: no `role` / `banned` columns.
+    NoAdmin,
+}
+
+impl Profile {
+    /// Every profile.
+    pub const ALL: [Profile; 4] = [Self::Default, Self::Renamed, Self::Drizzle, Self::NoAdmin];
+
+    fn env_name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Renamed => "renamed",
+            Self::Drizzle => "drizzle",
+            Self::NoAdmin => "noadmin",
+        }
+    }
+
+    /// The schema variant the profile's tables follow.
+    pub fn variant(self) -> Variant {
+        match self {
+            Self::Default => Variant::Default,
+            Self::Renamed => Variant::RenamedSnakeUuid,
+            Self::Drizzle => Variant::DrizzleNaive,
+            Self::NoAdmin => Variant::NoAdmin,
+        }
+    }
+
+    /// Whether the admin plugin is on.
+    pub fn has_admin(self) -> bool {
+        self != Self::NoAdmin
+    }
+
+    /// A fresh schema for a server of this profile: empty (Better Auth's migrator fills it)
+    /// except for Drizzle, whose generator's DDL is applied first.
+    pub async fn database(self) -> TestDb {
+        match self {
+            Self::Drizzle => TestDb::new(Variant::DrizzleNaive).await,
+            other => TestDb::empty(other.variant()).await,
+        }
+    }
+}
+
+/// How to start the server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Which configuration.
+    pub profile: Profile,
+    /// The secret (`BETTER_AUTH_SECRET`).
+    pub secret: String,
+    /// `advanced.useSecureCookies`.
+    pub secure_cookies: bool,
+    /// `advanced.cookiePrefix`.
+    pub cookie_prefix: Option<String>,
+    /// `session.expiresIn` in seconds.
+    pub expires_in: Option<u64>,
+    /// `session.updateAge` in seconds.
+    pub update_age: Option<u64>,
+}
+
+impl ServerOptions {
+    /// A profile with defaults and the given secret.
+    pub fn new(profile: Profile, secret: &str) -> Self {
+        Self {
+            profile,
+            secret: secret.to_owned(),
+            secure_cookies: false,
+            cookie_prefix: None,
+            expires_in: None,
+            update_age: None,
+        }
+    }
+
+    /// The session cookie's name under these options.
+    pub fn cookie_name(&self) -> String {
+        let prefix = self.cookie_prefix.as_deref().unwrap_or("better-auth");
+        let secure = if self.secure_cookies { "__Secure-" } else { "" };
+        format!("{secure}{prefix}.session_token")
+    }
+}
+
+fn harness_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../better-auth")
+}
+
+fn require(tool: &str) {
+    let found = std::process::Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "`{tool}` is required to run the real Better Auth server in the tests. Install Node.js 20+ \
+         with npm (Debian/Ubuntu: apt-get install nodejs npm) and run `make test` again."
+    );
+}
+
+static INSTALLED: OnceLock<()> = OnceLock::new();
+
+/// `npm ci` in tests/better-auth once, guarded by a file lock across test processes.
+fn ensure_installed() {
+    INSTALLED.get_or_init(|| {
+        require("node");
+        require("npm");
+        let dir = harness_dir();
+        let lock_path = dir.join(".install.lock");
+        let lock = std::fs::File::create(&lock_path).expect("create the install lock file");
+        lock.lock().expect("take the install lock");
+        let marker = dir.join("node_modules/.package-lock.json");
+        let lockfile = dir.join("package-lock.json");
+        let fresh = match (std::fs::metadata(&marker), std::fs::metadata(&lockfile)) {
+            (Ok(m), Ok(l)) => m.modified().ok() >= l.modified().ok(),
+            _ => false,
+        };
+        if !fresh {
+            let status = std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir)
+                .status()
+                .expect("run npm ci");
+            assert!(status.success(), "npm ci failed in {}", dir.display());
+        }
+        let _ = lock.unlock();
+    });
+}
+
+/// A running Better Auth server.
+pub struct BetterAuthServer {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// The options it runs with.
+    pub options: ServerOptions,
+    http: reqwest::Client,
+}
+
+/// How a request proves who it is. `Debug` shows the kind only, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A `name=value` cookie pair (value as set, percent-encoded).
+    Cookie(String),
+    /// The value after `Bearer `.
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cookie(_) => f.write_str("Cookie(..)"),
+            Self::Bearer(v) if v.contains('.') => f.write_str("Bearer(signed ..)"),
+            Self::Bearer(_) => f.write_str("Bearer(raw ..)"),
+        }
+    }
+}
+
+impl Credential {
+    /// `(Authorization, Cookie)` header values.
+    pub fn headers(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Self::Cookie(pair) => (None, Some(pair.clone())),
+            Self::Bearer(value) => (Some(format!("Bearer {value}")), None),
+        }
+    }
+}
+
+/// A response from the server.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed JSON body (`null` when empty or not JSON).
+    pub body: Value,
+    /// The session cookie pair it set, if any (`name=value`).
+    pub session_cookie: Option<String>,
+    /// The `set-auth-token` header (signed token, decoded).
+    pub auth_token: Option<String>,
+}
+
+/// What a sign-up or sign-in gives a client.
+#[derive(Clone)]
+pub struct SignedIn {
+    /// The user's id.
+    pub user_id: String,
+    /// The raw session token from the JSON body.
+    pub token: String,
+    /// `set-auth-token`: `token.signature`.
+    pub signed_token: String,
+    /// The session cookie pair.
+    pub cookie: String,
+}
+
+impl SignedIn {
+    /// The three ways a client can present this session.
+    pub fn credentials(&self) -> [Credential; 3] {
+        [
+            Credential::Bearer(self.token.clone()),
+            Credential::Bearer(self.signed_token.clone()),
+            Credential::Cookie(self.cookie.clone()),
+        ]
+    }
+}
+
+impl BetterAuthServer {
+    /// Starts a server on `db`'s schema and waits until it answers.
+    pub async fn start(db: &TestDb, options: ServerOptions) -> Self {
+        ensure_installed();
+        let mut command = Command::new("node");
+        command
+            .arg("server.mjs")
+            .current_dir(harness_dir())
+            .env("DATABASE_URL", &db.database_url)
+            .env("DB_SCHEMA", &db.schema)
+            .env("BETTER_AUTH_SECRET", &options.secret)
+            .env("BA_PROFILE", options.profile.env_name())
+            .env(
+                "SECURE_COOKIES",
+                if options.secure_cookies { "1" } else { "0" },
+            )
+            .env("NODE_ENV", "test")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(prefix) = &options.cookie_prefix {
+            command.env("COOKIE_PREFIX", prefix);
+        }
+        if let Some(v) = options.expires_in {
+            command.env("SESSION_EXPIRES_IN", v.to_string());
+        }
+        if let Some(v) = options.update_age {
+            command.env("SESSION_UPDATE_AGE", v.to_string());
+        }
+        let mut child = command.spawn().expect("start node server.mjs");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the Better Auth server did not start within 60 s")
+            .expect("read the server's stdout")
+            .expect("the Better Auth server exited before it was ready (see its stderr above)");
+        let ready: Value = serde_json::from_str(&first).expect("the server's ready line is JSON");
+        let port = ready["port"]
+            .as_u64()
+            .expect("the ready line names the port");
+        let base_url = format!("http://127.0.0.1:{port}");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "origin",
+            HeaderValue::from_str(&base_url).expect("origin header"),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        Self {
+            child,
+            base_url,
+            options,
+            http,
+        }
+    }
+
+    /// Sends a request to `/api/auth{path}`.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        as_: Option<&Credential>,
+    ) -> Reply {
+        let url = format!("{}/api/auth{path}", self.base_url);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(credential) = as_ {
+            let (authorization, cookie) = credential.headers();
+            if let Some(a) = authorization {
+                request = request.header("authorization", a);
+            }
+            if let Some(c) = cookie {
+                request = request.header("cookie", c);
+            }
+        }
+        let response = request.send().await.expect("Better Auth answers");
+        let status = response.status().as_u16();
+        let cookie_name = self.options.cookie_name();
+        let session_cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .find(|pair| {
+                pair.starts_with(&format!("{cookie_name}=")) && pair.len() > cookie_name.len() + 1
+            })
+            .map(str::to_owned);
+        let auth_token = response
+            .headers()
+            .get("set-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            session_cookie,
+            auth_token,
+        }
+    }
+
+    /// `POST` with a JSON body.
+    pub async fn post(&self, path: &str, body: Value, as_: Option<&Credential>) -> Reply {
+        self.request("POST", path, Some(body), as_).await
+    }
+
+    fn signed_in(reply: Reply, what: &str) -> SignedIn {
+        assert_eq!(reply.status, 200, "{what} failed: {}", reply.body);
+        SignedIn {
+            user_id: reply.body["user"]["id"]
+                .as_str()
+                .expect("user id")
+                .to_owned(),
+            token: reply.body["token"].as_str().expect("token").to_owned(),
+            signed_token: reply.auth_token.expect("set-auth-token header"),
+            cookie: reply.session_cookie.expect("session cookie"),
+        }
+    }
+
+    /// Signs a new user up (email + password) and returns their first session.
+    pub async fn sign_up(&self, email: &str) -> SignedIn {
+        let reply = self
+            .post(
+                "/sign-up/email",
+                json!({"email": email, "password": "correct-horse-battery", "name": "Test User"}),
+                None,
+            )
+            .await;
+        Self::signed_in(reply, "sign-up")
+    }
+
+    /// Signs an existing user in: a new session.
+    pub async fn sign_in(&self, email: &str) -> SignedIn {
+        let reply = self.sign_in_reply(email).await;
+        Self::signed_in(reply, "sign-in")
+    }
+
+    /// The raw sign-in reply (for refusals such as `BANNED_USER`).
+    pub async fn sign_in_reply(&self, email: &str) -> Reply {
+        self.post(
+            "/sign-in/email",
+            json!({"email": email, "password": "correct-horse-battery"}),
+            None,
+        )
+        .await
+    }
+
+    /// `GET /get-session`: the `{session, user}` Better Auth sees for this credential, or None.
+    pub async fn get_session(&self, credential: &Credential) -> Option<Value> {
+        let reply = self
+            .request("GET", "/get-session", None, Some(credential))
+            .await;
+        assert_eq!(reply.status, 200, "get-session: {}", reply.body);
+        (!reply.body.is_null()).then_some(reply.body)
+    }
+}
+
+impl Drop for BetterAuthServer {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
