@@ -278,6 +278,8 @@ fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
         session_table: table(Model::Session.table_variable())?,
         user_fields: field_map(get, Model::User)?,
         session_fields: field_map(get, Model::Session)?,
+        account_table: table(Model::Account.table_variable())?,
+        account_fields: field_map(get, Model::Account)?,
     })
 }
 

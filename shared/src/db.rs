@@ -38,6 +38,12 @@ pub enum StoreError {
     /// The server refused the query.
     #[error("database query failed: {0}")]
     Query(String),
+    /// A value the column's type cannot hold (e.g. a malformed uuid): the caller's input.
+    #[error("a value does not fit its column")]
+    InvalidInput,
+    /// A unique constraint refused the write (e.g. an email already in use).
+    #[error("a unique value is already taken")]
+    Conflict,
 }
 
 fn describe(error: &tokio_postgres::Error) -> String {

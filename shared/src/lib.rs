@@ -5,6 +5,7 @@
 //! - [`identity`]: decides whether a session row is valid (expiry, bans, revocation). Pure.
 //! - [`schema`]: where Better Auth's tables and columns are, and the SQL to read them.
 //! - [`db`]: the PostgreSQL pool and the one-round-trip session lookup.
+//! - [`directory`]: users, sessions and accounts for the account-management functions.
 //! - [`authenticator`]: the three above, in order.
 //! - [`config`]: environment variables, parsed once.
 
@@ -12,6 +13,7 @@ pub mod authenticator;
 pub mod config;
 pub mod credentials;
 pub mod db;
+pub mod directory;
 pub mod error;
 pub mod identity;
 pub mod schema;

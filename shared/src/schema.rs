@@ -16,6 +16,8 @@ pub enum Model {
     User,
     /// Better Auth's `session` model.
     Session,
+    /// Better Auth's `account` model (linked sign-in methods). Optional.
+    Account,
 }
 
 impl Model {
@@ -24,6 +26,7 @@ impl Model {
         match self {
             Self::User => "user",
             Self::Session => "session",
+            Self::Account => "account",
         }
     }
 
@@ -32,6 +35,7 @@ impl Model {
         match self {
             Self::User => &["user", "users"],
             Self::Session => &["session", "sessions", "user_sessions"],
+            Self::Account => &["account", "accounts", "user_accounts"],
         }
     }
 
@@ -40,6 +44,7 @@ impl Model {
         match self {
             Self::User => "BETTER_AUTH_USER_TABLE",
             Self::Session => "BETTER_AUTH_SESSION_TABLE",
+            Self::Account => "BETTER_AUTH_ACCOUNT_TABLE",
         }
     }
 
@@ -48,6 +53,7 @@ impl Model {
         match self {
             Self::User => "BETTER_AUTH_USER_FIELDS",
             Self::Session => "BETTER_AUTH_SESSION_FIELDS",
+            Self::Account => "BETTER_AUTH_ACCOUNT_FIELDS",
         }
     }
 
@@ -56,6 +62,7 @@ impl Model {
         match self {
             Self::User => USER_FIELDS,
             Self::Session => SESSION_FIELDS,
+            Self::Account => ACCOUNT_FIELDS,
         }
     }
 }
@@ -117,6 +124,17 @@ const SESSION_FIELDS: &[Field] = &[
     field("revoked", Kind::Bool, false),
 ];
 
+// Only what may be shown: never the access, refresh or id tokens, nor the password hash.
+const ACCOUNT_FIELDS: &[Field] = &[
+    field("id", Kind::Text, true),
+    field("accountId", Kind::Text, true),
+    field("providerId", Kind::Text, true),
+    field("userId", Kind::Text, true),
+    field("scope", Kind::Text, false),
+    field("createdAt", Kind::Timestamp, false),
+    field("updatedAt", Kind::Timestamp, false),
+];
+
 /// Explicit names from configuration; anything unset is detected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchemaOverrides {
@@ -130,6 +148,10 @@ pub struct SchemaOverrides {
     pub user_fields: BTreeMap<String, String>,
     /// Session field → column.
     pub session_fields: BTreeMap<String, String>,
+    /// The account table's name.
+    pub account_table: Option<String>,
+    /// Account field → column.
+    pub account_fields: BTreeMap<String, String>,
 }
 
 impl SchemaOverrides {
@@ -137,6 +159,7 @@ impl SchemaOverrides {
         match model {
             Model::User => self.user_table.as_deref(),
             Model::Session => self.session_table.as_deref(),
+            Model::Account => self.account_table.as_deref(),
         }
     }
 
@@ -144,12 +167,13 @@ impl SchemaOverrides {
         match model {
             Model::User => &self.user_fields,
             Model::Session => &self.session_fields,
+            Model::Account => &self.account_fields,
         }
     }
 
     /// Table names worth asking `information_schema` about.
     pub fn candidate_tables(&self) -> Vec<String> {
-        [Model::User, Model::Session]
+        [Model::User, Model::Session, Model::Account]
             .into_iter()
             .flat_map(|model| match self.table(model) {
                 Some(table) => vec![table.to_owned()],
@@ -238,6 +262,9 @@ pub struct Column {
     pub name: String,
     /// A `timestamp without time zone` column holding UTC wall-clock time.
     pub naive_timestamp: bool,
+    /// For id-like columns that are not text (`uuid`, `integer`, `bigint`): the type a text
+    /// parameter must be cast to when compared with this column.
+    pub cast: Option<&'static str>,
 }
 
 /// A resolved table: its name and the columns of the fields it has.
@@ -274,6 +301,23 @@ impl TableLayout {
         }
     }
 
+    /// `alias."column" = $n`, with the text parameter cast to the column's type when needed.
+    pub fn eq_param(&self, alias: &str, field: &str, n: usize) -> String {
+        let cast = self.columns.get(field).and_then(|c| c.cast);
+        match cast {
+            Some(ty) => format!("{} = CAST(${n}::text AS {ty})", self.col(alias, field)),
+            None => format!("{} = ${n}", self.col(alias, field)),
+        }
+    }
+
+    /// The value to write into a timestamp field: `expr` is a `timestamptz` expression.
+    pub fn ts_value(&self, field: &str, expr: &str) -> String {
+        match self.columns.get(field) {
+            Some(c) if c.naive_timestamp => format!("({expr} AT TIME ZONE 'UTC')"),
+            _ => expr.to_owned(),
+        }
+    }
+
     /// `alias."column"` of a field the table must have (required fields always resolve).
     pub fn col(&self, alias: &str, field: &str) -> String {
         let name = self.columns.get(field).map_or(field, |c| c.name.as_str());
@@ -290,6 +334,8 @@ pub struct SchemaLayout {
     pub user: TableLayout,
     /// The session table.
     pub session: TableLayout,
+    /// The account table, when there is one that fits.
+    pub account: Option<TableLayout>,
 }
 
 fn field_of(model: Model, name: &str) -> &'static Field {
@@ -306,6 +352,7 @@ impl SchemaLayout {
         let table = match model {
             Model::User => &self.user.name,
             Model::Session => &self.session.name,
+            Model::Account => self.account.as_ref().map_or("account", |a| a.name.as_str()),
         };
         match &self.db_schema {
             Some(schema) => format!("{}.{}", quote(schema), quote(table)),
@@ -372,6 +419,8 @@ pub fn resolve(
         db_schema: overrides.db_schema.clone(),
         user: resolve_table(Model::User, schema_name, columns, overrides)?,
         session: resolve_table(Model::Session, schema_name, columns, overrides)?,
+        // The account table only serves `GET /auth/accounts`: without it, that route says so.
+        account: resolve_table(Model::Account, schema_name, columns, overrides).ok(),
     })
 }
 
@@ -456,11 +505,19 @@ fn resolve_table(
             }
             continue;
         }
+        let cast = match info.data_type.as_str() {
+            "uuid" => Some("uuid"),
+            "integer" => Some("integer"),
+            "bigint" => Some("bigint"),
+            "smallint" => Some("smallint"),
+            _ => None,
+        };
         resolved.insert(
             field.name,
             Column {
                 name: info.column.clone(),
                 naive_timestamp,
+                cast,
             },
         );
     }
@@ -638,6 +695,7 @@ mod tests {
                 .into_iter()
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
                 .collect(),
+            ..SchemaOverrides::default()
         };
         let layout = resolve("auth", &c, &overrides).expect("resolves");
         let sql = layout.session_lookup_sql();
