@@ -15,6 +15,8 @@ pub mod credentials;
 pub mod db;
 pub mod directory;
 pub mod error;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod identity;
 pub mod schema;
 pub mod signing;

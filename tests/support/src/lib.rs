@@ -8,6 +8,7 @@
 
 pub mod better_auth;
 pub mod events;
+pub mod http;
 
 use std::sync::OnceLock;
 

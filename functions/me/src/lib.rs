@@ -1,0 +1,3 @@
+//! `me`: the caller's own user, session and linked accounts, token verification, and health.
+
+pub mod handler;

@@ -1,0 +1,19 @@
+//! Wires configuration, the (lazy) database pool and the handler. Nothing else lives here.
+
+use std::sync::Arc;
+
+use lambda_http::{Error, Request, run, service_fn};
+use shared::http::App;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = Arc::new(
+        App::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?,
+    );
+    run(service_fn(move |request: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(users::handler::handle(&app, request).await) }
+    }))
+    .await
+}
