@@ -264,12 +264,12 @@ impl Database {
                         drop(Object::take(client));
                         return Err(StoreError::Unavailable(describe(&e)));
                     }
-                    if e.as_db_error()
-                        .is_some_and(|db| db.code().code() == "57014")
-                    {
-                        return Err(StoreError::Timeout(deadline));
-                    }
-                    return Err(StoreError::Query(describe(&e)));
+                    return Err(match e.as_db_error().map(|db| db.code().code()) {
+                        Some("57014") => StoreError::Timeout(deadline),
+                        Some("22P02" | "22007" | "22008" | "22003") => StoreError::InvalidInput,
+                        Some("23505") => StoreError::Conflict,
+                        _ => StoreError::Query(describe(&e)),
+                    });
                 }
                 Err(_) => {
                     // The connection may still be busy with the abandoned query: never reuse it.

@@ -142,8 +142,22 @@ impl ApiRequest {
                 e["rawPath"] = json!(self.path);
                 e["requestContext"]["http"]["method"] = json!(self.method);
                 e["requestContext"]["http"]["path"] = json!(self.path);
-                let raw_query: Vec<String> =
-                    self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                // API Gateway percent-encodes the raw query string.
+                let encode = |s: &str| {
+                    s.bytes()
+                        .map(|b| match b {
+                            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                                (b as char).to_string()
+                            }
+                            _ => format!("%{b:02X}"),
+                        })
+                        .collect::<String>()
+                };
+                let raw_query: Vec<String> = self
+                    .query
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                    .collect();
                 e["rawQueryString"] = json!(raw_query.join("&"));
                 e["queryStringParameters"] = Value::Object(query);
                 let cookies: Vec<String> = self

@@ -1,0 +1,3 @@
+//! `users`: admin user management with Better Auth's admin-plugin semantics.
+
+pub mod handler;
