@@ -1,7 +1,7 @@
 # Everyday commands. Each target installs what it needs or says what is missing.
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
-FUNCTIONS := authorizer
+FUNCTIONS := authorizer me users sessions
 CARGO_LAMBDA := $(shell command -v cargo-lambda 2>/dev/null)
 
 .PHONY: help test lint fmt build watch invoke-examples tools-lambda clean

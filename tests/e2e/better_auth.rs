@@ -459,3 +459,148 @@ async fn foreign_and_forged_credentials_are_refused_by_both() {
         .await;
     assert_eq!(ctx.agree_on_all("deleted user", &frank).await, None);
 }
+
+mod functions {
+    //! Our account-management functions acting on a real Better Auth deployment.
+
+    use super::*;
+    use test_support::http::{Api, ApiRequest, send};
+
+    async fn with_functions(options: ServerOptions) -> (Ctx, shared::http::App) {
+        let ctx = Ctx::start(options.clone()).await;
+        let app = shared::http::App::from_lookup(|k| match k {
+            "DATABASE_URL" => Some(ctx.db.url.clone()),
+            "BETTER_AUTH_SECRET" => Some(options.secret.clone()),
+            _ => None,
+        })
+        .expect("app");
+        (ctx, app)
+    }
+
+    #[tokio::test]
+    async fn a_ban_here_makes_better_auth_refuse_sign_in() {
+        let (ctx, app) = with_functions(ServerOptions::new(Profile::Default, SECRET)).await;
+        let admin = ctx.ba.sign_up(&email("admin")).await;
+        ctx.make_admin(&admin.user_id).await;
+        let victim_email = email("victim");
+        let victim = ctx.ba.sign_up(&victim_email).await;
+        // The admin calls us with their real Better Auth cookie (no authorizer in front).
+        let request = ApiRequest::new(Api::Http, "POST", &format!("/users/{}/ban", victim.user_id))
+            .header("cookie", &admin.cookie)
+            .json(&json!({"banReason": "spam"}));
+        let reply = send(users::handler::handle, &app, &request).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let refused = ctx.ba.sign_in_reply(&victim_email).await;
+        assert_eq!(
+            (refused.status, refused.body["code"].as_str()),
+            (403, Some("BANNED_USER"))
+        );
+        assert_eq!(
+            ctx.agree_on_all("banned through our API", &victim).await,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_revoked_here_is_gone_for_better_auth() {
+        let (ctx, app) = with_functions(ServerOptions::new(Profile::Default, SECRET)).await;
+        let grace = email("grace");
+        let first = ctx.ba.sign_up(&grace).await;
+        let second = ctx.ba.sign_in(&grace).await;
+        let listing = ApiRequest::new(
+            Api::Rest,
+            "GET",
+            &format!("/users/{}/sessions", first.user_id),
+        )
+        .header("authorization", &format!("Bearer {}", first.token));
+        let reply = send(sessions::handler::handle, &app, &listing).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let second_id = ctx
+            .ba
+            .get_session(&Credential::Cookie(second.cookie.clone()))
+            .await
+            .expect("session")["session"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let revoke = ApiRequest::new(
+            Api::Rest,
+            "DELETE",
+            &format!("/users/{}/sessions/{second_id}", first.user_id),
+        )
+        .header("authorization", &format!("Bearer {}", first.token));
+        let reply = send(sessions::handler::handle, &app, &revoke).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            ctx.ba
+                .get_session(&Credential::Cookie(second.cookie.clone()))
+                .await,
+            None
+        );
+        assert!(
+            ctx.ba
+                .get_session(&Credential::Cookie(first.cookie.clone()))
+                .await
+                .is_some()
+        );
+
+        let keep = ApiRequest::new(
+            Api::Rest,
+            "DELETE",
+            &format!("/users/{}/sessions", first.user_id),
+        )
+        .query("keepCurrent", "true")
+        .header("cookie", &first.cookie);
+        let third = ctx.ba.sign_in(&grace).await;
+        let reply = send(sessions::handler::handle, &app, &keep).await;
+        assert_eq!(reply.body, json!({"success": true, "revoked": 1}));
+        assert_eq!(
+            ctx.ba
+                .get_session(&Credential::Cookie(third.cookie.clone()))
+                .await,
+            None
+        );
+        assert!(
+            ctx.ba
+                .get_session(&Credential::Cookie(first.cookie.clone()))
+                .await
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_role_set_here_is_what_better_auth_reports() {
+        let (ctx, app) = with_functions(ServerOptions::new(Profile::Default, SECRET)).await;
+        let admin_email = email("admin");
+        let admin = ctx.ba.sign_up(&admin_email).await;
+        ctx.make_admin(&admin.user_id).await;
+        let heidi = ctx.ba.sign_up(&email("heidi")).await;
+        let request = ApiRequest::new(Api::Rest, "PUT", &format!("/users/{}/role", heidi.user_id))
+            .header("cookie", &admin.cookie)
+            .json(&json!({"role": ["admin", "user"]}));
+        let reply = send(users::handler::handle, &app, &request).await;
+        assert_eq!(
+            (reply.status, reply.body["user"]["role"].clone()),
+            (200, json!("admin,user"))
+        );
+        let as_admin = Credential::Cookie(ctx.ba.sign_in(&admin_email).await.cookie);
+        let theirs = ctx
+            .ba
+            .request(
+                "GET",
+                &format!("/admin/get-user?id={}", heidi.user_id),
+                None,
+                Some(&as_admin),
+            )
+            .await;
+        assert_eq!(theirs.status, 200, "{}", theirs.body);
+        assert_eq!(theirs.body["role"], "admin,user");
+        // And Better Auth's admin API now treats her as an admin.
+        let as_heidi = Credential::Cookie(heidi.cookie.clone());
+        let listed = ctx
+            .ba
+            .request("GET", "/admin/list-users", None, Some(&as_heidi))
+            .await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+    }
+}

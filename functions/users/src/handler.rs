@@ -511,6 +511,8 @@ mod tests {
         }
     }
 
+    type Params = Vec<(&'static str, &'static str)>;
+
     fn emails(reply: &Reply) -> Vec<String> {
         reply.body["users"]
             .as_array()
@@ -534,7 +536,7 @@ mod tests {
                 ),
                 (json!(3), json!(100), json!(0))
             );
-            let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+            let cases: Vec<(Params, Vec<&str>)> = vec![
                 (
                     vec![("searchValue", "EXAMPLE.com")],
                     vec!["alice@example.com", "root@example.com"],

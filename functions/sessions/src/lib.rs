@@ -1,0 +1,3 @@
+//! `sessions`: listing and revoking a user's sessions (never their tokens).
+
+pub mod handler;
