@@ -781,6 +781,25 @@ impl<'a> Directory<'a> {
         rows.iter().map(session_from).collect()
     }
 
+    /// Revokes the sessions `target` (a `WHERE …` clause) selects; returns how many.
+    async fn revoke_where(&self, mut target: String, params: &[Param]) -> Result<u64, StoreError> {
+        if self.sessions().has("revoked") {
+            // Already revoked rows do not count again.
+            target.push_str(&format!(" AND {}", self.active()));
+        }
+        let sql = format!(
+            "WITH r AS ({} RETURNING 1) SELECT count(*) FROM r",
+            self.revoke_sql(&target)
+        );
+        let rows = self.run(&sql, params).await?;
+        let n = rows
+            .first()
+            .map(|r| r.try_get::<_, i64>(0))
+            .transpose()
+            .map_err(bad_row)?;
+        Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+    }
+
     /// Revokes all of a user's sessions, except `keep` (a session id) when given. Returns how
     /// many were revoked.
     pub async fn revoke_sessions(
@@ -797,19 +816,7 @@ impl<'a> Directory<'a> {
             ));
             params.push(text(keep));
         }
-        if self.sessions().has("revoked") {
-            target.push_str(&format!(" AND {}", self.active()));
-        }
-        let sql = format!(
-            "WITH r AS ({} RETURNING 1) SELECT count(*) FROM r",
-            self.revoke_sql(&target)
-        );
-        let rows = self.run(&sql, &params).await?;
-        rows.first()
-            .map(|r| r.try_get::<_, i64>(0))
-            .transpose()
-            .map_err(bad_row)
-            .map(|n| n.unwrap_or(0).max(0) as u64)
+        self.revoke_where(target, &params).await
     }
 
     /// Revokes one session if it belongs to `user_id`. Returns whether it did.
@@ -818,26 +825,15 @@ impl<'a> Directory<'a> {
         user_id: &str,
         session_id: &str,
     ) -> Result<bool, StoreError> {
-        let mut target = format!(
+        let target = format!(
             "WHERE {} AND {}",
             self.sessions().eq_param("s", "userId", 1),
             self.sessions().eq_param("s", "id", 2)
         );
-        if self.sessions().has("revoked") {
-            target.push_str(&format!(" AND {}", self.active()));
-        }
-        let sql = format!(
-            "WITH r AS ({} RETURNING 1) SELECT count(*) FROM r",
-            self.revoke_sql(&target)
-        );
-        let rows = self.run(&sql, &[text(user_id), text(session_id)]).await?;
-        let n = rows
-            .first()
-            .map(|r| r.try_get::<_, i64>(0))
-            .transpose()
-            .map_err(bad_row)?
-            .unwrap_or(0);
-        Ok(n > 0)
+        Ok(self
+            .revoke_where(target, &[text(user_id), text(session_id)])
+            .await?
+            > 0)
     }
 
     /// A user's linked accounts.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
+use shared::Authenticator;
 use shared::signing::{Secret, sign_cookie_value};
-use shared::{Authenticator, Config};
 use test_support::TestDb;
 use test_support::better_auth::{BetterAuthServer, Credential, Profile, ServerOptions, SignedIn};
 use test_support::events::{Shape, event};
@@ -39,17 +39,15 @@ impl Ctx {
     async fn start(options: ServerOptions) -> Self {
         let db = options.profile.database().await;
         let ba = BetterAuthServer::start(&db, options.clone()).await;
-        let mut vars = vec![
-            ("DATABASE_URL".to_owned(), db.url.clone()),
-            ("BETTER_AUTH_SECRET".to_owned(), options.secret.clone()),
-        ];
-        if let Some(prefix) = &options.cookie_prefix {
-            vars.push(("BETTER_AUTH_COOKIE_PREFIX".to_owned(), prefix.clone()));
-        }
-        let config =
-            Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-                .expect("config");
-        let auth = Authenticator::new(&config).expect("authenticator");
+        let prefix = options
+            .cookie_prefix
+            .clone()
+            .unwrap_or_else(|| "better-auth".into());
+        let auth = test_support::authenticator(
+            &db.url,
+            &options.secret,
+            &[("BETTER_AUTH_COOKIE_PREFIX", &prefix)],
+        );
         Self { db, ba, auth }
     }
 

@@ -5,25 +5,13 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{Duration, SubsecRound, Utc};
 use shared::db::StoreError;
 use shared::signing::{Secret, sign_cookie_value};
-use shared::{AuthError, Authenticator, Config, RawCredentials, Refusal};
+use shared::{AuthError, Authenticator, RawCredentials, Refusal};
 use test_support::{NewUser, TestDb, Variant};
 
 const SECRET: &str = "lookup-test-secret-0123456789abcdefghijklmn";
 
 fn authenticator(url: &str, extra: &[(&str, &str)]) -> Authenticator {
-    let mut vars: Vec<(String, String)> = vec![
-        ("DATABASE_URL".into(), url.into()),
-        ("BETTER_AUTH_SECRET".into(), SECRET.into()),
-    ];
-    vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
-    let config = Config::from_lookup(|k| {
-        vars.iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-    })
-    .expect("config");
-    Authenticator::new(&config).expect("authenticator")
+    test_support::authenticator(url, SECRET, extra)
 }
 
 async fn check(auth: &Authenticator, token: &str) -> Result<shared::Identity, AuthError> {

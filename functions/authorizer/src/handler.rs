@@ -158,7 +158,6 @@ mod tests {
     use super::*;
     use chrono::{Duration, Utc};
     use serde_json::json;
-    use shared::Config;
     use shared::signing::{Secret, sign, sign_cookie_value};
     use test_support::events::{Shape, event};
     use test_support::{NewUser, TestDb, Variant};
@@ -166,16 +165,9 @@ mod tests {
     const SECRET: &str = "handler-test-secret-0123456789abcdefghijkl";
     const SHAPES: [Shape; 3] = Shape::ALL;
     fn authenticator(url: &str, extra: &[(&str, &str)]) -> Authenticator {
-        let mut vars: Vec<(String, String)> = vec![
-            ("DATABASE_URL".into(), url.into()),
-            ("BETTER_AUTH_SECRET".into(), SECRET.into()),
-            ("DATABASE_CONNECT_TIMEOUT_MS".into(), "1500".into()),
-        ];
-        vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
-        let config =
-            Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-                .expect("config");
-        Authenticator::new(&config).expect("authenticator")
+        let mut settings = vec![("DATABASE_CONNECT_TIMEOUT_MS", "1500")];
+        settings.extend_from_slice(extra);
+        test_support::authenticator(url, SECRET, &settings)
     }
 
     async fn call(auth: &Authenticator, payload: Value) -> Result<Value, AuthorizerError> {

@@ -442,6 +442,27 @@ pub struct NewSession {
     pub token: String,
 }
 
+/// A validator on `database_url` with `secret` and extra settings (later pairs win).
+pub fn authenticator(
+    database_url: &str,
+    secret: &str,
+    extra: &[(&str, &str)],
+) -> shared::Authenticator {
+    let mut vars: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), database_url.into()),
+        ("BETTER_AUTH_SECRET".into(), secret.into()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
+    let config = shared::Config::from_lookup(|k| {
+        vars.iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("valid test configuration");
+    shared::Authenticator::new(&config).expect("authenticator")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
