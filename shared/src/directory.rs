@@ -654,6 +654,35 @@ impl<'a> Directory<'a> {
         }
     }
 
+    /// `banned`, `banReason`, `banExpires` and `updatedAt` assignments, or why the table cannot
+    /// hold a ban.
+    fn ban_assignments(
+        &self,
+        banned: &str,
+        reason: &str,
+        expires: &str,
+    ) -> Result<Vec<String>, DirectoryError> {
+        if !self.has_admin_columns() {
+            return Err(DirectoryError::Unsupported(
+                "the admin plugin's ban columns are missing",
+            ));
+        }
+        let users = self.users();
+        let column = |f: &str| {
+            users
+                .column(f)
+                .map(|c| crate::schema::quote(&c.name))
+                .unwrap_or_default()
+        };
+        let mut sets = vec![
+            format!("{} = {banned}", column("banned")),
+            format!("{} = {reason}", column("banReason")),
+            format!("{} = {expires}", column("banExpires")),
+        ];
+        sets.extend(self.touch(users));
+        Ok(sets)
+    }
+
     /// `POST /users/{id}/ban`: bans the user and revokes all their sessions, atomically.
     pub async fn ban(
         &self,
@@ -661,28 +690,9 @@ impl<'a> Directory<'a> {
         reason: &str,
         until: Option<DateTime<Utc>>,
     ) -> Result<Option<UserRecord>, DirectoryError> {
-        if !self.has_admin_columns() {
-            return Err(DirectoryError::Unsupported(
-                "the admin plugin's ban columns are missing",
-            ));
-        }
         let users = self.users();
-        let q = |f: &str| {
-            users
-                .column(f)
-                .map(|c| crate::schema::quote(&c.name))
-                .unwrap_or_default()
-        };
-        let mut sets = vec![
-            format!("{} = true", q("banned")),
-            format!("{} = $2", q("banReason")),
-            format!(
-                "{} = {}",
-                q("banExpires"),
-                users.ts_value("banExpires", "$3::timestamptz")
-            ),
-        ];
-        sets.extend(self.touch(users));
+        let expires = users.ts_value("banExpires", "$3::timestamptz");
+        let sets = self.ban_assignments("true", "$2", &expires)?;
         let revoke_target = match self.sessions().column("revoked") {
             // UPDATE … FROM banned WHERE …
             Some(_) => format!(
@@ -711,24 +721,7 @@ impl<'a> Directory<'a> {
 
     /// `DELETE /users/{id}/ban`: clears banned, banReason and banExpires.
     pub async fn unban(&self, id: &str) -> Result<Option<UserRecord>, DirectoryError> {
-        if !self.has_admin_columns() {
-            return Err(DirectoryError::Unsupported(
-                "the admin plugin's ban columns are missing",
-            ));
-        }
-        let users = self.users();
-        let q = |f: &str| {
-            users
-                .column(f)
-                .map(|c| crate::schema::quote(&c.name))
-                .unwrap_or_default()
-        };
-        let mut sets = vec![
-            format!("{} = false", q("banned")),
-            format!("{} = NULL", q("banReason")),
-            format!("{} = NULL", q("banExpires")),
-        ];
-        sets.extend(self.touch(users));
+        let sets = self.ban_assignments("false", "NULL", "NULL")?;
         Ok(self.update_user_sql(id, sets, Vec::new()).await?)
     }
 
