@@ -15,6 +15,7 @@ use crate::credentials::{CredentialError, RawCredentials};
 use crate::db::StoreError;
 use crate::directory::DirectoryError;
 use crate::error::AuthError;
+use crate::identity::Refusal;
 
 /// Settings of the account-management API, parsed once at cold start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,19 +250,21 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Store(store) => store.into(),
-            e if e.status() == 403 => Self::Forbidden {
-                code: if e.code() == "user_banned" {
-                    "BANNED_USER"
-                } else {
-                    "EMAIL_NOT_VERIFIED"
-                },
-                message: if e.code() == "user_banned" {
-                    "You have been banned from this application"
-                } else {
-                    "Email not verified"
-                },
+            AuthError::Refused {
+                reason: Refusal::Banned,
+                ..
+            } => Self::Forbidden {
+                code: "BANNED_USER",
+                message: "You have been banned from this application",
             },
-            _ => Self::Unauthorized,
+            AuthError::Refused {
+                reason: Refusal::EmailNotVerified,
+                ..
+            } => Self::Forbidden {
+                code: "EMAIL_NOT_VERIFIED",
+                message: "Email not verified",
+            },
+            AuthError::Credential(_) | AuthError::Refused { .. } => Self::Unauthorized,
         }
     }
 }
@@ -555,7 +558,6 @@ where
 {
     let started = std::time::Instant::now();
     let method = request.method().clone();
-    let path_len = segments(&request).len();
     let origin = request.headers().get(header::ORIGIN).cloned();
     let preflight_request = method == Method::OPTIONS;
     let response = if preflight_request {
@@ -569,7 +571,6 @@ where
     };
     tracing::info!(
         method = %method,
-        segments = path_len,
         status = response.status().as_u16(),
         latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     );
