@@ -9,8 +9,13 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::access_token::ClaimRules;
+use crate::cookie_cache::Strategy;
 use crate::credentials::{CookieNames, ExtractOptions};
 use crate::identity::Policy;
+use crate::jose::Algorithm;
+use crate::keys::{KeySettings, KeySource};
+use crate::result_cache::CacheLimits;
 use crate::schema::{Model, SchemaOverrides, validate_identifier};
 use crate::signing::Secret;
 
@@ -76,11 +81,77 @@ impl std::fmt::Debug for DatabaseSettings {
     }
 }
 
+/// A way a request can prove who it is (`BETTER_AUTH_METHODS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// The session token (bearer or signed cookie) looked up in the database. Always current.
+    Session,
+    /// A Better Auth JWT (`Authorization: Bearer <jws>`), verified with the jwt plugin's keys.
+    Jwt,
+    /// The cookie cache (`<prefix>.session_data`), verified with the secret; no database.
+    CookieCache,
+}
+
+impl Method {
+    /// The name used in `BETTER_AUTH_METHODS`, logs and the authorizer context.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Session => "session",
+            Self::Jwt => "jwt",
+            Self::CookieCache => "cookie-cache",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "session" => Some(Self::Session),
+            "jwt" => Some(Self::Jwt),
+            "cookie-cache" | "cookie_cache" => Some(Self::CookieCache),
+            _ => None,
+        }
+    }
+}
+
+/// JWT verification settings.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// What the claims must say.
+    pub rules: ClaimRules,
+    /// `BETTER_AUTH_JWT_CHECK_BAN` (default false): also read the user's ban (one indexed query).
+    pub check_ban: bool,
+}
+
+/// Cookie-cache settings (the secret comes from [`Config::secret`]).
+#[derive(Debug, Clone)]
+pub struct CookieCacheConfig {
+    /// `BETTER_AUTH_COOKIE_CACHE_STRATEGY`: compact (default), jwt or jwe.
+    pub strategy: Strategy,
+    /// `BETTER_AUTH_COOKIE_CACHE_VERSION` (default "1").
+    pub version: String,
+    /// `iss` of caches signed by the jwt plugin: `BETTER_AUTH_URL` as written, else
+    /// `better-auth:session-cache`.
+    pub plugin_issuer: String,
+}
+
 /// Everything the session validator needs.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `BETTER_AUTH_SECRETS` (first entry), else `BETTER_AUTH_SECRET`, else `AUTH_SECRET`.
     pub secret: Secret,
+    /// Every configured secret, current first (JWE cookie caches may use an older one).
+    pub all_secrets: Vec<Secret>,
+    /// `BETTER_AUTH_METHODS`, in order (default: `session`).
+    pub methods: Vec<Method>,
+    /// JWT settings (used when `jwt` is among the methods).
+    pub jwt: JwtSettings,
+    /// Where the jwt plugin's public keys come from and how they are cached.
+    pub keys: KeySettings,
+    /// Cookie-cache settings (used when `cookie-cache` is among the methods).
+    pub cookie_cache: CookieCacheConfig,
+    /// `BETTER_AUTH_CLOCK_SKEW_SECONDS` (default 5): tolerance on JWT and cache expiry.
+    pub leeway_seconds: i64,
+    /// The in-process cache of session lookups.
+    pub result_cache: CacheLimits,
     /// `BETTER_AUTH_COOKIE_PREFIX` (default `better-auth`), Better Auth's `advanced.cookiePrefix`.
     pub cookie_prefix: String,
     /// `BETTER_AUTH_REQUIRE_SIGNATURE` (default false), the bearer plugin's `requireSignature`.
@@ -103,7 +174,51 @@ impl Config {
     /// as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let methods = methods(&get)?;
+        let base_url = get("BETTER_AUTH_URL").map(|v| v.trim().to_owned());
+        let origin = base_url.as_deref().map(origin_of).transpose()?;
+        let leeway_seconds = number(&get, "BETTER_AUTH_CLOCK_SKEW_SECONDS", 5, 0, 300)?;
+        let uses_jwt = methods.contains(&Method::Jwt);
+        let claim = |var: &'static str| -> Result<String, ConfigError> {
+            match get(var).or_else(|| origin.clone()) {
+                Some(v) => Ok(v.trim().to_owned()),
+                None if uses_jwt => Err(ConfigError::Missing("BETTER_AUTH_URL")),
+                None => Ok(String::new()),
+            }
+        };
         Ok(Self {
+            all_secrets: all_secrets(&get)?,
+            jwt: JwtSettings {
+                rules: ClaimRules {
+                    issuer: claim("BETTER_AUTH_JWT_ISSUER")?,
+                    audience: claim("BETTER_AUTH_JWT_AUDIENCE")?,
+                    leeway_seconds,
+                },
+                check_ban: flag(&get, "BETTER_AUTH_JWT_CHECK_BAN", false)?,
+            },
+            keys: key_settings(&get, base_url.as_deref(), uses_jwt)?,
+            cookie_cache: CookieCacheConfig {
+                strategy: match get("BETTER_AUTH_COOKIE_CACHE_STRATEGY") {
+                    None => Strategy::Compact,
+                    Some(v) => Strategy::parse(v.trim()).ok_or_else(|| {
+                        invalid(
+                            "BETTER_AUTH_COOKIE_CACHE_STRATEGY",
+                            "expected compact, jwt or jwe",
+                        )
+                    })?,
+                },
+                version: get("BETTER_AUTH_COOKIE_CACHE_VERSION").unwrap_or_else(|| "1".into()),
+                plugin_issuer: base_url
+                    .clone()
+                    .unwrap_or_else(|| "better-auth:session-cache".into()),
+            },
+            leeway_seconds,
+            result_cache: CacheLimits {
+                ttl: millis(&get, "AUTH_RESULT_CACHE_TTL_MS", 0, 0, 3_600_000)?,
+                negative_ttl: millis(&get, "AUTH_RESULT_CACHE_NEGATIVE_TTL_MS", 0, 0, 60_000)?,
+                max_entries: number(&get, "AUTH_RESULT_CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000)?,
+            },
+            methods,
             secret: secret(&get)?,
             cookie_prefix: cookie_prefix(get("BETTER_AUTH_COOKIE_PREFIX"))?,
             require_signature: flag(&get, "BETTER_AUTH_REQUIRE_SIGNATURE", false)?,
@@ -151,6 +266,128 @@ fn secret(get: &Get<'_>) -> Result<Secret, ConfigError> {
         .or_else(|| get("AUTH_SECRET"))
         .map(Secret::new)
         .ok_or(ConfigError::Missing("BETTER_AUTH_SECRET"))
+}
+
+/// Every secret Better Auth may have used, current first: all of `BETTER_AUTH_SECRETS`, then
+/// `BETTER_AUTH_SECRET` / `AUTH_SECRET` as the legacy one.
+fn all_secrets(get: &Get<'_>) -> Result<Vec<Secret>, ConfigError> {
+    let mut values: Vec<String> = Vec::new();
+    if let Some(list) = get("BETTER_AUTH_SECRETS") {
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (_, value) = entry.split_once(':').ok_or_else(|| {
+                invalid("BETTER_AUTH_SECRETS", "expected \"<version>:<secret>,...\"")
+            })?;
+            values.push(value.trim().to_owned());
+        }
+    }
+    if let Some(legacy) = get("BETTER_AUTH_SECRET").or_else(|| get("AUTH_SECRET"))
+        && !values.contains(&legacy)
+    {
+        values.push(legacy);
+    }
+    Ok(values.into_iter().map(Secret::new).collect())
+}
+
+fn methods(get: &Get<'_>) -> Result<Vec<Method>, ConfigError> {
+    const VAR: &str = "BETTER_AUTH_METHODS";
+    let Some(raw) = get(VAR) else {
+        return Ok(vec![Method::Session]);
+    };
+    let mut methods = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let method = Method::parse(&name.to_ascii_lowercase()).ok_or_else(|| {
+            invalid(
+                VAR,
+                format!("unknown method \"{name}\" (session, jwt, cookie-cache)"),
+            )
+        })?;
+        if methods.contains(&method) {
+            return Err(invalid(VAR, format!("\"{name}\" is listed twice")));
+        }
+        methods.push(method);
+    }
+    if methods.is_empty() {
+        return Err(invalid(
+            VAR,
+            "list at least one of session, jwt, cookie-cache",
+        ));
+    }
+    Ok(methods)
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Result<String, ConfigError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| {
+        invalid(
+            "BETTER_AUTH_URL",
+            "not an absolute URL (https://auth.example.com)",
+        )
+    })?;
+    match parsed.origin() {
+        origin @ url::Origin::Tuple(..) => Ok(origin.ascii_serialization()),
+        url::Origin::Opaque(_) => Err(invalid("BETTER_AUTH_URL", "not an http(s) URL")),
+    }
+}
+
+fn key_settings(
+    get: &Get<'_>,
+    base_url: Option<&str>,
+    uses_jwt: bool,
+) -> Result<KeySettings, ConfigError> {
+    const VAR: &str = "BETTER_AUTH_JWKS";
+    let source = match get(VAR).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("database") => KeySource::Database,
+        Some("url") => {
+            let url = match get("BETTER_AUTH_JWKS_URL") {
+                Some(url) => url.trim().to_owned(),
+                None => match base_url {
+                    Some(base) => format!("{}/api/auth/jwks", base.trim_end_matches('/')),
+                    None if uses_jwt => return Err(ConfigError::Missing("BETTER_AUTH_JWKS_URL")),
+                    None => String::new(),
+                },
+            };
+            if uses_jwt && !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(invalid("BETTER_AUTH_JWKS_URL", "expected an http(s) URL"));
+            }
+            KeySource::Url(url)
+        }
+        Some(_) => return Err(invalid(VAR, "expected database or url")),
+    };
+    let default_alg = match get("BETTER_AUTH_JWT_DEFAULT_ALG") {
+        None => Algorithm::EdDSA,
+        Some(v) => Algorithm::parse(v.trim()).ok_or_else(|| {
+            invalid(
+                "BETTER_AUTH_JWT_DEFAULT_ALG",
+                "expected EdDSA, ES256, ES512, RS256 or PS256",
+            )
+        })?,
+    };
+    Ok(KeySettings {
+        source,
+        refetch_interval: Duration::from_secs(number(
+            get,
+            "BETTER_AUTH_JWKS_REFETCH_SECONDS",
+            30,
+            1,
+            86_400,
+        )?),
+        max_age: Duration::from_secs(number(
+            get,
+            "BETTER_AUTH_JWKS_MAX_AGE_SECONDS",
+            600,
+            1,
+            86_400,
+        )?),
+        default_alg,
+        grace_period: chrono::Duration::days(30),
+        http_timeout: Duration::from_millis(number(
+            get,
+            "DATABASE_CONNECT_TIMEOUT_MS",
+            3000,
+            100,
+            60_000,
+        )?),
+    })
 }
 
 fn cookie_prefix(value: Option<String>) -> Result<String, ConfigError> {
@@ -280,6 +517,8 @@ fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
         session_fields: field_map(get, Model::Session)?,
         account_table: table(Model::Account.table_variable())?,
         account_fields: field_map(get, Model::Account)?,
+        jwks_table: table(Model::Jwks.table_variable())?,
+        jwks_fields: field_map(get, Model::Jwks)?,
     })
 }
 
@@ -387,6 +626,81 @@ mod tests {
             c.schema.session_fields.get("userId").map(String::as_str),
             Some("user_id")
         );
+    }
+
+    #[test]
+    fn methods_and_stateless_settings() {
+        let c = config(&BASE).expect("valid");
+        assert_eq!(
+            c.methods,
+            [Method::Session],
+            "the database session only, by default"
+        );
+        assert!(
+            c.result_cache.ttl.is_zero(),
+            "the result cache is off by default"
+        );
+        let c = config(&[
+            BASE[0],
+            BASE[1],
+            ("BETTER_AUTH_METHODS", "cookie-cache, session, jwt"),
+            ("BETTER_AUTH_URL", "https://auth.example.com/api/auth"),
+            ("BETTER_AUTH_COOKIE_CACHE_STRATEGY", "jwe"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            c.methods,
+            [Method::CookieCache, Method::Session, Method::Jwt]
+        );
+        assert_eq!(c.jwt.rules.issuer, "https://auth.example.com");
+        assert_eq!(c.jwt.rules.audience, "https://auth.example.com");
+        assert_eq!(c.cookie_cache.strategy, Strategy::Jwe);
+        assert_eq!(c.keys.source, KeySource::Database);
+        assert_eq!(
+            config(&[BASE[0], BASE[1], ("BETTER_AUTH_METHODS", "jwt")]).expect_err("no url"),
+            ConfigError::Missing("BETTER_AUTH_URL")
+        );
+        let c = config(&[
+            BASE[0],
+            BASE[1],
+            ("BETTER_AUTH_METHODS", "jwt"),
+            ("BETTER_AUTH_URL", "https://auth.example.com"),
+            ("BETTER_AUTH_JWKS", "url"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            c.keys.source,
+            KeySource::Url("https://auth.example.com/api/auth/jwks".into())
+        );
+        for (var, value) in [
+            ("BETTER_AUTH_METHODS", "session,session"),
+            ("BETTER_AUTH_METHODS", "password"),
+            ("BETTER_AUTH_METHODS", " , "),
+            ("BETTER_AUTH_COOKIE_CACHE_STRATEGY", "plain"),
+            ("BETTER_AUTH_JWKS", "file"),
+            ("BETTER_AUTH_URL", "auth.example.com"),
+            ("BETTER_AUTH_JWT_DEFAULT_ALG", "HS256"),
+            ("AUTH_RESULT_CACHE_TTL_MS", "-5"),
+        ] {
+            let err = config(&[BASE[0], BASE[1], (var, value)]).expect_err(var);
+            assert!(
+                matches!(&err, ConfigError::Invalid { var: v, .. } if *v == var),
+                "{var}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_secrets_are_kept_for_decryption() {
+        let c = config(&[
+            BASE[0],
+            ("BETTER_AUTH_SECRETS", "2:new-one, 1:old-one"),
+            BASE[1],
+        ])
+        .expect("valid");
+        assert_eq!(c.all_secrets.len(), 3);
+        assert_eq!(c.all_secrets[0].bytes(), b"new-one");
+        assert_eq!(c.all_secrets[2].bytes(), BASE[1].1.as_bytes());
     }
 
     #[test]

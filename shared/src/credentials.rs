@@ -85,6 +85,8 @@ pub enum CredentialSource {
     BearerSigned,
     /// The signed session cookie.
     Cookie,
+    /// `Authorization: Bearer <jwt>` (the jwt plugin's token).
+    BearerJwt,
 }
 
 impl CredentialSource {
@@ -94,6 +96,7 @@ impl CredentialSource {
             Self::BearerRaw => "bearer",
             Self::BearerSigned => "bearer_signed",
             Self::Cookie => "cookie",
+            Self::BearerJwt => "bearer_jwt",
         }
     }
 }
@@ -171,6 +174,16 @@ pub fn extract(
         return from_authorization(header, options);
     }
     from_cookies(&raw.cookies, options)
+}
+
+/// The bearer value when the request's `Authorization` header carries a JWS-shaped token (three
+/// base64url segments with a JSON header), else `None`. Verifies nothing.
+pub fn bearer_jws<'a>(raw: &RawCredentials<'a>) -> Result<Option<&'a str>, CredentialError> {
+    let Some(header) = single_authorization(&raw.authorization)? else {
+        return Ok(None);
+    };
+    let value = bearer_value(header)?;
+    Ok(crate::jose::looks_like_jws(value).then_some(value))
 }
 
 fn single_authorization<'a>(values: &[&'a str]) -> Result<Option<&'a str>, CredentialError> {
@@ -273,6 +286,64 @@ fn from_cookies(cookies: &[&str], options: &ExtractOptions) -> Result<Credential
     })
 }
 
+/// The cookie cache's names: `<prefix>.session_data`, optionally with `__Secure-`.
+pub fn cache_cookie_names(prefix: &str) -> [String; 2] {
+    let plain = format!("{prefix}.session_data");
+    let secure = format!("__Secure-{plain}");
+    [plain, secure]
+}
+
+/// The cookie cache value, reassembled from its chunks (`<name>.0`, `<name>.1`, ...) when Better
+/// Auth split it, percent-decoded. `None` when absent, or when it is malformed, conflicting or
+/// too large (the caller then falls back to the session lookup).
+pub fn cookie_cache_value(cookies: &[&str], names: &[String; 2]) -> Option<String> {
+    const MAX_CHUNKS: usize = 100;
+    if cookies.len() > MAX_COOKIE_VALUES {
+        return None;
+    }
+    let mut whole: Option<&str> = None;
+    let mut chunks: Vec<(usize, &str)> = Vec::new();
+    for header in cookies {
+        if header.len() > MAX_COOKIE_HEADER_LEN {
+            return None;
+        }
+        for (name, value) in cookie_pairs(header) {
+            for base in names {
+                if name == base {
+                    if whole.is_some_and(|previous| previous != value) {
+                        return None;
+                    }
+                    whole = Some(value);
+                } else if let Some(index) = name
+                    .strip_prefix(base.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                {
+                    // Better Auth's parseCookieChunkIndex: a canonical non-negative integer.
+                    let parsed: usize = index.parse().ok()?;
+                    if parsed.to_string() != index || chunks.len() >= MAX_CHUNKS {
+                        return None;
+                    }
+                    if chunks.iter().any(|(i, _)| *i == parsed) {
+                        return None;
+                    }
+                    chunks.push((parsed, value));
+                }
+            }
+        }
+    }
+    let joined = match whole {
+        Some(value) => value.to_owned(),
+        None if chunks.is_empty() => return None,
+        None => {
+            chunks.sort_by_key(|(i, _)| *i);
+            chunks.iter().map(|(_, v)| *v).collect()
+        }
+    };
+    let decoded = percent_decode(&joined).ok()?;
+    (!decoded.is_empty() && decoded.len() <= crate::cookie_cache::MAX_CACHE_LEN)
+        .then(|| decoded.into_owned())
+}
+
 /// Splits one `Cookie` header value into `(name, value)` pairs the way Better Auth's parser does:
 /// `;`-separated, names and values trimmed, one pair of surrounding double quotes removed.
 /// Values are returned still percent-encoded.
@@ -353,6 +424,38 @@ mod tests {
 
     fn token_of(result: Result<Credential, CredentialError>) -> String {
         result.expect("a credential").token
+    }
+
+    #[test]
+    fn cookie_cache_chunks_are_reassembled_in_order() {
+        let names = cache_cookie_names("better-auth");
+        assert_eq!(
+            cookie_cache_value(&["better-auth.session_data=abc"], &names).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            cookie_cache_value(
+                &[
+                    "better-auth.session_data.1=def; x=1",
+                    "__Secure-better-auth.session_data.0=abc"
+                ],
+                &names
+            )
+            .as_deref(),
+            Some("abcdef")
+        );
+        assert_eq!(
+            cookie_cache_value(&["better-auth.session_token=abc"], &names),
+            None
+        );
+        for bad in [
+            "better-auth.session_data.01=a",
+            "better-auth.session_data.x=a",
+            "better-auth.session_data.0=a; better-auth.session_data.0=b",
+            "better-auth.session_data=a; better-auth.session_data=b",
+        ] {
+            assert_eq!(cookie_cache_value(&[bad], &names), None, "{bad}");
+        }
     }
 
     #[test]

@@ -62,9 +62,23 @@ fn pool_error(error: PoolError, timeout: Duration) -> StoreError {
     }
 }
 
+/// One row of the jwt plugin's `jwks` table (public part only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// `id`: the `kid`.
+    pub id: String,
+    /// `publicKey`: the public JWK as JSON text.
+    pub public_key: String,
+    /// `alg`, when the row has one (rows from before Better Auth 1.4 do not).
+    pub alg: Option<String>,
+    /// `expiresAt`: set when key rotation is configured.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 struct Prepared {
     layout: SchemaLayout,
     lookup_sql: String,
+    ban_sql: String,
 }
 
 /// A lazily connecting pool plus the resolved Better Auth schema.
@@ -180,12 +194,17 @@ impl Database {
             .get_or_try_init(|| async {
                 let layout = self.detect().await?;
                 let lookup_sql = layout.session_lookup_sql();
+                let ban_sql = layout.user_ban_sql();
                 tracing::info!(
                     user_table = %layout.user.name,
                     session_table = %layout.session.name,
                     "better auth schema detected"
                 );
-                Ok(Arc::new(Prepared { layout, lookup_sql }))
+                Ok(Arc::new(Prepared {
+                    layout,
+                    lookup_sql,
+                    ban_sql,
+                }))
             })
             .await
     }
@@ -231,6 +250,43 @@ impl Database {
             .query(&prepared.lookup_sql, &[(&token, Type::TEXT)])
             .await?;
         rows.first().map(session_record).transpose()
+    }
+
+    /// The user's `banned` and `banExpires` (one indexed query by primary key), or `None` when
+    /// there is no such user. Without the admin plugin's columns both are `None`.
+    pub async fn user_ban(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<(Option<bool>, Option<DateTime<Utc>>)>, StoreError> {
+        let prepared = self.prepared().await?;
+        let rows = self
+            .query(&prepared.ban_sql, &[(&user_id, Type::TEXT)])
+            .await?;
+        let bad =
+            |e: tokio_postgres::Error| StoreError::Query(format!("unexpected column value: {e}"));
+        rows.first()
+            .map(|row| Ok((row.try_get(0).map_err(bad)?, row.try_get(1).map_err(bad)?)))
+            .transpose()
+    }
+
+    /// The jwt plugin's public keys, or `None` when the database has no jwks table.
+    pub async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
+        let Some(sql) = self.layout().await?.jwks_sql() else {
+            return Ok(None);
+        };
+        let rows = self.query(&sql, &[]).await?;
+        let bad =
+            |e: tokio_postgres::Error| StoreError::Query(format!("unexpected column value: {e}"));
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            keys.push(StoredKey {
+                id: row.try_get(0).map_err(bad)?,
+                public_key: row.try_get(1).map_err(bad)?,
+                alg: row.try_get(2).map_err(bad)?,
+                expires_at: row.try_get(3).map_err(bad)?,
+            });
+        }
+        Ok(Some(keys))
     }
 
     /// One round trip (`SELECT 1`), timed: what `/health/db` reports.
@@ -348,11 +404,18 @@ fn tls_connector(
             return Err(invalid("DATABASE_CA_FILE", "holds no certificate".into()));
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid("DATABASE_URL", format!("TLS set-up failed: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = client_tls_config(roots)
+        .map_err(|e| invalid("DATABASE_URL", format!("TLS set-up failed: {e}")))?;
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// A TLS client configuration on the `ring` provider trusting `roots`.
+pub fn client_tls_config(
+    roots: rustls::RootCertStore,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }

@@ -1,8 +1,10 @@
 //! The one error type of authentication, and its mapping to what a caller is told.
 
+use crate::access_token::TokenError;
 use crate::credentials::CredentialError;
 use crate::db::StoreError;
 use crate::identity::Refusal;
+use crate::keys::KeyError;
 
 /// Why a request is not authenticated.
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +12,9 @@ pub enum AuthError {
     /// No usable token in the request (decided without a query).
     #[error(transparent)]
     Credential(#[from] CredentialError),
+    /// A JWT that is forged, expired, for another audience, or signed by an unknown key.
+    #[error(transparent)]
+    Token(#[from] TokenError),
     /// The token was looked up and refused.
     #[error("{reason}")]
     Refused {
@@ -21,6 +26,9 @@ pub enum AuthError {
     /// The database could not answer: never treated as allowed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The jwt plugin's keys could not be loaded: never treated as allowed.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
 }
 
 /// What an [`AuthError`] means to the caller.
@@ -38,10 +46,10 @@ impl AuthError {
     /// How to answer.
     pub fn outcome(&self) -> Outcome {
         match self {
-            Self::Credential(_) => Outcome::Unauthenticated,
+            Self::Credential(_) | Self::Token(_) => Outcome::Unauthenticated,
             Self::Refused { reason, .. } if reason.is_forbidden() => Outcome::Forbidden,
             Self::Refused { .. } => Outcome::Unauthenticated,
-            Self::Store(_) => Outcome::Unavailable,
+            Self::Store(_) | Self::Keys(_) => Outcome::Unavailable,
         }
     }
 
@@ -49,6 +57,9 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Credential(e) => e.code(),
+            Self::Token(e) => e.code(),
+            Self::Keys(KeyError::Store(StoreError::Timeout(_))) => "database_timeout",
+            Self::Keys(_) => "keys_unavailable",
             Self::Refused { reason, .. } => reason.code(),
             Self::Store(StoreError::Timeout(_)) => "database_timeout",
             Self::Store(StoreError::Schema(_)) => "schema_mismatch",

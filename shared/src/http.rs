@@ -250,6 +250,10 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Store(store) => store.into(),
+            AuthError::Keys(error) => {
+                tracing::error!(error = %error, "jwt keys unavailable");
+                Self::Unavailable
+            }
             AuthError::Refused {
                 reason: Refusal::Banned,
                 ..
@@ -264,7 +268,9 @@ impl From<AuthError> for ApiError {
                 code: "EMAIL_NOT_VERIFIED",
                 message: "Email not verified",
             },
-            AuthError::Credential(_) | AuthError::Refused { .. } => Self::Unauthorized,
+            AuthError::Credential(_) | AuthError::Token(_) | AuthError::Refused { .. } => {
+                Self::Unauthorized
+            }
         }
     }
 }
@@ -406,7 +412,7 @@ pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
     let identity = authenticated.identity;
     Ok(Caller {
         is_admin: is_admin(&app.settings, &identity.user_id, identity.role.as_deref()),
-        session_id: Some(identity.session_id),
+        session_id: identity.session_id,
         user_id: identity.user_id,
         role: identity.role,
     })

@@ -36,8 +36,8 @@ pub struct SessionRecord {
 pub struct Identity {
     /// The user's id.
     pub user_id: String,
-    /// The session's id (never the token).
-    pub session_id: String,
+    /// The session's id (never the token); `None` when a JWT vouched for the user.
+    pub session_id: Option<String>,
     /// The user's email.
     pub email: String,
     /// The user's name.
@@ -139,7 +139,7 @@ impl From<SessionRecord> for Identity {
     fn from(record: SessionRecord) -> Self {
         Self {
             user_id: record.user_id,
-            session_id: record.session_id,
+            session_id: Some(record.session_id),
             email: record.email,
             name: record.name,
             role: record.role,

@@ -9,8 +9,10 @@
 //! - [`authenticator`]: the three above, in order.
 //! - [`config`]: environment variables, parsed once.
 
+pub mod access_token;
 pub mod authenticator;
 pub mod config;
+pub mod cookie_cache;
 pub mod credentials;
 pub mod db;
 pub mod directory;
@@ -18,6 +20,9 @@ pub mod error;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod identity;
+pub mod jose;
+pub mod keys;
+pub mod result_cache;
 pub mod schema;
 pub mod signing;
 pub mod telemetry;

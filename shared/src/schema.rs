@@ -18,6 +18,8 @@ pub enum Model {
     Session,
     /// Better Auth's `account` model (linked sign-in methods). Optional.
     Account,
+    /// The jwt plugin's `jwks` model (public keys; the private ones are never read). Optional.
+    Jwks,
 }
 
 impl Model {
@@ -27,6 +29,7 @@ impl Model {
             Self::User => "user",
             Self::Session => "session",
             Self::Account => "account",
+            Self::Jwks => "jwks",
         }
     }
 
@@ -36,6 +39,7 @@ impl Model {
             Self::User => &["user", "users"],
             Self::Session => &["session", "sessions", "user_sessions"],
             Self::Account => &["account", "accounts", "user_accounts"],
+            Self::Jwks => &["jwks"],
         }
     }
 
@@ -45,6 +49,7 @@ impl Model {
             Self::User => "BETTER_AUTH_USER_TABLE",
             Self::Session => "BETTER_AUTH_SESSION_TABLE",
             Self::Account => "BETTER_AUTH_ACCOUNT_TABLE",
+            Self::Jwks => "BETTER_AUTH_JWKS_TABLE",
         }
     }
 
@@ -54,6 +59,7 @@ impl Model {
             Self::User => "BETTER_AUTH_USER_FIELDS",
             Self::Session => "BETTER_AUTH_SESSION_FIELDS",
             Self::Account => "BETTER_AUTH_ACCOUNT_FIELDS",
+            Self::Jwks => "BETTER_AUTH_JWKS_FIELDS",
         }
     }
 
@@ -63,6 +69,7 @@ impl Model {
             Self::User => USER_FIELDS,
             Self::Session => SESSION_FIELDS,
             Self::Account => ACCOUNT_FIELDS,
+            Self::Jwks => JWKS_FIELDS,
         }
     }
 }
@@ -135,6 +142,16 @@ const ACCOUNT_FIELDS: &[Field] = &[
     field("updatedAt", Kind::Timestamp, false),
 ];
 
+// Public keys only: `privateKey` is never selected.
+const JWKS_FIELDS: &[Field] = &[
+    field("id", Kind::Text, true),
+    field("publicKey", Kind::Text, true),
+    field("alg", Kind::Text, false),
+    field("crv", Kind::Text, false),
+    field("createdAt", Kind::Timestamp, false),
+    field("expiresAt", Kind::Timestamp, false),
+];
+
 /// Explicit names from configuration; anything unset is detected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchemaOverrides {
@@ -152,6 +169,10 @@ pub struct SchemaOverrides {
     pub account_table: Option<String>,
     /// Account field → column.
     pub account_fields: BTreeMap<String, String>,
+    /// The jwks table's name.
+    pub jwks_table: Option<String>,
+    /// Jwks field → column.
+    pub jwks_fields: BTreeMap<String, String>,
 }
 
 impl SchemaOverrides {
@@ -160,6 +181,7 @@ impl SchemaOverrides {
             Model::User => self.user_table.as_deref(),
             Model::Session => self.session_table.as_deref(),
             Model::Account => self.account_table.as_deref(),
+            Model::Jwks => self.jwks_table.as_deref(),
         }
     }
 
@@ -168,12 +190,13 @@ impl SchemaOverrides {
             Model::User => &self.user_fields,
             Model::Session => &self.session_fields,
             Model::Account => &self.account_fields,
+            Model::Jwks => &self.jwks_fields,
         }
     }
 
     /// Table names worth asking `information_schema` about.
     pub fn candidate_tables(&self) -> Vec<String> {
-        [Model::User, Model::Session, Model::Account]
+        [Model::User, Model::Session, Model::Account, Model::Jwks]
             .into_iter()
             .flat_map(|model| match self.table(model) {
                 Some(table) => vec![table.to_owned()],
@@ -336,6 +359,8 @@ pub struct SchemaLayout {
     pub session: TableLayout,
     /// The account table, when there is one that fits.
     pub account: Option<TableLayout>,
+    /// The jwt plugin's key table, when there is one that fits.
+    pub jwks: Option<TableLayout>,
 }
 
 fn field_of(model: Model, name: &str) -> &'static Field {
@@ -353,11 +378,40 @@ impl SchemaLayout {
             Model::User => &self.user.name,
             Model::Session => &self.session.name,
             Model::Account => self.account.as_ref().map_or("account", |a| a.name.as_str()),
+            Model::Jwks => self.jwks.as_ref().map_or("jwks", |a| a.name.as_str()),
         };
         match &self.db_schema {
             Some(schema) => format!("{}.{}", quote(schema), quote(table)),
             None => quote(table),
         }
+    }
+
+    /// The user's `banned` and `banExpires` by id (`$1`).
+    pub fn user_ban_sql(&self) -> String {
+        let u = &self.user;
+        let uf = |name| field_of(Model::User, name);
+        format!(
+            "SELECT {}, {} FROM {} AS u WHERE {}",
+            u.select("u", uf("banned")),
+            u.select("u", uf("banExpires")),
+            self.table(Model::User),
+            u.eq_param("u", "id", 1),
+        )
+    }
+
+    /// The jwt plugin's public keys: id, publicKey, alg, expiresAt (never `privateKey`). `None`
+    /// without a jwks table.
+    pub fn jwks_sql(&self) -> Option<String> {
+        let jwks = self.jwks.as_ref()?;
+        let f = |name| field_of(Model::Jwks, name);
+        Some(format!(
+            "SELECT {}, {}, {}, {} FROM {} AS k",
+            jwks.select("k", f("id")),
+            jwks.select("k", f("publicKey")),
+            jwks.select("k", f("alg")),
+            jwks.select("k", f("expiresAt")),
+            self.table(Model::Jwks),
+        ))
     }
 
     /// One round trip: the session joined with its user, by token (`$1`). Columns, in order:
@@ -421,6 +475,8 @@ pub fn resolve(
         session: resolve_table(Model::Session, schema_name, columns, overrides)?,
         // The account table only serves `GET /auth/accounts`: without it, that route says so.
         account: resolve_table(Model::Account, schema_name, columns, overrides).ok(),
+        // The jwt plugin's keys serve JWT verification only (BETTER_AUTH_METHODS=jwt).
+        jwks: resolve_table(Model::Jwks, schema_name, columns, overrides).ok(),
     })
 }
 

@@ -47,6 +47,12 @@ impl Secret {
         Self(value.into())
     }
 
+    /// The secret's bytes, for the other things Better Auth keys with it (cookie cache MACs,
+    /// HS256, the JWE key derivation). Never log them.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     fn mac(&self) -> HmacSha256 {
         // HMAC accepts keys of any length; this cannot fail.
         match HmacSha256::new_from_slice(&self.0) {

@@ -8,6 +8,11 @@
 //   COOKIE_PREFIX         advanced.cookiePrefix
 //   SESSION_EXPIRES_IN    session.expiresIn in seconds (default 7 days)
 //   SESSION_UPDATE_AGE    session.updateAge in seconds (default 1 day)
+//   JWT_ALG               the jwt plugin's key algorithm: EdDSA (default), ES256, ES512, PS256, RS256
+//   COOKIE_CACHE          session.cookieCache strategy: compact | jwt | jwe (default: off)
+//   COOKIE_CACHE_MAX_AGE  session.cookieCache.maxAge in seconds (default 300)
+//   COOKIE_CACHE_VERSION  session.cookieCache.version (default "1")
+//   COOKIE_CACHE_PLUGIN=1 jwt({ sessionCookieCache: true }): the jwt plugin signs the cache
 //   PORT                  port to listen on, 0 (default) for any free one
 //
 // It creates its schema with Better Auth's own migrator, listens on 127.0.0.1 and prints one JSON
@@ -50,6 +55,22 @@ const snakeAdmin = {
   session: { fields: snake(["impersonatedBy"]) },
 };
 
+const keyPairs = {
+  EdDSA: { alg: "EdDSA", crv: "Ed25519" },
+  ES256: { alg: "ES256", crv: "P-256" },
+  ES512: { alg: "ES512", crv: "P-521" },
+  PS256: { alg: "PS256", modulusLength: 2048 },
+  RS256: { alg: "RS256", modulusLength: 2048 },
+};
+function jwtOptions() {
+  const alg = env.JWT_ALG || "EdDSA";
+  if (!keyPairs[alg]) {
+    console.error(`unknown JWT_ALG ${alg}`);
+    process.exit(2);
+  }
+  return { jwks: { keyPairConfig: keyPairs[alg] }, sessionCookieCache: env.COOKIE_CACHE_PLUGIN === "1" };
+}
+
 const server = http.createServer();
 await new Promise((resolve) => server.listen(Number(env.PORT || 0), "127.0.0.1", resolve));
 const port = server.address().port;
@@ -62,12 +83,22 @@ const options = {
   session: {
     expiresIn: Number(env.SESSION_EXPIRES_IN || 60 * 60 * 24 * 7),
     updateAge: Number(env.SESSION_UPDATE_AGE || 60 * 60 * 24),
+    ...(env.COOKIE_CACHE
+      ? {
+          cookieCache: {
+            enabled: true,
+            strategy: env.COOKIE_CACHE,
+            maxAge: Number(env.COOKIE_CACHE_MAX_AGE || 300),
+            ...(env.COOKIE_CACHE_VERSION ? { version: env.COOKIE_CACHE_VERSION } : {}),
+          },
+        }
+      : {}),
   },
   advanced: {
     useSecureCookies: env.SECURE_COOKIES === "1",
     ...(env.COOKIE_PREFIX ? { cookiePrefix: env.COOKIE_PREFIX } : {}),
   },
-  plugins: [bearer(), jwt()],
+  plugins: [bearer(), jwt(jwtOptions())],
   logger: { level: "error" },
 };
 if (profile !== "noadmin") {

@@ -159,10 +159,15 @@ pub fn api_wildcard(method_arn: &str) -> Option<String> {
 
 /// The flat context downstream functions read (`requestContext.authorizer`): strings and
 /// booleans only, as REST APIs require.
-pub fn context(identity: &Identity, auth_method: &str) -> Map<String, Value> {
+/// `sessionId` is empty when a JWT vouched for the user; `verifiedBy` says which method did
+/// (`session`, `jwt`, `cookie-cache`).
+pub fn context(identity: &Identity, auth_method: &str, verified_by: &str) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert("userId".into(), identity.user_id.clone().into());
-    map.insert("sessionId".into(), identity.session_id.clone().into());
+    map.insert(
+        "sessionId".into(),
+        identity.session_id.clone().unwrap_or_default().into(),
+    );
     map.insert("email".into(), identity.email.clone().into());
     map.insert("name".into(), identity.name.clone().into());
     map.insert(
@@ -172,6 +177,7 @@ pub fn context(identity: &Identity, auth_method: &str) -> Map<String, Value> {
     map.insert("emailVerified".into(), identity.email_verified.into());
     map.insert("expiresAt".into(), identity.expires_at.to_rfc3339().into());
     map.insert("authMethod".into(), auth_method.into());
+    map.insert("verifiedBy".into(), verified_by.into());
     if let Some(admin) = &identity.impersonated_by {
         map.insert("impersonatedBy".into(), admin.clone().into());
     }

@@ -12,7 +12,6 @@ use std::time::Instant;
 use aws_lambda_events::iam::IamPolicyEffect;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Map, Value};
-use shared::telemetry::fingerprint;
 use shared::{AuthError, Authenticated, Authenticator, Outcome};
 
 use crate::event::{self, AuthorizerEvent};
@@ -62,8 +61,9 @@ pub async fn handle(
             decision = "allow",
             event = event.kind(),
             user_id = %ok.identity.user_id,
-            session_id = %ok.identity.session_id,
-            method = ok.source.as_str(),
+            session_id = ok.identity.session_id.as_deref().unwrap_or("-"),
+            source = ok.source.as_str(),
+            method = ok.method.as_str(),
             token = fp,
             latency_us,
         ),
@@ -99,12 +99,8 @@ async fn decide(
         Ok(raw) => raw,
         Err(error) => return (Err(error.into()), None),
     };
-    let credential = match auth.credential(&raw) {
-        Ok(credential) => credential,
-        Err(error) => return (Err(error), None),
-    };
-    let fp = fingerprint(&credential.token);
-    (auth.authenticate_credential(&credential).await, Some(fp))
+    let attempt = auth.attempt(&raw).await;
+    (attempt.result, attempt.fingerprint)
 }
 
 /// Turns a decision into the response API Gateway expects for this event shape.
@@ -115,7 +111,7 @@ pub fn respond(
     let rest = !matches!(event, AuthorizerEvent::HttpV2(_));
     match result {
         Ok(ok) => {
-            let context = event::context(&ok.identity, ok.source.as_str());
+            let context = event::context(&ok.identity, ok.source.as_str(), ok.method.as_str());
             if rest {
                 let resource = event.policy_resource().map_err(|error| {
                     tracing::error!(error = %error, "cannot build the policy resource");
@@ -201,6 +197,7 @@ mod tests {
             "emailVerified": true,
             "expiresAt": expires,
             "authMethod": method,
+            "verifiedBy": "session",
         });
         match shape {
             Shape::HttpV2 => json!({"isAuthorized": true, "context": context}),

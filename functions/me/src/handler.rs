@@ -12,8 +12,8 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::Outcome;
 use shared::http::{ApiError, App, caller, json, ok, raw_credentials, segments, serve};
-use shared::{AuthError, Outcome};
 
 /// Handles one request.
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
@@ -70,11 +70,10 @@ async fn verify(app: &App, request: &Request) -> Result<Response<Body>, ApiError
             "valid": true,
             "userId": a.identity.user_id,
             "sessionId": a.identity.session_id,
+            "verifiedBy": a.method.as_str(),
             "expiresAt": a.identity.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         })),
-        Err(error @ AuthError::Store(_)) if error.outcome() == Outcome::Unavailable => {
-            Err(error.into())
-        }
+        Err(error) if error.outcome() == Outcome::Unavailable => Err(error.into()),
         Err(_) => refused(),
     }
 }

@@ -83,6 +83,14 @@ pub struct ServerOptions {
     pub expires_in: Option<u64>,
     /// `session.updateAge` in seconds.
     pub update_age: Option<u64>,
+    /// The jwt plugin's key algorithm (`EdDSA` when `None`).
+    pub jwt_alg: Option<&'static str>,
+    /// `session.cookieCache.strategy` (`compact`, `jwt`, `jwe`); `None`: cache off.
+    pub cookie_cache: Option<&'static str>,
+    /// `session.cookieCache.maxAge` in seconds.
+    pub cookie_cache_max_age: Option<u64>,
+    /// `jwt({ sessionCookieCache: true })`.
+    pub cookie_cache_plugin: bool,
 }
 
 impl ServerOptions {
@@ -95,6 +103,10 @@ impl ServerOptions {
             cookie_prefix: None,
             expires_in: None,
             update_age: None,
+            jwt_alg: None,
+            cookie_cache: None,
+            cookie_cache_max_age: None,
+            cookie_cache_plugin: false,
         }
     }
 
@@ -203,6 +215,10 @@ pub struct Reply {
     pub session_cookie: Option<String>,
     /// The `set-auth-token` header (signed token, decoded).
     pub auth_token: Option<String>,
+    /// The `set-auth-jwt` header (the jwt plugin's token).
+    pub auth_jwt: Option<String>,
+    /// Every non-empty `name=value` pair the response set, in order.
+    pub cookies: Vec<String>,
 }
 
 /// What a sign-up or sign-in gives a client.
@@ -259,6 +275,18 @@ impl BetterAuthServer {
         if let Some(v) = options.update_age {
             command.env("SESSION_UPDATE_AGE", v.to_string());
         }
+        if let Some(alg) = options.jwt_alg {
+            command.env("JWT_ALG", alg);
+        }
+        if let Some(strategy) = options.cookie_cache {
+            command.env("COOKIE_CACHE", strategy);
+        }
+        if let Some(v) = options.cookie_cache_max_age {
+            command.env("COOKIE_CACHE_MAX_AGE", v.to_string());
+        }
+        if options.cookie_cache_plugin {
+            command.env("COOKIE_CACHE_PLUGIN", "1");
+        }
         let mut child = command.spawn().expect("start node server.mjs");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
@@ -277,7 +305,12 @@ impl BetterAuthServer {
             "origin",
             HeaderValue::from_str(&base_url).expect("origin header"),
         );
+        // Plain HTTP to the local server; the TLS backend is configured only because reqwest
+        // insists on one (the workspace builds it without a default crypto provider).
+        let tls =
+            shared::db::client_tls_config(rustls::RootCertStore::empty()).expect("tls config");
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -327,11 +360,24 @@ impl BetterAuthServer {
                 pair.starts_with(&format!("{cookie_name}=")) && pair.len() > cookie_name.len() + 1
             })
             .map(str::to_owned);
-        let auth_token = response
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let auth_token = header("set-auth-token");
+        let auth_jwt = header("set-auth-jwt");
+        let cookies = response
             .headers()
-            .get("set-auth-token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
+            .map(str::to_owned)
+            .collect();
         let text = response.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Reply {
@@ -339,6 +385,8 @@ impl BetterAuthServer {
             body,
             session_cookie,
             auth_token,
+            auth_jwt,
+            cookies,
         }
     }
 
@@ -386,6 +434,23 @@ impl BetterAuthServer {
             None,
         )
         .await
+    }
+
+    /// Signs a new user up with this display name (a long one makes a chunked cookie cache).
+    pub async fn sign_up_reply(&self, email: &str, name: &str) -> Reply {
+        self.post(
+            "/sign-up/email",
+            json!({"email": email, "password": "correct-horse-battery", "name": name}),
+            None,
+        )
+        .await
+    }
+
+    /// `GET /token`: a JWT from the jwt plugin for this credential.
+    pub async fn jwt(&self, credential: &Credential) -> String {
+        let reply = self.request("GET", "/token", None, Some(credential)).await;
+        assert_eq!(reply.status, 200, "token: {}", reply.body);
+        reply.body["token"].as_str().expect("token").to_owned()
     }
 
     /// `GET /get-session`: the `{session, user}` Better Auth sees for this credential, or None.
