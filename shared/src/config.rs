@@ -42,6 +42,14 @@ fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Supplies a fresh password for each new connection (RDS IAM authentication tokens).
+pub trait PasswordSource: Send + Sync {
+    /// A password valid now. Errors are logged; the connection is then tried without one.
+    fn password(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>>;
+}
+
 /// How to reach PostgreSQL.
 #[derive(Clone)]
 pub struct DatabaseSettings {
@@ -65,6 +73,8 @@ pub struct DatabaseSettings {
     pub verify_idle_after: Duration,
     /// `DATABASE_CA_FILE`: extra PEM roots (e.g. the Amazon RDS bundle) for `sslmode=require`.
     pub ca_file: Option<PathBuf>,
+    /// A per-connection password (RDS IAM), set by `shared::aws` when `DATABASE_IAM_AUTH=true`.
+    pub password_source: Option<std::sync::Arc<dyn PasswordSource>>,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
@@ -77,6 +87,7 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("connect_timeout", &self.connect_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("prepared_statements", &self.prepared_statements)
+            .field("iam_auth", &self.password_source.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -471,6 +482,7 @@ fn database(get: &Get<'_>) -> Result<DatabaseSettings, ConfigError> {
         prepared_statements: flag(get, "DATABASE_PREPARED_STATEMENTS", true)?,
         verify_idle_after: millis(get, "DATABASE_VERIFY_IDLE_AFTER_MS", 10_000, 0, 3_600_000)?,
         ca_file,
+        password_source: None,
     })
 }
 

@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{
-    Hook, HookError, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+    ConfigConnectImpl, Connect, Hook, HookError, Manager, ManagerConfig, Object, Pool, PoolError,
+    RecyclingMethod, Runtime,
 };
 use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Row, config::SslMode};
 
-use crate::config::{ConfigError, DatabaseSettings};
+use crate::config::{ConfigError, DatabaseSettings, PasswordSource};
 use crate::identity::SessionRecord;
 use crate::schema::{self, ColumnInfo, SchemaError, SchemaLayout, SchemaOverrides};
 
@@ -59,6 +61,40 @@ fn pool_error(error: PoolError, timeout: Duration) -> StoreError {
         PoolError::Timeout(_) => StoreError::Timeout(timeout),
         PoolError::Backend(e) => StoreError::Unavailable(describe(&e)),
         other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Connects with a fresh password from `source` when there is one (RDS IAM tokens expire after
+/// 15 minutes, so each new connection gets its own).
+struct WithPassword<C> {
+    inner: C,
+    source: Option<Arc<dyn PasswordSource>>,
+}
+
+impl<C: Connect> Connect for WithPassword<C> {
+    fn connect(
+        &self,
+        pg_config: &tokio_postgres::Config,
+    ) -> BoxFuture<'_, Result<(tokio_postgres::Client, JoinHandle<()>), tokio_postgres::Error>>
+    {
+        let mut pg_config = pg_config.clone();
+        Box::pin(async move {
+            if let Some(source) = &self.source {
+                match source.password().await {
+                    Ok(password) => {
+                        pg_config.password(password);
+                    }
+                    // tokio-postgres errors cannot be built here: the server refuses the
+                    // password-less attempt, and this line says why.
+                    Err(error) => {
+                        tracing::error!(error = %error, "no database password (IAM token)")
+                    }
+                }
+            }
+            self.inner.connect(&pg_config).await
+        })
     }
 }
 
@@ -125,14 +161,27 @@ impl Database {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
+        let source = settings.password_source.clone();
         let manager = match pg.get_ssl_mode() {
             // `prefer` cannot verify anything it falls back from, so it means "no TLS" here:
             // ask for `sslmode=require` to get TLS with full certificate verification.
             SslMode::Disable | SslMode::Prefer => {
                 pg.ssl_mode(SslMode::Disable);
-                Manager::from_config(pg, NoTls, manager_config)
+                let connect = WithPassword {
+                    inner: ConfigConnectImpl { tls: NoTls },
+                    source,
+                };
+                Manager::from_connect(pg, connect, manager_config)
             }
-            _ => Manager::from_config(pg, tls_connector(settings)?, manager_config),
+            _ => {
+                let connect = WithPassword {
+                    inner: ConfigConnectImpl {
+                        tls: tls_connector(settings)?,
+                    },
+                    source,
+                };
+                Manager::from_connect(pg, connect, manager_config)
+            }
         };
         let verify_after = settings.verify_idle_after;
         let ping_timeout = settings.connect_timeout;

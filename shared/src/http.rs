@@ -110,6 +110,15 @@ impl App {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// From an already parsed [`Config`] (e.g. `shared::aws::config_from_env`) and the
+    /// environment's API settings.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self {
+            auth: Authenticator::new(config)?,
+            settings: ApiSettings::from_lookup(|name| std::env::var(name).ok())?,
+        })
+    }
+
     /// Reads settings through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let config = Config::from_lookup(&lookup)?;

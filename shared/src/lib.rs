@@ -11,6 +11,8 @@
 
 pub mod access_token;
 pub mod authenticator;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod config;
 pub mod cookie_cache;
 pub mod credentials;

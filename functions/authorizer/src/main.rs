@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::{Authenticator, Config};
+use shared::Authenticator;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let config =
-        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let config = shared::aws::config_from_env()
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let auth = Arc::new(Authenticator::new(&config)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let auth = Arc::clone(&auth);

@@ -8,9 +8,10 @@ use shared::http::App;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app = Arc::new(
-        App::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?,
-    );
+    let config = shared::aws::config_from_env()
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let app = Arc::new(App::from_config(&config)?);
     run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, std::convert::Infallible>(users::handler::handle(&app, request).await) }

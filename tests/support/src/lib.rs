@@ -6,6 +6,7 @@
 //! The server comes from `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`.
 //! `make test` (scripts/with-postgres.sh) starts a throwaway cluster when neither answers.
 
+pub mod aws;
 pub mod better_auth;
 pub mod events;
 pub mod http;

@@ -1,0 +1,391 @@
+//! Secrets from AWS (Secrets Manager, SSM Parameter Store) and RDS IAM authentication, read once
+//! at cold start with the default AWS credential chain (feature `aws`).
+//!
+//! | variable | what it loads |
+//! |---|---|
+//! | `DATABASE_URL_SECRET_ARN` | `DATABASE_URL` from a Secrets Manager secret: the URL itself, `{"url": …}`, or an RDS-managed `{"username","password","host","port","dbname"}` secret |
+//! | `DATABASE_URL_PARAMETER` | `DATABASE_URL` from an SSM parameter (SecureString decrypted) |
+//! | `BETTER_AUTH_SECRET_ARN` | `BETTER_AUTH_SECRET` from a Secrets Manager secret (plain, or `{"BETTER_AUTH_SECRET": …}`) |
+//! | `BETTER_AUTH_SECRET_PARAMETER` | `BETTER_AUTH_SECRET` from an SSM parameter |
+//! | `DATABASE_IAM_AUTH=true` | a fresh RDS IAM token as the password of every new connection |
+//!
+//! Without any of them no AWS client is built and nothing is fetched. `AWS_ENDPOINT_URL` (or the
+//! service-specific `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM`) points the
+//! clients elsewhere, e.g. at a local emulator in tests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sigv4::http_request::{
+    SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_http_client::tls;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::config::{Config, ConfigError, PasswordSource};
+
+/// How long an RDS IAM token is valid.
+pub const IAM_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+
+fn failed(var: &'static str, reason: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        reason: reason.to_string(),
+    }
+}
+
+/// The AWS configuration: the default credential chain and region, an HTTPS client on
+/// rustls/ring. `AWS_ENDPOINT_URL`, `AWS_REGION` and static `AWS_ACCESS_KEY_ID` /
+/// `AWS_SECRET_ACCESS_KEY` are taken from `get` (the environment in production, where the
+/// default chain would find the same values; a map in tests).
+pub async fn sdk_config(get: &dyn Fn(&str) -> Option<String>) -> SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    if let Some(url) = get("AWS_ENDPOINT_URL") {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(region) = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")) {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if let (Some(id), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            id,
+            secret,
+            get("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        ));
+    }
+    loader.load().await
+}
+
+/// Reads the process environment, resolves the AWS-held values, and parses the [`Config`].
+pub async fn config_from_env() -> Result<Config, ConfigError> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    config_from_lookup(|name| env.get(name).cloned()).await
+}
+
+/// [`config_from_env`] over any lookup (tests pass a map).
+pub async fn config_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let wants_iam = matches!(
+        get("DATABASE_IAM_AUTH")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref(),
+        Some("true" | "1" | "yes" | "on")
+    );
+    let sources = [
+        "DATABASE_URL_SECRET_ARN",
+        "DATABASE_URL_PARAMETER",
+        "BETTER_AUTH_SECRET_ARN",
+        "BETTER_AUTH_SECRET_PARAMETER",
+    ];
+    if !wants_iam && sources.iter().all(|v| get(v).is_none()) {
+        return Config::from_lookup(&lookup);
+    }
+    let sdk = sdk_config(&get).await;
+    let mut overlay: HashMap<&'static str, String> = HashMap::new();
+    if let Some(arn) = get("DATABASE_URL_SECRET_ARN") {
+        let value = secret_string(&sdk, &arn, "DATABASE_URL_SECRET_ARN").await?;
+        overlay.insert("DATABASE_URL", database_url_from_secret(&value)?);
+    } else if let Some(name) = get("DATABASE_URL_PARAMETER") {
+        let value = parameter(&sdk, &name, "DATABASE_URL_PARAMETER").await?;
+        overlay.insert("DATABASE_URL", value);
+    }
+    if let Some(arn) = get("BETTER_AUTH_SECRET_ARN") {
+        let value = secret_string(&sdk, &arn, "BETTER_AUTH_SECRET_ARN").await?;
+        overlay.insert("BETTER_AUTH_SECRET", auth_secret_from_secret(&value));
+    } else if let Some(name) = get("BETTER_AUTH_SECRET_PARAMETER") {
+        let value = parameter(&sdk, &name, "BETTER_AUTH_SECRET_PARAMETER").await?;
+        overlay.insert("BETTER_AUTH_SECRET", value);
+    }
+    tracing::info!(
+        loaded = ?overlay.keys().collect::<Vec<_>>(),
+        iam_auth = wants_iam,
+        "configuration loaded from AWS"
+    );
+    let mut config =
+        Config::from_lookup(|name| overlay.get(name).cloned().or_else(|| lookup(name)))?;
+    if wants_iam {
+        config.database.password_source = Some(Arc::new(RdsIamToken::new(&sdk, &config)?));
+    }
+    Ok(config)
+}
+
+async fn secret_string(
+    sdk: &SdkConfig,
+    arn: &str,
+    var: &'static str,
+) -> Result<String, ConfigError> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let output = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                var,
+                format!(
+                    "cannot read the secret: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                ),
+            )
+        })?;
+    output
+        .secret_string()
+        .map(str::to_owned)
+        .ok_or_else(|| failed(var, "the secret has no string value"))
+}
+
+async fn parameter(sdk: &SdkConfig, name: &str, var: &'static str) -> Result<String, ConfigError> {
+    let client = aws_sdk_ssm::Client::new(sdk);
+    let output = client
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                var,
+                format!(
+                    "cannot read the parameter: {}",
+                    aws_sdk_ssm::error::DisplayErrorContext(e)
+                ),
+            )
+        })?;
+    output
+        .parameter()
+        .and_then(|p| p.value())
+        .map(str::to_owned)
+        .ok_or_else(|| failed(var, "the parameter has no value"))
+}
+
+/// A database URL from a secret's string: the URL itself, `{"url"|"DATABASE_URL": …}`, or an
+/// RDS-managed secret (`username`, `password`, `host`, `port`, `dbname`; TLS required).
+pub fn database_url_from_secret(value: &str) -> Result<String, ConfigError> {
+    const VAR: &str = "DATABASE_URL_SECRET_ARN";
+    let trimmed = value.trim();
+    if !trimmed.starts_with('{') {
+        return Ok(trimmed.to_owned());
+    }
+    let json: serde_json::Value = serde_json::from_str(trimmed)
+        .map_err(|_| failed(VAR, "the secret is neither a URL nor JSON"))?;
+    for key in ["url", "DATABASE_URL", "databaseUrl"] {
+        if let Some(url) = json.get(key).and_then(|v| v.as_str()) {
+            return Ok(url.to_owned());
+        }
+    }
+    let field = |key: &str| -> Option<String> {
+        match json.get(key)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let (Some(user), Some(password), Some(host)) =
+        (field("username"), field("password"), field("host"))
+    else {
+        return Err(failed(
+            VAR,
+            "JSON secrets need \"url\", or \"username\", \"password\" and \"host\"",
+        ));
+    };
+    let port = field("port").unwrap_or_else(|| "5432".into());
+    let dbname = field("dbname").unwrap_or_else(|| "postgres".into());
+    let sslmode = field("sslmode").unwrap_or_else(|| "require".into());
+    let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    Ok(format!(
+        "postgres://{}:{}@{}:{port}/{}?sslmode={}",
+        enc(&user),
+        enc(&password),
+        host,
+        enc(&dbname),
+        enc(&sslmode)
+    ))
+}
+
+/// The Better Auth secret from a secret's string: plain, or `{"BETTER_AUTH_SECRET"|"secret": …}`.
+pub fn auth_secret_from_secret(value: &str) -> String {
+    let trimmed = value.trim();
+    if trimmed.starts_with('{')
+        && let Ok(json) = serde_json::from_str::<serde_json::Value>(trimmed)
+    {
+        for key in ["BETTER_AUTH_SECRET", "secret"] {
+            if let Some(secret) = json.get(key).and_then(|v| v.as_str()) {
+                return secret.to_owned();
+            }
+        }
+    }
+    trimmed.to_owned()
+}
+
+/// Mints RDS IAM authentication tokens (SigV4 presigned `connect` URLs, valid 15 minutes) for the
+/// configured host, port and user, with the default credential chain.
+pub struct RdsIamToken {
+    credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    region: String,
+    host: String,
+    port: u16,
+    user: String,
+}
+
+impl RdsIamToken {
+    /// From the SDK configuration and the database URL (host, port, user).
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, ConfigError> {
+        const VAR: &str = "DATABASE_IAM_AUTH";
+        let pg = &config.database.pg;
+        let host = match pg.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => return Err(failed(VAR, "DATABASE_URL must name a TCP host")),
+        };
+        Ok(Self {
+            credentials: sdk
+                .credentials_provider()
+                .ok_or_else(|| failed(VAR, "no AWS credentials provider"))?,
+            region: sdk
+                .region()
+                .map(|r| r.to_string())
+                .ok_or_else(|| failed(VAR, "no AWS region (AWS_REGION)"))?,
+            port: pg.get_ports().first().copied().unwrap_or(5432),
+            user: pg
+                .get_user()
+                .map(str::to_owned)
+                .ok_or_else(|| failed(VAR, "DATABASE_URL must name the IAM database user"))?,
+            host,
+        })
+    }
+}
+
+impl PasswordSource for RdsIamToken {
+    fn password(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>>
+    {
+        Box::pin(async move {
+            let credentials = self
+                .credentials
+                .provide_credentials()
+                .await
+                .map_err(|e| format!("no AWS credentials: {e}"))?;
+            rds_auth_token(
+                credentials,
+                &self.region,
+                &self.host,
+                self.port,
+                &self.user,
+                SystemTime::now(),
+            )
+        })
+    }
+}
+
+/// An RDS IAM authentication token: `host:port/?Action=connect&DBUser=user&X-Amz-…`, signed
+/// with SigV4 for the `rds-db` service, valid for [`IAM_TOKEN_LIFETIME`] from `time`.
+pub fn rds_auth_token(
+    credentials: aws_credential_types::Credentials,
+    region: &str,
+    host: &str,
+    port: u16,
+    user: &str,
+    time: SystemTime,
+) -> Result<String, String> {
+    let identity = credentials.into();
+    let mut settings = SigningSettings::default();
+    settings.expires_in = Some(IAM_TOKEN_LIFETIME);
+    settings.signature_location = SignatureLocation::QueryParams;
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("rds-db")
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("https://{host}:{port}/?Action=connect&DBUser={user}");
+    let request = SignableRequest::new("GET", &url, std::iter::empty(), SignableBody::Bytes(&[]))
+        .map_err(|e| e.to_string())?;
+    let (instructions, _) = sign(request, &params.into())
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    let mut url = url::Url::parse(&url).map_err(|e| e.to_string())?;
+    for (name, value) in instructions.params() {
+        url.query_pairs_mut().append_pair(name, value);
+    }
+    Ok(url.as_str().trim_start_matches("https://").to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_read_from_every_secret_shape() {
+        assert_eq!(
+            database_url_from_secret(" postgres://u:p@h:5432/d \n").expect("plain"),
+            "postgres://u:p@h:5432/d"
+        );
+        assert_eq!(
+            database_url_from_secret(r#"{"url":"postgres://u:p@h/d"}"#).expect("url"),
+            "postgres://u:p@h/d"
+        );
+        assert_eq!(
+            database_url_from_secret(
+                r#"{"engine":"postgres","username":"app","password":"p@ss:w/rd","host":"db.example","port":5433,"dbname":"auth"}"#
+            )
+            .expect("rds"),
+            "postgres://app:p%40ss%3Aw%2Frd@db.example:5433/auth?sslmode=require"
+        );
+        assert!(database_url_from_secret(r#"{"user":"x"}"#).is_err());
+        let err = database_url_from_secret(r#"{"password":"hunter2"}"#).expect_err("incomplete");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn auth_secrets_are_plain_or_json() {
+        assert_eq!(auth_secret_from_secret("abc\n"), "abc");
+        assert_eq!(
+            auth_secret_from_secret(r#"{"BETTER_AUTH_SECRET":"xyz"}"#),
+            "xyz"
+        );
+        assert_eq!(auth_secret_from_secret(r#"{"other":1}"#), r#"{"other":1}"#);
+    }
+
+    // botocore's RDSSigner for the same credentials, region, endpoint, user and time (see
+    // tests/aws/rds_token_vector.py): the reference implementation AWS ships.
+    const BOTOCORE_TOKEN: &str = "db.cluster-abc.eu-west-1.rds.amazonaws.com:5432/?Action=connect&DBUser=app_iam&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Feu-west-1%2Frds-db%2Faws4_request&X-Amz-Date=20261122T100000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=c00c8ccf864a85325a36801afdf4184a2b3f5cd9da71327b4eca463bf0c4be64";
+
+    #[test]
+    fn rds_tokens_match_botocore() {
+        let credentials = aws_credential_types::Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "test",
+        );
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_341_600);
+        let token = rds_auth_token(
+            credentials,
+            "eu-west-1",
+            "db.cluster-abc.eu-west-1.rds.amazonaws.com",
+            5432,
+            "app_iam",
+            time,
+        )
+        .expect("token");
+        assert!(token.contains("X-Amz-Expires=900"), "{token}");
+        assert_eq!(token, BOTOCORE_TOKEN);
+    }
+}
