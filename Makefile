@@ -4,17 +4,23 @@ SHELL := /usr/bin/env bash
 FUNCTIONS := authorizer me users sessions
 CARGO_LAMBDA := $(shell command -v cargo-lambda 2>/dev/null)
 
-.PHONY: help test lint fmt build watch invoke-examples tools-lambda clean
+.PHONY: help dev test lint lint-templates fmt build deploy watch invoke-examples tools-lambda clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 
+dev: tools-lambda ## Local API in one command: PostgreSQL + schema + demo users, cargo lambda watch on :9000, curl commands
+	scripts/with-postgres.sh scripts/dev.sh
+
 test: ## Run every test against a real PostgreSQL (found or started; see scripts/with-postgres.sh)
 	scripts/with-postgres.sh cargo test --workspace --locked
 
-lint: ## cargo fmt --check and clippy with warnings denied
+lint: lint-templates ## cargo fmt --check, clippy with warnings denied, and the SAM templates
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+lint-templates: ## cfn-lint and an offline SAM transform of template.yaml and deploy/template-httpapi.yaml (installs both from PyPI)
+	scripts/lint-templates.sh
 
 fmt: ## Format the code
 	cargo fmt --all
@@ -24,6 +30,12 @@ tools-lambda: ## Install cargo-lambda (with zig) from PyPI when missing
 
 build: tools-lambda ## Release builds of every function for Lambda arm64 (target/lambda/<fn>/bootstrap)
 	cargo lambda build --release --arm64 $(addprefix --bin ,$(FUNCTIONS))
+
+deploy: ## sam build + sam deploy --guided (needs the AWS SAM CLI and AWS credentials)
+	@command -v sam >/dev/null 2>&1 || { echo "make deploy needs the AWS SAM CLI: python3 -m pip install aws-sam-cli"; exit 1; }
+	$(MAKE) tools-lambda
+	sam build --beta-features
+	sam deploy --guided
 
 watch: tools-lambda ## Serve the functions locally with cargo lambda watch (needs DATABASE_URL, BETTER_AUTH_SECRET)
 	cargo lambda watch

@@ -170,7 +170,8 @@ pub fn server_url() -> String {
         .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-fn with_database(url: &str, database: &str) -> String {
+/// `url` with its database name replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),

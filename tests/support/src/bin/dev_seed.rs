@@ -1,0 +1,105 @@
+//! `make dev`'s seeding step: creates the `better_auth_dev` database on the server named by
+//! `DATABASE_URL`, applies Better Auth's schema when missing, (re)creates a demo admin and a demo
+//! user with live sessions, writes `target/dev/env` for `cargo lambda watch`, and prints curl
+//! commands that work as printed.
+
+use chrono::{Duration, Utc};
+use shared::signing::{Secret, sign_cookie_value};
+use tokio_postgres::NoTls;
+
+const DATABASE: &str = "better_auth_dev";
+const SECRET: &str = "dev-only-secret-change-me-0123456789abcdef";
+const SCHEMA: &str = include_str!("../../../sql/better-auth-1.7-admin.sql");
+
+async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let server = test_support::server_url();
+    let admin = connect(&server).await?;
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&DATABASE])
+        .await?
+        .is_some();
+    if !exists {
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{DATABASE}\""))
+            .await?;
+    }
+    let url = test_support::with_database(&server, DATABASE);
+    let db = connect(&url).await?;
+    let has_schema = db
+        .query_opt("SELECT 1 FROM information_schema.tables WHERE table_name = 'session' AND table_schema = current_schema()", &[])
+        .await?
+        .is_some();
+    if !has_schema {
+        db.batch_execute(SCHEMA).await?;
+    }
+    let now = Utc::now();
+    let mut tokens = Vec::new();
+    for (id, email, name, role) in [
+        ("demo-admin", "admin@example.com", "Demo Admin", "admin"),
+        ("demo-user", "user@example.com", "Demo User", "user"),
+    ] {
+        db.execute(
+            "INSERT INTO \"user\" (id, name, email, \"emailVerified\", \"createdAt\", \"updatedAt\", role, banned)
+             VALUES ($1, $2, $3, true, $4, $4, $5, false)
+             ON CONFLICT (id) DO UPDATE SET role = EXCLUDED.role, banned = false, \"banExpires\" = NULL",
+            &[&id, &name, &email, &now, &role],
+        )
+        .await?;
+        db.execute("DELETE FROM session WHERE \"userId\" = $1", &[&id])
+            .await?;
+        let token = test_support::random_token(32);
+        db.execute(
+            "INSERT INTO session (id, token, \"userId\", \"expiresAt\", \"createdAt\", \"updatedAt\", \"ipAddress\", \"userAgent\")
+             VALUES ($1, $2, $3, $4, $5, $5, '127.0.0.1', 'make dev')",
+            &[&format!("{id}-session"), &token, &id, &(now + Duration::days(7)), &now],
+        )
+        .await?;
+        tokens.push(token);
+    }
+    let env_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dev");
+    std::fs::create_dir_all(&env_dir)?;
+    std::fs::write(
+        env_dir.join("env"),
+        format!("DATABASE_URL={url}\nBETTER_AUTH_SECRET={SECRET}\n"),
+    )?;
+
+    let secret = Secret::new(SECRET);
+    let admin_cookie = format!(
+        "better-auth.session_token={}",
+        sign_cookie_value(&secret, &tokens[0])
+    );
+    let user_bearer = &tokens[1];
+    let api = "http://127.0.0.1:9000";
+    println!(
+        "\nSeeded {DATABASE}: admin@example.com (admin) and user@example.com (user), each with a 7-day session.
+
+Once `cargo lambda watch` below says it is serving, in another terminal:
+
+  # open
+  curl -s {api}/health
+  curl -s {api}/health/db
+  # the demo user, by bearer token
+  curl -s -H 'Authorization: Bearer {user_bearer}' {api}/auth/me
+  curl -s -H 'Authorization: Bearer {user_bearer}' {api}/auth/session
+  # the demo admin, by signed session cookie
+  curl -s --cookie '{admin_cookie}' '{api}/users?limit=10'
+  curl -s --cookie '{admin_cookie}' {api}/users/demo-user/sessions
+  # refused: a user is not an admin (403), a forged token (401)
+  curl -s -H 'Authorization: Bearer {user_bearer}' {api}/users
+  curl -s -H 'Authorization: Bearer forged0000000000000000000000000000' {api}/auth/me
+
+The authorizer, invoked with each event shape (fill the fixtures' REPLACE_WITH_* values first):
+  cargo lambda invoke authorizer --data-file events/rest-request.json
+"
+    );
+    Ok(())
+}
