@@ -165,36 +165,27 @@ impl Authenticator {
         credential: &Credential,
         raw: &RawCredentials<'_>,
     ) -> Result<Authenticated, AuthError> {
-        let mut outcome: Option<Result<Authenticated, AuthError>> = None;
+        let mut unavailable: Option<AuthError> = None;
         for method in &self.methods {
             match method {
                 Method::Jwt => continue,
-                Method::CookieCache => {
-                    if outcome
-                        .as_ref()
-                        .is_some_and(|r| !matches!(r, Err(AuthError::Store(_))))
-                    {
-                        break;
+                // Reached first, or after `session` could not answer (the database is down).
+                Method::CookieCache => match self.check_cookie_cache(credential, raw).await {
+                    Ok(found) => return Ok(found),
+                    Err(miss) => {
+                        tracing::debug!(reason = miss.code(), "cookie cache not used");
                     }
-                    match self.check_cookie_cache(credential, raw).await {
-                        Ok(found) => return Ok(found),
-                        Err(miss) => {
-                            tracing::debug!(reason = miss.code(), "cookie cache not used");
-                        }
-                    }
-                }
-                Method::Session => {
-                    let result = self.lookup_session(credential).await;
-                    if let Err(AuthError::Store(error)) = &result {
+                },
+                Method::Session => match self.lookup_session(credential).await {
+                    Err(error @ AuthError::Store(_)) => {
                         tracing::warn!(error = %error, "session lookup failed");
-                        outcome = Some(result);
-                        continue;
+                        unavailable = Some(error);
                     }
-                    return result;
-                }
+                    decided => return decided,
+                },
             }
         }
-        outcome.unwrap_or(Err(AuthError::Refused {
+        Err(unavailable.unwrap_or(AuthError::Refused {
             reason: Refusal::Unknown,
             user_id: None,
         }))
@@ -226,7 +217,7 @@ impl Authenticator {
             cookie_cache::decode(&value, &self.cookie_cache, &keys, &credential.token, now)?;
         // A refusal read from a cache that may be minutes old is not final: the next method
         // (normally the database) decides. Without one, the request is refused.
-        identity::check(&record, now, self.policy).map_err(|_| CacheMiss::SessionExpired)?;
+        identity::check(&record, now, self.policy).map_err(|_| CacheMiss::Refused)?;
         Ok(Authenticated {
             identity: record.into(),
             source: credential.source,

@@ -197,8 +197,14 @@ impl Config {
                 None => Ok(String::new()),
             }
         };
+        let all_secrets = secrets(&get)?;
+        let database = database(&get)?;
         Ok(Self {
-            all_secrets: all_secrets(&get)?,
+            secret: all_secrets
+                .first()
+                .cloned()
+                .ok_or(ConfigError::Missing("BETTER_AUTH_SECRET"))?,
+            all_secrets,
             jwt: JwtSettings {
                 rules: ClaimRules {
                     issuer: claim("BETTER_AUTH_JWT_ISSUER")?,
@@ -207,7 +213,6 @@ impl Config {
                 },
                 check_ban: flag(&get, "BETTER_AUTH_JWT_CHECK_BAN", false)?,
             },
-            keys: key_settings(&get, base_url.as_deref(), uses_jwt)?,
             cookie_cache: CookieCacheConfig {
                 strategy: match get("BETTER_AUTH_COOKIE_CACHE_STRATEGY") {
                     None => Strategy::Compact,
@@ -230,11 +235,16 @@ impl Config {
                 max_entries: number(&get, "AUTH_RESULT_CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000)?,
             },
             methods,
-            secret: secret(&get)?,
             cookie_prefix: cookie_prefix(get("BETTER_AUTH_COOKIE_PREFIX"))?,
             require_signature: flag(&get, "BETTER_AUTH_REQUIRE_SIGNATURE", false)?,
             require_email_verified: flag(&get, "BETTER_AUTH_REQUIRE_EMAIL_VERIFIED", false)?,
-            database: database(&get)?,
+            keys: key_settings(
+                &get,
+                base_url.as_deref(),
+                uses_jwt,
+                database.connect_timeout,
+            )?,
+            database,
             schema: schema_overrides(&get)?,
         })
     }
@@ -258,36 +268,23 @@ impl Config {
 
 type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
-fn secret(get: &Get<'_>) -> Result<Secret, ConfigError> {
-    if let Some(list) = get("BETTER_AUTH_SECRETS") {
-        // "<version>:<secret>,<version>:<secret>", newest first; only the first signs cookies.
-        let first = list.split(',').next().unwrap_or_default().trim();
-        let (version, value) = first
-            .split_once(':')
-            .ok_or_else(|| invalid("BETTER_AUTH_SECRETS", "expected \"<version>:<secret>,...\""))?;
-        if version.trim().parse::<u32>().is_err() || value.trim().is_empty() {
-            return Err(invalid(
-                "BETTER_AUTH_SECRETS",
-                "expected \"<version>:<secret>,...\" with a non-negative integer version",
-            ));
-        }
-        return Ok(Secret::new(value.trim()));
-    }
-    get("BETTER_AUTH_SECRET")
-        .or_else(|| get("AUTH_SECRET"))
-        .map(Secret::new)
-        .ok_or(ConfigError::Missing("BETTER_AUTH_SECRET"))
-}
-
-/// Every secret Better Auth may have used, current first: all of `BETTER_AUTH_SECRETS`, then
-/// `BETTER_AUTH_SECRET` / `AUTH_SECRET` as the legacy one.
-fn all_secrets(get: &Get<'_>) -> Result<Vec<Secret>, ConfigError> {
+/// Every secret Better Auth may have used, current first: each entry of `BETTER_AUTH_SECRETS`
+/// (`"<version>:<secret>,..."`, newest first), then `BETTER_AUTH_SECRET` / `AUTH_SECRET`. The
+/// first one signs cookies; the others only decrypt JWE cookie caches. Never empty.
+fn secrets(get: &Get<'_>) -> Result<Vec<Secret>, ConfigError> {
+    const VAR: &str = "BETTER_AUTH_SECRETS";
     let mut values: Vec<String> = Vec::new();
-    if let Some(list) = get("BETTER_AUTH_SECRETS") {
+    if let Some(list) = get(VAR) {
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (_, value) = entry.split_once(':').ok_or_else(|| {
-                invalid("BETTER_AUTH_SECRETS", "expected \"<version>:<secret>,...\"")
-            })?;
+            let (version, value) = entry
+                .split_once(':')
+                .ok_or_else(|| invalid(VAR, "expected \"<version>:<secret>,...\""))?;
+            if version.trim().parse::<u32>().is_err() || value.trim().is_empty() {
+                return Err(invalid(
+                    VAR,
+                    "expected \"<version>:<secret>,...\" with a non-negative integer version",
+                ));
+            }
             values.push(value.trim().to_owned());
         }
     }
@@ -295,6 +292,9 @@ fn all_secrets(get: &Get<'_>) -> Result<Vec<Secret>, ConfigError> {
         && !values.contains(&legacy)
     {
         values.push(legacy);
+    }
+    if values.is_empty() {
+        return Err(ConfigError::Missing("BETTER_AUTH_SECRET"));
     }
     Ok(values.into_iter().map(Secret::new).collect())
 }
@@ -344,6 +344,7 @@ fn key_settings(
     get: &Get<'_>,
     base_url: Option<&str>,
     uses_jwt: bool,
+    http_timeout: Duration,
 ) -> Result<KeySettings, ConfigError> {
     const VAR: &str = "BETTER_AUTH_JWKS";
     let source = match get(VAR).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
@@ -391,13 +392,7 @@ fn key_settings(
         )?),
         default_alg,
         grace_period: chrono::Duration::days(30),
-        http_timeout: Duration::from_millis(number(
-            get,
-            "DATABASE_CONNECT_TIMEOUT_MS",
-            3000,
-            100,
-            60_000,
-        )?),
+        http_timeout,
     })
 }
 

@@ -102,6 +102,9 @@ pub enum CacheMiss {
     /// The cached session is not the session cookie's.
     #[error("cookie cache belongs to another session")]
     TokenMismatch,
+    /// The cached user is refused (banned, unverified): possibly stale, so not final.
+    #[error("the cached user is refused")]
+    Refused,
 }
 
 impl CacheMiss {
@@ -116,6 +119,7 @@ impl CacheMiss {
             Self::SessionExpired => "cache_session_expired",
             Self::Version => "cache_version",
             Self::TokenMismatch => "cache_token_mismatch",
+            Self::Refused => "cache_refused",
         }
     }
 }
