@@ -9,6 +9,7 @@
 //! - The schema layout is detected once, on first use, and cached for the container's life.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -123,6 +124,8 @@ pub struct Database {
     settings: DatabaseSettings,
     overrides: SchemaOverrides,
     prepared: OnceCell<Arc<Prepared>>,
+    /// Set once a pooler showed that named statements do not survive between round trips.
+    unnamed_only: AtomicBool,
 }
 
 impl std::fmt::Debug for Database {
@@ -212,6 +215,7 @@ impl Database {
             settings: settings.clone(),
             overrides: overrides.clone(),
             prepared: OnceCell::new(),
+            unnamed_only: AtomicBool::new(false),
         })
     }
 
@@ -292,6 +296,12 @@ impl Database {
         })
     }
 
+    /// The one statement [`Database::find_session`] runs (`$1` is the token), for benchmarks
+    /// and diagnostics.
+    pub async fn session_lookup_sql(&self) -> Result<&str, StoreError> {
+        Ok(&self.prepared().await?.lookup_sql)
+    }
+
     /// Finds the session with this token, joined with its user. One round trip.
     pub async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
         let prepared = self.prepared().await?;
@@ -364,6 +374,19 @@ impl Database {
                     tracing::warn!("database connection was closed; retrying on a new one");
                     drop(Object::take(client));
                 }
+                Ok(Err(e)) if attempt == 1 && named_statement_lost(&e) => {
+                    // A transaction pooler (PgBouncer before 1.21, or without
+                    // max_prepared_statements) ran our prepare and our execute on different
+                    // server connections. From now on: unnamed statements only.
+                    if !self.unnamed_only.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            "named prepared statements do not survive here (a transaction pooler?); \
+                             using unnamed statements from now on. Set DATABASE_PREPARED_STATEMENTS=false \
+                             to start that way"
+                        );
+                    }
+                    drop(Object::take(client));
+                }
                 Ok(Err(e)) => {
                     if e.is_closed() || client.is_closed() {
                         drop(Object::take(client));
@@ -371,7 +394,12 @@ impl Database {
                     }
                     return Err(match e.as_db_error().map(|db| db.code().code()) {
                         Some("57014") => StoreError::Timeout(deadline),
-                        Some("22P02" | "22007" | "22008" | "22003") => StoreError::InvalidInput,
+                        // Values PostgreSQL cannot take: bad text representation, date/time
+                        // or numeric out of range, NUL in text, too long for the column or
+                        // for an index entry.
+                        Some(
+                            "22P02" | "22007" | "22008" | "22003" | "22021" | "22001" | "54000",
+                        ) => StoreError::InvalidInput,
                         Some("23505") => StoreError::Conflict,
                         _ => StoreError::Query(describe(&e)),
                     });
@@ -391,7 +419,7 @@ impl Database {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        if self.settings.prepared_statements {
+        if self.settings.prepared_statements && !self.unnamed_only.load(Ordering::Relaxed) {
             let statement = client.prepare_typed_cached(sql, &types(params)).await?;
             let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
             client.query(&statement, &values).await
@@ -399,6 +427,15 @@ impl Database {
             client.query_typed(sql, params).await
         }
     }
+}
+
+/// `prepared statement "s0" does not exist` (26000) or `… already exists` (42P05): what a
+/// transaction pooler does to named statements.
+fn named_statement_lost(error: &tokio_postgres::Error) -> bool {
+    matches!(
+        error.as_db_error().map(|db| db.code().code()),
+        Some("26000" | "42P05")
+    )
 }
 
 fn types(params: &[(&(dyn ToSql + Sync), Type)]) -> Vec<Type> {

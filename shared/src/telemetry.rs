@@ -12,24 +12,44 @@ pub fn fingerprint(token: &str) -> String {
 /// Installs the tracing subscriber once: JSON lines inside Lambda (CloudWatch), compact text
 /// elsewhere. `RUST_LOG` filters (default `info`). Safe to call more than once.
 pub fn init() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let result = if in_lambda {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .without_time()
-            .try_init()
-    } else {
-        builder.compact().try_init()
-    };
     // Already installed (tests, or a second call): keep the first.
-    drop(result);
+    if in_lambda {
+        drop(tracing::subscriber::set_global_default(json_subscriber(
+            std::io::stdout,
+        )));
+    } else {
+        drop(
+            tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_target(false)
+                .compact()
+                .try_init(),
+        );
+    }
+}
+
+fn filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
+/// The subscriber used inside Lambda (one flat JSON object per line, no time: CloudWatch adds
+/// it), writing to `writer`. The benchmark installs it with a sink so that the cost of logging
+/// is part of what it measures.
+pub fn json_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_target(false)
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .without_time()
+        .with_writer(writer)
+        .finish()
 }
 
 #[cfg(test)]

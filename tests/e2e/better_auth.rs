@@ -54,9 +54,11 @@ impl Ctx {
     async fn ours(&self, shape: Shape, credential: &Credential) -> Ours {
         let (authorization, cookie) = credential.headers();
         let payload = event(shape, authorization.as_deref(), cookie.as_deref());
-        let result =
-            authorizer::handler::handle(&self.auth, LambdaEvent::new(payload, Context::default()))
-                .await;
+        let result = authorizer::handler::handle_json(
+            &self.auth,
+            LambdaEvent::new(payload, Context::default()),
+        )
+        .await;
         match result {
             Err(authorizer::handler::AuthorizerError::Unauthorized) => Ours::Refused,
             Err(authorizer::handler::AuthorizerError::Internal) => Ours::Error,

@@ -177,7 +177,7 @@ async fn the_authorizer_says_a_jwt_vouched_and_gives_no_session() {
     for shape in [Shape::RestToken, Shape::RestRequest, Shape::HttpV2] {
         let payload = event(shape, Some(&format!("Bearer {jwt}")), None);
         let answer =
-            authorizer::handler::handle(&auth, LambdaEvent::new(payload, Context::default()))
+            authorizer::handler::handle_json(&auth, LambdaEvent::new(payload, Context::default()))
                 .await
                 .expect("allowed");
         let context = &answer["context"];

@@ -14,7 +14,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Map, Value};
 use shared::{AuthError, Authenticated, Authenticator, Outcome};
 
-use crate::event::{self, AuthorizerEvent};
+use crate::event::{self, AuthorizerEvent, AuthorizerPayload};
 
 /// What the Lambda runtime reports when we do not answer with a policy.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -41,17 +41,17 @@ impl From<AuthorizerError> for Diagnostic {
 }
 
 /// Handles one authorizer invocation.
+///
+/// The runtime deserializes the invocation's bytes straight into [`AuthorizerPayload`]; a
+/// payload that does not fit is refused by the runtime itself (an error: API Gateway answers 500).
 pub async fn handle(
     auth: &Authenticator,
-    event: LambdaEvent<Value>,
+    event: LambdaEvent<AuthorizerPayload>,
 ) -> Result<Value, AuthorizerError> {
     let started = Instant::now();
-    let event = match AuthorizerEvent::parse(event.payload) {
+    let event = match AuthorizerEvent::from_payload(event.payload) {
         Ok(event) => event,
-        Err(error) => {
-            tracing::error!(decision = "error", reason = "bad_event", error = %error, "authorizer event refused");
-            return Err(AuthorizerError::Internal);
-        }
+        Err(error) => return Err(bad_event(&error)),
     };
     let (result, token_fingerprint) = decide(auth, &event).await;
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -89,6 +89,26 @@ pub async fn handle(
         ),
     }
     respond(&event, result)
+}
+
+/// [`handle`] for an event given as JSON: deserializes it as the runtime would (refusing, as
+/// the runtime does, what does not fit) first.
+pub async fn handle_json(
+    auth: &Authenticator,
+    event: LambdaEvent<Value>,
+) -> Result<Value, AuthorizerError> {
+    match serde_json::from_value::<AuthorizerPayload>(event.payload) {
+        Ok(payload) => handle(auth, LambdaEvent::new(payload, event.context)).await,
+        Err(error) => Err(bad_event(&crate::event::EventError::Malformed {
+            kind: "authorizer",
+            message: error.to_string(),
+        })),
+    }
+}
+
+fn bad_event(error: &crate::event::EventError) -> AuthorizerError {
+    tracing::error!(decision = "error", reason = "bad_event", error = %error, "authorizer event refused");
+    AuthorizerError::Internal
 }
 
 async fn decide(
@@ -167,7 +187,7 @@ mod tests {
     }
 
     async fn call(auth: &Authenticator, payload: Value) -> Result<Value, AuthorizerError> {
-        handle(
+        handle_json(
             auth,
             LambdaEvent::new(payload, lambda_runtime::Context::default()),
         )

@@ -118,7 +118,8 @@ impl ServerOptions {
     }
 }
 
-fn harness_dir() -> PathBuf {
+/// `tests/better-auth`: the Node harness (server.mjs, bench.mjs) and its node_modules.
+pub fn harness_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../better-auth")
 }
 
@@ -139,7 +140,7 @@ fn require(tool: &str) {
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
 /// `npm ci` in tests/better-auth once, guarded by a file lock across test processes.
-fn ensure_installed() {
+pub fn ensure_installed() {
     INSTALLED.get_or_init(|| {
         require("node");
         require("npm");

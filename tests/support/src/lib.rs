@@ -8,8 +8,12 @@
 
 pub mod aws;
 pub mod better_auth;
+pub mod cluster;
 pub mod events;
 pub mod http;
+pub mod logs;
+pub mod pgbouncer;
+pub mod proxy;
 
 use std::sync::OnceLock;
 

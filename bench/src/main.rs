@@ -1,0 +1,372 @@
+//! `make bench`: the authorizer against the physical limit (one prepared statement through
+//! tokio-postgres) and against Better Auth's own `getSession`, on one database with 100k users
+//! and 200k sessions, plus the release binary's cold start, peak memory and size. Prints a
+//! markdown table and writes the figures as JSON (`bench/latest.json`).
+//!
+//! Settings (environment): `DATABASE_URL` (a server where the benchmark may create
+//! `better_auth_bench`; `make bench` finds or starts one), `BENCH_OPS` (operations per
+//! concurrency-1 run, default 5000), `BENCH_CONCURRENCY` (simulated containers at once, default
+//! 16), `BENCH_USERS` / `BENCH_SESSIONS` (default 100000 / 200000), `BENCH_OUTPUT`.
+
+mod better_auth;
+mod measure;
+mod runtime_api;
+mod scenarios;
+mod seed;
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+use crate::measure::{Stats, round};
+use crate::scenarios::Bench;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
+
+fn main() {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: cannot start tokio: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cores)) {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cores: usize) -> Result<(), String> {
+    // Production logging (JSON lines), written to a sink: its cost is part of every figure.
+    let _ =
+        tracing::subscriber::set_global_default(shared::telemetry::json_subscriber(std::io::sink));
+    let ops = env_number("BENCH_OPS", 5000);
+    let concurrency = env_number("BENCH_CONCURRENCY", 16);
+    let size = seed::Size {
+        users: env_number("BENCH_USERS", 100_000) as i64,
+        sessions: env_number("BENCH_SESSIONS", 200_000) as i64,
+    };
+    let per_worker = (ops * 4).div_ceil(concurrency);
+    eprintln!(
+        "bench: seeding {} users and {} sessions in {} …",
+        size.users,
+        size.sessions,
+        seed::DATABASE
+    );
+    let bench = Bench::prepare(size).await?;
+    let machine = machine(cores, &bench.database_url).await;
+
+    let mut rows: Vec<(String, Stats, Stats)> = Vec::new();
+    // BENCH_ONLY=<text>: only the scenarios whose label contains it, nothing else (profiling).
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        for scenario in scenarios::ALL
+            .iter()
+            .filter(|s| s.label().contains(only.as_str()))
+        {
+            let c1 = sequential(&bench, *scenario, ops)?;
+            println!("{}: {}", scenario.label(), c1.json());
+        }
+        return Ok(());
+    }
+    for scenario in scenarios::ALL {
+        eprintln!("bench: {} …", scenario.label());
+        let c1 = sequential(&bench, scenario, ops)?;
+        let many = bench.workers(scenario, concurrency).await?;
+        let cn = measure::concurrent(&many, 100, per_worker).await;
+        rows.push((scenario.label().to_owned(), c1, cn));
+    }
+    eprintln!("bench: Better Auth getSession (node) …");
+    let ba_c1 = bench.better_auth(1, 1, ops).await?;
+    let processes = cores.max(1);
+    let ba_cn = bench
+        .better_auth(
+            processes,
+            concurrency.div_ceil(processes),
+            (ops * 4).div_ceil(processes),
+        )
+        .await?;
+    rows.push((
+        format!(
+            "Better Auth `auth.api.getSession` (Node {}, {processes} processes)",
+            machine["node"].as_str().unwrap_or("?")
+        ),
+        ba_c1,
+        ba_cn,
+    ));
+
+    eprintln!("bench: release binary: cold start and peak memory …");
+    let binaries = binary_dir();
+    let startup = bench.startup(&binaries.join("authorizer"), 20).await?;
+    let memory = bench.memory(&binaries.join("authorizer"), 5000).await?;
+    let sizes = binary_sizes(&binaries);
+
+    let limit = rows[0].1;
+    let ours = rows[1].1;
+    let ours_n = rows[1].2;
+    let bad_signature = rows
+        .iter()
+        .find(|r| r.0.contains("bad signature"))
+        .map(|r| r.1)
+        .ok_or("no bad-signature row")?;
+    let ratio_limit = ours.p50_us / limit.p50_us;
+    let ratio_ba = ours_n.throughput / ba_cn.throughput;
+    let peak_mib = memory.peak_rss_kib.map(|k| k as f64 / 1024.0);
+    let targets = vec![
+        target(
+            "database path p50 ≤ 1.25× the limit (concurrency 1)",
+            format!("{:.2}×", ratio_limit),
+            ratio_limit <= 1.25,
+        ),
+        target(
+            &format!("throughput ≥ 10× Better Auth getSession (concurrency {concurrency})"),
+            format!("{:.1}×", ratio_ba),
+            ratio_ba >= 10.0,
+        ),
+        target(
+            "bad-signature rejection p50 < 5 µs",
+            format!("{:.2} µs", bad_signature.p50_us),
+            bad_signature.p50_us < 5.0,
+        ),
+        target(
+            "start-up (spawn → first `invocation/next`) p50 < 15 ms",
+            format!("{:.2} ms", startup.p50_ms),
+            startup.p50_ms < 15.0,
+        ),
+        target(
+            "peak memory (VmHWM after 5000 invocations) < 20 MB",
+            peak_mib.map_or("n/a".into(), |m| format!("{m:.1} MiB")),
+            peak_mib.is_some_and(|m| m * 1.048_576 < 20.0),
+        ),
+    ];
+    let wrong: usize = rows.iter().map(|r| r.1.wrong + r.2.wrong).sum();
+
+    let markdown = render(
+        &machine,
+        concurrency,
+        &rows,
+        &limit,
+        &ba_cn,
+        &startup,
+        &memory,
+        &sizes,
+        &targets,
+        wrong,
+    );
+    println!("{markdown}");
+    let report = json!({
+        "machine": machine,
+        "concurrency": concurrency,
+        "ops_per_run": ops,
+        "scenarios": rows.iter().map(|(label, c1, cn)| json!({
+            "scenario": label,
+            "concurrency_1": c1.json(),
+            "saturated": cn.json(),
+            "p50_vs_limit": round(c1.p50_us / limit.p50_us),
+            "throughput_vs_better_auth": round(cn.throughput / ba_cn.throughput),
+        })).collect::<Vec<_>>(),
+        "startup_ms": { "p50": round(startup.p50_ms), "min": round(startup.min_ms), "max": round(startup.max_ms), "runs": startup.runs },
+        "first_invocation_ms": memory.first_invocation_ms.map(round),
+        "peak_rss_kib": memory.peak_rss_kib,
+        "invocations_in_memory_run": memory.invocations,
+        "binary_bytes": sizes.iter().map(|(n, b)| (n.clone(), json!(b))).collect::<serde_json::Map<_, _>>(),
+        "targets": targets.iter().map(|t| json!({"target": t.0, "measured": t.1, "met": t.2})).collect::<Vec<_>>(),
+        "wrong_answers": wrong,
+        "markdown": markdown,
+    });
+    let output = std::env::var("BENCH_OUTPUT").unwrap_or_else(|_| "bench/latest.json".into());
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(&output, text + "\n").map_err(|e| format!("write {output}: {e}"))?;
+    eprintln!("bench: wrote {output}");
+    if wrong > 0 {
+        return Err(format!("{wrong} wrong answers"));
+    }
+    Ok(())
+}
+
+/// Concurrency 1 as a Lambda sandbox runs it: one event at a time on a single-threaded runtime
+/// (what the functions' `main` uses), on a thread of its own.
+fn sequential(bench: &Bench, scenario: scenarios::Scenario, ops: usize) -> Result<Stats, String> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                runtime.block_on(async {
+                    let one = bench.workers(scenario, 1).await?;
+                    Ok(measure::sequential(&one[0], 500, ops).await)
+                })
+            })
+            .join()
+            .map_err(|_| "a benchmark thread panicked".to_owned())?
+    })
+}
+
+fn target(name: &str, measured: String, met: bool) -> (String, String, bool) {
+    (name.to_owned(), measured, met)
+}
+
+fn binary_dir() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    PathBuf::from(target).join("release")
+}
+
+fn binary_sizes(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let mut sizes = Vec::new();
+    for name in ["authorizer", "me", "users", "sessions"] {
+        if let Ok(m) = std::fs::metadata(dir.join(name)) {
+            sizes.push((format!("{name} (x86_64, target/release)"), m.len()));
+        }
+        if let Ok(m) =
+            std::fs::metadata(PathBuf::from("target/lambda").join(name).join("bootstrap"))
+        {
+            sizes.push((format!("{name} (arm64 Lambda, make build)"), m.len()));
+        }
+    }
+    sizes
+}
+
+async fn command_line(program: &str, args: &[&str]) -> String {
+    match tokio::process::Command::new(program)
+        .args(args)
+        .output()
+        .await
+    {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        Err(_) => "not found".into(),
+    }
+}
+
+async fn machine(cores: usize, database_url: &str) -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map(|kib| round(kib / 1024.0 / 1024.0));
+    json!({
+        "cpu": cpu,
+        "cores": cores,
+        "memory_gib": memory_gib,
+        "postgresql": seed::server_version(database_url).await.unwrap_or_else(|e| e),
+        "node": command_line("node", &["--version"]).await,
+        "rustc": command_line("rustc", &["--version"]).await,
+        "date": chrono::Utc::now().format("%Y-%m-%d").to_string(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    machine: &Value,
+    concurrency: usize,
+    rows: &[(String, Stats, Stats)],
+    limit: &Stats,
+    ba: &Stats,
+    startup: &scenarios::Startup,
+    memory: &scenarios::Memory,
+    sizes: &[(String, u64)],
+    targets: &[(String, String, bool)],
+    wrong: usize,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let m = |k: &str| {
+        machine[k]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| machine[k].to_string())
+    };
+    let _ = writeln!(
+        out,
+        "Machine: {} ({} cores, {} GiB), PostgreSQL {} on the same machine, {}, {}. {}.\n",
+        m("cpu"),
+        m("cores"),
+        m("memory_gib"),
+        m("postgresql"),
+        m("rustc"),
+        m("node"),
+        m("date")
+    );
+    let _ = writeln!(
+        out,
+        "| scenario | c=1 p50 | c=1 p99 | c=1 req/s | c={concurrency} p50 | c={concurrency} p99 | c={concurrency} req/s | p50 / limit | req/s / Better Auth |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (label, c1, cn) in rows {
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {:.0} | {} | {} | {:.0} | {:.2}× | {:.1}× |",
+            us(c1.p50_us),
+            us(c1.p99_us),
+            c1.throughput,
+            us(cn.p50_us),
+            us(cn.p99_us),
+            cn.throughput,
+            c1.p50_us / limit.p50_us,
+            cn.throughput / ba.throughput,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nRelease binary (`target/release/authorizer`) under a local Lambda Runtime API stand-in: start-up p50 {:.2} ms (min {:.2}, max {:.2}, {} runs); first invocation (connects to PostgreSQL, detects the schema) {}; peak RSS after {} invocations {}.",
+        startup.p50_ms,
+        startup.min_ms,
+        startup.max_ms,
+        startup.runs,
+        memory
+            .first_invocation_ms
+            .map_or("n/a".into(), |v| format!("{v:.2} ms")),
+        memory.invocations,
+        memory
+            .peak_rss_kib
+            .map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+    );
+    if !sizes.is_empty() {
+        let list: Vec<String> = sizes
+            .iter()
+            .map(|(n, b)| format!("{n} {:.2} MB", *b as f64 / 1e6))
+            .collect();
+        let _ = writeln!(out, "\nBinary sizes: {}.", list.join(", "));
+    }
+    let _ = writeln!(out, "\n| target | measured | met |\n|---|---:|:---:|");
+    for (name, measured, met) in targets {
+        let _ = writeln!(
+            out,
+            "| {name} | {measured} | {} |",
+            if *met { "yes" } else { "**no**" }
+        );
+    }
+    let _ = writeln!(out, "\nWrong answers across every run: {wrong}.");
+    out
+}
+
+fn us(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{:.2} ms", v / 1000.0)
+    } else {
+        format!("{v:.1} µs")
+    }
+}

@@ -1,0 +1,456 @@
+//! What is measured: the limit, each path of our authorizer handler, and Better Auth.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use authorizer::event::AuthorizerPayload;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer as _, SigningKey};
+use hmac::{Hmac, Mac as _};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use shared::Authenticator;
+use shared::signing::{Secret, sign_cookie_value};
+use test_support::events::{Shape, event};
+use tokio_postgres::types::Type;
+
+use crate::measure::{Op, Stats};
+use crate::{better_auth, runtime_api, seed};
+
+/// The secret the benchmark's cookies are signed with.
+pub const SECRET: &str = "bench-secret-0123456789abcdefghijklmnopqrstuv";
+const ISSUER: &str = "http://127.0.0.1:3000";
+const KID: &str = "bench-key";
+/// How many sessions the runs draw from.
+const SAMPLE: i64 = 20_000;
+/// The result-cache scenario cycles over this many tokens (all cached after the warm-up).
+const HOT: usize = 400;
+
+/// One line of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// One prepared statement through tokio-postgres: the physical limit.
+    Limit,
+    /// Our handler, valid signed session cookie: the database path.
+    DatabasePath,
+    /// Our handler, a correctly signed token with no session: one query, refused.
+    UnknownToken,
+    /// Our handler, a forged signature: refused before any query.
+    BadSignature,
+    /// Our handler with the result cache on, every token already cached.
+    ResultCache,
+    /// Our handler, a Better Auth JWT (EdDSA, key from the jwks table).
+    Jwt,
+    /// Our handler, the compact cookie cache.
+    CookieCache,
+}
+
+/// In table order (the limit and the database path first).
+pub const ALL: [Scenario; 7] = [
+    Scenario::Limit,
+    Scenario::DatabasePath,
+    Scenario::UnknownToken,
+    Scenario::BadSignature,
+    Scenario::ResultCache,
+    Scenario::Jwt,
+    Scenario::CookieCache,
+];
+
+impl Scenario {
+    /// The table's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Limit => "limit: the same lookup, one prepared statement (tokio-postgres)",
+            Self::DatabasePath => "authorizer: database path (valid session cookie)",
+            Self::UnknownToken => "authorizer: unknown token (signed, no session; one query)",
+            Self::BadSignature => "authorizer: bad signature (refused, no query)",
+            Self::ResultCache => "authorizer: result cache hit (`AUTH_RESULT_CACHE_TTL_MS`)",
+            Self::Jwt => "authorizer: Better Auth JWT (EdDSA, jwks table; no query)",
+            Self::CookieCache => "authorizer: cookie cache, compact (no query)",
+        }
+    }
+}
+
+/// Cold starts of the release binary.
+#[derive(Debug, Clone, Copy)]
+pub struct Startup {
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// Fastest, ms.
+    pub min_ms: f64,
+    /// Slowest, ms.
+    pub max_ms: f64,
+    /// How many.
+    pub runs: usize,
+}
+
+/// One long run of the release binary.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// The first invocation, ms.
+    pub first_invocation_ms: Option<f64>,
+    /// VmHWM, KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// Invocations served.
+    pub invocations: usize,
+}
+
+/// The seeded database and what the scenarios draw from.
+pub struct Bench {
+    /// The benchmark database's URL.
+    pub database_url: String,
+    sessions: Arc<Vec<(String, String)>>,
+    jwts: Arc<Vec<String>>,
+    cache_cookies: Arc<Vec<String>>,
+    cookies_file: std::path::PathBuf,
+}
+
+type Expected = Option<String>;
+
+impl Bench {
+    /// Seeds the database and prepares tokens, JWTs and cookie caches.
+    pub async fn prepare(size: seed::Size) -> Result<Self, String> {
+        let database_url = seed::rebuild(&test_support::server_url(), size).await?;
+        let sessions = seed::sample_sessions(&database_url, SAMPLE).await?;
+        let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+        let jwk = json!({"crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()), "kty": "OKP"});
+        seed::store_jwk(&database_url, KID, &jwk.to_string()).await?;
+        let now = chrono::Utc::now();
+        let jwts = sessions
+            .iter()
+            .take(2000)
+            .map(|(_, user)| jwt(&key, user, now.timestamp()))
+            .collect();
+        let cache_cookies = sessions
+            .iter()
+            .take(2000)
+            .map(|(token, user)| compact_cache(token, user, now))
+            .collect();
+        let cookies_file = std::env::temp_dir().join(format!(
+            "better-auth-bench-cookies-{}.txt",
+            std::process::id()
+        ));
+        let lines: Vec<String> = sessions
+            .iter()
+            .map(|(t, _)| sign_cookie_value(&Secret::new(SECRET), t))
+            .collect();
+        std::fs::write(&cookies_file, lines.join("\n")).map_err(|e| e.to_string())?;
+        Ok(Self {
+            database_url,
+            sessions: Arc::new(sessions),
+            jwts: Arc::new(jwts),
+            cache_cookies: Arc::new(cache_cookies),
+            cookies_file,
+        })
+    }
+
+    fn authenticator(&self, scenario: Scenario) -> Result<Authenticator, String> {
+        let mut vars: Vec<(&str, &str)> = vec![
+            ("DATABASE_URL", &self.database_url),
+            ("BETTER_AUTH_SECRET", SECRET),
+        ];
+        match scenario {
+            Scenario::ResultCache => vars.push(("AUTH_RESULT_CACHE_TTL_MS", "600000")),
+            Scenario::Jwt => vars.extend([
+                ("BETTER_AUTH_METHODS", "jwt,session"),
+                ("BETTER_AUTH_URL", ISSUER),
+            ]),
+            Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
+            _ => {}
+        }
+        let config = shared::Config::from_lookup(|k| {
+            vars.iter()
+                .rev()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .map_err(|e| e.to_string())?;
+        Authenticator::new(&config).map_err(|e| e.to_string())
+    }
+
+    /// `n` independent workers (simulated containers) for `scenario`.
+    pub async fn workers(&self, scenario: Scenario, n: usize) -> Result<Vec<Op>, String> {
+        let mut ops = Vec::with_capacity(n);
+        for _ in 0..n {
+            ops.push(match scenario {
+                Scenario::Limit => self.limit_worker().await?,
+                _ => self.handler_worker(scenario)?,
+            });
+        }
+        Ok(ops)
+    }
+
+    async fn limit_worker(&self) -> Result<Op, String> {
+        // The exact statement our handler runs, from its own store.
+        let auth = self.authenticator(Scenario::DatabasePath)?;
+        let sql = auth
+            .database()
+            .session_lookup_sql()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_owned();
+        let client = Arc::new(seed::connect(&self.database_url).await?);
+        let statement = client
+            .prepare_typed(&sql, &[Type::TEXT])
+            .await
+            .map_err(|e| e.to_string())?;
+        let sessions = Arc::clone(&self.sessions);
+        Ok(Arc::new(move |i| {
+            let client = Arc::clone(&client);
+            let statement = statement.clone();
+            let sessions = Arc::clone(&sessions);
+            Box::pin(async move {
+                let (token, user) = &sessions[i % sessions.len()];
+                let started = Instant::now();
+                let rows = client.query(&statement, &[token]).await;
+                let took = started.elapsed();
+                let ok =
+                    rows.is_ok_and(|rows| rows.len() == 1 && rows[0].get::<_, String>(1) == *user);
+                (ok, took)
+            })
+        }))
+    }
+
+    fn handler_worker(&self, scenario: Scenario) -> Result<Op, String> {
+        let auth = Arc::new(self.authenticator(scenario)?);
+        let sessions = Arc::clone(&self.sessions);
+        let jwts = Arc::clone(&self.jwts);
+        let cache_cookies = Arc::clone(&self.cache_cookies);
+        let secret = Secret::new(SECRET);
+        let make = move |i: usize| -> (Value, Expected) {
+            let (token, user) = &sessions[i % sessions.len()];
+            let signed = |t: &str| {
+                format!(
+                    "better-auth.session_token={}",
+                    sign_cookie_value(&secret, t)
+                )
+            };
+            match scenario {
+                Scenario::Limit | Scenario::DatabasePath => (
+                    event(Shape::RestRequest, None, Some(&signed(token))),
+                    Some(user.clone()),
+                ),
+                Scenario::ResultCache => {
+                    let (token, user) = &sessions[i % HOT];
+                    (
+                        event(Shape::RestRequest, None, Some(&signed(token))),
+                        Some(user.clone()),
+                    )
+                }
+                Scenario::UnknownToken => {
+                    let unknown = format!("{:032x}", i as u128 + 0xdead_0000_0000);
+                    (
+                        event(Shape::RestRequest, None, Some(&signed(&unknown))),
+                        None,
+                    )
+                }
+                Scenario::BadSignature => {
+                    let forged = sign_cookie_value(
+                        &Secret::new("not-the-secret-0123456789abcdefghijkl"),
+                        token,
+                    );
+                    (
+                        event(
+                            Shape::RestRequest,
+                            None,
+                            Some(&format!("better-auth.session_token={forged}")),
+                        ),
+                        None,
+                    )
+                }
+                Scenario::Jwt => {
+                    let k = i % jwts.len();
+                    let bearer = format!("Bearer {}", jwts[k]);
+                    (
+                        event(Shape::RestRequest, Some(&bearer), None),
+                        Some(sessions[k].1.clone()),
+                    )
+                }
+                Scenario::CookieCache => {
+                    let k = i % cache_cookies.len();
+                    let (token, user) = &sessions[k];
+                    let cookie = format!(
+                        "{}; better-auth.session_data={}",
+                        signed(token),
+                        cache_cookies[k]
+                    );
+                    (
+                        event(Shape::RestRequest, None, Some(&cookie)),
+                        Some(user.clone()),
+                    )
+                }
+            }
+        };
+        let make = Arc::new(make);
+        Ok(Arc::new(move |i| {
+            let auth = Arc::clone(&auth);
+            let (payload, expected) = make(i);
+            // The event as the runtime receives it: bytes. Timed from parsing them (what
+            // lambda_runtime does for every invocation) to the answer.
+            let bytes = payload.to_string();
+            Box::pin(async move {
+                let started = Instant::now();
+                let answer = match serde_json::from_str::<AuthorizerPayload>(&bytes) {
+                    Ok(payload) => {
+                        authorizer::handler::handle(
+                            &auth,
+                            LambdaEvent::new(payload, Context::default()),
+                        )
+                        .await
+                    }
+                    Err(_) => Err(authorizer::handler::AuthorizerError::Internal),
+                };
+                let took = started.elapsed();
+                (is_expected(&answer, expected.as_deref()), took)
+            })
+        }))
+    }
+
+    /// Better Auth's getSession: `processes` Node processes × `concurrency` in flight.
+    pub async fn better_auth(
+        &self,
+        processes: usize,
+        concurrency: usize,
+        ops: usize,
+    ) -> Result<Stats, String> {
+        better_auth::get_session(
+            &self.database_url,
+            SECRET,
+            &self.cookies_file,
+            processes,
+            concurrency,
+            ops,
+        )
+        .await
+    }
+
+    fn binary_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("DATABASE_URL".into(), self.database_url.clone()),
+            ("BETTER_AUTH_SECRET".into(), SECRET.into()),
+            ("RUST_LOG".into(), "info".into()),
+        ]
+    }
+
+    /// `runs` cold starts of `binary`, each stopped once it asks for its first event.
+    pub async fn startup(&self, binary: &Path, runs: usize) -> Result<Startup, String> {
+        if !binary.exists() {
+            return Err(format!(
+                "{} is missing: run `cargo build --release -p authorizer` (make bench does)",
+                binary.display()
+            ));
+        }
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let run = runtime_api::run(binary, &self.binary_env(), Vec::new()).await?;
+            times.push(run.startup.as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(Startup {
+            p50_ms: times[times.len() / 2],
+            min_ms: times[0],
+            max_ms: times[times.len() - 1],
+            runs,
+        })
+    }
+
+    /// `invocations` database-path events through the release binary; its peak memory after.
+    pub async fn memory(&self, binary: &Path, invocations: usize) -> Result<Memory, String> {
+        let secret = Secret::new(SECRET);
+        let mut events = Vec::with_capacity(invocations);
+        let mut expected = Vec::with_capacity(invocations);
+        for i in 0..invocations {
+            let (token, user) = &self.sessions[i % self.sessions.len()];
+            let cookie = format!(
+                "better-auth.session_token={}",
+                sign_cookie_value(&secret, token)
+            );
+            events.push(event(Shape::RestRequest, None, Some(&cookie)));
+            expected.push(user.clone());
+        }
+        let run = runtime_api::run(binary, &self.binary_env(), events).await?;
+        let wrong = run
+            .answers
+            .iter()
+            .zip(&expected)
+            .filter(|(answer, user)| !matches!(answer, Ok(v) if v["principalId"] == **user))
+            .count();
+        if wrong > 0 || run.answers.len() != invocations {
+            return Err(format!(
+                "the release binary answered {} of {invocations} events, {wrong} wrongly (first: {:?})",
+                run.answers.len(),
+                run.answers.first()
+            ));
+        }
+        Ok(Memory {
+            first_invocation_ms: run
+                .first_invocation
+                .map(|d: Duration| d.as_secs_f64() * 1000.0),
+            peak_rss_kib: run.peak_rss_kib,
+            invocations,
+        })
+    }
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.cookies_file);
+    }
+}
+
+/// Allow for `user` when one is expected; the `Unauthorized` error otherwise.
+fn is_expected(
+    answer: &Result<Value, authorizer::handler::AuthorizerError>,
+    user: Option<&str>,
+) -> bool {
+    match (answer, user) {
+        (Ok(v), Some(user)) => {
+            v["principalId"] == user && v["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        }
+        (Err(authorizer::handler::AuthorizerError::Unauthorized), None) => true,
+        _ => false,
+    }
+}
+
+fn jwt(key: &SigningKey, user: &str, now: i64) -> String {
+    let header = json!({"alg": "EdDSA", "kid": KID, "typ": "JWT"});
+    let claims = json!({
+        "sub": user, "id": user, "email": format!("{user}@bench.example"), "name": "Bench User",
+        "emailVerified": true, "role": "user", "banned": false,
+        "iat": now, "exp": now + 3600, "iss": ISSUER, "aud": ISSUER,
+    });
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = key.sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
+/// Better Auth's `compact` cookie cache: base64url of
+/// `{"session":{session,user},"expiresAt":ms,"signature":HMAC(secret, {session,user,expiresAt})}`.
+fn compact_cache(token: &str, user: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let data = json!({
+        "session": {"id": format!("s-{token}"), "token": token, "userId": user,
+                    "expiresAt": (now + chrono::Duration::days(7)).to_rfc3339(),
+                    "createdAt": now.to_rfc3339(), "updatedAt": now.to_rfc3339()},
+        "user": {"id": user, "email": format!("{user}@bench.example"), "name": "Bench User",
+                 "emailVerified": true, "role": "user", "banned": false},
+    })
+    .to_string();
+    let expires_at = (now + chrono::Duration::minutes(30)).timestamp_millis();
+    let signed = format!("{},\"expiresAt\":{expires_at}}}", &data[..data.len() - 1]);
+    let mut mac = match Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(signed.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    URL_SAFE_NO_PAD.encode(format!(
+        "{{\"session\":{data},\"expiresAt\":{expires_at},\"signature\":\"{signature}\"}}"
+    ))
+}

@@ -1,0 +1,243 @@
+//! Faults: PostgreSQL stopped mid-run, a frozen or slow database, connections lost while the
+//! sandbox was frozen, and an exhausted pool. In every case the authorizer refuses (never
+//! allows), answers within its timeouts, says why in one log line, and recovers by itself.
+
+use std::time::{Duration, Instant};
+
+use authorizer::handler::{AuthorizerError, handle_json as handle};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+use shared::Authenticator;
+use shared::signing::{Secret, sign_cookie_value};
+use test_support::cluster::Cluster;
+use test_support::events::{Shape, event};
+use test_support::proxy::Proxy;
+use test_support::{TestDb, Variant};
+
+const SECRET: &str = "faults-test-secret-0123456789abcdefghijklm";
+
+fn authenticator(url: &str, extra: &[(&str, &str)]) -> Authenticator {
+    test_support::authenticator(url, SECRET, extra)
+}
+
+fn request(token: &str) -> Value {
+    let cookie = format!(
+        "better-auth.session_token={}",
+        sign_cookie_value(&Secret::new(SECRET), token)
+    );
+    event(Shape::RestRequest, None, Some(&cookie))
+}
+
+async fn authorize(
+    auth: &Authenticator,
+    token: &str,
+) -> (Result<Value, AuthorizerError>, Duration) {
+    let started = Instant::now();
+    let answer = handle(auth, LambdaEvent::new(request(token), Context::default())).await;
+    (answer, started.elapsed())
+}
+
+fn allowed(answer: &Result<Value, AuthorizerError>, user: &str) -> bool {
+    matches!(answer, Ok(v) if v["principalId"] == user
+        && v["policyDocument"]["Statement"][0]["Effect"] == "Allow")
+}
+
+/// A user with a live session in the `postgres` database of `url` (Better Auth's schema).
+async fn seed(url: &str) -> (String, String) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .batch_execute(Variant::Default.sql())
+        .await
+        .expect("schema");
+    client
+        .batch_execute(
+            "INSERT INTO \"user\" (id, name, email, \"emailVerified\", \"createdAt\", \"updatedAt\", role)
+               VALUES ('u1', 'Faulty', 'f@example.com', true, now(), now(), 'user');
+             INSERT INTO session (id, token, \"userId\", \"expiresAt\", \"createdAt\", \"updatedAt\")
+               VALUES ('s1', 'FaultTestToken000000000000000001', 'u1', now() + interval '1 day', now(), now());",
+        )
+        .await
+        .expect("seed");
+    ("u1".into(), "FaultTestToken000000000000000001".into())
+}
+
+#[tokio::test]
+async fn postgres_stopped_mid_run_refuses_within_the_timeout_and_recovers_by_itself() {
+    let cluster = Cluster::start();
+    let (user, token) = seed(&cluster.url).await;
+    let auth = authenticator(
+        &cluster.url,
+        &[
+            ("DATABASE_CONNECT_TIMEOUT_MS", "1000"),
+            ("DATABASE_STATEMENT_TIMEOUT_MS", "1000"),
+        ],
+    );
+    let (logs_guard, logs) = test_support::logs::capture();
+    let (answer, _) = authorize(&auth, &token).await;
+    assert!(allowed(&answer, &user), "{answer:?}");
+
+    cluster.stop();
+    for attempt in 0..5 {
+        let (answer, took) = authorize(&auth, &token).await;
+        assert_eq!(
+            answer,
+            Err(AuthorizerError::Internal),
+            "attempt {attempt}: refused as an error (API Gateway: 500), never allowed"
+        );
+        // Connect timeout + statement timeout (+ scheduling slack) bound every answer.
+        assert!(
+            took < Duration::from_millis(2000 + 1500),
+            "attempt {attempt} took {took:?}"
+        );
+    }
+    let text = logs.text();
+    let error_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"decision\":\"error\""))
+        .collect();
+    assert_eq!(
+        error_lines.len(),
+        5,
+        "one error line per refused request:\n{text}"
+    );
+    assert!(
+        error_lines
+            .iter()
+            .all(|l| (l.contains("\"reason\":\"database_unavailable\"")
+                || l.contains("\"reason\":\"database_timeout\""))
+                && l.contains("\"level\":\"ERROR\"")),
+        "{text}"
+    );
+    assert!(!text.contains(&token), "the token never reaches the log");
+
+    cluster.resume();
+    let (answer, _) = authorize(&auth, &token).await;
+    assert!(
+        allowed(&answer, &user),
+        "the same authenticator (no new container) answers again: {answer:?}"
+    );
+    drop(logs_guard);
+}
+
+#[tokio::test]
+async fn a_frozen_database_hits_the_statement_timeout_then_recovers() {
+    let db = TestDb::new(Variant::Default).await;
+    let (user, session) = db.user_with_session().await;
+    let config: tokio_postgres::Config = db.database_url.parse().expect("url");
+    let upstream = match (config.get_hosts().first(), config.get_ports().first()) {
+        (Some(tokio_postgres::config::Host::Tcp(h)), Some(p)) => format!("{h}:{p}"),
+        _ => "127.0.0.1:5432".to_owned(),
+    };
+    let proxy = Proxy::start(&upstream).await;
+    let url = db.url.replacen(&upstream, &proxy.address, 1);
+    assert_ne!(url, db.url, "the URL goes through the proxy");
+    let auth = authenticator(
+        &url,
+        &[
+            ("DATABASE_STATEMENT_TIMEOUT_MS", "400"),
+            ("DATABASE_CONNECT_TIMEOUT_MS", "400"),
+        ],
+    );
+    assert!(allowed(&authorize(&auth, &session.token).await.0, &user));
+
+    proxy.stall();
+    let (answer, took) = authorize(&auth, &session.token).await;
+    assert_eq!(
+        answer,
+        Err(AuthorizerError::Internal),
+        "refused, never allowed"
+    );
+    assert!(
+        took >= Duration::from_millis(390),
+        "it waited for the timeout ({took:?})"
+    );
+    assert!(
+        took < Duration::from_millis(400 + 1500),
+        "the timeout held ({took:?})"
+    );
+
+    proxy.resume();
+    let (answer, _) = authorize(&auth, &session.token).await;
+    assert!(
+        allowed(&answer, &user),
+        "recovers once the database answers: {answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn connections_lost_while_the_sandbox_was_frozen_are_replaced() {
+    let db = TestDb::new(Variant::Default).await;
+    let (user, session) = db.user_with_session().await;
+    let config: tokio_postgres::Config = db.database_url.parse().expect("url");
+    let upstream = match (config.get_hosts().first(), config.get_ports().first()) {
+        (Some(tokio_postgres::config::Host::Tcp(h)), Some(p)) => format!("{h}:{p}"),
+        _ => "127.0.0.1:5432".to_owned(),
+    };
+    let proxy = Proxy::start(&upstream).await;
+    let url = db.url.replacen(&upstream, &proxy.address, 1);
+    let auth = authenticator(
+        &url,
+        &[
+            ("DATABASE_VERIFY_IDLE_AFTER_MS", "200"),
+            ("DATABASE_CONNECT_TIMEOUT_MS", "500"),
+        ],
+    );
+    assert!(allowed(&authorize(&auth, &session.token).await.0, &user));
+    assert_eq!(proxy.opened(), 1);
+
+    // Frozen for a while; meanwhile the network forgot the connection without closing it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.black_hole_existing();
+    let (answer, took) = authorize(&auth, &session.token).await;
+    assert!(
+        allowed(&answer, &user),
+        "the thawed sandbox's first request is answered correctly: {answer:?}"
+    );
+    assert!(took < Duration::from_millis(500 + 1500), "{took:?}");
+    assert_eq!(
+        proxy.opened(),
+        2,
+        "the dead connection was replaced by a new one"
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_waits_refuses_and_recovers() {
+    let db = TestDb::new(Variant::Default).await;
+    let (user, session) = db.user_with_session().await;
+    let auth = authenticator(
+        &db.url,
+        &[
+            ("DATABASE_POOL_MAX_SIZE", "1"),
+            ("DATABASE_CONNECT_TIMEOUT_MS", "500"),
+        ],
+    );
+    assert!(allowed(&authorize(&auth, &session.token).await.0, &user));
+
+    // Held briefly: the request waits for the connection and is answered correctly.
+    let held = auth.database().client().await.expect("the only connection");
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        drop(held);
+    });
+    let (answer, took) = authorize(&auth, &session.token).await;
+    assert!(allowed(&answer, &user), "{answer:?}");
+    assert!(took >= Duration::from_millis(100), "it waited ({took:?})");
+    release.await.expect("released");
+
+    // Held for longer than the wait allows: refused as an error, never allowed.
+    let held = auth.database().client().await.expect("the only connection");
+    let (answer, took) = authorize(&auth, &session.token).await;
+    assert_eq!(answer, Err(AuthorizerError::Internal));
+    assert!(took < Duration::from_millis(500 + 1500), "{took:?}");
+    drop(held);
+
+    let (answer, _) = authorize(&auth, &session.token).await;
+    assert!(
+        allowed(&answer, &user),
+        "the next request is answered correctly: {answer:?}"
+    );
+}
