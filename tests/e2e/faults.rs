@@ -64,6 +64,19 @@ async fn seed(url: &str) -> (String, String) {
     ("u1".into(), "FaultTestToken000000000000000001".into())
 }
 
+/// A proxy in front of the test server, and `db`'s URL through it.
+async fn behind_proxy(db: &TestDb) -> (Proxy, String) {
+    let config: tokio_postgres::Config = db.database_url.parse().expect("url");
+    let upstream = match (config.get_hosts().first(), config.get_ports().first()) {
+        (Some(tokio_postgres::config::Host::Tcp(h)), Some(p)) => format!("{h}:{p}"),
+        _ => "127.0.0.1:5432".to_owned(),
+    };
+    let proxy = Proxy::start(&upstream).await;
+    let url = db.url.replacen(&upstream, &proxy.address, 1);
+    assert_ne!(url, db.url, "the URL goes through the proxy");
+    (proxy, url)
+}
+
 #[tokio::test]
 async fn postgres_stopped_mid_run_refuses_within_the_timeout_and_recovers_by_itself() {
     let cluster = Cluster::start();
@@ -126,14 +139,7 @@ async fn postgres_stopped_mid_run_refuses_within_the_timeout_and_recovers_by_its
 async fn a_frozen_database_hits_the_statement_timeout_then_recovers() {
     let db = TestDb::new(Variant::Default).await;
     let (user, session) = db.user_with_session().await;
-    let config: tokio_postgres::Config = db.database_url.parse().expect("url");
-    let upstream = match (config.get_hosts().first(), config.get_ports().first()) {
-        (Some(tokio_postgres::config::Host::Tcp(h)), Some(p)) => format!("{h}:{p}"),
-        _ => "127.0.0.1:5432".to_owned(),
-    };
-    let proxy = Proxy::start(&upstream).await;
-    let url = db.url.replacen(&upstream, &proxy.address, 1);
-    assert_ne!(url, db.url, "the URL goes through the proxy");
+    let (proxy, url) = behind_proxy(&db).await;
     let auth = authenticator(
         &url,
         &[
@@ -171,13 +177,7 @@ async fn a_frozen_database_hits_the_statement_timeout_then_recovers() {
 async fn connections_lost_while_the_sandbox_was_frozen_are_replaced() {
     let db = TestDb::new(Variant::Default).await;
     let (user, session) = db.user_with_session().await;
-    let config: tokio_postgres::Config = db.database_url.parse().expect("url");
-    let upstream = match (config.get_hosts().first(), config.get_ports().first()) {
-        (Some(tokio_postgres::config::Host::Tcp(h)), Some(p)) => format!("{h}:{p}"),
-        _ => "127.0.0.1:5432".to_owned(),
-    };
-    let proxy = Proxy::start(&upstream).await;
-    let url = db.url.replacen(&upstream, &proxy.address, 1);
+    let (proxy, url) = behind_proxy(&db).await;
     let auth = authenticator(
         &url,
         &[

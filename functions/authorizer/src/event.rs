@@ -9,7 +9,7 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use shared::{CredentialError, Identity, RawCredentials};
+use shared::{Identity, RawCredentials};
 
 /// The three authorizer events API Gateway sends, reduced to what the decision reads.
 ///
@@ -120,16 +120,6 @@ pub enum EventError {
     MethodArn,
 }
 
-fn parse_as<T: serde::de::DeserializeOwned>(
-    value: Value,
-    kind: &'static str,
-) -> Result<T, EventError> {
-    serde_json::from_value(value).map_err(|e| EventError::Malformed {
-        kind,
-        message: e.to_string(),
-    })
-}
-
 impl AuthorizerEvent {
     /// Recognises the shape of an already deserialized payload.
     pub fn from_payload(payload: AuthorizerPayload) -> Result<Self, EventError> {
@@ -162,16 +152,13 @@ impl AuthorizerEvent {
         }
     }
 
-    /// Recognises the event from a JSON value.
+    /// Recognises the event from a JSON value (what the runtime would deserialize).
     pub fn parse(value: Value) -> Result<Self, EventError> {
-        let version = value.get("version").and_then(Value::as_str);
-        let kind = value.get("type").and_then(Value::as_str);
-        match (version, kind) {
-            (Some("2.0"), _) => Ok(Self::HttpV2(parse_as(value, "HTTP API 2.0")?)),
-            (_, Some("TOKEN")) => Ok(Self::Token(parse_as(value, "TOKEN")?)),
-            (_, Some("REQUEST")) => Ok(Self::Request(parse_as(value, "REQUEST")?)),
-            _ => Err(EventError::Unrecognised),
-        }
+        let payload = serde_json::from_value(value).map_err(|e| EventError::Malformed {
+            kind: "authorizer",
+            message: e.to_string(),
+        })?;
+        Self::from_payload(payload)
     }
 
     /// A short name for logs.
@@ -187,7 +174,7 @@ impl AuthorizerEvent {
     ///
     /// For TOKEN events the single identity source is read as a `Cookie` header when it holds a
     /// `...session_token=` pair, and as an `Authorization` header otherwise.
-    pub fn credentials(&self) -> Result<RawCredentials<'_>, CredentialError> {
+    pub fn credentials(&self) -> RawCredentials<'_> {
         let mut raw = RawCredentials::default();
         match self {
             Self::Token(event) => {
@@ -223,7 +210,7 @@ impl AuthorizerEvent {
                     .extend(event.cookies.iter().flatten().map(String::as_str));
             }
         }
-        Ok(raw)
+        raw
     }
 
     /// For REST events, the policy resource: the whole API and stage

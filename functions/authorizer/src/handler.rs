@@ -14,7 +14,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Map, Value};
 use shared::{AuthError, Authenticated, Authenticator, Outcome};
 
-use crate::event::{self, AuthorizerEvent, AuthorizerPayload};
+use crate::event::{self, AuthorizerEvent, AuthorizerPayload, EventError};
 
 /// What the Lambda runtime reports when we do not answer with a policy.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,11 +48,27 @@ pub async fn handle(
     auth: &Authenticator,
     event: LambdaEvent<AuthorizerPayload>,
 ) -> Result<Value, AuthorizerError> {
+    answer(auth, AuthorizerEvent::from_payload(event.payload)).await
+}
+
+/// [`handle`] for an event given as JSON: deserialized as the runtime would, refusing (as the
+/// runtime does) what does not fit.
+pub async fn handle_json(
+    auth: &Authenticator,
+    event: LambdaEvent<Value>,
+) -> Result<Value, AuthorizerError> {
+    answer(auth, AuthorizerEvent::parse(event.payload)).await
+}
+
+async fn answer(
+    auth: &Authenticator,
+    event: Result<AuthorizerEvent, EventError>,
+) -> Result<Value, AuthorizerError> {
     let started = Instant::now();
-    let event = match AuthorizerEvent::from_payload(event.payload) {
-        Ok(event) => event,
-        Err(error) => return Err(bad_event(&error)),
-    };
+    let event = event.map_err(|error| {
+        tracing::error!(decision = "error", reason = "bad_event", error = %error, "authorizer event refused");
+        AuthorizerError::Internal
+    })?;
     let (result, token_fingerprint) = decide(auth, &event).await;
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let fp = token_fingerprint.as_deref().unwrap_or("-");
@@ -91,35 +107,11 @@ pub async fn handle(
     respond(&event, result)
 }
 
-/// [`handle`] for an event given as JSON: deserializes it as the runtime would (refusing, as
-/// the runtime does, what does not fit) first.
-pub async fn handle_json(
-    auth: &Authenticator,
-    event: LambdaEvent<Value>,
-) -> Result<Value, AuthorizerError> {
-    match serde_json::from_value::<AuthorizerPayload>(event.payload) {
-        Ok(payload) => handle(auth, LambdaEvent::new(payload, event.context)).await,
-        Err(error) => Err(bad_event(&crate::event::EventError::Malformed {
-            kind: "authorizer",
-            message: error.to_string(),
-        })),
-    }
-}
-
-fn bad_event(error: &crate::event::EventError) -> AuthorizerError {
-    tracing::error!(decision = "error", reason = "bad_event", error = %error, "authorizer event refused");
-    AuthorizerError::Internal
-}
-
 async fn decide(
     auth: &Authenticator,
     event: &AuthorizerEvent,
 ) -> (Result<Authenticated, AuthError>, Option<String>) {
-    let raw = match event.credentials() {
-        Ok(raw) => raw,
-        Err(error) => return (Err(error.into()), None),
-    };
-    let attempt = auth.attempt(&raw).await;
+    let attempt = auth.attempt(&event.credentials()).await;
     (attempt.result, attempt.fingerprint)
 }
 
