@@ -49,8 +49,9 @@ fn main() {
 
 async fn run(cores: usize) -> Result<(), String> {
     // Production logging (JSON lines), written to a sink: its cost is part of every figure.
-    let _ =
-        tracing::subscriber::set_global_default(shared::telemetry::json_subscriber(std::io::sink));
+    let _ = tracing::subscriber::set_global_default(auth_core::telemetry::json_subscriber(
+        std::io::sink,
+    ));
     let ops = env_number("BENCH_OPS", 5000);
     let concurrency = env_number("BENCH_CONCURRENCY", 16);
     let size = seed::Size {

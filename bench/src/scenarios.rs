@@ -4,6 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use auth_core::Authenticator;
+use auth_core::signing::{Secret, sign_cookie_value};
 use authorizer::event::AuthorizerPayload;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,8 +14,6 @@ use hmac::{Hmac, Mac as _};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use shared::Authenticator;
-use shared::signing::{Secret, sign_cookie_value};
 use test_support::events::{Shape, event};
 use tokio_postgres::types::Type;
 
@@ -161,7 +161,7 @@ impl Bench {
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
             _ => {}
         }
-        let config = shared::Config::from_lookup(|k| {
+        let config = auth_core::Config::from_lookup(|k| {
             vars.iter()
                 .rev()
                 .find(|(n, _)| *n == k)

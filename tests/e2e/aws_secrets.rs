@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use shared::signing::{Secret, sign_cookie_value};
-use shared::{ConfigError, RawCredentials};
+use auth_core::signing::{Secret, sign_cookie_value};
+use auth_core::{ConfigError, RawCredentials};
 use test_support::aws::Moto;
 use test_support::{TestDb, Variant};
 
@@ -20,7 +20,7 @@ impl Emulator {
     async fn start() -> Self {
         let moto = Moto::start().await;
         let env: HashMap<&str, String> = moto.env().into_iter().collect();
-        let sdk = shared::aws::sdk_config(&|k| env.get(k).cloned()).await;
+        let sdk = auth_core::aws::sdk_config(&|k| env.get(k).cloned()).await;
         Self { moto, sdk }
     }
 
@@ -48,7 +48,7 @@ impl Emulator {
             .expect("put the parameter");
     }
 
-    async fn config(&self, vars: &[(&str, String)]) -> Result<shared::Config, ConfigError> {
+    async fn config(&self, vars: &[(&str, String)]) -> Result<auth_core::Config, ConfigError> {
         let mut map: HashMap<String, String> = self
             .moto
             .env()
@@ -58,13 +58,13 @@ impl Emulator {
         for (k, v) in vars {
             map.insert((*k).to_owned(), v.clone());
         }
-        shared::aws::config_from_lookup(|k| map.get(k).cloned()).await
+        auth_core::aws::config_from_lookup(|k| map.get(k).cloned()).await
     }
 }
 
-async fn authenticates(config: &shared::Config, db: &TestDb) -> String {
+async fn authenticates(config: &auth_core::Config, db: &TestDb) -> String {
     let (user, session) = db.user_with_session().await;
-    let auth = shared::Authenticator::new(config).expect("authenticator");
+    let auth = auth_core::Authenticator::new(config).expect("authenticator");
     let cookie = format!(
         "better-auth.session_token={}",
         sign_cookie_value(&Secret::new(SECRET), &session.token)

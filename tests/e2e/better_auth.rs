@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
+use auth_core::Authenticator;
+use auth_core::signing::{Secret, sign_cookie_value};
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use shared::Authenticator;
-use shared::signing::{Secret, sign_cookie_value};
 use test_support::TestDb;
 use test_support::better_auth::{BetterAuthServer, Credential, Profile, ServerOptions, SignedIn};
 use test_support::events::{Shape, event};
@@ -466,9 +466,9 @@ mod functions {
     use super::*;
     use test_support::http::{Api, ApiRequest, send};
 
-    async fn with_functions(options: ServerOptions) -> (Ctx, shared::http::App) {
+    async fn with_functions(options: ServerOptions) -> (Ctx, account_api::http::App) {
         let ctx = Ctx::start(options.clone()).await;
-        let app = shared::http::App::from_lookup(|k| match k {
+        let app = account_api::http::App::from_lookup(|k| match k {
             "DATABASE_URL" => Some(ctx.db.url.clone()),
             "BETTER_AUTH_SECRET" => Some(options.secret.clone()),
             _ => None,

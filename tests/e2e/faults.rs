@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use auth_core::Authenticator;
+use auth_core::signing::{Secret, sign_cookie_value};
 use authorizer::handler::{AuthorizerError, handle_json as handle};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
-use shared::Authenticator;
-use shared::signing::{Secret, sign_cookie_value};
 use test_support::cluster::Cluster;
 use test_support::events::{Shape, event};
 use test_support::proxy::Proxy;

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use auth_core::signing::{Secret, sign_cookie_value};
 use authorizer::handler::{AuthorizerError, handle_json as handle};
 use chrono::Utc;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
-use shared::signing::{Secret, sign_cookie_value};
 use test_support::events::{Shape, event};
 use test_support::{NewUser, TestDb, Variant};
 

@@ -2,9 +2,9 @@
 //! documented success status and shape, refuses undocumented methods (405), and (unless the
 //! route is public) refuses anonymous callers (401).
 
+use account_api::http::App;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
-use shared::http::App;
 use test_support::http::{Api, ApiRequest, Reply, app, send};
 use test_support::pgbouncer::PgBouncer;
 use test_support::{NewUser, TestDb, Variant};

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
+use auth_core::signing::{Secret, sign_cookie_value};
 use authorizer::handler::{AuthorizerError, handle_json as handle};
 use lambda_runtime::{Context, LambdaEvent};
-use shared::signing::{Secret, sign_cookie_value};
 use test_support::events::{Shape, event};
 use test_support::pgbouncer::PgBouncer;
 use test_support::{TEST_DATABASE, TestDb, Variant};

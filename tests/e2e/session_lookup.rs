@@ -2,10 +2,10 @@
 
 use std::time::{Duration as StdDuration, Instant};
 
+use auth_core::StoreError;
+use auth_core::signing::{Secret, sign_cookie_value};
+use auth_core::{AuthError, Authenticator, RawCredentials, Refusal};
 use chrono::{Duration, SubsecRound, Utc};
-use shared::db::StoreError;
-use shared::signing::{Secret, sign_cookie_value};
-use shared::{AuthError, Authenticator, RawCredentials, Refusal};
 use test_support::{NewUser, TestDb, Variant};
 
 const SECRET: &str = "lookup-test-secret-0123456789abcdefghijklmn";
@@ -14,7 +14,7 @@ fn authenticator(url: &str, extra: &[(&str, &str)]) -> Authenticator {
     test_support::authenticator(url, SECRET, extra)
 }
 
-async fn check(auth: &Authenticator, token: &str) -> Result<shared::Identity, AuthError> {
+async fn check(auth: &Authenticator, token: &str) -> Result<auth_core::Identity, AuthError> {
     let cookie = format!(
         "better-auth.session_token={}",
         sign_cookie_value(&Secret::new(SECRET), token)
@@ -26,7 +26,7 @@ async fn check(auth: &Authenticator, token: &str) -> Result<shared::Identity, Au
     auth.authenticate(&raw).await.map(|a| a.identity)
 }
 
-fn refusal(result: Result<shared::Identity, AuthError>) -> Refusal {
+fn refusal(result: Result<auth_core::Identity, AuthError>) -> Refusal {
     match result {
         Err(AuthError::Refused { reason, .. }) => reason,
         other => panic!("expected a refusal, got {other:?}"),

@@ -1,7 +1,8 @@
-//! API Gateway authorizer events in, policies out: the edge between AWS's shapes and `shared`.
+//! API Gateway authorizer events in, policies out: the edge between AWS's shapes and `auth-core`.
 
 use std::collections::HashMap;
 
+use auth_core::{Identity, RawCredentials};
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
     ApiGatewayV2CustomAuthorizerSimpleResponse,
@@ -9,7 +10,6 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use shared::{Identity, RawCredentials};
 
 /// The three authorizer events API Gateway sends, reduced to what the decision reads.
 ///

@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
+use auth_core::Authenticator;
 use authorizer::event::AuthorizerPayload;
 use lambda_runtime::{LambdaEvent, service_fn};
-use shared::Authenticator;
 
 // One event at a time per sandbox: a single-threaded runtime keeps the database round trip on
 // one thread (no cross-thread wake-ups; measured by `make bench`).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
-    let config = shared::aws::config_from_env()
+    auth_core::telemetry::init();
+    let config = auth_core::aws::config_from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let auth = Arc::new(Authenticator::new(&config)?);

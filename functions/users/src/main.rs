@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
+use account_api::http::App;
 use lambda_http::{Error, Request, run, service_fn};
-use shared::http::App;
 
 // One event at a time per sandbox: a single-threaded runtime keeps the database round trip on
 // one thread (no cross-thread wake-ups; measured by `make bench`).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let config = shared::aws::config_from_env()
+    auth_core::telemetry::init();
+    let config = auth_core::aws::config_from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let app = Arc::new(App::from_config(&config)?);

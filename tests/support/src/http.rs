@@ -190,13 +190,13 @@ impl ApiRequest {
 }
 
 /// An `App` (the functions' state) on `database_url`, with the test secret and extra settings.
-pub fn app(database_url: &str, extra: &[(&str, &str)]) -> shared::http::App {
+pub fn app(database_url: &str, extra: &[(&str, &str)]) -> account_api::http::App {
     let mut vars: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), database_url.into()),
         ("BETTER_AUTH_SECRET".into(), TEST_SECRET.into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
-    shared::http::App::from_lookup(|k| {
+    account_api::http::App::from_lookup(|k| {
         vars.iter()
             .rev()
             .find(|(n, _)| n == k)
@@ -220,10 +220,10 @@ pub struct Reply {
 }
 
 /// Sends `request` through a function's handler.
-pub async fn send<F>(handler: F, app: &shared::http::App, request: &ApiRequest) -> Reply
+pub async fn send<F>(handler: F, app: &account_api::http::App, request: &ApiRequest) -> Reply
 where
     F: AsyncFn(
-        &shared::http::App,
+        &account_api::http::App,
         lambda_http::Request,
     ) -> lambda_http::Response<lambda_http::Body>,
 {

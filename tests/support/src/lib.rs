@@ -453,20 +453,20 @@ pub fn authenticator(
     database_url: &str,
     secret: &str,
     extra: &[(&str, &str)],
-) -> shared::Authenticator {
+) -> auth_core::Authenticator {
     let mut vars: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), database_url.into()),
         ("BETTER_AUTH_SECRET".into(), secret.into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
-    let config = shared::Config::from_lookup(|k| {
+    let config = auth_core::Config::from_lookup(|k| {
         vars.iter()
             .rev()
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.clone())
     })
     .expect("valid test configuration");
-    shared::Authenticator::new(&config).expect("authenticator")
+    auth_core::Authenticator::new(&config).expect("authenticator")
 }
 
 #[cfg(test)]

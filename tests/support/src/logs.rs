@@ -33,6 +33,6 @@ impl Write for Sink {
 pub fn capture() -> (tracing::subscriber::DefaultGuard, Captured) {
     let captured = Captured::default();
     let buffer = Arc::clone(&captured.0);
-    let subscriber = shared::telemetry::json_subscriber(move || Sink(Arc::clone(&buffer)));
+    let subscriber = auth_core::telemetry::json_subscriber(move || Sink(Arc::clone(&buffer)));
     (tracing::subscriber::set_default(subscriber), captured)
 }

@@ -3,8 +3,8 @@
 //! user with live sessions, writes `target/dev/env` for `cargo lambda watch`, and prints curl
 //! commands that work as printed.
 
+use auth_core::signing::{Secret, sign_cookie_value};
 use chrono::{Duration, Utc};
-use shared::signing::{Secret, sign_cookie_value};
 use tokio_postgres::NoTls;
 
 const DATABASE: &str = "better_auth_dev";

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::db::{Database, StoreError, StoredKey};
 use crate::jose::{Algorithm, Jwk, KeySet, PublicKey, VerificationKey};
+use crate::store::{AuthStore, StoreError, StoredKey};
 
 /// Largest JWKS document we read.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -127,7 +127,11 @@ impl KeyStore {
 
     /// The key set to verify a token with `kid`: cached, or reloaded when stale or when the `kid`
     /// is unknown and the refetch interval allows. A failed reload keeps the last good keys.
-    pub async fn keys_for(&self, kid: &str, database: &Database) -> Result<Arc<KeySet>, KeyError> {
+    pub async fn keys_for<S: AuthStore>(
+        &self,
+        kid: &str,
+        store: &S,
+    ) -> Result<Arc<KeySet>, KeyError> {
         if let Some(keys) = self.fresh_enough(kid) {
             return Ok(keys);
         }
@@ -146,7 +150,7 @@ impl KeyStore {
         }
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let loaded = self.load(database).await;
+        let loaded = self.load(store).await;
         let mut state = match self.state.lock() {
             Ok(state) => state,
             Err(poisoned) => poisoned.into_inner(),
@@ -167,13 +171,13 @@ impl KeyStore {
         }
     }
 
-    async fn load(&self, database: &Database) -> Result<KeySet, KeyError> {
+    async fn load<S: AuthStore>(&self, store: &S) -> Result<KeySet, KeyError> {
         match (&self.settings.source, &self.http) {
             (KeySource::Url(url), Some(client)) => {
                 fetch_jwks(client, url, self.settings.default_alg).await
             }
             _ => {
-                let rows = database.jwks().await?.ok_or(KeyError::NoTable)?;
+                let rows = store.jwks().await?.ok_or(KeyError::NoTable)?;
                 Ok(keys_from_rows(
                     &rows,
                     self.settings.default_alg,
@@ -234,7 +238,8 @@ pub fn keys_from_document(body: &[u8], default_alg: Algorithm) -> Result<KeySet,
 fn http_client(timeout: Duration) -> Result<reqwest::Client, KeyError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = crate::db::client_tls_config(roots).map_err(|e| KeyError::Fetch(e.to_string()))?;
+    let tls = crate::store::postgres::client_tls_config(roots)
+        .map_err(|e| KeyError::Fetch(e.to_string()))?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(timeout)

@@ -1,212 +1,74 @@
-//! Where Better Auth's `user` and `session` live in this database, and the SQL that reads them.
+//! Where Better Auth's tables live in this database, and how to read them safely.
 //!
-//! The layout is resolved once per container from `information_schema` (see
-//! [`crate::db::Database`]), with explicit overrides from configuration taking precedence.
-//! Resolution itself is a pure function ([`resolve`]) so every schema variant is unit-testable.
+//! - [`fields`]: the models and their fields as types ([`UserField`], [`SessionField`], …).
+//! - [`resolve`]: a pure function from `information_schema` rows (and configured overrides) to
+//!   a [`SchemaLayout`], so every schema variant is unit-testable.
+//! - [`projection`]: one type that writes a SELECT list and decodes the row in the same order.
+//! - [`Revocation`]: how a session is revoked here (delete the row, or set a flag), decided once
+//!   and used by the lookup and by every revoke.
+//!
 //! Every identifier is validated ([`validate_identifier`]) and quoted ([`quote`]): configuration
 //! can never inject SQL.
 
+pub mod fields;
+pub mod projection;
+
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-/// The two Better Auth models we read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Model {
-    /// Better Auth's `user` model.
-    User,
-    /// Better Auth's `session` model.
-    Session,
-    /// Better Auth's `account` model (linked sign-in methods). Optional.
-    Account,
-    /// The jwt plugin's `jwks` model (public keys; the private ones are never read). Optional.
-    Jwks,
+pub use fields::{AccountField, JwksField, Kind, Model, ModelField, SessionField, UserField};
+pub use projection::{Projection, Slot};
+
+/// Explicit names for one model's table: anything unset is detected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableOverride<F: ModelField> {
+    /// The table's name.
+    pub table: Option<String>,
+    /// Field → column.
+    pub fields: BTreeMap<F, String>,
 }
 
-impl Model {
-    /// The model's name in Better Auth.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Session => "session",
-            Self::Account => "account",
-            Self::Jwks => "jwks",
-        }
-    }
-
-    /// Table names tried, in order, when none is configured.
-    pub fn default_tables(self) -> &'static [&'static str] {
-        match self {
-            Self::User => &["user", "users"],
-            Self::Session => &["session", "sessions", "user_sessions"],
-            Self::Account => &["account", "accounts", "user_accounts"],
-            Self::Jwks => &["jwks"],
-        }
-    }
-
-    /// The environment variable that names the table.
-    pub fn table_variable(self) -> &'static str {
-        match self {
-            Self::User => "BETTER_AUTH_USER_TABLE",
-            Self::Session => "BETTER_AUTH_SESSION_TABLE",
-            Self::Account => "BETTER_AUTH_ACCOUNT_TABLE",
-            Self::Jwks => "BETTER_AUTH_JWKS_TABLE",
-        }
-    }
-
-    /// The environment variable that maps fields to columns.
-    pub fn fields_variable(self) -> &'static str {
-        match self {
-            Self::User => "BETTER_AUTH_USER_FIELDS",
-            Self::Session => "BETTER_AUTH_SESSION_FIELDS",
-            Self::Account => "BETTER_AUTH_ACCOUNT_FIELDS",
-            Self::Jwks => "BETTER_AUTH_JWKS_FIELDS",
-        }
-    }
-
-    /// The fields we know, with their kind and whether the table must have them.
-    pub fn fields(self) -> &'static [Field] {
-        match self {
-            Self::User => USER_FIELDS,
-            Self::Session => SESSION_FIELDS,
-            Self::Account => ACCOUNT_FIELDS,
-            Self::Jwks => JWKS_FIELDS,
+impl<F: ModelField> Default for TableOverride<F> {
+    fn default() -> Self {
+        Self {
+            table: None,
+            fields: BTreeMap::new(),
         }
     }
 }
 
-/// How a column is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Read as text (ids of any type are cast).
-    Text,
-    /// Must be `boolean`.
-    Bool,
-    /// Must be `timestamptz` or `timestamp` (then read as UTC).
-    Timestamp,
-}
-
-/// One field of a Better Auth model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Field {
-    /// Better Auth's (camelCase) name.
-    pub name: &'static str,
-    /// How it is read.
-    pub kind: Kind,
-    /// Whether resolution fails without it.
-    pub required: bool,
-}
-
-const fn field(name: &'static str, kind: Kind, required: bool) -> Field {
-    Field {
-        name,
-        kind,
-        required,
+impl<F: ModelField> TableOverride<F> {
+    fn candidates(&self) -> Vec<&str> {
+        match &self.table {
+            Some(table) => vec![table.as_str()],
+            None => F::MODEL.default_tables().to_vec(),
+        }
     }
 }
-
-const USER_FIELDS: &[Field] = &[
-    field("id", Kind::Text, true),
-    field("name", Kind::Text, true),
-    field("email", Kind::Text, true),
-    field("emailVerified", Kind::Bool, true),
-    field("image", Kind::Text, false),
-    field("createdAt", Kind::Timestamp, false),
-    field("updatedAt", Kind::Timestamp, false),
-    field("role", Kind::Text, false),
-    field("banned", Kind::Bool, false),
-    field("banReason", Kind::Text, false),
-    field("banExpires", Kind::Timestamp, false),
-];
-
-const SESSION_FIELDS: &[Field] = &[
-    field("id", Kind::Text, true),
-    field("token", Kind::Text, true),
-    field("userId", Kind::Text, true),
-    field("expiresAt", Kind::Timestamp, true),
-    field("createdAt", Kind::Timestamp, false),
-    field("updatedAt", Kind::Timestamp, false),
-    field("ipAddress", Kind::Text, false),
-    field("userAgent", Kind::Text, false),
-    field("impersonatedBy", Kind::Text, false),
-    field("revoked", Kind::Bool, false),
-];
-
-// Only what may be shown: never the access, refresh or id tokens, nor the password hash.
-const ACCOUNT_FIELDS: &[Field] = &[
-    field("id", Kind::Text, true),
-    field("accountId", Kind::Text, true),
-    field("providerId", Kind::Text, true),
-    field("userId", Kind::Text, true),
-    field("scope", Kind::Text, false),
-    field("createdAt", Kind::Timestamp, false),
-    field("updatedAt", Kind::Timestamp, false),
-];
-
-// Public keys only: `privateKey` is never selected.
-const JWKS_FIELDS: &[Field] = &[
-    field("id", Kind::Text, true),
-    field("publicKey", Kind::Text, true),
-    field("alg", Kind::Text, false),
-    field("crv", Kind::Text, false),
-    field("createdAt", Kind::Timestamp, false),
-    field("expiresAt", Kind::Timestamp, false),
-];
 
 /// Explicit names from configuration; anything unset is detected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchemaOverrides {
     /// The PostgreSQL schema (namespace); default: the connection's `current_schema()`.
     pub db_schema: Option<String>,
-    /// The user table's name.
-    pub user_table: Option<String>,
-    /// The session table's name.
-    pub session_table: Option<String>,
-    /// User field → column.
-    pub user_fields: BTreeMap<String, String>,
-    /// Session field → column.
-    pub session_fields: BTreeMap<String, String>,
-    /// The account table's name.
-    pub account_table: Option<String>,
-    /// Account field → column.
-    pub account_fields: BTreeMap<String, String>,
-    /// The jwks table's name.
-    pub jwks_table: Option<String>,
-    /// Jwks field → column.
-    pub jwks_fields: BTreeMap<String, String>,
+    /// The user table.
+    pub user: TableOverride<UserField>,
+    /// The session table.
+    pub session: TableOverride<SessionField>,
+    /// The account table.
+    pub account: TableOverride<AccountField>,
+    /// The jwt plugin's key table.
+    pub jwks: TableOverride<JwksField>,
 }
 
 impl SchemaOverrides {
-    fn table(&self, model: Model) -> Option<&str> {
-        match model {
-            Model::User => self.user_table.as_deref(),
-            Model::Session => self.session_table.as_deref(),
-            Model::Account => self.account_table.as_deref(),
-            Model::Jwks => self.jwks_table.as_deref(),
-        }
-    }
-
-    fn fields(&self, model: Model) -> &BTreeMap<String, String> {
-        match model {
-            Model::User => &self.user_fields,
-            Model::Session => &self.session_fields,
-            Model::Account => &self.account_fields,
-            Model::Jwks => &self.jwks_fields,
-        }
-    }
-
     /// Table names worth asking `information_schema` about.
     pub fn candidate_tables(&self) -> Vec<String> {
-        [Model::User, Model::Session, Model::Account, Model::Jwks]
-            .into_iter()
-            .flat_map(|model| match self.table(model) {
-                Some(table) => vec![table.to_owned()],
-                None => model
-                    .default_tables()
-                    .iter()
-                    .map(|t| (*t).to_owned())
-                    .collect(),
-            })
-            .collect()
+        let mut names: Vec<&str> = Vec::new();
+        names.extend(self.user.candidates());
+        names.extend(self.session.candidates());
+        names.extend(self.account.candidates());
+        names.extend(self.jwks.candidates());
+        names.into_iter().map(str::to_owned).collect()
     }
 }
 
@@ -235,7 +97,7 @@ pub enum SchemaError {
         "no {model} table in schema \"{schema}\" (looked for {looked_for}); create it with Better Auth's migrator or set {variable}"
     )]
     MissingTable {
-        /// `user` or `session`.
+        /// `user`, `session`, …
         model: &'static str,
         /// The PostgreSQL schema searched.
         schema: String,
@@ -249,7 +111,7 @@ pub enum SchemaError {
         "table \"{table}\" has no column for {model}.{field} (looked for {looked_for}); set {variable}={field}=<column>"
     )]
     MissingColumn {
-        /// `user` or `session`.
+        /// `user`, `session`, …
         model: &'static str,
         /// The table.
         table: String,
@@ -263,7 +125,7 @@ pub enum SchemaError {
     /// A column exists but cannot hold what Better Auth stores there.
     #[error("column \"{table}\".\"{column}\" ({model}.{field}) is {found}, expected {expected}")]
     WrongType {
-        /// `user` or `session`.
+        /// `user`, `session`, …
         model: &'static str,
         /// The table.
         table: String,
@@ -290,29 +152,36 @@ pub struct Column {
     pub cast: Option<&'static str>,
 }
 
-/// A resolved table: its name and the columns of the fields it has.
+/// A resolved table: its (qualified, quoted) name and the columns of the fields it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableLayout {
-    /// The table's name.
+pub struct TableLayout<F: ModelField> {
+    /// The table's name as found.
     pub name: String,
-    columns: BTreeMap<&'static str, Column>,
+    /// `"schema"."table"` or `"table"`, ready for SQL.
+    qualified: String,
+    columns: BTreeMap<F, Column>,
 }
 
-impl TableLayout {
-    /// The column of a Better Auth field, when the table has it.
-    pub fn column(&self, field: &str) -> Option<&Column> {
-        self.columns.get(field)
+impl<F: ModelField> TableLayout<F> {
+    /// The table, schema-qualified when a schema is configured, quoted.
+    pub fn sql_name(&self) -> &str {
+        &self.qualified
+    }
+
+    /// The column of a field, when the table has it.
+    pub fn column(&self, field: F) -> Option<&Column> {
+        self.columns.get(&field)
     }
 
     /// Whether the table has the field.
-    pub fn has(&self, field: &str) -> bool {
-        self.columns.contains_key(field)
+    pub fn has(&self, field: F) -> bool {
+        self.columns.contains_key(&field)
     }
 
     /// `alias."column"`, with naive timestamps converted to `timestamptz` and text cast to text;
-    /// a typed NULL (or `false` for `revoked`) when the field is absent.
-    pub fn select(&self, alias: &str, field: &Field) -> String {
-        match (self.columns.get(field.name), field.kind) {
+    /// a typed NULL when the field is absent.
+    pub fn select(&self, alias: &str, field: F) -> String {
+        match (self.columns.get(&field), field.kind()) {
             (Some(column), Kind::Timestamp) if column.naive_timestamp => {
                 format!("({alias}.{} AT TIME ZONE 'UTC')", quote(&column.name))
             }
@@ -325,127 +194,127 @@ impl TableLayout {
     }
 
     /// `alias."column" = $n`, with the text parameter cast to the column's type when needed.
-    pub fn eq_param(&self, alias: &str, field: &str, n: usize) -> String {
-        let cast = self.columns.get(field).and_then(|c| c.cast);
-        match cast {
+    pub fn eq_param(&self, alias: &str, field: F, n: usize) -> String {
+        match self.columns.get(&field).and_then(|c| c.cast) {
             Some(ty) => format!("{} = CAST(${n}::text AS {ty})", self.col(alias, field)),
             None => format!("{} = ${n}", self.col(alias, field)),
         }
     }
 
     /// The value to write into a timestamp field: `expr` is a `timestamptz` expression.
-    pub fn ts_value(&self, field: &str, expr: &str) -> String {
-        match self.columns.get(field) {
+    pub fn ts_value(&self, field: F, expr: &str) -> String {
+        match self.columns.get(&field) {
             Some(c) if c.naive_timestamp => format!("({expr} AT TIME ZONE 'UTC')"),
             _ => expr.to_owned(),
         }
     }
 
-    /// `alias."column"` of a field the table must have (required fields always resolve).
-    pub fn col(&self, alias: &str, field: &str) -> String {
-        let name = self.columns.get(field).map_or(field, |c| c.name.as_str());
+    /// `alias."column"` of a field. Required fields always resolve; for an absent optional
+    /// field this names Better Auth's own column, so the statement fails loudly rather than
+    /// reading another column.
+    pub fn col(&self, alias: &str, field: F) -> String {
+        let name = self
+            .columns
+            .get(&field)
+            .map_or(field.name(), |c| c.name.as_str());
         format!("{alias}.{}", quote(name))
+    }
+
+    /// `"column" = <value>` for an UPDATE's SET list, when the table has the field.
+    pub fn assign(&self, field: F, value: &str) -> Option<String> {
+        let column = self.columns.get(&field)?;
+        Some(format!("{} = {value}", quote(&column.name)))
+    }
+
+    /// `"updatedAt" = now()` for tables that have it.
+    pub fn touch(&self, updated_at: F) -> Option<String> {
+        self.assign(updated_at, &self.ts_value(updated_at, "now()"))
     }
 }
 
-/// Where the user and session tables are.
+/// How a session is revoked in this database: decided once, at resolution, and used by the
+/// lookup and by every revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// Better Auth's way: the row is deleted.
+    Delete,
+    /// The session table has a `revoked` column: it is set, and the lookup refuses such rows.
+    Flag(Column),
+}
+
+impl Revocation {
+    /// A boolean SQL expression: whether the session row `alias` is revoked.
+    pub fn revoked_expr(&self, alias: &str) -> String {
+        match self {
+            Self::Delete => "false".to_owned(),
+            Self::Flag(column) => format!("COALESCE({alias}.{}, false)", quote(&column.name)),
+        }
+    }
+
+    /// The statement that revokes the rows of `sessions` (aliased `s`) matching `condition`,
+    /// optionally joined with `join` (`FROM`/`USING` a CTE or table).
+    pub fn statement(
+        &self,
+        sessions: &TableLayout<SessionField>,
+        join: Option<&str>,
+        condition: &str,
+    ) -> String {
+        let table = sessions.sql_name();
+        match self {
+            Self::Delete => {
+                let using = join.map(|j| format!(" USING {j}")).unwrap_or_default();
+                format!("DELETE FROM {table} AS s{using} WHERE {condition}")
+            }
+            Self::Flag(column) => {
+                let mut sets = vec![format!("{} = true", quote(&column.name))];
+                sets.extend(sessions.touch(SessionField::UpdatedAt));
+                let from = join.map(|j| format!(" FROM {j}")).unwrap_or_default();
+                format!(
+                    "UPDATE {table} AS s SET {}{from} WHERE {condition}",
+                    sets.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// Where Better Auth's tables are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaLayout {
     /// The PostgreSQL schema, when configured (else the connection's search path applies).
     pub db_schema: Option<String>,
     /// The user table.
-    pub user: TableLayout,
+    pub user: TableLayout<UserField>,
     /// The session table.
-    pub session: TableLayout,
+    pub session: TableLayout<SessionField>,
     /// The account table, when there is one that fits.
-    pub account: Option<TableLayout>,
+    pub account: Option<TableLayout<AccountField>>,
     /// The jwt plugin's key table, when there is one that fits.
-    pub jwks: Option<TableLayout>,
-}
-
-fn field_of(model: Model, name: &str) -> &'static Field {
-    model
-        .fields()
-        .iter()
-        .find(|f| f.name == name)
-        .unwrap_or(&model.fields()[0])
+    pub jwks: Option<TableLayout<JwksField>>,
+    /// How sessions are revoked.
+    pub revocation: Revocation,
 }
 
 impl SchemaLayout {
-    /// The table's name, schema-qualified when a schema is configured, quoted.
-    pub fn table(&self, model: Model) -> String {
-        let table = match model {
-            Model::User => &self.user.name,
-            Model::Session => &self.session.name,
-            Model::Account => self.account.as_ref().map_or("account", |a| a.name.as_str()),
-            Model::Jwks => self.jwks.as_ref().map_or("jwks", |a| a.name.as_str()),
-        };
-        match &self.db_schema {
-            Some(schema) => format!("{}.{}", quote(schema), quote(table)),
-            None => quote(table),
+    /// Whether the admin plugin's columns (`role`, `banned`, `banReason`, `banExpires`) exist.
+    pub fn has_admin_columns(&self) -> bool {
+        [
+            UserField::Role,
+            UserField::Banned,
+            UserField::BanReason,
+            UserField::BanExpires,
+        ]
+        .into_iter()
+        .all(|f| self.user.has(f))
+    }
+
+    /// A boolean SQL expression: the session row `s` is neither expired nor revoked.
+    pub fn session_active(&self) -> String {
+        let expires = self.session.select("s", SessionField::ExpiresAt);
+        match &self.revocation {
+            Revocation::Delete => format!("{expires} > now()"),
+            flag => format!("{expires} > now() AND NOT {}", flag.revoked_expr("s")),
         }
-    }
-
-    /// The user's `banned` and `banExpires` by id (`$1`).
-    pub fn user_ban_sql(&self) -> String {
-        let u = &self.user;
-        let uf = |name| field_of(Model::User, name);
-        format!(
-            "SELECT {}, {} FROM {} AS u WHERE {}",
-            u.select("u", uf("banned")),
-            u.select("u", uf("banExpires")),
-            self.table(Model::User),
-            u.eq_param("u", "id", 1),
-        )
-    }
-
-    /// The jwt plugin's public keys: id, publicKey, alg, expiresAt (never `privateKey`). `None`
-    /// without a jwks table.
-    pub fn jwks_sql(&self) -> Option<String> {
-        let jwks = self.jwks.as_ref()?;
-        let f = |name| field_of(Model::Jwks, name);
-        Some(format!(
-            "SELECT {}, {}, {}, {} FROM {} AS k",
-            jwks.select("k", f("id")),
-            jwks.select("k", f("publicKey")),
-            jwks.select("k", f("alg")),
-            jwks.select("k", f("expiresAt")),
-            self.table(Model::Jwks),
-        ))
-    }
-
-    /// One round trip: the session joined with its user, by token (`$1`). Columns, in order:
-    /// session id, user id, expiresAt, impersonatedBy, revoked, email, name, emailVerified,
-    /// role, banned, banExpires.
-    pub fn session_lookup_sql(&self) -> String {
-        let (s, u) = (&self.session, &self.user);
-        let sf = |name| field_of(Model::Session, name);
-        let uf = |name| field_of(Model::User, name);
-        let revoked = match s.column("revoked") {
-            Some(c) => format!("COALESCE(s.{}, false)", quote(&c.name)),
-            None => "false".to_owned(),
-        };
-        let mut sql = String::with_capacity(512);
-        let _ = write!(
-            sql,
-            "SELECT {}, {}, {}, {}, {revoked}, {}, {}, {}, {}, {}, {} FROM {} AS s JOIN {} AS u ON {} = {} WHERE {} = $1",
-            s.select("s", sf("id")),
-            s.select("s", sf("userId")),
-            s.select("s", sf("expiresAt")),
-            s.select("s", sf("impersonatedBy")),
-            u.select("u", uf("email")),
-            u.select("u", uf("name")),
-            u.select("u", uf("emailVerified")),
-            u.select("u", uf("role")),
-            u.select("u", uf("banned")),
-            u.select("u", uf("banExpires")),
-            self.table(Model::Session),
-            self.table(Model::User),
-            u.col("u", "id"),
-            s.col("s", "userId"),
-            s.col("s", "token"),
-        );
-        sql
     }
 }
 
@@ -469,14 +338,22 @@ pub fn resolve(
     columns: &[ColumnInfo],
     overrides: &SchemaOverrides,
 ) -> Result<SchemaLayout, SchemaError> {
+    let schema = overrides.db_schema.as_deref();
+    let user = resolve_table(schema, schema_name, columns, &overrides.user)?;
+    let session = resolve_table(schema, schema_name, columns, &overrides.session)?;
+    let revocation = match session.column(SessionField::Revoked) {
+        Some(column) => Revocation::Flag(column.clone()),
+        None => Revocation::Delete,
+    };
     Ok(SchemaLayout {
         db_schema: overrides.db_schema.clone(),
-        user: resolve_table(Model::User, schema_name, columns, overrides)?,
-        session: resolve_table(Model::Session, schema_name, columns, overrides)?,
+        user,
+        session,
         // The account table only serves `GET /auth/accounts`: without it, that route says so.
-        account: resolve_table(Model::Account, schema_name, columns, overrides).ok(),
+        account: resolve_table(schema, schema_name, columns, &overrides.account).ok(),
         // The jwt plugin's keys serve JWT verification only (BETTER_AUTH_METHODS=jwt).
-        jwks: resolve_table(Model::Jwks, schema_name, columns, overrides).ok(),
+        jwks: resolve_table(schema, schema_name, columns, &overrides.jwks).ok(),
+        revocation,
     })
 }
 
@@ -488,16 +365,14 @@ fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
-fn resolve_table(
-    model: Model,
+fn resolve_table<F: ModelField>(
+    db_schema: Option<&str>,
     schema_name: &str,
     columns: &[ColumnInfo],
-    overrides: &SchemaOverrides,
-) -> Result<TableLayout, SchemaError> {
-    let candidates: Vec<&str> = match overrides.table(model) {
-        Some(table) => vec![table],
-        None => model.default_tables().to_vec(),
-    };
+    overrides: &TableOverride<F>,
+) -> Result<TableLayout<F>, SchemaError> {
+    let model = F::MODEL;
+    let candidates = overrides.candidates();
     let table = candidates
         .iter()
         .copied()
@@ -510,15 +385,15 @@ fn resolve_table(
         })?;
     let present: Vec<&ColumnInfo> = columns.iter().filter(|c| c.table == table).collect();
     let mut resolved = BTreeMap::new();
-    for field in model.fields() {
-        let looked_for: Vec<String> = match overrides.fields(model).get(field.name) {
+    for &field in F::ALL {
+        let looked_for: Vec<String> = match overrides.fields.get(&field) {
             Some(column) => vec![column.clone()],
             None => {
-                let snake = snake_case(field.name);
-                if snake == field.name {
+                let snake = snake_case(field.name());
+                if snake == field.name() {
                     vec![snake]
                 } else {
-                    vec![field.name.to_owned(), snake]
+                    vec![field.name().to_owned(), snake]
                 }
             }
         };
@@ -526,11 +401,11 @@ fn resolve_table(
             .iter()
             .find_map(|name| present.iter().find(|c| &c.column == name));
         let Some(info) = found else {
-            if field.required {
+            if field.required() {
                 return Err(SchemaError::MissingColumn {
                     model: model.as_str(),
                     table: table.to_owned(),
-                    field: field.name,
+                    field: field.name(),
                     looked_for: quoted_list(looked_for.iter().map(String::as_str)),
                     variable: model.fields_variable(),
                 });
@@ -541,11 +416,11 @@ fn resolve_table(
             model: model.as_str(),
             table: table.to_owned(),
             column: info.column.clone(),
-            field: field.name,
+            field: field.name(),
             found: info.data_type.clone(),
             expected,
         };
-        let naive_timestamp = match field.kind {
+        let naive_timestamp = match field.kind() {
             Kind::Timestamp => match info.data_type.as_str() {
                 "timestamp with time zone" => false,
                 "timestamp without time zone" => true,
@@ -556,7 +431,7 @@ fn resolve_table(
         };
         if validate_identifier(&info.column).is_err() {
             // A column we could not quote safely is treated as absent (only required ones fail).
-            if field.required {
+            if field.required() {
                 return Err(wrong_type("a plain identifier name"));
             }
             continue;
@@ -569,7 +444,7 @@ fn resolve_table(
             _ => None,
         };
         resolved.insert(
-            field.name,
+            field,
             Column {
                 name: info.column.clone(),
                 naive_timestamp,
@@ -577,8 +452,13 @@ fn resolve_table(
             },
         );
     }
+    let qualified = match db_schema {
+        Some(schema) => format!("{}.{}", quote(schema), quote(table)),
+        None => quote(table),
+    };
     Ok(TableLayout {
         name: table.to_owned(),
+        qualified,
         columns: resolved,
     })
 }
@@ -611,6 +491,11 @@ pub fn quote(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::postgres::lookups::SessionLookup;
+
+    fn lookup_sql(layout: &SchemaLayout) -> String {
+        SessionLookup::new(layout).sql
+    }
 
     fn cols(table: &str, list: &[(&str, &str)]) -> Vec<ColumnInfo> {
         list.iter()
@@ -669,9 +554,10 @@ mod tests {
         .expect("resolves");
         assert_eq!(layout.user.name, "user");
         assert_eq!(layout.session.name, "session");
-        assert!(!layout.session.has("revoked"));
+        assert!(!layout.session.has(SessionField::Revoked));
+        assert_eq!(layout.revocation, Revocation::Delete);
         assert_eq!(
-            layout.session_lookup_sql(),
+            lookup_sql(&layout),
             "SELECT s.\"id\"::text, s.\"userId\"::text, s.\"expiresAt\", s.\"impersonatedBy\"::text, false, \
              u.\"email\"::text, u.\"name\"::text, u.\"emailVerified\", u.\"role\"::text, u.\"banned\", u.\"banExpires\" \
              FROM \"session\" AS s JOIN \"user\" AS u ON u.\"id\" = s.\"userId\" WHERE s.\"token\" = $1"
@@ -700,7 +586,7 @@ mod tests {
             ],
         ));
         let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
-        let sql = layout.session_lookup_sql();
+        let sql = lookup_sql(&layout);
         assert!(
             sql.contains("(s.\"expires_at\" AT TIME ZONE 'UTC')"),
             "{sql}"
@@ -737,24 +623,31 @@ mod tests {
         ));
         let overrides = SchemaOverrides {
             db_schema: Some("auth".into()),
-            user_table: Some("members".into()),
-            session_table: Some("logins".into()),
-            user_fields: [
-                ("id", "member_id"),
-                ("email", "mail"),
-                ("emailVerified", "verified"),
-            ]
-            .into_iter()
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
-            .collect(),
-            session_fields: [("userId", "member"), ("expiresAt", "valid_until")]
+            user: TableOverride {
+                table: Some("members".into()),
+                fields: [
+                    (UserField::Id, "member_id"),
+                    (UserField::Email, "mail"),
+                    (UserField::EmailVerified, "verified"),
+                ]
                 .into_iter()
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .map(|(a, b)| (a, b.to_owned()))
                 .collect(),
+            },
+            session: TableOverride {
+                table: Some("logins".into()),
+                fields: [
+                    (SessionField::UserId, "member"),
+                    (SessionField::ExpiresAt, "valid_until"),
+                ]
+                .into_iter()
+                .map(|(a, b)| (a, b.to_owned()))
+                .collect(),
+            },
             ..SchemaOverrides::default()
         };
         let layout = resolve("auth", &c, &overrides).expect("resolves");
-        let sql = layout.session_lookup_sql();
+        let sql = lookup_sql(&layout);
         assert!(
             sql.contains("FROM \"auth\".\"logins\" AS s JOIN \"auth\".\"members\" AS u ON u.\"member_id\" = s.\"member\""),
             "{sql}"
@@ -812,7 +705,7 @@ mod tests {
             .contains(&x.column.as_str())
         });
         let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
-        let sql = layout.session_lookup_sql();
+        let sql = lookup_sql(&layout);
         assert!(
             sql.contains("NULL::text, false, u.\"email\"::text"),
             "{sql}"

@@ -2,9 +2,9 @@
 
 use crate::access_token::TokenError;
 use crate::credentials::CredentialError;
-use crate::db::StoreError;
 use crate::identity::Refusal;
 use crate::keys::KeyError;
+use crate::store::StoreError;
 
 /// Why a request is not authenticated.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
-//! HTTP plumbing shared by the `me`, `users` and `sessions` functions (feature `http`): who the
-//! caller is, JSON bodies, routes, CORS, and the one mapping from errors to responses.
+//! HTTP plumbing shared by the `me`, `users` and `sessions` functions: who the caller is, JSON
+//! bodies, CORS, and the one mapping from errors to responses.
 
 use std::collections::HashSet;
 
@@ -9,13 +9,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::authenticator::Authenticator;
-use crate::config::{Config, ConfigError};
-use crate::credentials::{CredentialError, RawCredentials};
-use crate::db::StoreError;
-use crate::directory::DirectoryError;
-use crate::error::AuthError;
-use crate::identity::Refusal;
+use auth_core::credentials::{CredentialError, RawCredentials};
+use auth_core::{AuthError, Authenticator, Config, ConfigError, Refusal, StoreError};
+
+use crate::store::{AccountError, AccountStore};
 
 /// Settings of the account-management API, parsed once at cold start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +107,7 @@ impl App {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// From an already parsed [`Config`] (e.g. `shared::aws::config_from_env`) and the
+    /// From an already parsed [`Config`] (e.g. `auth_core::aws::config_from_env`) and the
     /// environment's API settings.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -126,6 +123,11 @@ impl App {
             auth: Authenticator::new(&config)?,
             settings: ApiSettings::from_lookup(&lookup)?,
         })
+    }
+
+    /// The account store (detects the schema on first use).
+    pub async fn accounts(&self) -> Result<AccountStore<'_>, ApiError> {
+        Ok(AccountStore::open(self.auth.database()).await?)
     }
 }
 
@@ -304,11 +306,11 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<DirectoryError> for ApiError {
-    fn from(error: DirectoryError) -> Self {
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
         match error {
-            DirectoryError::Store(e) => e.into(),
-            DirectoryError::Unsupported(what) => Self::Unsupported(what),
+            AccountError::Store(e) => e.into(),
+            AccountError::Unsupported(what) => Self::Unsupported(what),
         }
     }
 }
@@ -543,15 +545,19 @@ pub fn with_cors(
     response
 }
 
-/// The answer to a CORS preflight (`OPTIONS`).
-pub fn preflight(request: &Request, settings: &ApiSettings) -> Response<Body> {
+/// The answer to a CORS preflight (`OPTIONS`): the path's methods, from its route table.
+pub fn preflight(
+    request: &Request,
+    settings: &ApiSettings,
+    methods: Option<HeaderValue>,
+) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+        methods.unwrap_or(HeaderValue::from_static("OPTIONS")),
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -566,7 +572,12 @@ pub fn preflight(request: &Request, settings: &ApiSettings) -> Response<Body> {
 
 /// Runs a routed handler and finishes the response: errors become JSON, CORS headers added,
 /// preflights answered, and one log line per request (never a token or body).
-pub async fn serve<F, Fut>(app: &App, request: Request, route: F) -> Response<Body>
+pub async fn serve<F, Fut>(
+    app: &App,
+    request: Request,
+    methods: Option<HeaderValue>,
+    route: F,
+) -> Response<Body>
 where
     F: FnOnce(Request) -> Fut,
     Fut: std::future::Future<Output = Result<Response<Body>, ApiError>>,
@@ -576,7 +587,7 @@ where
     let origin = request.headers().get(header::ORIGIN).cloned();
     let preflight_request = method == Method::OPTIONS;
     let response = if preflight_request {
-        preflight(&request, &app.settings)
+        preflight(&request, &app.settings, methods)
     } else {
         let response = match route(request).await {
             Ok(response) => response,

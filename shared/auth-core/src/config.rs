@@ -9,14 +9,12 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::access_token::ClaimRules;
-use crate::cookie_cache::Strategy;
 use crate::credentials::{CookieNames, ExtractOptions};
 use crate::identity::Policy;
 use crate::jose::Algorithm;
 use crate::keys::{KeySettings, KeySource};
-use crate::result_cache::CacheLimits;
-use crate::schema::{Model, SchemaOverrides, validate_identifier};
+use crate::methods::{Common, MethodName, MethodSettings};
+use crate::schema::{ModelField, SchemaOverrides, TableOverride, validate_identifier};
 use crate::signing::Secret;
 
 /// A setting that is missing or cannot be used.
@@ -73,7 +71,7 @@ pub struct DatabaseSettings {
     pub verify_idle_after: Duration,
     /// `DATABASE_CA_FILE`: extra PEM roots (e.g. the Amazon RDS bundle) for `sslmode=require`.
     pub ca_file: Option<PathBuf>,
-    /// A per-connection password (RDS IAM), set by `shared::aws` when `DATABASE_IAM_AUTH=true`.
+    /// A per-connection password (RDS IAM), set by `auth_core::aws` when `DATABASE_IAM_AUTH=true`.
     pub password_source: Option<std::sync::Arc<dyn PasswordSource>>,
 }
 
@@ -92,58 +90,6 @@ impl std::fmt::Debug for DatabaseSettings {
     }
 }
 
-/// A way a request can prove who it is (`BETTER_AUTH_METHODS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// The session token (bearer or signed cookie) looked up in the database. Always current.
-    Session,
-    /// A Better Auth JWT (`Authorization: Bearer <jws>`), verified with the jwt plugin's keys.
-    Jwt,
-    /// The cookie cache (`<prefix>.session_data`), verified with the secret; no database.
-    CookieCache,
-}
-
-impl Method {
-    /// The name used in `BETTER_AUTH_METHODS`, logs and the authorizer context.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Session => "session",
-            Self::Jwt => "jwt",
-            Self::CookieCache => "cookie-cache",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "session" => Some(Self::Session),
-            "jwt" => Some(Self::Jwt),
-            "cookie-cache" | "cookie_cache" => Some(Self::CookieCache),
-            _ => None,
-        }
-    }
-}
-
-/// JWT verification settings.
-#[derive(Debug, Clone)]
-pub struct JwtSettings {
-    /// What the claims must say.
-    pub rules: ClaimRules,
-    /// `BETTER_AUTH_JWT_CHECK_BAN` (default false): also read the user's ban (one indexed query).
-    pub check_ban: bool,
-}
-
-/// Cookie-cache settings (the secret comes from [`Config::secret`]).
-#[derive(Debug, Clone)]
-pub struct CookieCacheConfig {
-    /// `BETTER_AUTH_COOKIE_CACHE_STRATEGY`: compact (default), jwt or jwe.
-    pub strategy: Strategy,
-    /// `BETTER_AUTH_COOKIE_CACHE_VERSION` (default "1").
-    pub version: String,
-    /// `iss` of caches signed by the jwt plugin: `BETTER_AUTH_URL` as written, else
-    /// `better-auth:session-cache`.
-    pub plugin_issuer: String,
-}
-
 /// Everything the session validator needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -152,17 +98,14 @@ pub struct Config {
     /// Every configured secret, current first (JWE cookie caches may use an older one).
     pub all_secrets: Vec<Secret>,
     /// `BETTER_AUTH_METHODS`, in order (default: `session`).
-    pub methods: Vec<Method>,
-    /// JWT settings (used when `jwt` is among the methods).
-    pub jwt: JwtSettings,
-    /// Where the jwt plugin's public keys come from and how they are cached.
+    pub order: Vec<MethodName>,
+    /// Every method's own settings (parsed next to the method, in [`crate::methods`]).
+    pub methods: MethodSettings,
+    /// Where the jwt plugin's public keys come from and how they are cached (shared by `jwt`
+    /// and plugin-signed cookie caches).
     pub keys: KeySettings,
-    /// Cookie-cache settings (used when `cookie-cache` is among the methods).
-    pub cookie_cache: CookieCacheConfig,
     /// `BETTER_AUTH_CLOCK_SKEW_SECONDS` (default 5): tolerance on JWT and cache expiry.
     pub leeway_seconds: i64,
-    /// The in-process cache of session lookups.
-    pub result_cache: CacheLimits,
     /// `BETTER_AUTH_COOKIE_PREFIX` (default `better-auth`), Better Auth's `advanced.cookiePrefix`.
     pub cookie_prefix: String,
     /// `BETTER_AUTH_REQUIRE_SIGNATURE` (default false), the bearer plugin's `requireSignature`.
@@ -184,60 +127,39 @@ impl Config {
     /// Reads settings through `lookup` (the environment, or a map in tests). Empty values count
     /// as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let methods = methods(&get)?;
+        let env = Env { lookup: &lookup };
+        let get = |name: &str| env.get(name);
+        let order = methods(&get)?;
         let base_url = get("BETTER_AUTH_URL").map(|v| v.trim().to_owned());
         let origin = base_url.as_deref().map(origin_of).transpose()?;
-        let leeway_seconds = number(&get, "BETTER_AUTH_CLOCK_SKEW_SECONDS", 5, 0, 300)?;
-        let uses_jwt = methods.contains(&Method::Jwt);
-        let claim = |var: &'static str| -> Result<String, ConfigError> {
-            match get(var).or_else(|| origin.clone()) {
-                Some(v) => Ok(v.trim().to_owned()),
-                None if uses_jwt => Err(ConfigError::Missing("BETTER_AUTH_URL")),
-                None => Ok(String::new()),
-            }
-        };
+        let leeway_seconds = env.number("BETTER_AUTH_CLOCK_SKEW_SECONDS", 5, 0, 300)?;
+        let uses_jwt = order.contains(&MethodName::Jwt);
         let all_secrets = secrets(&get)?;
+        let cookie_prefix = cookie_prefix(get("BETTER_AUTH_COOKIE_PREFIX"))?;
         let database = database(&get)?;
+        let methods = MethodSettings::parse(
+            &env,
+            &Common {
+                base_url: base_url.as_deref(),
+                origin: origin.as_deref(),
+                leeway_seconds,
+                order: &order,
+                secrets: &all_secrets,
+                cookie_prefix: &cookie_prefix,
+            },
+        )?;
         Ok(Self {
             secret: all_secrets
                 .first()
                 .cloned()
                 .ok_or(ConfigError::Missing("BETTER_AUTH_SECRET"))?,
             all_secrets,
-            jwt: JwtSettings {
-                rules: ClaimRules {
-                    issuer: claim("BETTER_AUTH_JWT_ISSUER")?,
-                    audience: claim("BETTER_AUTH_JWT_AUDIENCE")?,
-                    leeway_seconds,
-                },
-                check_ban: flag(&get, "BETTER_AUTH_JWT_CHECK_BAN", false)?,
-            },
-            cookie_cache: CookieCacheConfig {
-                strategy: match get("BETTER_AUTH_COOKIE_CACHE_STRATEGY") {
-                    None => Strategy::Compact,
-                    Some(v) => Strategy::parse(v.trim()).ok_or_else(|| {
-                        invalid(
-                            "BETTER_AUTH_COOKIE_CACHE_STRATEGY",
-                            "expected compact, jwt or jwe",
-                        )
-                    })?,
-                },
-                version: get("BETTER_AUTH_COOKIE_CACHE_VERSION").unwrap_or_else(|| "1".into()),
-                plugin_issuer: base_url
-                    .clone()
-                    .unwrap_or_else(|| "better-auth:session-cache".into()),
-            },
-            leeway_seconds,
-            result_cache: CacheLimits {
-                ttl: millis(&get, "AUTH_RESULT_CACHE_TTL_MS", 0, 0, 3_600_000)?,
-                negative_ttl: millis(&get, "AUTH_RESULT_CACHE_NEGATIVE_TTL_MS", 0, 0, 60_000)?,
-                max_entries: number(&get, "AUTH_RESULT_CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000)?,
-            },
+            order,
             methods,
-            cookie_prefix: cookie_prefix(get("BETTER_AUTH_COOKIE_PREFIX"))?,
-            require_signature: flag(&get, "BETTER_AUTH_REQUIRE_SIGNATURE", false)?,
-            require_email_verified: flag(&get, "BETTER_AUTH_REQUIRE_EMAIL_VERIFIED", false)?,
+            leeway_seconds,
+            cookie_prefix,
+            require_signature: env.flag("BETTER_AUTH_REQUIRE_SIGNATURE", false)?,
+            require_email_verified: env.flag("BETTER_AUTH_REQUIRE_EMAIL_VERIFIED", false)?,
             keys: key_settings(
                 &get,
                 base_url.as_deref(),
@@ -267,6 +189,57 @@ impl Config {
 }
 
 type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// The environment (or a map, in tests) as settings read it: empty values count as unset, and
+/// every parse error names its variable.
+pub struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl std::fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Env")
+    }
+}
+
+impl<'a> Env<'a> {
+    /// Reads through `lookup`.
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self { lookup }
+    }
+
+    /// The value, when set and not blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// `true`/`false` (also 1/0, yes/no, on/off).
+    pub fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        flag(&|name| self.get(name), var, default)
+    }
+
+    /// A whole number within bounds.
+    pub fn number<T: FromStr + PartialOrd + Copy + std::fmt::Display>(
+        &self,
+        var: &'static str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError> {
+        number(&|name| self.get(name), var, default, min, max)
+    }
+
+    /// Milliseconds within bounds.
+    pub fn millis(
+        &self,
+        var: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        millis(&|name| self.get(name), var, default, min, max)
+    }
+}
 
 /// Every secret Better Auth may have used, current first: each entry of `BETTER_AUTH_SECRETS`
 /// (`"<version>:<secret>,..."`, newest first), then `BETTER_AUTH_SECRET` / `AUTH_SECRET`. The
@@ -299,29 +272,29 @@ fn secrets(get: &Get<'_>) -> Result<Vec<Secret>, ConfigError> {
     Ok(values.into_iter().map(Secret::new).collect())
 }
 
-fn methods(get: &Get<'_>) -> Result<Vec<Method>, ConfigError> {
+fn methods(get: &Get<'_>) -> Result<Vec<MethodName>, ConfigError> {
     const VAR: &str = "BETTER_AUTH_METHODS";
+    let known = || {
+        MethodName::ALL
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let Some(raw) = get(VAR) else {
-        return Ok(vec![Method::Session]);
+        return Ok(vec![MethodName::Session]);
     };
     let mut methods = Vec::new();
     for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let method = Method::parse(&name.to_ascii_lowercase()).ok_or_else(|| {
-            invalid(
-                VAR,
-                format!("unknown method \"{name}\" (session, jwt, cookie-cache)"),
-            )
-        })?;
+        let method = MethodName::parse(&name.to_ascii_lowercase())
+            .ok_or_else(|| invalid(VAR, format!("unknown method \"{name}\" ({})", known())))?;
         if methods.contains(&method) {
             return Err(invalid(VAR, format!("\"{name}\" is listed twice")));
         }
         methods.push(method);
     }
     if methods.is_empty() {
-        return Err(invalid(
-            VAR,
-            "list at least one of session, jwt, cookie-cache",
-        ));
+        return Err(invalid(VAR, format!("list at least one of {}", known())));
     }
     Ok(methods)
 }
@@ -487,45 +460,46 @@ fn identifier(var: &'static str, value: &str) -> Result<String, ConfigError> {
     Ok(value.to_owned())
 }
 
-fn field_map(get: &Get<'_>, model: Model) -> Result<BTreeMap<String, String>, ConfigError> {
+fn table_override<F: ModelField>(get: &Get<'_>) -> Result<TableOverride<F>, ConfigError> {
+    let model = F::MODEL;
+    let table_var = model.table_variable();
+    let table = get(table_var)
+        .map(|v| identifier(table_var, &v))
+        .transpose()?;
     let var = model.fields_variable();
-    let Some(raw) = get(var) else {
-        return Ok(BTreeMap::new());
-    };
-    let mut map = BTreeMap::new();
-    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (field, column) = pair
-            .split_once('=')
-            .ok_or_else(|| invalid(var, "expected field=column pairs separated by commas"))?;
-        let field = field.trim();
-        if !model.fields().iter().any(|f| f.name == field) {
-            let known: Vec<&str> = model.fields().iter().map(|f| f.name).collect();
-            return Err(invalid(
-                var,
-                format!(
-                    "unknown {} field \"{field}\" (known: {})",
-                    model.as_str(),
-                    known.join(", ")
-                ),
-            ));
+    let mut fields = BTreeMap::new();
+    if let Some(raw) = get(var) {
+        for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, column) = pair
+                .split_once('=')
+                .ok_or_else(|| invalid(var, "expected field=column pairs separated by commas"))?;
+            let name = name.trim();
+            let field = F::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = F::ALL.iter().map(|f| f.name()).collect();
+                invalid(
+                    var,
+                    format!(
+                        "unknown {} field \"{name}\" (known: {})",
+                        model.as_str(),
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            fields.insert(field, identifier(var, column)?);
         }
-        map.insert(field.to_owned(), identifier(var, column)?);
     }
-    Ok(map)
+    Ok(TableOverride { table, fields })
 }
 
 fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
-    let table = |var: &'static str| get(var).map(|v| identifier(var, &v)).transpose();
     Ok(SchemaOverrides {
-        db_schema: table("BETTER_AUTH_DB_SCHEMA")?,
-        user_table: table(Model::User.table_variable())?,
-        session_table: table(Model::Session.table_variable())?,
-        user_fields: field_map(get, Model::User)?,
-        session_fields: field_map(get, Model::Session)?,
-        account_table: table(Model::Account.table_variable())?,
-        account_fields: field_map(get, Model::Account)?,
-        jwks_table: table(Model::Jwks.table_variable())?,
-        jwks_fields: field_map(get, Model::Jwks)?,
+        db_schema: get("BETTER_AUTH_DB_SCHEMA")
+            .map(|v| identifier("BETTER_AUTH_DB_SCHEMA", &v))
+            .transpose()?,
+        user: table_override(get)?,
+        session: table_override(get)?,
+        account: table_override(get)?,
+        jwks: table_override(get)?,
     })
 }
 
@@ -628,9 +602,13 @@ mod tests {
             ),
         ])
         .expect("valid");
-        assert_eq!(c.schema.user_table.as_deref(), Some("users"));
+        assert_eq!(c.schema.user.table.as_deref(), Some("users"));
         assert_eq!(
-            c.schema.session_fields.get("userId").map(String::as_str),
+            c.schema
+                .session
+                .fields
+                .get(&crate::schema::SessionField::UserId)
+                .map(String::as_str),
             Some("user_id")
         );
     }
@@ -639,12 +617,12 @@ mod tests {
     fn methods_and_stateless_settings() {
         let c = config(&BASE).expect("valid");
         assert_eq!(
-            c.methods,
-            [Method::Session],
+            c.order,
+            [MethodName::Session],
             "the database session only, by default"
         );
         assert!(
-            c.result_cache.ttl.is_zero(),
+            c.methods.session.result_cache.ttl.is_zero(),
             "the result cache is off by default"
         );
         let c = config(&[
@@ -656,12 +634,19 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(
-            c.methods,
-            [Method::CookieCache, Method::Session, Method::Jwt]
+            c.order,
+            [
+                MethodName::CookieCache,
+                MethodName::Session,
+                MethodName::Jwt
+            ]
         );
-        assert_eq!(c.jwt.rules.issuer, "https://auth.example.com");
-        assert_eq!(c.jwt.rules.audience, "https://auth.example.com");
-        assert_eq!(c.cookie_cache.strategy, Strategy::Jwe);
+        assert_eq!(c.methods.jwt.rules.issuer, "https://auth.example.com");
+        assert_eq!(c.methods.jwt.rules.audience, "https://auth.example.com");
+        assert_eq!(
+            c.methods.cookie_cache.cache.strategy,
+            crate::cookie_cache::Strategy::Jwe
+        );
         assert_eq!(c.keys.source, KeySource::Database);
         assert_eq!(
             config(&[BASE[0], BASE[1], ("BETTER_AUTH_METHODS", "jwt")]).expect_err("no url"),

@@ -1,4 +1,4 @@
-//! The one module that talks to PostgreSQL.
+//! The PostgreSQL store: the one module that talks to PostgreSQL.
 //!
 //! - The pool is built once per container and is lazy: nothing connects until the first query,
 //!   so a cold start never waits for the database.
@@ -7,12 +7,14 @@
 //!   dead. A query that still meets a closed connection is retried once on a fresh one.
 //! - Every query runs under the statement timeout on the client (and, by default, the server).
 //! - The schema layout is detected once, on first use, and cached for the container's life.
+//! - [`lookups`]: the statements authentication runs, each decoded by its own projection.
+
+pub mod lookups;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::{
     ConfigConnectImpl, Connect, Hook, HookError, Manager, ManagerConfig, Object, Pool, PoolError,
     RecyclingMethod, Runtime,
@@ -22,32 +24,11 @@ use tokio::task::JoinHandle;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Row, config::SslMode};
 
+use self::lookups::{BanLookup, KeyLookup, SessionLookup};
 use crate::config::{ConfigError, DatabaseSettings, PasswordSource};
 use crate::identity::SessionRecord;
-use crate::schema::{self, ColumnInfo, SchemaError, SchemaLayout, SchemaOverrides};
-
-/// Why the database could not answer. Never carries SQL text or parameter values.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// No connection could be opened or checked out.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// The query (or the wait for a connection) exceeded its timeout.
-    #[error("database timed out after {0:?}")]
-    Timeout(Duration),
-    /// The database's tables do not fit Better Auth's schema.
-    #[error("database schema mismatch: {0}")]
-    Schema(#[from] SchemaError),
-    /// The server refused the query.
-    #[error("database query failed: {0}")]
-    Query(String),
-    /// A value the column's type cannot hold (e.g. a malformed uuid): the caller's input.
-    #[error("a value does not fit its column")]
-    InvalidInput,
-    /// A unique constraint refused the write (e.g. an email already in use).
-    #[error("a unique value is already taken")]
-    Conflict,
-}
+use crate::schema::{self, ColumnInfo, SchemaLayout, SchemaOverrides};
+use crate::store::{AuthStore, StoreError, StoredKey, UserBan};
 
 fn describe(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
@@ -99,23 +80,11 @@ impl<C: Connect> Connect for WithPassword<C> {
     }
 }
 
-/// One row of the jwt plugin's `jwks` table (public part only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    /// `id`: the `kid`.
-    pub id: String,
-    /// `publicKey`: the public JWK as JSON text.
-    pub public_key: String,
-    /// `alg`, when the row has one (rows from before Better Auth 1.4 do not).
-    pub alg: Option<String>,
-    /// `expiresAt`: set when key rotation is configured.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
 struct Prepared {
     layout: SchemaLayout,
-    lookup_sql: String,
-    ban_sql: String,
+    session: SessionLookup,
+    ban: BanLookup,
+    keys: Option<KeyLookup>,
 }
 
 /// A lazily connecting pool plus the resolved Better Auth schema.
@@ -246,17 +215,16 @@ impl Database {
         self.prepared
             .get_or_try_init(|| async {
                 let layout = self.detect().await?;
-                let lookup_sql = layout.session_lookup_sql();
-                let ban_sql = layout.user_ban_sql();
                 tracing::info!(
                     user_table = %layout.user.name,
                     session_table = %layout.session.name,
                     "better auth schema detected"
                 );
                 Ok(Arc::new(Prepared {
+                    session: SessionLookup::new(&layout),
+                    ban: BanLookup::new(&layout),
+                    keys: KeyLookup::new(&layout),
                     layout,
-                    lookup_sql,
-                    ban_sql,
                 }))
             })
             .await
@@ -296,56 +264,10 @@ impl Database {
         })
     }
 
-    /// The one statement [`Database::find_session`] runs (`$1` is the token), for benchmarks
-    /// and diagnostics.
+    /// The one statement the session lookup runs (`$1` is the token), for benchmarks and
+    /// diagnostics.
     pub async fn session_lookup_sql(&self) -> Result<&str, StoreError> {
-        Ok(&self.prepared().await?.lookup_sql)
-    }
-
-    /// Finds the session with this token, joined with its user. One round trip.
-    pub async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let prepared = self.prepared().await?;
-        let rows = self
-            .query(&prepared.lookup_sql, &[(&token, Type::TEXT)])
-            .await?;
-        rows.first().map(session_record).transpose()
-    }
-
-    /// The user's `banned` and `banExpires` (one indexed query by primary key), or `None` when
-    /// there is no such user. Without the admin plugin's columns both are `None`.
-    pub async fn user_ban(
-        &self,
-        user_id: &str,
-    ) -> Result<Option<(Option<bool>, Option<DateTime<Utc>>)>, StoreError> {
-        let prepared = self.prepared().await?;
-        let rows = self
-            .query(&prepared.ban_sql, &[(&user_id, Type::TEXT)])
-            .await?;
-        let bad =
-            |e: tokio_postgres::Error| StoreError::Query(format!("unexpected column value: {e}"));
-        rows.first()
-            .map(|row| Ok((row.try_get(0).map_err(bad)?, row.try_get(1).map_err(bad)?)))
-            .transpose()
-    }
-
-    /// The jwt plugin's public keys, or `None` when the database has no jwks table.
-    pub async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
-        let Some(sql) = self.layout().await?.jwks_sql() else {
-            return Ok(None);
-        };
-        let rows = self.query(&sql, &[]).await?;
-        let bad =
-            |e: tokio_postgres::Error| StoreError::Query(format!("unexpected column value: {e}"));
-        let mut keys = Vec::with_capacity(rows.len());
-        for row in &rows {
-            keys.push(StoredKey {
-                id: row.try_get(0).map_err(bad)?,
-                public_key: row.try_get(1).map_err(bad)?,
-                alg: row.try_get(2).map_err(bad)?,
-                expires_at: row.try_get(3).map_err(bad)?,
-            });
-        }
-        Ok(Some(keys))
+        Ok(&self.prepared().await?.session.sql)
     }
 
     /// One round trip (`SELECT 1`), timed: what `/health/db` reports.
@@ -442,32 +364,6 @@ fn types(params: &[(&(dyn ToSql + Sync), Type)]) -> Vec<Type> {
     params.iter().map(|(_, t)| t.clone()).collect()
 }
 
-fn session_record(row: &Row) -> Result<SessionRecord, StoreError> {
-    let bad = |e: tokio_postgres::Error| StoreError::Query(format!("unexpected column value: {e}"));
-    Ok(SessionRecord {
-        session_id: row.try_get(0).map_err(bad)?,
-        user_id: row.try_get(1).map_err(bad)?,
-        expires_at: row.try_get::<_, DateTime<Utc>>(2).map_err(bad)?,
-        impersonated_by: row.try_get(3).map_err(bad)?,
-        revoked: row.try_get(4).map_err(bad)?,
-        email: row
-            .try_get::<_, Option<String>>(5)
-            .map_err(bad)?
-            .unwrap_or_default(),
-        name: row
-            .try_get::<_, Option<String>>(6)
-            .map_err(bad)?
-            .unwrap_or_default(),
-        email_verified: row
-            .try_get::<_, Option<bool>>(7)
-            .map_err(bad)?
-            .unwrap_or(false),
-        role: row.try_get(8).map_err(bad)?,
-        banned: row.try_get(9).map_err(bad)?,
-        ban_expires: row.try_get(10).map_err(bad)?,
-    })
-}
-
 fn tls_connector(
     settings: &DatabaseSettings,
 ) -> Result<tokio_postgres_rustls::MakeRustlsConnect, ConfigError> {
@@ -504,4 +400,36 @@ pub fn client_tls_config(
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+impl AuthStore for Database {
+    async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let prepared = self.prepared().await?;
+        let rows = self
+            .query(&prepared.session.sql, &[(&token, Type::TEXT)])
+            .await?;
+        rows.first()
+            .map(|row| prepared.session.decode(row))
+            .transpose()
+    }
+
+    async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
+        let prepared = self.prepared().await?;
+        let rows = self
+            .query(&prepared.ban.sql, &[(&user_id, Type::TEXT)])
+            .await?;
+        rows.first().map(|row| prepared.ban.decode(row)).transpose()
+    }
+
+    async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
+        let prepared = self.prepared().await?;
+        let Some(keys) = &prepared.keys else {
+            return Ok(None);
+        };
+        let rows = self.query(&keys.sql, &[]).await?;
+        rows.iter()
+            .map(|row| keys.decode(row))
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
 }

@@ -1,0 +1,484 @@
+//! "Who is this request?": one loop over the configured credential methods.
+//!
+//! The rules live in [`crate::methods`] as data (each method's [`Precedence`]); this loop only
+//! applies them:
+//!
+//! - `jwt` is exclusive: a JWS-shaped `Authorization: Bearer` value is verified with the jwt
+//!   plugin's keys and decides alone (it is never looked up as a session token).
+//! - `cookie-cache` and `session` run in the configured order. A cookie-cache miss (absent,
+//!   expired, another session, another version, a refusal read from the cache) passes on. When
+//!   `session` cannot answer (the store is down) and `cookie-cache` comes after it, a valid
+//!   cache still decides; otherwise the error stands: an error is never an allow.
+
+use crate::config::{Config, ConfigError};
+use crate::credentials::{
+    Credential, CredentialError, CredentialSource, ExtractOptions, RawCredentials,
+};
+use crate::error::AuthError;
+use crate::identity::{Identity, Policy, Refusal};
+use crate::keys::KeyStore;
+use crate::methods::{ConfiguredMethod, Context, MethodName, Precedence, Step, Verdict};
+use crate::result_cache::ResultCache;
+use crate::store::AuthStore;
+use crate::store::postgres::Database;
+
+/// A verified caller and how they proved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// Who.
+    pub identity: Identity,
+    /// Where the credential came from.
+    pub source: CredentialSource,
+    /// Which method vouched for it.
+    pub method: MethodName,
+}
+
+/// One authentication, with the fingerprint of the credential it used (for logs).
+#[derive(Debug)]
+pub struct Attempt {
+    /// The answer.
+    pub result: Result<Authenticated, AuthError>,
+    /// A short hash of the token or JWT, when the request had a well-formed one.
+    pub fingerprint: Option<String>,
+}
+
+/// Validates Better Auth credentials against a store. Build one per container and share it.
+#[derive(Debug)]
+pub struct Authenticator<S = Database> {
+    extract: ExtractOptions,
+    policy: Policy,
+    store: S,
+    keys: KeyStore,
+    /// Exclusive methods first, then the others, each group in the configured order.
+    methods: Vec<ConfiguredMethod>,
+}
+
+impl Authenticator<Database> {
+    /// Builds the validator on PostgreSQL: its (lazy) pool and (empty) key cache. No I/O.
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        let database = Database::new(&config.database, &config.schema)?;
+        Self::with_store(config, database)
+    }
+
+    /// The database, for functions that run their own queries.
+    pub fn database(&self) -> &Database {
+        &self.store
+    }
+}
+
+impl<S: AuthStore> Authenticator<S> {
+    /// Builds the validator on any store. No I/O.
+    pub fn with_store(config: &Config, store: S) -> Result<Self, ConfigError> {
+        let keys = KeyStore::new(config.keys.clone()).map_err(|e| ConfigError::Invalid {
+            var: "BETTER_AUTH_JWKS_URL",
+            reason: e.to_string(),
+        })?;
+        let mut methods = Vec::with_capacity(config.order.len());
+        for precedence in [Precedence::Exclusive, Precedence::Ordered] {
+            for name in config.order.iter().filter(|m| m.precedence() == precedence) {
+                methods.push(ConfiguredMethod::build(*name, &config.methods)?);
+            }
+        }
+        Ok(Self {
+            extract: config.extract_options(),
+            policy: config.policy(),
+            store,
+            keys,
+            methods,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The jwt plugin's key cache.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// The `session` method's result cache, when `session` is configured.
+    pub fn result_cache(&self) -> Option<&ResultCache> {
+        self.methods.iter().find_map(|m| match m {
+            ConfiguredMethod::Session(session) => Some(session.result_cache()),
+            _ => None,
+        })
+    }
+
+    /// The methods accepted, exclusive ones first, then in the configured order.
+    pub fn methods(&self) -> impl Iterator<Item = MethodName> + '_ {
+        self.methods.iter().map(ConfiguredMethod::name)
+    }
+
+    /// Finds and verifies the session token without touching the store.
+    pub fn credential(&self, raw: &RawCredentials<'_>) -> Result<Credential, AuthError> {
+        Ok(crate::credentials::extract(raw, &self.extract)?)
+    }
+
+    /// The whole check. A credential that fails any offline check never reaches the store.
+    pub async fn authenticate(&self, raw: &RawCredentials<'_>) -> Result<Authenticated, AuthError> {
+        self.attempt(raw).await.result
+    }
+
+    /// [`Self::authenticate`], also returning the credential's fingerprint for logging.
+    pub async fn attempt(&self, raw: &RawCredentials<'_>) -> Attempt {
+        let context = Context {
+            store: &self.store,
+            keys: &self.keys,
+            extract: &self.extract,
+            policy: self.policy,
+        };
+        let mut fingerprint: Option<String> = None;
+        let mut claimed = false;
+        let mut unavailable: Option<AuthError> = None;
+        for method in &self.methods {
+            let exclusive = method.name().precedence() == Precedence::Exclusive;
+            let verdict = match method.step(raw, &context).await {
+                Step::Absent => continue,
+                Step::Invalid(error) => {
+                    return Attempt {
+                        result: Err(error.into()),
+                        fingerprint,
+                    };
+                }
+                Step::Answered {
+                    verdict,
+                    fingerprint: seen,
+                } => {
+                    claimed = true;
+                    fingerprint.get_or_insert(seen);
+                    verdict
+                }
+            };
+            match verdict {
+                Verdict::Decided(result) => {
+                    return Attempt {
+                        result,
+                        fingerprint,
+                    };
+                }
+                Verdict::Unavailable(error) if exclusive => {
+                    return Attempt {
+                        result: Err(error),
+                        fingerprint,
+                    };
+                }
+                Verdict::Unavailable(error) => {
+                    tracing::warn!(method = method.name().as_str(), error = %error, "method could not answer");
+                    unavailable = Some(error);
+                }
+                Verdict::Pass(_) if exclusive => break,
+                Verdict::Pass(_) => {}
+            }
+        }
+        let result = Err(match unavailable {
+            Some(error) => error,
+            None if claimed => AuthError::Refused {
+                reason: Refusal::Unknown,
+                user_id: None,
+            },
+            None => CredentialError::Missing.into(),
+        });
+        Attempt {
+            result,
+            fingerprint,
+        }
+    }
+}
+
+/// The ordering and fallback rules, on the in-memory store: no database, milliseconds.
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use chrono::{DateTime, Duration, Utc};
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
+    use super::*;
+    use crate::Outcome;
+    use crate::identity::SessionRecord;
+    use crate::signing::{Secret, sign_cookie_value};
+    use crate::store::UserBan;
+    use crate::store::memory::MemoryStore;
+
+    const SECRET: &str = "memory-test-secret-0123456789abcdefghijkl";
+    const TOKEN: &str = "AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+
+    fn authenticator(extra: &[(&str, &str)]) -> Authenticator<MemoryStore> {
+        let mut vars = vec![
+            ("DATABASE_URL", "postgres://u@127.0.0.1:9/none"),
+            ("BETTER_AUTH_SECRET", SECRET),
+            ("BETTER_AUTH_URL", "https://auth.example.com"),
+        ];
+        vars.extend_from_slice(extra);
+        let config = Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .expect("config");
+        Authenticator::with_store(&config, MemoryStore::new()).expect("authenticator")
+    }
+
+    fn record(user_id: &str, expires_at: DateTime<Utc>) -> SessionRecord {
+        SessionRecord {
+            session_id: format!("session-of-{user_id}"),
+            user_id: user_id.to_owned(),
+            expires_at,
+            impersonated_by: None,
+            revoked: false,
+            email: format!("{user_id}@example.com"),
+            name: "Someone".into(),
+            email_verified: true,
+            role: Some("user".into()),
+            banned: None,
+            ban_expires: None,
+        }
+    }
+
+    fn cookie(token: &str) -> String {
+        format!(
+            "better-auth.session_token={}",
+            sign_cookie_value(&Secret::new(SECRET), token)
+        )
+    }
+
+    /// A compact cookie cache exactly as Better Auth writes one.
+    fn compact_cache(record: &SessionRecord, token: &str, banned: bool) -> String {
+        let session = serde_json::json!({
+            "session": {
+                "id": record.session_id, "token": token, "userId": record.user_id,
+                "expiresAt": record.expires_at.to_rfc3339(),
+            },
+            "user": {
+                "id": record.user_id, "email": record.email, "name": record.name,
+                "emailVerified": true, "banned": banned,
+            },
+        })
+        .to_string();
+        let expires = (Utc::now() + Duration::minutes(5)).timestamp_millis();
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+        mac.update(&session.as_bytes()[..session.len() - 1]);
+        mac.update(format!(",\"expiresAt\":{expires}}}").as_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        let outer = format!(
+            "{{\"session\":{session},\"expiresAt\":{expires},\"signature\":\"{signature}\"}}"
+        );
+        format!(
+            "better-auth.session_data={}",
+            URL_SAFE_NO_PAD.encode(outer.as_bytes())
+        )
+    }
+
+    async fn run(
+        auth: &Authenticator<MemoryStore>,
+        authorization: &[&str],
+        cookies: &[&str],
+    ) -> Result<Authenticated, AuthError> {
+        let raw = RawCredentials {
+            authorization: authorization.to_vec(),
+            cookies: cookies.to_vec(),
+        };
+        auth.authenticate(&raw).await
+    }
+
+    fn code(result: Result<Authenticated, AuthError>) -> &'static str {
+        match result {
+            Ok(ok) => ok.method.as_str(),
+            Err(error) => error.code(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_session_method_decides_from_the_store() {
+        let auth = authenticator(&[]);
+        let live = record("u1", Utc::now() + Duration::hours(1));
+        auth.store().insert_session(TOKEN, live.clone());
+        let ok = run(&auth, &[], &[&cookie(TOKEN)]).await.expect("allowed");
+        assert_eq!(
+            (ok.method, ok.identity.user_id.as_str()),
+            (MethodName::Session, "u1")
+        );
+        assert_eq!(ok.source, CredentialSource::Cookie);
+        let bearer = format!("Bearer {TOKEN}");
+        assert_eq!(code(run(&auth, &[&bearer], &[]).await), "session");
+
+        auth.store()
+            .insert_session(TOKEN, record("u1", Utc::now() - Duration::seconds(1)));
+        assert_eq!(
+            code(run(&auth, &[], &[&cookie(TOKEN)]).await),
+            "session_expired"
+        );
+        let mut banned = live;
+        banned.banned = Some(true);
+        auth.store().insert_session(TOKEN, banned);
+        let refused = run(&auth, &[], &[&cookie(TOKEN)])
+            .await
+            .expect_err("banned");
+        assert_eq!(refused.outcome(), Outcome::Forbidden);
+        auth.store().remove_session(TOKEN);
+        assert_eq!(
+            code(run(&auth, &[], &[&cookie(TOKEN)]).await),
+            "unknown_session"
+        );
+        assert_eq!(code(run(&auth, &[], &[]).await), "missing_credentials");
+    }
+
+    #[tokio::test]
+    async fn offline_refusals_never_reach_the_store() {
+        let auth = authenticator(&[]);
+        auth.store()
+            .insert_session(TOKEN, record("u1", Utc::now() + Duration::hours(1)));
+        let forged = format!("better-auth.session_token={TOKEN}.AAAA");
+        assert_eq!(
+            code(run(&auth, &[], &[&forged]).await),
+            "malformed_signature"
+        );
+        let a = format!("Bearer {TOKEN}");
+        assert_eq!(
+            code(run(&auth, &[&a, "Bearer other"], &[]).await),
+            "conflicting_credentials"
+        );
+        // The Authorization header decides alone, even next to a valid cookie.
+        assert_eq!(
+            code(run(&auth, &["Basic abc"], &[&cookie(TOKEN)]).await),
+            "wrong_scheme"
+        );
+        assert_eq!(auth.store().lookups(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_store_outage_is_an_error_unless_a_later_cookie_cache_decides() {
+        let live = record("u1", Utc::now() + Duration::hours(1));
+        let cache = compact_cache(&live, TOKEN, false);
+        let session_only = authenticator(&[]);
+        session_only.store().set_down(true);
+        let error = run(&session_only, &[], &[&cookie(TOKEN), &cache])
+            .await
+            .expect_err("down");
+        assert_eq!(error.outcome(), Outcome::Unavailable);
+
+        let with_fallback = authenticator(&[("BETTER_AUTH_METHODS", "session,cookie-cache")]);
+        with_fallback.store().set_down(true);
+        let ok = run(&with_fallback, &[], &[&cookie(TOKEN), &cache])
+            .await
+            .expect("the cache decides while the store is down");
+        assert_eq!(ok.method, MethodName::CookieCache);
+        let error = run(&with_fallback, &[], &[&cookie(TOKEN)])
+            .await
+            .expect_err("no cache: the outage stands");
+        assert_eq!(error.outcome(), Outcome::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn a_cookie_cache_first_saves_the_lookup_and_any_miss_falls_through() {
+        let auth = authenticator(&[("BETTER_AUTH_METHODS", "cookie-cache,session")]);
+        let live = record("u1", Utc::now() + Duration::hours(1));
+        auth.store().insert_session(TOKEN, live.clone());
+        let ok = run(
+            &auth,
+            &[],
+            &[&cookie(TOKEN), &compact_cache(&live, TOKEN, false)],
+        )
+        .await
+        .expect("cache hit");
+        assert_eq!(ok.method, MethodName::CookieCache);
+        assert_eq!(auth.store().lookups(), 0, "a cache hit needs no lookup");
+
+        // Another session's cache, a stale refusal, no cache: the store decides.
+        let other = compact_cache(&live, "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ", false);
+        let stale_ban = compact_cache(&live, TOKEN, true);
+        for cache in [other.as_str(), stale_ban.as_str(), "theme=dark"] {
+            let ok = run(&auth, &[], &[&cookie(TOKEN), cache])
+                .await
+                .expect("the store decides");
+            assert_eq!(ok.method, MethodName::Session, "{cache}");
+        }
+        // A bearer token has no cookie cache: the store decides.
+        let bearer = format!("Bearer {TOKEN}");
+        assert_eq!(code(run(&auth, &[&bearer], &[]).await), "session");
+
+        let cache_only = authenticator(&[("BETTER_AUTH_METHODS", "cookie-cache")]);
+        assert_eq!(
+            code(run(&cache_only, &[], &[&cookie(TOKEN), &stale_ban]).await),
+            "unknown_session",
+            "with nothing after it, a miss is refused"
+        );
+        assert_eq!(cache_only.store().lookups(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_jwt_decides_alone_whatever_the_order() {
+        let auth = authenticator(&[("BETTER_AUTH_METHODS", "session,jwt")]);
+        let jws = "eyJhbGciOiJFZERTQSIsImtpZCI6Im5vbmUifQ.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl";
+        // Were it looked up as a session token, it would be allowed.
+        auth.store()
+            .insert_session(jws, record("u1", Utc::now() + Duration::hours(1)));
+        auth.store().set_keys(Some(Vec::new()));
+        let bearer = format!("Bearer {jws}");
+        let refused = run(&auth, &[&bearer], &[]).await.expect_err("unknown key");
+        assert_eq!(refused.outcome(), Outcome::Unauthenticated);
+        assert_eq!(refused.code(), "jwt_unknown_key");
+
+        // The key source down is an error, not a reason to try the session method.
+        let down = authenticator(&[("BETTER_AUTH_METHODS", "session,jwt")]);
+        down.store()
+            .insert_session(jws, record("u1", Utc::now() + Duration::hours(1)));
+        down.store().set_down(true);
+        let error = run(&down, &[&bearer], &[])
+            .await
+            .expect_err("keys unavailable");
+        assert_eq!(error.outcome(), Outcome::Unavailable);
+
+        // Without `jwt` configured, a JWS-shaped bearer is not a session token either.
+        let session_only = authenticator(&[]);
+        session_only
+            .store()
+            .insert_session(jws, record("u1", Utc::now() + Duration::hours(1)));
+        assert!(run(&session_only, &[&bearer], &[]).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_jwt_ban_check_reads_the_store() {
+        let auth = authenticator(&[
+            ("BETTER_AUTH_METHODS", "jwt"),
+            ("BETTER_AUTH_JWT_CHECK_BAN", "true"),
+        ]);
+        assert!(auth.methods().eq([MethodName::Jwt]));
+        auth.store().set_ban(
+            "u1",
+            UserBan {
+                banned: Some(true),
+                ban_expires: None,
+            },
+        );
+        // No key: refused before the ban is read.
+        auth.store().set_keys(Some(Vec::new()));
+        let jws = "eyJhbGciOiJFZERTQSIsImtpZCI6Im5vbmUifQ.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl";
+        let bearer = format!("Bearer {jws}");
+        assert_eq!(code(run(&auth, &[&bearer], &[]).await), "jwt_unknown_key");
+        assert_eq!(auth.store().lookups(), 1, "one key load, no ban lookup");
+    }
+
+    #[tokio::test]
+    async fn exclusive_methods_come_first_and_the_result_cache_saves_lookups() {
+        let auth = authenticator(&[
+            ("BETTER_AUTH_METHODS", "cookie-cache,session,jwt"),
+            ("AUTH_RESULT_CACHE_TTL_MS", "60000"),
+        ]);
+        assert!(auth.methods().eq([
+            MethodName::Jwt,
+            MethodName::CookieCache,
+            MethodName::Session
+        ]));
+        auth.store()
+            .insert_session(TOKEN, record("u1", Utc::now() + Duration::hours(1)));
+        for _ in 0..3 {
+            assert_eq!(code(run(&auth, &[], &[&cookie(TOKEN)]).await), "session");
+        }
+        assert_eq!(auth.store().lookups(), 1);
+        assert_eq!(auth.result_cache().map(ResultCache::len), Some(1));
+    }
+}

@@ -1,0 +1,38 @@
+//! `auth-core`: answers "who is this request?" for Rust services behind API Gateway that trust
+//! Better Auth. The authorizer depends on this crate alone.
+//!
+//! | layer | modules |
+//! |---|---|
+//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`access_token`] (JWT claims), [`cookie_cache`] (cookie-cache formats), [`identity`] (is this session valid?) |
+//! | credential methods | [`methods`]: `session`, `jwt`, `cookie-cache`, one module each behind [`methods::CredentialMethod`] |
+//! | the loop | [`authenticator`]: the configured methods, in order |
+//! | stores | [`store`]: the [`store::AuthStore`] port, its PostgreSQL adapter and an in-memory one |
+//! | schema | [`schema`]: typed fields, detection, projections, the revocation strategy |
+//! | caches | [`keys`] (the jwt plugin's keys), [`result_cache`] (session lookups) |
+//! | edges | [`config`] (parsed once), [`telemetry`] (JSON logs, fingerprints), `aws` (Secrets Manager, SSM, RDS IAM; feature `aws`) |
+
+pub mod access_token;
+pub mod authenticator;
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod config;
+pub mod cookie_cache;
+pub mod credentials;
+pub mod error;
+pub mod identity;
+pub mod jose;
+pub mod keys;
+pub mod methods;
+pub mod result_cache;
+pub mod schema;
+pub mod signing;
+pub mod store;
+pub mod telemetry;
+
+pub use authenticator::{Authenticated, Authenticator};
+pub use config::{Config, ConfigError};
+pub use credentials::{Credential, CredentialError, CredentialSource, RawCredentials};
+pub use error::{AuthError, Outcome};
+pub use identity::{Identity, Refusal};
+pub use methods::MethodName;
+pub use store::{AuthStore, StoreError};

@@ -1,0 +1,244 @@
+//! Credential methods: one module per way a request can prove who it is, each behind the same
+//! small interface ([`CredentialMethod`]).
+//!
+//! A method **claims** a request (does it carry my credential?) without I/O, then **verifies**
+//! the credential it claimed: it decides, passes to the next method, or cannot answer. The
+//! ordering rules are data, not special cases: each method has a [`Precedence`], and
+//! [`Authenticator::attempt`](crate::Authenticator::attempt) is one loop over the configured
+//! methods (`BETTER_AUTH_METHODS`, in order):
+//!
+//! 1. [`Precedence::Exclusive`] methods first: the first whose credential the request carries
+//!    decides alone (a JWT is never looked up as a session token).
+//! 2. The others in the configured order: the first decision wins; a pass goes on; an
+//!    unavailable answer goes on too, and stands as the error if nothing after it decides.
+//!
+//! Adding a method is one module (its settings, claim and verify) plus one line in
+//! [`credential_methods!`] below.
+
+pub mod cookie_cache;
+pub mod jwt;
+pub mod session;
+
+use std::future::Future;
+
+use crate::authenticator::Authenticated;
+use crate::config::{ConfigError, Env};
+use crate::credentials::{CredentialError, ExtractOptions, RawCredentials};
+use crate::error::AuthError;
+use crate::identity::Policy;
+use crate::keys::KeyStore;
+use crate::store::AuthStore;
+
+/// What a method finds in a request.
+#[derive(Debug)]
+pub enum Claim<C> {
+    /// The request carries no credential of this method.
+    Absent,
+    /// It carries one: verify it.
+    Present(C),
+    /// It carries one that is unusable: refused before any lookup.
+    Invalid(CredentialError),
+}
+
+/// A method's answer about the credential it claimed.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Final: the caller, or why not.
+    Decided(Result<Authenticated, AuthError>),
+    /// Not this method's to decide after all (e.g. a cookie-cache miss): the next one decides.
+    Pass(&'static str),
+    /// The method could not answer (its store is down): the next one may; if none decides, this
+    /// error stands. Never an allow.
+    Unavailable(AuthError),
+}
+
+/// Where a method stands in the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precedence {
+    /// Its credential, when present, decides alone, whatever the configured order.
+    Exclusive,
+    /// Tried in the configured order.
+    Ordered,
+}
+
+/// What every method may use while verifying: the store, the jwt plugin's keys, how session
+/// tokens are found and the policy.
+#[derive(Debug)]
+pub struct Context<'a, S> {
+    /// Sessions, bans and keys.
+    pub store: &'a S,
+    /// The jwt plugin's public keys (cached).
+    pub keys: &'a KeyStore,
+    /// How the session token is found and its signature checked.
+    pub extract: &'a ExtractOptions,
+    /// What a user must satisfy besides a valid credential.
+    pub policy: Policy,
+}
+
+/// The settings every method's own settings may depend on.
+#[derive(Debug, Clone)]
+pub struct Common<'a> {
+    /// `BETTER_AUTH_URL`, as written.
+    pub base_url: Option<&'a str>,
+    /// The origin of `BETTER_AUTH_URL`.
+    pub origin: Option<&'a str>,
+    /// `BETTER_AUTH_CLOCK_SKEW_SECONDS`.
+    pub leeway_seconds: i64,
+    /// The configured methods, in order.
+    pub order: &'a [MethodName],
+    /// Every secret, current first.
+    pub secrets: &'a [crate::signing::Secret],
+    /// `BETTER_AUTH_COOKIE_PREFIX`.
+    pub cookie_prefix: &'a str,
+}
+
+/// One way of proving who a request is.
+pub trait CredentialMethod: Sized + Send + Sync {
+    /// Its settings, parsed from the environment next to the method.
+    type Settings: std::fmt::Debug + Clone + Send + Sync;
+    /// The credential it finds in a request (owned: claims are cheap, verification is not).
+    type Credential: Send + Sync;
+    /// Where it stands in the order.
+    const PRECEDENCE: Precedence;
+
+    /// Parses this method's settings (always, so a bad value is reported even when the method
+    /// is not configured).
+    fn settings(env: &Env<'_>, common: &Common<'_>) -> Result<Self::Settings, ConfigError>;
+
+    /// Builds the method from its settings. Does no I/O.
+    fn new(settings: &Self::Settings) -> Result<Self, ConfigError>;
+
+    /// Whether the request carries this method's credential. No I/O.
+    fn claim<S: AuthStore>(
+        &self,
+        request: &RawCredentials<'_>,
+        context: &Context<'_, S>,
+    ) -> Claim<Self::Credential>;
+
+    /// A short hash of the credential, for logs (never the credential).
+    fn fingerprint(credential: &Self::Credential) -> String;
+
+    /// Decides, passes, or cannot answer.
+    fn verify<S: AuthStore>(
+        &self,
+        credential: &Self::Credential,
+        context: &Context<'_, S>,
+    ) -> impl Future<Output = Verdict> + Send;
+}
+
+/// One step of the loop: what a configured method made of the request.
+#[derive(Debug)]
+pub enum Step {
+    /// The request carries none of its credential.
+    Absent,
+    /// It claimed the request and answered; the credential's fingerprint is kept for logs.
+    Answered {
+        /// The answer.
+        verdict: Verdict,
+        /// A short hash of the credential.
+        fingerprint: String,
+    },
+    /// It claimed an unusable credential.
+    Invalid(CredentialError),
+}
+
+/// Declares the methods: the name users write in `BETTER_AUTH_METHODS`, the module, and the
+/// type. Generates [`MethodName`], [`MethodSettings`] and [`ConfiguredMethod`].
+macro_rules! credential_methods {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal $(| $alias:literal)*, $module:ident :: $ty:ident;)*) => {
+        /// A way a request can prove who it is (`BETTER_AUTH_METHODS`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum MethodName {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl MethodName {
+            /// Every method.
+            pub const ALL: &'static [MethodName] = &[$(Self::$variant),*];
+
+            /// The name used in `BETTER_AUTH_METHODS`, logs and the authorizer context.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name,)* }
+            }
+
+            /// Parses a name (lower-case) as written in `BETTER_AUTH_METHODS`.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $($name $(| $alias)* => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// Where the method stands in the order.
+            pub fn precedence(self) -> Precedence {
+                match self {
+                    $(Self::$variant => <$module::$ty as CredentialMethod>::PRECEDENCE,)*
+                }
+            }
+        }
+
+        /// Every method's settings, parsed once at cold start.
+        #[derive(Debug, Clone)]
+        pub struct MethodSettings {
+            $(#[doc = concat!("Settings of `", $name, "`.")]
+            pub $module: <$module::$ty as CredentialMethod>::Settings,)*
+        }
+
+        impl MethodSettings {
+            /// Parses every method's settings.
+            pub fn parse(env: &Env<'_>, common: &Common<'_>) -> Result<Self, ConfigError> {
+                Ok(Self {
+                    $($module: <$module::$ty as CredentialMethod>::settings(env, common)?,)*
+                })
+            }
+        }
+
+        /// A method built from its settings, ready to claim and verify.
+        #[derive(Debug)]
+        pub enum ConfiguredMethod {
+            $($(#[$doc])* $variant($module::$ty),)*
+        }
+
+        impl ConfiguredMethod {
+            /// Builds the method `name` from its settings.
+            pub fn build(name: MethodName, settings: &MethodSettings) -> Result<Self, ConfigError> {
+                Ok(match name {
+                    $(MethodName::$variant => Self::$variant($module::$ty::new(&settings.$module)?),)*
+                })
+            }
+
+            /// The method's name.
+            pub fn name(&self) -> MethodName {
+                match self { $(Self::$variant(_) => MethodName::$variant,)* }
+            }
+
+            /// Claims and, when claimed, verifies.
+            pub async fn step<S: AuthStore>(
+                &self,
+                request: &RawCredentials<'_>,
+                context: &Context<'_, S>,
+            ) -> Step {
+                // Inlined per method (no extra future layer on the hot path).
+                match self {
+                    $(Self::$variant(method) => match method.claim(request, context) {
+                        Claim::Absent => Step::Absent,
+                        Claim::Invalid(error) => Step::Invalid(error),
+                        Claim::Present(credential) => Step::Answered {
+                            fingerprint: <$module::$ty as CredentialMethod>::fingerprint(&credential),
+                            verdict: method.verify(&credential, context).await,
+                        },
+                    },)*
+                }
+            }
+        }
+    };
+}
+
+credential_methods! {
+    /// The session token (bearer or signed cookie) looked up in the store. Always current.
+    Session = "session", session::SessionMethod;
+    /// A Better Auth JWT (`Authorization: Bearer <jws>`), verified with the jwt plugin's keys.
+    Jwt = "jwt", jwt::JwtMethod;
+    /// The cookie cache (`<prefix>.session_data`), verified with the secret; no lookup.
+    CookieCache = "cookie-cache" | "cookie_cache", cookie_cache::CookieCacheMethod;
+}

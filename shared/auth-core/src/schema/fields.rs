@@ -1,0 +1,211 @@
+//! Better Auth's models and their fields, as types: a field is an enum variant, never a string,
+//! so a misspelt field is a compile error rather than a silently selected `id`.
+
+/// The Better Auth models we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Model {
+    /// Better Auth's `user` model.
+    User,
+    /// Better Auth's `session` model.
+    Session,
+    /// Better Auth's `account` model (linked sign-in methods). Optional.
+    Account,
+    /// The jwt plugin's `jwks` model (public keys; the private ones are never read). Optional.
+    Jwks,
+}
+
+impl Model {
+    /// Every model, in detection order.
+    pub const ALL: [Model; 4] = [Self::User, Self::Session, Self::Account, Self::Jwks];
+
+    /// The model's name in Better Auth.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Session => "session",
+            Self::Account => "account",
+            Self::Jwks => "jwks",
+        }
+    }
+
+    /// Table names tried, in order, when none is configured.
+    pub fn default_tables(self) -> &'static [&'static str] {
+        match self {
+            Self::User => &["user", "users"],
+            Self::Session => &["session", "sessions", "user_sessions"],
+            Self::Account => &["account", "accounts", "user_accounts"],
+            Self::Jwks => &["jwks"],
+        }
+    }
+
+    /// The environment variable that names the table.
+    pub fn table_variable(self) -> &'static str {
+        match self {
+            Self::User => "BETTER_AUTH_USER_TABLE",
+            Self::Session => "BETTER_AUTH_SESSION_TABLE",
+            Self::Account => "BETTER_AUTH_ACCOUNT_TABLE",
+            Self::Jwks => "BETTER_AUTH_JWKS_TABLE",
+        }
+    }
+
+    /// The environment variable that maps fields to columns.
+    pub fn fields_variable(self) -> &'static str {
+        match self {
+            Self::User => "BETTER_AUTH_USER_FIELDS",
+            Self::Session => "BETTER_AUTH_SESSION_FIELDS",
+            Self::Account => "BETTER_AUTH_ACCOUNT_FIELDS",
+            Self::Jwks => "BETTER_AUTH_JWKS_FIELDS",
+        }
+    }
+}
+
+/// How a column is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Read as text (ids of any type are cast).
+    Text,
+    /// Must be `boolean`.
+    Bool,
+    /// Must be `timestamptz` or `timestamp` (then read as UTC).
+    Timestamp,
+}
+
+/// A field of one Better Auth model.
+pub trait ModelField:
+    Copy + Eq + Ord + std::hash::Hash + std::fmt::Debug + Send + Sync + 'static
+{
+    /// The model the field belongs to.
+    const MODEL: Model;
+    /// Every field of the model, in declaration order.
+    const ALL: &'static [Self];
+    /// Better Auth's (camelCase) name.
+    fn name(self) -> &'static str;
+    /// How the column is read.
+    fn kind(self) -> Kind;
+    /// Whether resolution fails without it.
+    fn required(self) -> bool;
+    /// The field called `name` (Better Auth's spelling), if the model has one.
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|f| f.name() == name)
+    }
+}
+
+macro_rules! model_fields {
+    ($(#[$doc:meta])* $ty:ident for $model:ident {
+        $($(#[$vdoc:meta])* $variant:ident = $name:literal, $kind:ident, $required:literal;)*
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $ty {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl ModelField for $ty {
+            const MODEL: Model = Model::$model;
+            const ALL: &'static [Self] = &[$(Self::$variant),*];
+            fn name(self) -> &'static str {
+                match self { $(Self::$variant => $name,)* }
+            }
+            fn kind(self) -> Kind {
+                match self { $(Self::$variant => Kind::$kind,)* }
+            }
+            fn required(self) -> bool {
+                match self { $(Self::$variant => $required,)* }
+            }
+        }
+    };
+}
+
+model_fields! {
+    /// The `user` model's fields (the admin plugin's are optional).
+    UserField for User {
+        /// `id`
+        Id = "id", Text, true;
+        /// `name`
+        Name = "name", Text, true;
+        /// `email`
+        Email = "email", Text, true;
+        /// `emailVerified`
+        EmailVerified = "emailVerified", Bool, true;
+        /// `image`
+        Image = "image", Text, false;
+        /// `createdAt`
+        CreatedAt = "createdAt", Timestamp, false;
+        /// `updatedAt`
+        UpdatedAt = "updatedAt", Timestamp, false;
+        /// `role` (admin plugin): a comma-separated list.
+        Role = "role", Text, false;
+        /// `banned` (admin plugin)
+        Banned = "banned", Bool, false;
+        /// `banReason` (admin plugin)
+        BanReason = "banReason", Text, false;
+        /// `banExpires` (admin plugin)
+        BanExpires = "banExpires", Timestamp, false;
+    }
+}
+
+model_fields! {
+    /// The `session` model's fields. `revoked` is not Better Auth's: some schemas add it, and
+    /// then revoking sets it instead of deleting the row.
+    SessionField for Session {
+        /// `id`
+        Id = "id", Text, true;
+        /// `token`
+        Token = "token", Text, true;
+        /// `userId`
+        UserId = "userId", Text, true;
+        /// `expiresAt`
+        ExpiresAt = "expiresAt", Timestamp, true;
+        /// `createdAt`
+        CreatedAt = "createdAt", Timestamp, false;
+        /// `updatedAt`
+        UpdatedAt = "updatedAt", Timestamp, false;
+        /// `ipAddress`
+        IpAddress = "ipAddress", Text, false;
+        /// `userAgent`
+        UserAgent = "userAgent", Text, false;
+        /// `impersonatedBy` (admin plugin)
+        ImpersonatedBy = "impersonatedBy", Text, false;
+        /// `revoked` (not Better Auth's)
+        Revoked = "revoked", Bool, false;
+    }
+}
+
+model_fields! {
+    /// The `account` model's fields we may show: never the access, refresh or id tokens, nor
+    /// the password hash.
+    AccountField for Account {
+        /// `id`
+        Id = "id", Text, true;
+        /// `accountId` (the provider's id for the user)
+        AccountId = "accountId", Text, true;
+        /// `providerId`
+        ProviderId = "providerId", Text, true;
+        /// `userId`
+        UserId = "userId", Text, true;
+        /// `scope`
+        Scope = "scope", Text, false;
+        /// `createdAt`
+        CreatedAt = "createdAt", Timestamp, false;
+        /// `updatedAt`
+        UpdatedAt = "updatedAt", Timestamp, false;
+    }
+}
+
+model_fields! {
+    /// The jwt plugin's `jwks` fields: public keys only, `privateKey` is never selected.
+    JwksField for Jwks {
+        /// `id` (the `kid`)
+        Id = "id", Text, true;
+        /// `publicKey` (a JWK as JSON text)
+        PublicKey = "publicKey", Text, true;
+        /// `alg` (since Better Auth 1.4)
+        Alg = "alg", Text, false;
+        /// `crv`
+        Crv = "crv", Text, false;
+        /// `createdAt`
+        CreatedAt = "createdAt", Timestamp, false;
+        /// `expiresAt` (key rotation)
+        ExpiresAt = "expiresAt", Timestamp, false;
+    }
+}

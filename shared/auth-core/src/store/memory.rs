@@ -1,0 +1,97 @@
+//! An in-memory [`AuthStore`] for unit tests: sessions, bans and keys held in maps, and a
+//! switch that makes every lookup fail as a database outage would.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::identity::SessionRecord;
+use crate::store::{AuthStore, StoreError, StoredKey, UserBan};
+
+/// Sessions (by token), users' bans (by id) and the jwt plugin's keys, in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    sessions: Mutex<HashMap<String, SessionRecord>>,
+    users: Mutex<HashMap<String, UserBan>>,
+    keys: Mutex<Option<Vec<StoredKey>>>,
+    down: AtomicBool,
+    lookups: AtomicU64,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl MemoryStore {
+    /// An empty store that answers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores a session under its token, and its user's ban fields.
+    pub fn insert_session(&self, token: &str, record: SessionRecord) {
+        locked(&self.users).insert(
+            record.user_id.clone(),
+            UserBan {
+                banned: record.banned,
+                ban_expires: record.ban_expires,
+            },
+        );
+        locked(&self.sessions).insert(token.to_owned(), record);
+    }
+
+    /// Removes a session (as Better Auth's sign-out does).
+    pub fn remove_session(&self, token: &str) {
+        locked(&self.sessions).remove(token);
+    }
+
+    /// Sets a user's ban as the database would hold it.
+    pub fn set_ban(&self, user_id: &str, ban: UserBan) {
+        locked(&self.users).insert(user_id.to_owned(), ban);
+    }
+
+    /// Sets the key rows (`None`: no jwks table).
+    pub fn set_keys(&self, keys: Option<Vec<StoredKey>>) {
+        *locked(&self.keys) = keys;
+    }
+
+    /// While `down`, every lookup fails with [`StoreError::Unavailable`].
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many lookups reached the store (answered or not).
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(Ordering::SeqCst)
+    }
+
+    fn reach(&self) -> Result<(), StoreError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable(
+                "the in-memory store is down".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AuthStore for MemoryStore {
+    async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
+        self.reach()?;
+        Ok(locked(&self.sessions).get(token).cloned())
+    }
+
+    async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
+        self.reach()?;
+        Ok(locked(&self.users).get(user_id).copied())
+    }
+
+    async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
+        self.reach()?;
+        Ok(locked(&self.keys).clone())
+    }
+}
