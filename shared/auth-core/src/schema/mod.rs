@@ -83,11 +83,56 @@ pub struct ColumnInfo {
     pub data_type: String,
 }
 
-/// The query that lists the candidate tables' columns: `$1` the schema or NULL, `$2` the names.
-pub const DETECT_SQL: &str = "SELECT table_name::text, column_name::text, data_type::text, \
-     COALESCE($1::text, current_schema())::text \
-     FROM information_schema.columns \
-     WHERE table_schema = COALESCE($1::text, current_schema()) AND table_name = ANY($2::text[])";
+/// The query that lists the candidate tables' columns (`$1` the schema or NULL, `$2` the table
+/// names), and how to read its rows.
+#[derive(Debug, Clone)]
+pub struct ColumnListing {
+    /// The statement.
+    pub sql: String,
+    table: Slot<String>,
+    column: Slot<String>,
+    data_type: Slot<String>,
+    schema: Slot<String>,
+}
+
+impl Default for ColumnListing {
+    fn default() -> Self {
+        let mut p = Projection::default();
+        let table = p.expr("table_name::text");
+        let column = p.expr("column_name::text");
+        let data_type = p.expr("data_type::text");
+        let schema = p.expr("COALESCE($1::text, current_schema())::text");
+        let sql = format!(
+            "SELECT {} FROM information_schema.columns \
+             WHERE table_schema = COALESCE($1::text, current_schema()) AND table_name = ANY($2::text[])",
+            p.list()
+        );
+        Self {
+            sql,
+            table,
+            column,
+            data_type,
+            schema,
+        }
+    }
+}
+
+impl ColumnListing {
+    /// One row: the column, and the schema it was found in.
+    pub fn decode(
+        &self,
+        row: &tokio_postgres::Row,
+    ) -> Result<(ColumnInfo, String), crate::store::StoreError> {
+        Ok((
+            ColumnInfo {
+                table: self.table.read(row)?,
+                column: self.column.read(row)?,
+                data_type: self.data_type.read(row)?,
+            },
+            self.schema.read(row)?,
+        ))
+    }
+}
 
 /// Why the database does not fit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

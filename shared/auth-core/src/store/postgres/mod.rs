@@ -27,7 +27,7 @@ use tokio_postgres::{NoTls, Row, config::SslMode};
 use self::lookups::{BanLookup, KeyLookup, SessionLookup};
 use crate::config::{ConfigError, DatabaseSettings, PasswordSource};
 use crate::identity::SessionRecord;
-use crate::schema::{self, ColumnInfo, SchemaLayout, SchemaOverrides};
+use crate::schema::{self, ColumnListing, SchemaLayout, SchemaOverrides};
 use crate::store::{AuthStore, StoreError, StoredKey, UserBan};
 
 fn describe(error: &tokio_postgres::Error) -> String {
@@ -233,27 +233,19 @@ impl Database {
     async fn detect(&self) -> Result<SchemaLayout, StoreError> {
         let candidates = self.overrides.candidate_tables();
         let schema_param = self.overrides.db_schema.clone();
+        let listing = ColumnListing::default();
         let rows = self
             .query(
-                schema::DETECT_SQL,
+                &listing.sql,
                 &[(&schema_param, Type::TEXT), (&candidates, Type::TEXT_ARRAY)],
             )
             .await?;
         let mut schema_name = self.overrides.db_schema.clone().unwrap_or_default();
         let mut columns = Vec::with_capacity(rows.len());
         for row in &rows {
-            columns.push(ColumnInfo {
-                table: row
-                    .try_get(0)
-                    .map_err(|e| StoreError::Query(e.to_string()))?,
-                column: row
-                    .try_get(1)
-                    .map_err(|e| StoreError::Query(e.to_string()))?,
-                data_type: row
-                    .try_get(2)
-                    .map_err(|e| StoreError::Query(e.to_string()))?,
-            });
-            schema_name = row.try_get(3).unwrap_or(schema_name);
+            let (column, found_in) = listing.decode(row)?;
+            columns.push(column);
+            schema_name = found_in;
         }
         if rows.is_empty() && schema_name.is_empty() {
             schema_name = "current_schema()".to_owned();
