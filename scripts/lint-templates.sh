@@ -28,6 +28,27 @@ for path in sys.argv[1:]:
             resource["Properties"]["CodeUri"] = "s3://offline-lint/code.zip"
     params = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
     output = transform(template, params, OfflinePolicies())
+    problems = []
+    for name, resource in output["Resources"].items():
+        body = resource.get("Properties", {}).get("Body", {})
+        if resource["Type"] == "AWS::ApiGateway::RestApi":
+            # Every path a browser must preflight (credentials or a non-GET) has an open OPTIONS
+            # method of its own: REST resources never fall back to a greedy sibling.
+            for route, item in body.get("paths", {}).items():
+                methods = {m: v for m, v in item.items() if isinstance(v, dict)}
+                needs = any(
+                    m != "options" and (m != "get" or v.get("security") != [{"NONE": []}])
+                    for m, v in methods.items()
+                )
+                options = methods.get("options")
+                if needs and (options is None or options.get("security") != [{"NONE": []}]):
+                    problems.append(f"{name}: {route} has no open OPTIONS preflight")
+        if resource["Type"] == "AWS::ApiGatewayV2::Api":
+            # HTTP APIs: preflights are answered by API Gateway's CORS, never the authorizer.
+            if "x-amazon-apigateway-cors" not in body:
+                problems.append(f"{name}: no CorsConfiguration (the authorizer would refuse preflights)")
+    if problems:
+        sys.exit(f"{path}: " + "; ".join(problems))
     kinds = sorted({r["Type"] for r in output["Resources"].values()})
     print(f"{path}: transforms to {len(output['Resources'])} resources ({', '.join(kinds)})")
 PY

@@ -466,11 +466,15 @@ mod functions {
     use super::*;
     use test_support::http::{Api, ApiRequest, send};
 
+    /// The browser app's origin: cookie-authenticated writes come from it, as JSON.
+    const APP_ORIGIN: &str = "https://app.example.com";
+
     async fn with_functions(options: ServerOptions) -> (Ctx, account_api::http::App) {
         let ctx = Ctx::start(options.clone()).await;
         let app = account_api::http::App::from_lookup(|k| match k {
             "DATABASE_URL" => Some(ctx.db.url.clone()),
             "BETTER_AUTH_SECRET" => Some(options.secret.clone()),
+            "CORS_ALLOWED_ORIGINS" => Some(APP_ORIGIN.to_owned()),
             _ => None,
         })
         .expect("app");
@@ -487,6 +491,7 @@ mod functions {
         // The admin calls us with their real Better Auth cookie (no authorizer in front).
         let request = ApiRequest::new(Api::Http, "POST", &format!("/users/{}/ban", victim.user_id))
             .header("cookie", &admin.cookie)
+            .header("origin", APP_ORIGIN)
             .json(&json!({"banReason": "spam"}));
         let reply = send(users::handler::handle, &app, &request).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
@@ -550,7 +555,9 @@ mod functions {
             &format!("/users/{}/sessions", first.user_id),
         )
         .query("keepCurrent", "true")
-        .header("cookie", &first.cookie);
+        .header("cookie", &first.cookie)
+        .header("origin", APP_ORIGIN)
+        .header("content-type", "application/json");
         let third = ctx.ba.sign_in(&grace).await;
         let reply = send(sessions::handler::handle, &app, &keep).await;
         assert_eq!(reply.body, json!({"success": true, "revoked": 1}));
@@ -577,6 +584,7 @@ mod functions {
         let heidi = ctx.ba.sign_up(&email("heidi")).await;
         let request = ApiRequest::new(Api::Rest, "PUT", &format!("/users/{}/role", heidi.user_id))
             .header("cookie", &admin.cookie)
+            .header("origin", APP_ORIGIN)
             .json(&json!({"role": ["admin", "user"]}));
         let reply = send(users::handler::handle, &app, &request).await;
         assert_eq!(

@@ -241,3 +241,97 @@ async fn an_exhausted_pool_waits_refuses_and_recovers() {
         "the next request is answered correctly: {answer:?}"
     );
 }
+
+/// A JWT signed with `key` under `kid`, for `user`, valid for 15 minutes.
+fn eddsa_jwt(key: &ed25519_dalek::SigningKey, kid: &str, user: &str) -> String {
+    use base64::Engine as _;
+    use ed25519_dalek::Signer as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let now = chrono::Utc::now().timestamp();
+    let header = serde_json::json!({"alg": "EdDSA", "kid": kid});
+    let claims = serde_json::json!({
+        "sub": user, "email": "f@example.com", "name": "Faulty", "emailVerified": true,
+        "iat": now, "exp": now + 900,
+        "iss": "https://auth.example.com", "aud": "https://auth.example.com",
+    });
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = key.sign(input.as_bytes());
+    format!("{input}.{}", b64(&signature.to_bytes()))
+}
+
+#[tokio::test]
+async fn jwt_decisions_stay_fast_and_correct_while_the_key_source_is_down() {
+    use base64::Engine as _;
+    let cluster = Cluster::start();
+    let (user, _) = seed(&cluster.url).await;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let public = serde_json::json!({
+        "kty": "OKP", "crv": "Ed25519",
+        "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
+    });
+    let (client, connection) = tokio_postgres::connect(&cluster.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .execute(
+            "INSERT INTO jwks (id, \"publicKey\", \"privateKey\", \"createdAt\", alg, crv) VALUES ('k1', $1, 'unused', now(), 'EdDSA', 'Ed25519')",
+            &[&public.to_string()],
+        )
+        .await
+        .expect("key");
+    drop(client);
+    let auth = authenticator(
+        &cluster.url,
+        &[
+            ("BETTER_AUTH_METHODS", "jwt"),
+            ("BETTER_AUTH_URL", "https://auth.example.com"),
+            ("BETTER_AUTH_JWKS_MAX_AGE_SECONDS", "1"),
+            ("BETTER_AUTH_JWKS_REFETCH_SECONDS", "60"),
+            ("DATABASE_CONNECT_TIMEOUT_MS", "1000"),
+        ],
+    );
+    let jwt = eddsa_jwt(&key, "k1", &user);
+    let raw_header = format!("Bearer {jwt}");
+    let raw = auth_core::RawCredentials {
+        authorization: vec![&raw_header],
+        cookies: vec![],
+    };
+    assert!(auth.authenticate(&raw).await.is_ok(), "keys loaded");
+    assert_eq!(auth.keys().fetch_count(), 1);
+
+    cluster.stop();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for attempt in 0..5 {
+        let ok = auth.authenticate(&raw).await;
+        assert!(
+            ok.is_ok(),
+            "attempt {attempt}: the last good keys still serve: {ok:?}"
+        );
+    }
+    assert_eq!(
+        auth.keys().fetch_count(),
+        2,
+        "one failed reload, then none until the refetch interval (each would wait out the connect timeout)"
+    );
+    let forged = eddsa_jwt(
+        &ed25519_dalek::SigningKey::from_bytes(&[8u8; 32]),
+        "k1",
+        &user,
+    );
+    let forged_header = format!("Bearer {forged}");
+    let refused = auth
+        .authenticate(&auth_core::RawCredentials {
+            authorization: vec![&forged_header],
+            cookies: vec![],
+        })
+        .await;
+    assert_eq!(
+        refused.map(|_| ()).map_err(|e| e.code()),
+        Err("jwt_bad_signature")
+    );
+}

@@ -267,3 +267,38 @@ fn coverage_rules_hold() {
         "/users/{}/sessions/{}"
     );
 }
+
+#[tokio::test]
+async fn routes_answer_behind_a_custom_domains_base_path() {
+    use test_support::http::{Api, ApiRequest, send};
+    // No database is needed to route: /health answers, a caller route refuses anonymous calls.
+    let app = test_support::http::app("postgres://nobody@127.0.0.1:9/none", &[]);
+    for api in Api::ALL {
+        for path in ["/health", "/v1/health", "/api/v2/health"] {
+            let reply = send(
+                me::handler::handle,
+                &app,
+                &ApiRequest::new(api, "GET", path),
+            )
+            .await;
+            assert_eq!(reply.status, 200, "{api:?} {path}");
+        }
+        let reply = send(
+            users::handler::handle,
+            &app,
+            &ApiRequest::new(api, "GET", "/v1/users"),
+        )
+        .await;
+        assert_eq!(
+            reply.status, 401,
+            "{api:?}: routed, then refused for want of a caller"
+        );
+        let reply = send(
+            users::handler::handle,
+            &app,
+            &ApiRequest::new(api, "GET", "/v1/nothing"),
+        )
+        .await;
+        assert_eq!(reply.status, 404, "{api:?}");
+    }
+}

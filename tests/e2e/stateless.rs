@@ -698,3 +698,36 @@ async fn a_database_error_is_never_cached_or_allowed() {
     }
     assert_eq!(cached.result_cache().map_or(0, |c| c.len()), 0);
 }
+
+#[tokio::test]
+async fn a_retired_key_is_trusted_only_for_the_configured_grace_period() {
+    let db = TestDb::new(test_support::Variant::Default).await;
+    let key = fresh_key();
+    let public = json!({"crv": "Ed25519", "x": b64(key.verifying_key().as_bytes()), "kty": "OKP"});
+    // Rotated an hour ago (an emergency rotation with a short grace period).
+    db.execute(
+        "INSERT INTO jwks (id, \"publicKey\", \"privateKey\", \"createdAt\", \"expiresAt\", alg, crv) VALUES ('retired', $1, 'unused', now() - interval '2 days', now() - interval '1 hour', 'EdDSA', 'Ed25519')",
+        &[&public.to_string()],
+    )
+    .await;
+    let base_url = "https://auth.example.com";
+    let now = chrono::Utc::now().timestamp();
+    let jwt = sign_ed25519(
+        &key,
+        json!({"alg": "EdDSA", "kid": "retired"}),
+        json!({"sub": "u1", "email": "a@example.com", "iat": now, "exp": now + 900, "iss": base_url, "aud": base_url}),
+    );
+    let default_grace = jwt_auth(&db.url, base_url, &[]);
+    check(&default_grace, &bearer(&jwt))
+        .await
+        .expect("within Better Auth's default 30-day grace");
+    let short_grace = jwt_auth(
+        &db.url,
+        base_url,
+        &[("BETTER_AUTH_JWKS_GRACE_PERIOD_SECONDS", "600")],
+    );
+    assert_eq!(
+        refused_code(check(&short_grace, &bearer(&jwt)).await),
+        "jwt_unknown_key"
+    );
+}

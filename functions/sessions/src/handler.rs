@@ -55,11 +55,14 @@ fn acting_on<'c>(ctx: &'c Ctx<'_>) -> Result<(&'c Caller, &'c str), ApiError> {
 
 async fn list(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let (caller, user_id) = acting_on(&ctx)?;
+    // A user's own list leaves out the sessions an admin opened as them (Better Auth's
+    // /list-sessions does too); an admin listing someone else sees every session.
+    let impersonations = caller.user_id != user_id;
     let sessions: Vec<Value> = ctx
         .app
         .accounts()
         .await?
-        .sessions_of(user_id)
+        .sessions_of(user_id, impersonations)
         .await?
         .into_iter()
         .map(|session| {
@@ -79,10 +82,16 @@ async fn revoke_all(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
         Some(_) => return Err(ApiError::invalid("keepCurrent must be true or false")),
     };
     let (caller, user_id) = acting_on(&ctx)?;
-    let keep = if keep_current {
-        caller.session_id.as_deref()
-    } else {
-        None
+    let keep = match (keep_current, caller.session_id.as_deref()) {
+        (false, _) => None,
+        (true, Some(current)) => Some(current),
+        // A JWT carries no session to keep: revoking "all but none" would revoke them all.
+        (true, None) => {
+            return Err(ApiError::BadRequest {
+                code: "NO_CURRENT_SESSION",
+                message: "keepCurrent needs a session credential; this request has none".into(),
+            });
+        }
     };
     let revoked = ctx
         .app

@@ -101,11 +101,13 @@ async fn set_role(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     ctx.caller()?.require_admin()?;
     let body: RoleRequest = json_body(&ctx.request, &ctx.app.settings)?;
     let role = body.into_role(&ctx.app.settings.assignable_roles)?;
+    // Losing admin power ends the sessions the user opened by impersonating someone.
+    let demoted = !ctx.app.settings.grants_admin(Some(&role));
     let user = ctx
         .app
         .accounts()
         .await?
-        .set_role(id, &role)
+        .set_role(id, &role, demoted)
         .await?
         .ok_or_else(ApiError::user_not_found)?;
     ok(&json!({"user": user}))
@@ -120,17 +122,16 @@ async fn ban(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     } else {
         json_body(&ctx.request, &ctx.app.settings)?
     };
-    if id == caller.user_id {
+    let ban = body.into_ban(Utc::now())?;
+    let accounts = ctx.app.accounts().await?;
+    // Compared as the id column compares (a uuid in upper case is the same user).
+    if accounts.same_user(id, &caller.user_id).await? {
         return Err(ApiError::BadRequest {
             code: "YOU_CANNOT_BAN_YOURSELF",
             message: "You cannot ban yourself".into(),
         });
     }
-    let ban = body.into_ban(Utc::now())?;
-    let user = ctx
-        .app
-        .accounts()
-        .await?
+    let user = accounts
         .ban(id, &ban.reason, ban.until)
         .await?
         .ok_or_else(ApiError::user_not_found)?;

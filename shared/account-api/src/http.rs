@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use auth_core::credentials::{CredentialError, RawCredentials};
+use auth_core::credentials::{CredentialError, CredentialSource, RawCredentials};
 use auth_core::{AuthError, Authenticator, Config, ConfigError, Refusal, StoreError};
 
 use crate::store::{AccountError, AccountStore};
@@ -26,6 +26,10 @@ pub struct ApiSettings {
     pub assignable_roles: Vec<String>,
     /// `CORS_ALLOWED_ORIGINS` (default none): origins allowed to call with credentials.
     pub cors_origins: HashSet<String>,
+    /// Origins a cookie-authenticated state-changing request may come from: the CORS origins,
+    /// `BETTER_AUTH_TRUSTED_ORIGINS` (Better Auth's `trustedOrigins`, `*` wildcards allowed in
+    /// the host) and the origin of `BETTER_AUTH_URL`.
+    pub trusted_origins: Vec<String>,
     /// `MAX_BODY_BYTES` (default 16384).
     pub max_body_bytes: usize,
     /// `USERS_MAX_LIMIT` (default 500): the cap on `GET /users`' `limit`.
@@ -43,6 +47,12 @@ fn list(value: Option<String>, default: &str) -> Vec<String> {
 }
 
 impl ApiSettings {
+    /// Whether a stored role list holds an admin role, split exactly as Better Auth splits it
+    /// (at commas, untrimmed: `"user, admin"` is not an admin).
+    pub fn grants_admin(&self, role: Option<&str>) -> bool {
+        auth_core::identity::split_roles(role).any(|r| self.admin_roles.iter().any(|a| a == r))
+    }
+
     /// Reads settings through `lookup` (empty values count as unset).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
@@ -63,6 +73,25 @@ impl ApiSettings {
                 ));
             }
         }
+        let mut trusted_origins: Vec<String> = cors_origins.iter().cloned().collect();
+        for origin in list(get("BETTER_AUTH_TRUSTED_ORIGINS"), "") {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && origin.matches('*').count() <= 1
+                && origin_of_url(&origin).as_deref() == Some(origin.as_str());
+            if !ok {
+                return Err(invalid(
+                    "BETTER_AUTH_TRUSTED_ORIGINS",
+                    "list origins like https://app.example.com or https://*.example.com (no paths)",
+                ));
+            }
+            trusted_origins.push(origin);
+        }
+        if let Some(base) = get("BETTER_AUTH_URL").as_deref().and_then(origin_of_url) {
+            trusted_origins.push(base);
+        }
+        trusted_origins.sort();
+        trusted_origins.dedup();
         let number = |var: &'static str, default: i64, min: i64, max: i64| match get(var) {
             None => Ok(default),
             Some(v) => v
@@ -86,6 +115,7 @@ impl ApiSettings {
             admin_user_ids: list(get("ADMIN_USER_IDS"), ""),
             assignable_roles,
             cors_origins,
+            trusted_origins,
             max_body_bytes: number("MAX_BODY_BYTES", 16 * 1024, 256, 1024 * 1024)? as usize,
             max_list_limit: number("USERS_MAX_LIMIT", 500, 1, 10_000)?,
         })
@@ -345,6 +375,9 @@ pub struct Caller {
     pub role: Option<String>,
     /// Whether the caller is an admin (a role in `ADMIN_ROLES` or an id in `ADMIN_USER_IDS`).
     pub is_admin: bool,
+    /// Whether the session cookie proved who it is (an ambient credential a browser sends to
+    /// any site's requests): then state-changing requests must pass the CSRF checks.
+    pub via_cookie: bool,
 }
 
 impl Caller {
@@ -364,12 +397,7 @@ impl Caller {
 }
 
 fn is_admin(settings: &ApiSettings, user_id: &str, role: Option<&str>) -> bool {
-    settings.admin_user_ids.iter().any(|id| id == user_id)
-        || role
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .any(|r| settings.admin_roles.iter().any(|a| a == r))
+    settings.admin_user_ids.iter().any(|id| id == user_id) || settings.grants_admin(role)
 }
 
 fn context_string(fields: &std::collections::HashMap<String, Value>, key: &str) -> Option<String> {
@@ -388,11 +416,25 @@ pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Ca
     let user_id =
         context_string(fields, "userId").or_else(|| context_string(fields, "principalId"))?;
     let role = context_string(fields, "role");
+    // The authorizer says how the caller was verified; without that, a request that carries a
+    // cookie and no Authorization header counts as cookie-authenticated (the safe side).
+    let via_cookie = match context_string(fields, "authMethod").as_deref() {
+        Some(method) => method == CredentialSource::Cookie.as_str(),
+        None => {
+            let headers = request.headers();
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .any(|v| !v.as_bytes().trim_ascii().is_empty())
+                && !headers.contains_key(header::AUTHORIZATION)
+        }
+    };
     Some(Caller {
         is_admin: is_admin(settings, &user_id, role.as_deref()),
         session_id: context_string(fields, "sessionId"),
         user_id,
         role,
+        via_cookie,
     })
 }
 
@@ -426,7 +468,83 @@ pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
         session_id: identity.session_id,
         user_id: identity.user_id,
         role: identity.role,
+        via_cookie: authenticated.source == CredentialSource::Cookie,
     })
+}
+
+/// Whether `origin` (`scheme://host[:port]`) is one of `trusted`: exact, or a pattern with `*`
+/// standing for any run of characters within the host (`https://*.example.com`).
+fn origin_matches(origin: &str, trusted: &[String]) -> bool {
+    trusted.iter().any(|pattern| match pattern.split_once('*') {
+        None => pattern.eq_ignore_ascii_case(origin),
+        Some((prefix, suffix)) => {
+            origin.len() >= prefix.len() + suffix.len()
+                && origin[..prefix.len()].eq_ignore_ascii_case(prefix)
+                && origin[origin.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+                && !origin[prefix.len()..origin.len() - suffix.len()].contains(['/', ':'])
+        }
+    })
+}
+
+/// The origin (`scheme://host[:port]`) of a URL such as a `Referer`.
+fn origin_of_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+/// The CSRF checks of a state-changing request authenticated by the session cookie, as Better
+/// Auth's origin check does them: the request comes from a trusted origin (`Origin`, else
+/// `Sec-Fetch-Site: same-origin`, else the `Referer`'s origin), and it is not a "simple"
+/// request a page could send without a preflight (`application/json`, even with no body).
+pub fn check_cross_site(request: &Request, settings: &ApiSettings) -> Result<(), ApiError> {
+    let headers = request.headers();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let trusted = match text("origin") {
+        Some("null") | Some("") => false,
+        Some(origin) => origin_matches(origin, &settings.trusted_origins),
+        None if text("sec-fetch-site") == Some("same-origin") => true,
+        None => text("referer")
+            .and_then(origin_of_url)
+            .is_some_and(|origin| origin_matches(&origin, &settings.trusted_origins)),
+    };
+    if !trusted {
+        let missing = text("origin").is_none_or(|o| o == "null")
+            && text("referer").is_none()
+            && text("sec-fetch-site").is_none();
+        return Err(if missing {
+            ApiError::Forbidden {
+                code: "MISSING_OR_NULL_ORIGIN",
+                message: "Missing or null Origin",
+            }
+        } else {
+            ApiError::Forbidden {
+                code: "INVALID_ORIGIN",
+                message: "Invalid origin",
+            }
+        });
+    }
+    if !is_json_content_type(request) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Ok(())
+}
+
+fn is_json_content_type(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        })
 }
 
 /// The path's segments, without an API Gateway stage prefix or cargo lambda's
@@ -502,21 +620,7 @@ pub fn json_body<T: DeserializeOwned>(
     if bytes.len() > settings.max_body_bytes {
         return Err(ApiError::PayloadTooLarge(settings.max_body_bytes));
     }
-    let is_json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .is_some_and(|v| {
-            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-        });
-    if !is_json {
+    if !is_json_content_type(request) {
         return Err(ApiError::UnsupportedMediaType);
     }
     let text =
@@ -638,9 +742,52 @@ mod tests {
         let s = settings(&[("ADMIN_USER_IDS", "u-root"), ("ADMIN_ROLES", "admin,owner")])
             .expect("valid");
         assert!(is_admin(&s, "u-root", None));
-        assert!(is_admin(&s, "u1", Some("user, owner")));
+        assert!(is_admin(&s, "u1", Some("user,owner")));
+        assert!(
+            !is_admin(&s, "u1", Some("user, owner")),
+            "Better Auth does not trim roles"
+        );
         assert!(!is_admin(&s, "u1", Some("user,administrator")));
         assert!(!is_admin(&s, "u1", None));
+    }
+
+    #[test]
+    fn origins_match_exactly_or_by_host_pattern() {
+        let trusted = vec![
+            "https://app.example.com".to_owned(),
+            "https://*.example.org".to_owned(),
+        ];
+        assert!(origin_matches("https://app.example.com", &trusted));
+        assert!(origin_matches("https://APP.example.com", &trusted));
+        assert!(origin_matches("https://a.b.example.org", &trusted));
+        for foreign in [
+            "https://evil.com",
+            "http://app.example.com",
+            "https://app.example.com.evil.com",
+            "https://evil.com/.example.org",
+            "https://example.org",
+        ] {
+            assert!(!origin_matches(foreign, &trusted), "{foreign}");
+        }
+        assert_eq!(
+            origin_of_url("https://app.example.com:8443/path?q#f").as_deref(),
+            Some("https://app.example.com:8443")
+        );
+        let s = settings(&[
+            ("CORS_ALLOWED_ORIGINS", "https://app.example.com"),
+            ("BETTER_AUTH_TRUSTED_ORIGINS", "https://*.example.org"),
+            ("BETTER_AUTH_URL", "https://auth.example.com/api/auth"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.trusted_origins,
+            [
+                "https://*.example.org",
+                "https://app.example.com",
+                "https://auth.example.com"
+            ]
+        );
+        assert!(settings(&[("BETTER_AUTH_TRUSTED_ORIGINS", "https://a.example.com/x")]).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use lambda_http::http::{HeaderValue, Method, header};
 use lambda_http::{Body, Request, Response};
 
-use crate::http::{ApiError, App, Caller, caller, path_id, segments, serve};
+use crate::http::{ApiError, App, Caller, caller, check_cross_site, path_id, segments, serve};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,13 +119,25 @@ impl Ctx<'_> {
 /// Answers one request from `routes`: errors become JSON, CORS headers are added, preflights
 /// answered, one log line written.
 pub async fn dispatch(app: &App, routes: &'static [Route], request: Request) -> Response<Body> {
-    let path = segments(&request);
-    let allowed: Vec<&Route> = routes.iter().filter(|r| r.bind(&path).is_some()).collect();
+    let (path, allowed) = matching(routes, segments(&request));
     let methods = allow_header(&allowed);
     serve(app, request, methods.clone(), |request| {
         route(app, &allowed, methods, path, request)
     })
     .await
+}
+
+/// The routes the path's tail matches, skipping the fewest leading segments: a custom domain's
+/// base-path mapping (`api.example.com/v1`) or a stage left in the path is not part of a route.
+fn matching(routes: &'static [Route], path: Vec<String>) -> (Vec<String>, Vec<&'static Route>) {
+    for skip in 0..path.len() {
+        let tail = &path[skip..];
+        let found: Vec<&Route> = routes.iter().filter(|r| r.bind(tail).is_some()).collect();
+        if !found.is_empty() {
+            return (tail.to_vec(), found);
+        }
+    }
+    (path, Vec::new())
 }
 
 fn allow_header(routes: &[&Route]) -> Option<HeaderValue> {
@@ -162,6 +174,13 @@ async fn route(
         Access::Public => None,
         Access::Caller => Some(caller(&request, app).await?),
     };
+    let changes_state = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if changes_state && caller.as_ref().is_some_and(|c| c.via_cookie) {
+        check_cross_site(&request, &app.settings)?;
+    }
     (route.handler)(Ctx {
         app,
         request,
@@ -214,6 +233,14 @@ mod tests {
             Some(vec![("id", "u1".to_owned()), ("session", "s2".to_owned())])
         );
         assert_eq!(TABLE[1].bind(&path("/users/u1/accounts/s2")), None);
+    }
+
+    #[test]
+    fn a_base_path_before_the_route_is_skipped() {
+        let (tail, found) = matching(TABLE, path("/v1/users/u1"));
+        assert_eq!(tail, path("/users/u1"));
+        assert_eq!(found.len(), 1);
+        assert!(matching(TABLE, path("/v1/accounts/u1")).1.is_empty());
     }
 
     #[test]

@@ -235,6 +235,8 @@ mod tests {
             role: Some("user".into()),
             banned: None,
             ban_expires: None,
+            impersonator_banned: None,
+            impersonator_ban_expires: None,
         }
     }
 

@@ -104,7 +104,7 @@ pub async fn config_from_lookup(
     }
     if let Some(arn) = get("BETTER_AUTH_SECRET_ARN") {
         let value = secret_string(&sdk, &arn, "BETTER_AUTH_SECRET_ARN").await?;
-        overlay.insert("BETTER_AUTH_SECRET", auth_secret_from_secret(&value));
+        overlay.insert("BETTER_AUTH_SECRET", auth_secret_from_secret(&value)?);
     } else if let Some(name) = get("BETTER_AUTH_SECRET_PARAMETER") {
         let value = parameter(&sdk, &name, "BETTER_AUTH_SECRET_PARAMETER").await?;
         overlay.insert("BETTER_AUTH_SECRET", value);
@@ -217,18 +217,27 @@ pub fn database_url_from_secret(value: &str) -> Result<String, ConfigError> {
 }
 
 /// The Better Auth secret from a secret's string: plain, or `{"BETTER_AUTH_SECRET"|"secret": …}`.
-pub fn auth_secret_from_secret(value: &str) -> String {
+/// A JSON object without either key is refused (naming `BETTER_AUTH_SECRET_ARN`): using the
+/// whole JSON text as the secret would verify no cookie and hide the mistake.
+pub fn auth_secret_from_secret(value: &str) -> Result<String, ConfigError> {
+    const VAR: &str = "BETTER_AUTH_SECRET_ARN";
     let trimmed = value.trim();
     if trimmed.starts_with('{')
-        && let Ok(json) = serde_json::from_str::<serde_json::Value>(trimmed)
+        && let Ok(serde_json::Value::Object(json)) = serde_json::from_str(trimmed)
     {
-        for key in ["BETTER_AUTH_SECRET", "secret"] {
-            if let Some(secret) = json.get(key).and_then(|v| v.as_str()) {
-                return secret.to_owned();
-            }
-        }
+        return ["BETTER_AUTH_SECRET", "secret"]
+            .iter()
+            .find_map(|key| json.get(*key).and_then(|v| v.as_str()))
+            .filter(|secret| !secret.trim().is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                failed(
+                    VAR,
+                    "the JSON secret has no non-empty \"BETTER_AUTH_SECRET\" or \"secret\" key",
+                )
+            });
     }
-    trimmed.to_owned()
+    Ok(trimmed.to_owned())
 }
 
 /// Mints RDS IAM authentication tokens (SigV4 presigned `connect` URLs, valid 15 minutes) for the
@@ -354,12 +363,32 @@ mod tests {
 
     #[test]
     fn auth_secrets_are_plain_or_json() {
-        assert_eq!(auth_secret_from_secret("abc\n"), "abc");
+        assert_eq!(auth_secret_from_secret("abc\n"), Ok("abc".to_owned()));
         assert_eq!(
             auth_secret_from_secret(r#"{"BETTER_AUTH_SECRET":"xyz"}"#),
-            "xyz"
+            Ok("xyz".to_owned())
         );
-        assert_eq!(auth_secret_from_secret(r#"{"other":1}"#), r#"{"other":1}"#);
+        for wrong in [
+            r#"{"other":1}"#,
+            r#"{"secret":""}"#,
+            r#"{"BETTER_AUTH_SECRET":5}"#,
+        ] {
+            let error = auth_secret_from_secret(wrong).expect_err(wrong);
+            assert!(
+                matches!(
+                    error,
+                    ConfigError::Invalid {
+                        var: "BETTER_AUTH_SECRET_ARN",
+                        ..
+                    }
+                ),
+                "{error}"
+            );
+            assert!(
+                !error.to_string().contains("other"),
+                "the value is never echoed"
+            );
+        }
     }
 
     // botocore's RDSSigner for the same credentials, region, endpoint, user and time (see

@@ -69,6 +69,9 @@ pub struct DatabaseSettings {
     /// `DATABASE_VERIFY_IDLE_AFTER_MS`: a pooled connection idle this long is pinged before use,
     /// catching connections that died while the sandbox was frozen (default 10000; 0 = always).
     pub verify_idle_after: Duration,
+    /// `BETTER_AUTH_SCHEMA_REFRESH_SECONDS`: how long a detected schema layout is used before it
+    /// is detected again (default 300): a column added by a migration is honoured within it.
+    pub schema_refresh: Duration,
     /// `DATABASE_CA_FILE`: extra PEM roots (e.g. the Amazon RDS bundle) for `sslmode=require`.
     pub ca_file: Option<PathBuf>,
     /// A per-connection password (RDS IAM), set by `auth_core::aws` when `DATABASE_IAM_AUTH=true`.
@@ -331,8 +334,11 @@ fn key_settings(
                     None => String::new(),
                 },
             };
-            if uses_jwt && !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(invalid("BETTER_AUTH_JWKS_URL", "expected an http(s) URL"));
+            if uses_jwt && !(url.starts_with("https://") || is_loopback_http(&url)) {
+                return Err(invalid(
+                    "BETTER_AUTH_JWKS_URL",
+                    "expected an https URL (plain http only on a loopback address)",
+                ));
             }
             KeySource::Url(url)
         }
@@ -364,9 +370,36 @@ fn key_settings(
             86_400,
         )?),
         default_alg,
-        grace_period: chrono::Duration::days(30),
+        grace_period: chrono::Duration::seconds(number(
+            get,
+            "BETTER_AUTH_JWKS_GRACE_PERIOD_SECONDS",
+            30 * 86_400,
+            0,
+            366 * 86_400,
+        )?),
+        stale_window: Duration::from_secs(number(
+            get,
+            "BETTER_AUTH_JWKS_STALE_SECONDS",
+            3600,
+            0,
+            7 * 86_400,
+        )?),
         http_timeout,
     })
+}
+
+/// `http://` to `localhost`, `127.0.0.0/8` or `[::1]`: the only plain-HTTP key source allowed.
+fn is_loopback_http(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    parsed.scheme() == "http"
+        && match parsed.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
 }
 
 fn cookie_prefix(value: Option<String>) -> Result<String, ConfigError> {
@@ -449,6 +482,13 @@ fn database(get: &Get<'_>) -> Result<DatabaseSettings, ConfigError> {
         server_statement_timeout: flag(get, "DATABASE_SERVER_STATEMENT_TIMEOUT", true)?,
         prepared_statements: flag(get, "DATABASE_PREPARED_STATEMENTS", true)?,
         verify_idle_after: millis(get, "DATABASE_VERIFY_IDLE_AFTER_MS", 10_000, 0, 3_600_000)?,
+        schema_refresh: Duration::from_secs(number(
+            get,
+            "BETTER_AUTH_SCHEMA_REFRESH_SECONDS",
+            300,
+            1,
+            86_400,
+        )?),
         ca_file,
         password_source: None,
     })
@@ -500,6 +540,7 @@ fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
         session: table_override(get)?,
         account: table_override(get)?,
         jwks: table_override(get)?,
+        require_admin_columns: flag(get, "BETTER_AUTH_REQUIRE_ADMIN_COLUMNS", false)?,
     })
 }
 
@@ -673,6 +714,7 @@ mod tests {
             ("BETTER_AUTH_URL", "auth.example.com"),
             ("BETTER_AUTH_JWT_DEFAULT_ALG", "HS256"),
             ("AUTH_RESULT_CACHE_TTL_MS", "-5"),
+            ("BETTER_AUTH_JWKS_GRACE_PERIOD_SECONDS", "-1"),
         ] {
             let err = config(&[BASE[0], BASE[1], (var, value)]).expect_err(var);
             assert!(
@@ -680,6 +722,52 @@ mod tests {
                 "{var}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn jwks_urls_need_tls_except_on_loopback() {
+        let with_url = |url: &str| {
+            config(&[
+                BASE[0],
+                BASE[1],
+                ("BETTER_AUTH_METHODS", "jwt"),
+                ("BETTER_AUTH_URL", "https://auth.example.com"),
+                ("BETTER_AUTH_JWKS", "url"),
+                ("BETTER_AUTH_JWKS_URL", url),
+            ])
+        };
+        for ok in [
+            "https://auth.example.com/api/auth/jwks",
+            "http://127.0.0.1:3000/api/auth/jwks",
+            "http://localhost:3000/jwks",
+            "http://[::1]:3000/jwks",
+        ] {
+            assert!(with_url(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://auth.example.com/api/auth/jwks",
+            "http://10.0.0.5/jwks",
+            "http://localhost.evil.com/jwks",
+            "ftp://auth.example.com/jwks",
+        ] {
+            assert!(
+                matches!(
+                    with_url(refused),
+                    Err(ConfigError::Invalid {
+                        var: "BETTER_AUTH_JWKS_URL",
+                        ..
+                    })
+                ),
+                "{refused}"
+            );
+        }
+        let c = config(&[
+            BASE[0],
+            BASE[1],
+            ("BETTER_AUTH_JWKS_GRACE_PERIOD_SECONDS", "60"),
+        ])
+        .expect("valid");
+        assert_eq!(c.keys.grace_period, chrono::Duration::seconds(60));
     }
 
     #[test]

@@ -313,6 +313,8 @@ fn accept(
         role: payload.user.role,
         banned: payload.user.banned,
         ban_expires: payload.user.ban_expires,
+        impersonator_banned: None,
+        impersonator_ban_expires: None,
     })
 }
 

@@ -28,6 +28,10 @@ pub struct SessionRecord {
     pub banned: Option<bool>,
     /// `user.banExpires` (admin plugin); NULL with `banned` means a permanent ban.
     pub ban_expires: Option<DateTime<Utc>>,
+    /// The impersonating admin's `banned`, for impersonation sessions (read in the same query).
+    pub impersonator_banned: Option<bool>,
+    /// The impersonating admin's `banExpires`.
+    pub impersonator_ban_expires: Option<DateTime<Utc>>,
 }
 
 /// A verified caller.
@@ -53,15 +57,18 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The roles, split at commas and trimmed, as Better Auth's admin plugin reads them.
+    /// The roles, split at commas exactly as Better Auth's admin plugin splits them (no
+    /// trimming: `"user, admin"` holds the roles `user` and ` admin`, which is not `admin`).
     pub fn roles(&self) -> impl Iterator<Item = &str> {
-        self.role
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
+        split_roles(self.role.as_deref())
     }
+}
+
+/// A stored role list split as Better Auth's `hasPermission` splits it: at commas, untrimmed.
+pub fn split_roles(role: Option<&str>) -> impl Iterator<Item = &str> {
+    role.unwrap_or_default()
+        .split(',')
+        .filter(|r| !r.is_empty())
 }
 
 /// Why a session that exists is not accepted.
@@ -82,6 +89,9 @@ pub enum Refusal {
     /// The user's email is not verified and the configuration requires it.
     #[error("email not verified")]
     EmailNotVerified,
+    /// An impersonation session whose impersonating admin is banned: it ends with the ban.
+    #[error("the impersonating admin is banned")]
+    ImpersonatorBanned,
 }
 
 impl Refusal {
@@ -93,6 +103,7 @@ impl Refusal {
             Self::Revoked => "session_revoked",
             Self::Banned => "user_banned",
             Self::EmailNotVerified => "email_not_verified",
+            Self::ImpersonatorBanned => "impersonator_banned",
         }
     }
 
@@ -128,6 +139,15 @@ pub fn check(record: &SessionRecord, now: DateTime<Utc>, policy: Policy) -> Resu
     }
     if is_banned(record.banned, record.ban_expires, now) {
         return Err(Refusal::Banned);
+    }
+    if record.impersonated_by.is_some()
+        && is_banned(
+            record.impersonator_banned,
+            record.impersonator_ban_expires,
+            now,
+        )
+    {
+        return Err(Refusal::ImpersonatorBanned);
     }
     if policy.require_email_verified && !record.email_verified {
         return Err(Refusal::EmailNotVerified);
@@ -176,9 +196,11 @@ mod tests {
             email: "a@example.com".into(),
             name: "A".into(),
             email_verified: true,
-            role: Some("admin, user".into()),
+            role: Some("admin,user".into()),
             banned: None,
             ban_expires: None,
+            impersonator_banned: None,
+            impersonator_ban_expires: None,
         }
     }
 
@@ -188,6 +210,11 @@ mod tests {
         let identity = evaluate(Some(record(now)), now, Policy::default()).expect("valid");
         assert_eq!(identity.user_id, "u1");
         assert_eq!(identity.roles().collect::<Vec<_>>(), ["admin", "user"]);
+        let spaced = Identity {
+            role: Some("user, admin".into()),
+            ..identity
+        };
+        assert_eq!(spaced.roles().collect::<Vec<_>>(), ["user", " admin"]);
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! `BETTER_AUTH_JWKS_MAX_AGE_SECONDS`, and reloaded early when a token names an unknown `kid`, at
 //! most once per `BETTER_AUTH_JWKS_REFETCH_SECONDS`, so a flood of made-up `kid`s costs one
 //! fetch per interval, never one per request.
+//!
+//! When the key source is down, the last good keys keep serving for
+//! `BETTER_AUTH_JWKS_STALE_SECONDS` past their max age, with at most one retry per refetch
+//! interval: JWT decisions stay fast and correct through an outage, and fail closed after it.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,8 +41,12 @@ pub struct KeySettings {
     pub max_age: Duration,
     /// The algorithm of table rows without an `alg` (Better Auth's `keyPairConfig.alg`).
     pub default_alg: Algorithm,
-    /// Better Auth keeps expired keys valid for this long (`jwks.gracePeriod`, 30 days).
+    /// Better Auth keeps expired keys valid for this long (`jwks.gracePeriod`, 30 days by
+    /// default; `BETTER_AUTH_JWKS_GRACE_PERIOD_SECONDS`).
     pub grace_period: chrono::Duration,
+    /// How long past `max_age` the last good keys still serve while reloads fail
+    /// (`BETTER_AUTH_JWKS_STALE_SECONDS`, default 3600).
+    pub stale_window: Duration,
     /// Timeout of one HTTP fetch.
     pub http_timeout: Duration,
 }
@@ -142,11 +150,30 @@ impl KeyStore {
         }
         let (previous, loaded_at, last_attempt) = self.snapshot();
         let now = Instant::now();
+        let usable = loaded_at.is_some_and(|t| {
+            now.duration_since(t) < self.settings.max_age + self.settings.stale_window
+        });
         let stale = loaded_at.is_none_or(|t| now.duration_since(t) >= self.settings.max_age);
-        let may_refetch =
-            last_attempt.is_none_or(|t| now.duration_since(t) >= self.settings.refetch_interval);
-        if !stale && !may_refetch {
-            return Ok(previous);
+        let tried_recently =
+            last_attempt.is_some_and(|t| now.duration_since(t) < self.settings.refetch_interval);
+        // A reload attempt failed since the last good load (or none ever succeeded).
+        let failed_since = match (last_attempt, loaded_at) {
+            (Some(attempt), Some(loaded)) => attempt > loaded,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if tried_recently && (!stale || failed_since) {
+            // Within the refetch interval: serve what we have (fresh, or stale within the
+            // window) rather than wait on a source that just failed; past the window, fail
+            // closed at once.
+            return if usable {
+                Ok(previous)
+            } else {
+                Err(KeyError::Fetch(
+                    "the key source failed recently; retrying after BETTER_AUTH_JWKS_REFETCH_SECONDS"
+                        .into(),
+                ))
+            };
         }
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -163,7 +190,7 @@ impl KeyStore {
                 state.loaded_at = Some(now);
                 Ok(state.keys.clone())
             }
-            Err(error) if loaded_at.is_some() => {
+            Err(error) if usable => {
                 tracing::warn!(error = %error, "jwks reload failed; keeping the last good keys");
                 Ok(previous)
             }

@@ -140,6 +140,8 @@ mod tests {
             role: None,
             banned: None,
             ban_expires: None,
+            impersonator_banned: None,
+            impersonator_ban_expires: None,
         }
     }
 

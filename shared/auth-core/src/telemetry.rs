@@ -29,9 +29,25 @@ pub fn init() {
     }
 }
 
+/// Targets that log query parameters (a session token is one) below `info`: they stay at
+/// `info` or above whatever `RUST_LOG` asks for.
+const QUIET_TARGETS: [&str; 2] = ["tokio_postgres=info", "postgres_protocol=info"];
+
 fn filter() -> tracing_subscriber::EnvFilter {
-    tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    filter_from(std::env::var("RUST_LOG").ok().as_deref())
+}
+
+/// The filter for a `RUST_LOG` value (default `info`), with [`QUIET_TARGETS`] forced.
+pub fn filter_from(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let mut filter = rust_log
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    for quiet in QUIET_TARGETS {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
 }
 
 /// The subscriber used inside Lambda (one flat JSON object per line, no time: CloudWatch adds
@@ -41,8 +57,19 @@ pub fn json_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync +
 where
     W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
 {
+    json_subscriber_with(writer, filter())
+}
+
+/// [`json_subscriber`] with an explicit filter (see [`filter_from`]).
+pub fn json_subscriber_with<W>(
+    writer: W,
+    filter: tracing_subscriber::EnvFilter,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     tracing_subscriber::fmt()
-        .with_env_filter(filter())
+        .with_env_filter(filter)
         .with_target(false)
         .json()
         .flatten_event(true)

@@ -66,6 +66,13 @@ impl ApiRequest {
         self
     }
 
+    /// With one more authorizer-context field (after [`Self::as_user`]).
+    pub fn context_field(mut self, key: &str, value: &str) -> Self {
+        let context = self.context.get_or_insert_with(|| json!({}));
+        context[key] = json!(value);
+        self
+    }
+
     /// With a JSON body (and its content type).
     pub fn json(mut self, body: &Value) -> Self {
         self.body = Some(body.to_string());

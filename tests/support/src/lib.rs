@@ -373,6 +373,46 @@ impl TestDb {
         NewSession { id, token }
     }
 
+    /// Marks a session as opened by `admin_id` impersonating its user (admin plugin).
+    pub async fn impersonate(&self, session_id: &str, admin_id: &str) {
+        let v = self.variant;
+        let sql = format!(
+            "UPDATE \"{}\" SET {} = $2 WHERE {}::text = $1",
+            v.session_table(),
+            v.col("impersonatedBy"),
+            v.col("id"),
+        );
+        assert_eq!(self.execute(&sql, &[&session_id, &admin_id]).await, 1);
+    }
+
+    /// Sets a user's `banned` flag directly in SQL (no session is touched).
+    pub async fn set_banned(&self, user_id: &str, banned: bool) {
+        let v = self.variant;
+        let sql = format!(
+            "UPDATE \"{}\" SET {} = $2 WHERE {}::text = $1",
+            v.user_table(),
+            v.col("banned"),
+            v.col("id"),
+        );
+        assert_eq!(self.execute(&sql, &[&user_id, &banned]).await, 1);
+    }
+
+    /// How many sessions `user_id` has (any state).
+    pub async fn sessions_of(&self, user_id: &str) -> i64 {
+        let v = self.variant;
+        let sql = format!(
+            "SELECT count(*) FROM \"{}\" WHERE {}::text = $1",
+            v.session_table(),
+            v.col("userId"),
+        );
+        let row = self
+            .client
+            .query_one(&sql, &[&user_id])
+            .await
+            .expect("count sessions");
+        row.get(0)
+    }
+
     /// A user with a live session, the common case.
     pub async fn user_with_session(&self) -> (String, NewSession) {
         let user = self.create_user(&NewUser::new("someone@example.com")).await;

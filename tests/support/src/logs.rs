@@ -36,3 +36,14 @@ pub fn capture() -> (tracing::subscriber::DefaultGuard, Captured) {
     let subscriber = auth_core::telemetry::json_subscriber(move || Sink(Arc::clone(&buffer)));
     (tracing::subscriber::set_default(subscriber), captured)
 }
+
+/// [`capture`] as if `RUST_LOG` were `rust_log`.
+pub fn capture_at(rust_log: &str) -> (tracing::subscriber::DefaultGuard, Captured) {
+    let captured = Captured::default();
+    let buffer = Arc::clone(&captured.0);
+    let subscriber = auth_core::telemetry::json_subscriber_with(
+        move || Sink(Arc::clone(&buffer)),
+        auth_core::telemetry::filter_from(Some(rust_log)),
+    );
+    (tracing::subscriber::set_default(subscriber), captured)
+}

@@ -16,6 +16,8 @@ pub mod query;
 pub mod sessions;
 pub mod users;
 
+use std::sync::Arc;
+
 use auth_core::StoreError;
 use auth_core::schema::SchemaLayout;
 use auth_core::store::postgres::Database;
@@ -45,7 +47,7 @@ pub(crate) fn text(value: impl Into<String>) -> Param {
 /// The account queries, bound to a database and its detected layout.
 pub struct AccountStore<'a> {
     db: &'a Database,
-    layout: &'a SchemaLayout,
+    layout: Arc<SchemaLayout>,
 }
 
 impl<'a> AccountStore<'a> {
@@ -59,7 +61,7 @@ impl<'a> AccountStore<'a> {
 
     /// The detected layout.
     pub fn layout(&self) -> &SchemaLayout {
-        self.layout
+        &self.layout
     }
 
     pub(crate) async fn run(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, StoreError> {

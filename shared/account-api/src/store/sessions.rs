@@ -94,8 +94,14 @@ impl AccountStore<'_> {
         rows.first().map(|r| session.decode(r)).transpose()
     }
 
-    /// A user's active sessions (not expired, not revoked), newest first.
-    pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionInfo>, StoreError> {
+    /// A user's active sessions (not expired, not revoked), newest first. Without
+    /// `impersonations`, sessions an admin opened as this user are left out, as Better Auth's
+    /// `/list-sessions` leaves them out of the user's own list.
+    pub async fn sessions_of(
+        &self,
+        user_id: &str,
+        impersonations: bool,
+    ) -> Result<Vec<SessionInfo>, StoreError> {
         let sessions = self.sessions();
         let order = match sessions.column(SessionField::CreatedAt) {
             Some(_) => format!("{} DESC", sessions.col("s", SessionField::CreatedAt)),
@@ -103,8 +109,15 @@ impl AccountStore<'_> {
         };
         let mut p = Projection::default();
         let session = SessionColumns::project(&mut p, sessions);
+        let hidden = match sessions.column(SessionField::ImpersonatedBy) {
+            Some(_) if !impersonations => format!(
+                " AND {} IS NULL",
+                sessions.col("s", SessionField::ImpersonatedBy)
+            ),
+            _ => String::new(),
+        };
         let sql = format!(
-            "SELECT {} FROM {} AS s WHERE {} AND {} ORDER BY {order}",
+            "SELECT {} FROM {} AS s WHERE {} AND {}{hidden} ORDER BY {order}",
             p.list(),
             sessions.sql_name(),
             sessions.eq_param("s", SessionField::UserId, 1),

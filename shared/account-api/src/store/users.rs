@@ -292,17 +292,33 @@ impl AccountStore<'_> {
         Ok(self.update_user_sql(id, sets, params).await?)
     }
 
-    /// `PUT /users/{id}/role`: stores the comma-separated role list.
-    pub async fn set_role(&self, id: &str, role: &str) -> Result<Option<UserRecord>, AccountError> {
+    /// `PUT /users/{id}/role`: stores the comma-separated role list. With `demoted` (the new
+    /// roles grant no admin power), the sessions the user opened by impersonating someone end in
+    /// the same statement.
+    pub async fn set_role(
+        &self,
+        id: &str,
+        role: &str,
+        demoted: bool,
+    ) -> Result<Option<UserRecord>, AccountError> {
         let users = self.users();
-        let Some(assign) = users.assign(UserField::Role, "$1") else {
+        let ending = self.impersonated_by_changed().filter(|_| demoted);
+        // The role is `$2` next to the id (`$1`) in the combined statement, else `$1`.
+        let placeholder = if ending.is_some() { "$2" } else { "$1" };
+        let Some(assign) = users.assign(UserField::Role, placeholder) else {
             return Err(AccountError::Unsupported(
                 "the admin plugin's role column is missing",
             ));
         };
         let mut sets = vec![assign];
         sets.extend(users.touch(UserField::UpdatedAt));
-        Ok(self.update_user_sql(id, sets, vec![text(role)]).await?)
+        Ok(match ending {
+            Some(ended) => {
+                self.update_and_revoke(&sets, vec![text(id), text(role)], &ended)
+                    .await?
+            }
+            None => self.update_user_sql(id, sets, vec![text(role)]).await?,
+        })
     }
 
     /// `banned`, `banReason`, `banExpires` and `updatedAt` assignments, or why the table cannot
@@ -328,7 +344,46 @@ impl AccountStore<'_> {
         Ok(sets)
     }
 
-    /// `POST /users/{id}/ban`: bans the user and revokes all their sessions, atomically.
+    /// One statement: updates the user (`$1` is the id) and revokes the sessions `ended`
+    /// selects (a condition on `s` and the updated row `changed.k`); returns the user.
+    async fn update_and_revoke(
+        &self,
+        sets: &[String],
+        params: Vec<Param>,
+        ended: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let users = self.users();
+        let mut p = Projection::default();
+        let _key: Slot<String> = p.expr(format!("{} AS k", users.col("u", UserField::Id)));
+        let user = UserColumns::project(&mut p, users, "u");
+        let revoke = self
+            .layout
+            .revocation
+            .statement(&self.layout.session, Some("changed"), ended);
+        let sql = format!(
+            "WITH changed AS (UPDATE {} AS u SET {} WHERE {} RETURNING {}), revoked AS ({revoke}) SELECT * FROM changed",
+            users.sql_name(),
+            sets.join(", "),
+            users.eq_param("u", UserField::Id, 1),
+            p.list(),
+        );
+        let rows = self.run(&sql, &params).await?;
+        rows.first().map(|r| user.decode(r)).transpose()
+    }
+
+    /// Sessions impersonated by the changed user (`changed.k`), when the table records them.
+    fn impersonated_by_changed(&self) -> Option<String> {
+        let sessions = &self.layout.session;
+        sessions.has(SessionField::ImpersonatedBy).then(|| {
+            format!(
+                "{}::text = changed.k::text",
+                sessions.col("s", SessionField::ImpersonatedBy)
+            )
+        })
+    }
+
+    /// `POST /users/{id}/ban`: bans the user and, atomically, revokes all their sessions and
+    /// every session they opened by impersonating someone.
     pub async fn ban(
         &self,
         id: &str,
@@ -338,27 +393,33 @@ impl AccountStore<'_> {
         let users = self.users();
         let expires = users.ts_value(UserField::BanExpires, "$3::timestamptz");
         let sets = self.ban_assignments("true", "$2", &expires)?;
-        let mut p = Projection::default();
-        let _key: Slot<String> = p.expr(format!("{} AS k", users.col("u", UserField::Id)));
-        let user = UserColumns::project(&mut p, users, "u");
-        let revoke = self.layout.revocation.statement(
-            &self.layout.session,
-            Some("banned"),
-            &format!(
-                "{} = banned.k",
-                self.layout.session.col("s", SessionField::UserId)
-            ),
+        let own = format!(
+            "{} = changed.k",
+            self.layout.session.col("s", SessionField::UserId)
         );
-        let sql = format!(
-            "WITH banned AS (UPDATE {} AS u SET {} WHERE {} RETURNING {}), revoked AS ({revoke}) SELECT * FROM banned",
-            users.sql_name(),
-            sets.join(", "),
-            users.eq_param("u", UserField::Id, 1),
-            p.list(),
-        );
+        let ended = match self.impersonated_by_changed() {
+            Some(impersonations) => format!("({own} OR {impersonations})"),
+            None => own,
+        };
         let params: Vec<Param> = vec![text(id), text(reason), (Box::new(until), Type::TIMESTAMPTZ)];
-        let rows = self.run(&sql, &params).await?;
-        Ok(rows.first().map(|r| user.decode(r)).transpose()?)
+        Ok(self.update_and_revoke(&sets, params, &ended).await?)
+    }
+
+    /// Whether two ids name the same user, compared as the id column's type compares them
+    /// (`A`/`a` and hyphen-less forms of a uuid, `007` and `7` for integers).
+    pub async fn same_user(&self, a: &str, b: &str) -> Result<bool, StoreError> {
+        let Some(ty) = self.users().column(UserField::Id).and_then(|c| c.cast) else {
+            return Ok(a == b);
+        };
+        let mut p = Projection::default();
+        let same: Slot<bool> = p.expr(format!("CAST($1::text AS {ty}) = CAST($2::text AS {ty})"));
+        let rows = self
+            .run(&format!("SELECT {}", p.list()), &[text(a), text(b)])
+            .await?;
+        rows.first()
+            .map(|r| same.read(r))
+            .transpose()
+            .map(|s| s.unwrap_or(false))
     }
 
     /// `DELETE /users/{id}/ban`: clears banned, banReason and banExpires.

@@ -58,6 +58,9 @@ pub struct SchemaOverrides {
     pub account: TableOverride<AccountField>,
     /// The jwt plugin's key table.
     pub jwks: TableOverride<JwksField>,
+    /// `BETTER_AUTH_REQUIRE_ADMIN_COLUMNS`: fail (closed) when the user table shows no `banned`
+    /// or `banExpires` column, e.g. because the database user may not read them.
+    pub require_admin_columns: bool,
 }
 
 impl SchemaOverrides {
@@ -167,6 +170,24 @@ pub enum SchemaError {
         /// The variable that maps fields.
         variable: &'static str,
     },
+    /// A column that configuration requires is not there (or not readable by this user).
+    #[error(
+        "table \"{table}\" shows no column for {model}.{field} (looked for {looked_for}), which {variable} requires; apply the migration, grant SELECT on it, or map it with {fields_variable}"
+    )]
+    Required {
+        /// `user`, `session`, …
+        model: &'static str,
+        /// The table.
+        table: String,
+        /// Better Auth's field name.
+        field: &'static str,
+        /// The column names tried.
+        looked_for: String,
+        /// The setting that requires it.
+        variable: &'static str,
+        /// The variable that maps fields.
+        fields_variable: &'static str,
+    },
     /// A column exists but cannot hold what Better Auth stores there.
     #[error("column \"{table}\".\"{column}\" ({model}.{field}) is {found}, expected {expected}")]
     WrongType {
@@ -243,6 +264,15 @@ impl<F: ModelField> TableLayout<F> {
         match self.columns.get(&field).and_then(|c| c.cast) {
             Some(ty) => format!("{} = CAST(${n}::text AS {ty})", self.col(alias, field)),
             None => format!("{} = ${n}", self.col(alias, field)),
+        }
+    }
+
+    /// `alias."column" = <expr>`, the expression cast to the column's type when needed (so the
+    /// column's index is used).
+    pub fn eq_expr(&self, alias: &str, field: F, expr: &str) -> String {
+        match self.columns.get(&field).and_then(|c| c.cast) {
+            Some(ty) => format!("{} = CAST(({expr})::text AS {ty})", self.col(alias, field)),
+            None => format!("{} = ({expr})::text", self.col(alias, field)),
         }
     }
 
@@ -385,6 +415,20 @@ pub fn resolve(
 ) -> Result<SchemaLayout, SchemaError> {
     let schema = overrides.db_schema.as_deref();
     let user = resolve_table(schema, schema_name, columns, &overrides.user)?;
+    if overrides.require_admin_columns {
+        for field in [UserField::Banned, UserField::BanExpires] {
+            if !user.has(field) {
+                return Err(SchemaError::Required {
+                    model: Model::User.as_str(),
+                    table: user.name.clone(),
+                    field: field.name(),
+                    looked_for: quoted_list([field.name(), snake_case(field.name()).as_str()]),
+                    variable: "BETTER_AUTH_REQUIRE_ADMIN_COLUMNS",
+                    fields_variable: Model::User.fields_variable(),
+                });
+            }
+        }
+    }
     let session = resolve_table(schema, schema_name, columns, &overrides.session)?;
     let revocation = match session.column(SessionField::Revoked) {
         Some(column) => Revocation::Flag(column.clone()),
@@ -446,7 +490,9 @@ fn resolve_table<F: ModelField>(
             .iter()
             .find_map(|name| present.iter().find(|c| &c.column == name));
         let Some(info) = found else {
-            if field.required() {
+            // A field mapped explicitly must resolve: a typo must not silently drop a ban or
+            // revocation column.
+            if field.required() || overrides.fields.contains_key(&field) {
                 return Err(SchemaError::MissingColumn {
                     model: model.as_str(),
                     table: table.to_owned(),
@@ -604,8 +650,10 @@ mod tests {
         assert_eq!(
             lookup_sql(&layout),
             "SELECT s.\"id\"::text, s.\"userId\"::text, s.\"expiresAt\", s.\"impersonatedBy\"::text, false, \
-             u.\"email\"::text, u.\"name\"::text, u.\"emailVerified\", u.\"role\"::text, u.\"banned\", u.\"banExpires\" \
-             FROM \"session\" AS s JOIN \"user\" AS u ON u.\"id\" = s.\"userId\" WHERE s.\"token\" = $1"
+             u.\"email\"::text, u.\"name\"::text, u.\"emailVerified\", u.\"role\"::text, u.\"banned\", u.\"banExpires\", \
+             i.\"banned\", i.\"banExpires\" \
+             FROM \"session\" AS s JOIN \"user\" AS u ON u.\"id\" = s.\"userId\" \
+             LEFT JOIN \"user\" AS i ON i.\"id\" = (s.\"impersonatedBy\")::text WHERE s.\"token\" = $1"
         );
     }
 
@@ -716,6 +764,52 @@ mod tests {
     }
 
     #[test]
+    fn an_explicit_mapping_must_resolve_even_for_optional_fields() {
+        let mut overrides = SchemaOverrides::default();
+        overrides
+            .user
+            .fields
+            .insert(UserField::Banned, "is_banned_typo".into());
+        let err = resolve("public", &better_auth_default(), &overrides).expect_err("typo");
+        assert!(
+            matches!(
+                err,
+                SchemaError::MissingColumn {
+                    field: "banned",
+                    variable: "BETTER_AUTH_USER_FIELDS",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let mut overrides = SchemaOverrides::default();
+        overrides
+            .session
+            .fields
+            .insert(SessionField::Revoked, "revokd".into());
+        assert!(resolve("public", &better_auth_default(), &overrides).is_err());
+    }
+
+    #[test]
+    fn admin_columns_can_be_required() {
+        let mut c = better_auth_default();
+        c.retain(|x| x.column != "banned");
+        let lax = SchemaOverrides::default();
+        assert!(resolve("public", &c, &lax).is_ok());
+        let strict = SchemaOverrides {
+            require_admin_columns: true,
+            ..SchemaOverrides::default()
+        };
+        let err = resolve("public", &c, &strict).expect_err("no banned column");
+        assert!(
+            err.to_string()
+                .contains("BETTER_AUTH_REQUIRE_ADMIN_COLUMNS"),
+            "{err}"
+        );
+        assert!(resolve("public", &better_auth_default(), &strict).is_ok());
+    }
+
+    #[test]
     fn refuses_columns_of_the_wrong_type() {
         let mut c = better_auth_default();
         for x in &mut c {
@@ -756,7 +850,9 @@ mod tests {
             "{sql}"
         );
         assert!(
-            sql.contains("NULL::text, NULL::boolean, NULL::timestamptz FROM"),
+            sql.contains(
+                "NULL::text, NULL::boolean, NULL::timestamptz, NULL::boolean, NULL::timestamptz FROM"
+            ),
             "{sql}"
         );
     }

@@ -23,6 +23,8 @@ pub struct SessionLookup {
     role: Slot<Option<String>>,
     banned: Slot<Option<bool>>,
     ban_expires: Slot<Option<DateTime<Utc>>>,
+    impersonator_banned: Slot<Option<bool>>,
+    impersonator_ban_expires: Slot<Option<DateTime<Utc>>>,
 }
 
 impl SessionLookup {
@@ -41,8 +43,32 @@ impl SessionLookup {
         let role = p.field(u, "u", UserField::Role);
         let banned = p.field(u, "u", UserField::Banned);
         let ban_expires = p.field(u, "u", UserField::BanExpires);
+        // An impersonation session ends with its admin's ban: the admin's ban is read in the
+        // same round trip (a primary-key join, only where both columns exist).
+        let impersonator = s.has(SessionField::ImpersonatedBy) && u.has(UserField::Banned);
+        let (impersonator_banned, impersonator_ban_expires, join) = if impersonator {
+            (
+                p.field(u, "i", UserField::Banned),
+                p.field(u, "i", UserField::BanExpires),
+                format!(
+                    " LEFT JOIN {} AS i ON {}",
+                    u.sql_name(),
+                    u.eq_expr(
+                        "i",
+                        UserField::Id,
+                        &s.col("s", SessionField::ImpersonatedBy)
+                    ),
+                ),
+            )
+        } else {
+            (
+                p.expr("NULL::boolean"),
+                p.expr("NULL::timestamptz"),
+                String::new(),
+            )
+        };
         let sql = format!(
-            "SELECT {} FROM {} AS s JOIN {} AS u ON {} = {} WHERE {} = $1",
+            "SELECT {} FROM {} AS s JOIN {} AS u ON {} = {}{join} WHERE {} = $1",
             p.list(),
             s.sql_name(),
             u.sql_name(),
@@ -63,6 +89,8 @@ impl SessionLookup {
             role,
             banned,
             ban_expires,
+            impersonator_banned,
+            impersonator_ban_expires,
         }
     }
 
@@ -80,6 +108,8 @@ impl SessionLookup {
             role: self.role.read(row)?,
             banned: self.banned.read(row)?,
             ban_expires: self.ban_expires.read(row)?,
+            impersonator_banned: self.impersonator_banned.read(row)?,
+            impersonator_ban_expires: self.impersonator_ban_expires.read(row)?,
         })
     }
 }

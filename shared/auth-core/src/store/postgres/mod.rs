@@ -6,7 +6,10 @@
 //!   `DATABASE_VERIFY_IDLE_AFTER_MS` (a thawed sandbox): then it is pinged first and replaced if
 //!   dead. A query that still meets a closed connection is retried once on a fresh one.
 //! - Every query runs under the statement timeout on the client (and, by default, the server).
-//! - The schema layout is detected once, on first use, and cached for the container's life.
+//! - The schema layout is detected on first use and re-detected after
+//!   `BETTER_AUTH_SCHEMA_REFRESH_SECONDS` (default 300): one request pays for a re-detection, the
+//!   others keep the current layout meanwhile, so a column added by a migration (`banned`,
+//!   `revoked`) is honoured within that time.
 //! - [`lookups`]: the statements authentication runs, each decoded by its own projection.
 
 pub mod lookups;
@@ -19,7 +22,6 @@ use deadpool_postgres::{
     ConfigConnectImpl, Connect, Hook, HookError, Manager, ManagerConfig, Object, Pool, PoolError,
     RecyclingMethod, Runtime,
 };
-use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Row, config::SslMode};
@@ -27,7 +29,7 @@ use tokio_postgres::{NoTls, Row, config::SslMode};
 use self::lookups::{BanLookup, KeyLookup, SessionLookup};
 use crate::config::{ConfigError, DatabaseSettings, PasswordSource};
 use crate::identity::SessionRecord;
-use crate::schema::{self, ColumnListing, SchemaLayout, SchemaOverrides};
+use crate::schema::{ColumnListing, SchemaLayout, SchemaOverrides, SessionField, UserField};
 use crate::store::{AuthStore, StoreError, StoredKey, UserBan};
 
 fn describe(error: &tokio_postgres::Error) -> String {
@@ -81,7 +83,7 @@ impl<C: Connect> Connect for WithPassword<C> {
 }
 
 struct Prepared {
-    layout: SchemaLayout,
+    layout: Arc<SchemaLayout>,
     session: SessionLookup,
     ban: BanLookup,
     keys: Option<KeyLookup>,
@@ -92,7 +94,10 @@ pub struct Database {
     pool: Pool,
     settings: DatabaseSettings,
     overrides: SchemaOverrides,
-    prepared: OnceCell<Arc<Prepared>>,
+    /// The detected layout and its statements, with when they were detected.
+    prepared: std::sync::RwLock<Option<(Arc<Prepared>, Instant)>>,
+    /// Held by the one request that (re-)detects.
+    detecting: tokio::sync::Mutex<()>,
     /// Set once a pooler showed that named statements do not survive between round trips.
     unnamed_only: AtomicBool,
 }
@@ -183,7 +188,8 @@ impl Database {
             pool,
             settings: settings.clone(),
             overrides: overrides.clone(),
-            prepared: OnceCell::new(),
+            prepared: std::sync::RwLock::new(None),
+            detecting: tokio::sync::Mutex::new(()),
             unnamed_only: AtomicBool::new(false),
         })
     }
@@ -206,28 +212,86 @@ impl Database {
             .map_err(|e| pool_error(e, self.settings.connect_timeout))
     }
 
-    /// The Better Auth schema layout, detected on first use and then cached.
-    pub async fn layout(&self) -> Result<&SchemaLayout, StoreError> {
-        Ok(&self.prepared().await?.layout)
+    /// The Better Auth schema layout, detected on first use and re-detected after the refresh
+    /// interval.
+    pub async fn layout(&self) -> Result<Arc<SchemaLayout>, StoreError> {
+        Ok(Arc::clone(&self.prepared().await?.layout))
     }
 
-    async fn prepared(&self) -> Result<&Arc<Prepared>, StoreError> {
-        self.prepared
-            .get_or_try_init(|| async {
-                let layout = self.detect().await?;
-                tracing::info!(
-                    user_table = %layout.user.name,
-                    session_table = %layout.session.name,
-                    "better auth schema detected"
-                );
-                Ok(Arc::new(Prepared {
-                    session: SessionLookup::new(&layout),
-                    ban: BanLookup::new(&layout),
-                    keys: KeyLookup::new(&layout),
-                    layout,
-                }))
-            })
-            .await
+    fn cached(&self) -> Option<(Arc<Prepared>, Instant)> {
+        let guard = self
+            .prepared
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_ref().map(|(p, at)| (Arc::clone(p), *at))
+    }
+
+    fn keep(&self, value: Option<(Arc<Prepared>, Instant)>) {
+        *self
+            .prepared
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = value;
+    }
+
+    async fn prepared(&self) -> Result<Arc<Prepared>, StoreError> {
+        let refresh = self.settings.schema_refresh;
+        match self.cached() {
+            Some((prepared, at)) if at.elapsed() < refresh => Ok(prepared),
+            Some((prepared, _)) => {
+                // Stale: one request re-detects, the others keep the current layout meanwhile.
+                let Ok(_detecting) = self.detecting.try_lock() else {
+                    return Ok(prepared);
+                };
+                match self.detect_prepared().await {
+                    Ok(fresh) => {
+                        self.keep(Some((Arc::clone(&fresh), Instant::now())));
+                        Ok(fresh)
+                    }
+                    // The database no longer fits: fail closed, and detect again next time.
+                    Err(error @ StoreError::Schema(_)) => {
+                        self.keep(None);
+                        Err(error)
+                    }
+                    // It could not answer: keep the layout, try again after another interval.
+                    Err(error) => {
+                        tracing::warn!(error = %error, "schema re-detection failed; keeping the detected layout");
+                        self.keep(Some((Arc::clone(&prepared), Instant::now())));
+                        Ok(prepared)
+                    }
+                }
+            }
+            None => {
+                let _detecting = self.detecting.lock().await;
+                if let Some((prepared, _)) = self.cached() {
+                    return Ok(prepared);
+                }
+                let fresh = self.detect_prepared().await?;
+                self.keep(Some((Arc::clone(&fresh), Instant::now())));
+                Ok(fresh)
+            }
+        }
+    }
+
+    async fn detect_prepared(&self) -> Result<Arc<Prepared>, StoreError> {
+        let layout = self.detect().await?;
+        let (user, session) = (&layout.user, &layout.session);
+        tracing::info!(
+            user_table = %user.name,
+            session_table = %session.name,
+            role = user.has(UserField::Role),
+            banned = user.has(UserField::Banned),
+            ban_expires = user.has(UserField::BanExpires),
+            impersonated_by = session.has(SessionField::ImpersonatedBy),
+            revoked = session.has(SessionField::Revoked),
+            jwks = layout.jwks.is_some(),
+            "better auth schema detected (optional security columns found: true/false)"
+        );
+        Ok(Arc::new(Prepared {
+            session: SessionLookup::new(&layout),
+            ban: BanLookup::new(&layout),
+            keys: KeyLookup::new(&layout),
+            layout: Arc::new(layout),
+        }))
     }
 
     async fn detect(&self) -> Result<SchemaLayout, StoreError> {
@@ -250,7 +314,7 @@ impl Database {
         if rows.is_empty() && schema_name.is_empty() {
             schema_name = "current_schema()".to_owned();
         }
-        schema::resolve(&schema_name, &columns, &self.overrides).map_err(|e| {
+        crate::schema::resolve(&schema_name, &columns, &self.overrides).map_err(|e| {
             tracing::error!(error = %e, "the database does not fit Better Auth's schema");
             StoreError::Schema(e)
         })
@@ -258,8 +322,8 @@ impl Database {
 
     /// The one statement the session lookup runs (`$1` is the token), for benchmarks and
     /// diagnostics.
-    pub async fn session_lookup_sql(&self) -> Result<&str, StoreError> {
-        Ok(&self.prepared().await?.session.sql)
+    pub async fn session_lookup_sql(&self) -> Result<String, StoreError> {
+        Ok(self.prepared().await?.session.sql.clone())
     }
 
     /// One round trip (`SELECT 1`), timed: what `/health/db` reports.
