@@ -731,3 +731,44 @@ async fn a_retired_key_is_trusted_only_for_the_configured_grace_period() {
         "jwt_unknown_key"
     );
 }
+
+#[tokio::test]
+async fn tokens_of_other_kinds_on_the_same_keys_are_not_sessions() {
+    let db = TestDb::new(test_support::Variant::Default).await;
+    let key = fresh_key();
+    let public = json!({"crv": "Ed25519", "x": b64(key.verifying_key().as_bytes()), "kty": "OKP"});
+    db.execute(
+        "INSERT INTO jwks (id, \"publicKey\", \"privateKey\", \"createdAt\", alg, crv) VALUES ('k', $1, 'unused', now(), 'EdDSA', 'Ed25519')",
+        &[&public.to_string()],
+    )
+    .await;
+    let base_url = "https://auth.example.com";
+    let auth = jwt_auth(&db.url, base_url, &[]);
+    let now = chrono::Utc::now().timestamp();
+    let sign = |header: Value, extra: Value| {
+        let mut claims = json!({"sub": "u1", "email": "a@example.com", "iat": now, "exp": now + 900, "iss": base_url, "aud": base_url});
+        if let (Some(c), Some(e)) = (claims.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        sign_ed25519(&key, header, claims)
+    };
+    let session = sign(json!({"alg": "EdDSA", "kid": "k", "typ": "JWT"}), json!({}));
+    check(&auth, &bearer(&session)).await.expect("a session JWT");
+    for (case, jwt) in [
+        ("at+jwt", sign(json!({"alg": "EdDSA", "kid": "k", "typ": "at+jwt"}), json!({}))),
+        ("logout+jwt", sign(json!({"alg": "EdDSA", "kid": "k", "typ": "logout+jwt"}), json!({}))),
+        (
+            "cookie cache",
+            sign(json!({"alg": "EdDSA", "kid": "k", "typ": "better-auth.session-cache+jwt"}), json!({})),
+        ),
+        ("azp", sign(json!({"alg": "EdDSA", "kid": "k"}), json!({"azp": "client-1"}))),
+        ("client_id", sign(json!({"alg": "EdDSA", "kid": "k"}), json!({"client_id": "client-1"}))),
+        ("scope", sign(json!({"alg": "EdDSA", "kid": "k"}), json!({"scope": "openid profile"}))),
+    ] {
+        assert_eq!(
+            refused_code(check(&auth, &bearer(&jwt)).await),
+            "jwt_not_a_session_token",
+            "{case}"
+        );
+    }
+}

@@ -42,6 +42,10 @@ pub enum TokenError {
     /// A required claim (`sub`, `exp`) is missing or of the wrong type.
     #[error("missing or malformed claims")]
     Claims,
+    /// Another kind of token signed with the same keys: an OAuth access token (`at+jwt`, or
+    /// `azp`/`client_id`/`scope` claims), a logout token, a cookie cache. Never a session.
+    #[error("not a Better Auth session token")]
+    NotASessionToken,
 }
 
 impl TokenError {
@@ -58,6 +62,7 @@ impl TokenError {
             Self::Issuer => "jwt_wrong_issuer",
             Self::Audience => "jwt_wrong_audience",
             Self::Claims => "jwt_bad_claims",
+            Self::NotASessionToken => "jwt_not_a_session_token",
         }
     }
 }
@@ -85,6 +90,21 @@ struct Claims {
     banned: Option<bool>,
     #[serde(default, rename = "banExpires")]
     ban_expires: Option<DateTime<Utc>>,
+    // Claims of OAuth 2.0 / OIDC tokens (oauth-provider, MCP): their presence marks another
+    // kind of token, whatever its audience.
+    #[serde(default)]
+    azp: Option<serde_json::Value>,
+    #[serde(default)]
+    client_id: Option<serde_json::Value>,
+    #[serde(default)]
+    scope: Option<serde_json::Value>,
+}
+
+/// Whether a JWS header's `typ` is a session JWT's: absent or `JWT`. Access tokens (`at+jwt`),
+/// logout tokens (`logout+jwt`) and cookie caches (`better-auth.session-cache+jwt`) are signed
+/// with the same keys and are refused by the `jwt` method.
+pub fn is_session_typ(typ: Option<&str>) -> bool {
+    typ.is_none_or(|t| t.eq_ignore_ascii_case("JWT"))
 }
 
 /// Checks `exp` (required) and `nbf` (when present) at `now`, with `leeway_seconds`.
@@ -132,6 +152,9 @@ pub fn read_claims(
     now: DateTime<Utc>,
 ) -> Result<TokenIdentity, TokenError> {
     let claims: Claims = serde_json::from_slice(payload).map_err(|_| TokenError::Claims)?;
+    if claims.azp.is_some() || claims.client_id.is_some() || claims.scope.is_some() {
+        return Err(TokenError::NotASessionToken);
+    }
     let expires_at = check_times(claims.exp, claims.nbf, now, rules.leeway_seconds)?;
     if claims.iss.as_deref() != Some(rules.issuer.as_str()) {
         return Err(TokenError::Issuer);
@@ -251,6 +274,25 @@ mod tests {
         );
         assert_eq!(read(&|c| c["sub"] = json!("")), Err(TokenError::Claims));
         assert_eq!(read(&|c| c["exp"] = json!("soon")), Err(TokenError::Claims));
+    }
+
+    #[test]
+    fn oauth_and_other_tokens_are_not_sessions() {
+        let now = Utc::now();
+        for claim in ["azp", "client_id", "scope"] {
+            let other = payload(now.timestamp(), |c| c[claim] = json!("x"));
+            assert_eq!(
+                read_claims(&other, &rules(), now).map(|_| ()),
+                Err(TokenError::NotASessionToken),
+                "{claim}"
+            );
+        }
+        assert!(is_session_typ(None));
+        assert!(is_session_typ(Some("JWT")));
+        assert!(is_session_typ(Some("jwt")));
+        for typ in ["at+jwt", "logout+jwt", "better-auth.session-cache+jwt", "JWS"] {
+            assert!(!is_session_typ(Some(typ)), "{typ}");
+        }
     }
 
     #[test]

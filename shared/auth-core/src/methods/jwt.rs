@@ -1,6 +1,8 @@
 //! `jwt`: a Better Auth JWT in `Authorization: Bearer <jws>`, verified with the jwt plugin's
 //! public keys (from the `jwks` table or a JWKS URL, cached). Exclusive: a JWS-shaped bearer is
-//! decided here alone and never looked up as a session token.
+//! decided here alone and never looked up as a session token. Only session JWTs pass: a token
+//! whose `typ` is another profile's (`at+jwt`, `logout+jwt`, a cookie cache) or that carries
+//! `azp`, `client_id` or `scope` (OAuth / MCP access tokens on the same keys) is refused.
 
 use chrono::Utc;
 
@@ -94,6 +96,11 @@ impl JwtMethod {
         context: &Context<'_, S>,
     ) -> Result<Authenticated, AuthError> {
         let jws = jose::parse_jws(jwt).map_err(TokenError::from)?;
+        // Other tokens signed with the same keys (OAuth access tokens, logout tokens, cookie
+        // caches) are never sessions, whatever their audience.
+        if !access_token::is_session_typ(jws.header.typ.as_deref()) {
+            return Err(TokenError::NotASessionToken.into());
+        }
         // Refuse what no key could verify before loading any key.
         if jose::Algorithm::parse(&jws.header.alg).is_none() {
             return Err(TokenError::Jose(jose::JoseError::Algorithm).into());
