@@ -18,7 +18,7 @@ test: ## Run every test against a real PostgreSQL (found or started; see scripts
 
 bench: ## The benchmark: the limit, every authorizer path, Better Auth's getSession, cold start, memory (writes bench/latest.json)
 	cargo build --release --locked -p authorizer -p me -p users -p sessions -p bench
-	scripts/with-postgres.sh target/release/bench
+	scripts/with-postgres.sh cargo run --release --locked --quiet -p bench
 
 lint: lint-templates ## cargo fmt --check, clippy with warnings denied, and the SAM templates
 	cargo fmt --all -- --check

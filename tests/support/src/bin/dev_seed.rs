@@ -79,6 +79,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let user_bearer = &tokens[1];
     let api = "http://127.0.0.1:9000";
+    // The authorizer's event fixtures, filled in with the demo credentials: ready to invoke.
+    let signed_admin = sign_cookie_value(&secret, &tokens[0]);
+    let mut invocations = String::new();
+    for (name, fixture) in [
+        ("rest-token.json", include_str!("../../../../events/rest-token.json")),
+        ("rest-request.json", include_str!("../../../../events/rest-request.json")),
+        ("http-v2.json", include_str!("../../../../events/http-v2.json")),
+    ] {
+        let filled = fixture
+            .replace("REPLACE_WITH_TOKEN", user_bearer)
+            .replace("REPLACE_WITH_COOKIE", &signed_admin);
+        let path = env_dir.join(name);
+        std::fs::write(&path, filled)?;
+        invocations.push_str(&format!(
+            "  cargo lambda invoke authorizer --data-file target/dev/{name}\n"
+        ));
+    }
     println!(
         "\nSeeded {DATABASE}: admin@example.com (admin) and user@example.com (user), each with a 7-day session.
 
@@ -97,9 +114,9 @@ Once `cargo lambda watch` below says it is serving, in another terminal:
   curl -s -H 'Authorization: Bearer {user_bearer}' {api}/users
   curl -s -H 'Authorization: Bearer forged0000000000000000000000000000' {api}/auth/me
 
-The authorizer, invoked with each event shape (fill the fixtures' REPLACE_WITH_* values first):
-  cargo lambda invoke authorizer --data-file events/rest-request.json
-"
+The authorizer, invoked with each event shape (REST TOKEN with the user's bearer token, REST
+REQUEST and HTTP API 2.0 with the admin's cookie):
+{invocations}"
     );
     Ok(())
 }
