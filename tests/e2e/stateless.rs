@@ -753,17 +753,52 @@ async fn tokens_of_other_kinds_on_the_same_keys_are_not_sessions() {
         sign_ed25519(&key, header, claims)
     };
     let session = sign(json!({"alg": "EdDSA", "kid": "k", "typ": "JWT"}), json!({}));
-    check(&auth, &bearer(&session)).await.expect("a session JWT");
+    check(&auth, &bearer(&session))
+        .await
+        .expect("a session JWT");
     for (case, jwt) in [
-        ("at+jwt", sign(json!({"alg": "EdDSA", "kid": "k", "typ": "at+jwt"}), json!({}))),
-        ("logout+jwt", sign(json!({"alg": "EdDSA", "kid": "k", "typ": "logout+jwt"}), json!({}))),
+        (
+            "at+jwt",
+            sign(
+                json!({"alg": "EdDSA", "kid": "k", "typ": "at+jwt"}),
+                json!({}),
+            ),
+        ),
+        (
+            "logout+jwt",
+            sign(
+                json!({"alg": "EdDSA", "kid": "k", "typ": "logout+jwt"}),
+                json!({}),
+            ),
+        ),
         (
             "cookie cache",
-            sign(json!({"alg": "EdDSA", "kid": "k", "typ": "better-auth.session-cache+jwt"}), json!({})),
+            sign(
+                json!({"alg": "EdDSA", "kid": "k", "typ": "better-auth.session-cache+jwt"}),
+                json!({}),
+            ),
         ),
-        ("azp", sign(json!({"alg": "EdDSA", "kid": "k"}), json!({"azp": "client-1"}))),
-        ("client_id", sign(json!({"alg": "EdDSA", "kid": "k"}), json!({"client_id": "client-1"}))),
-        ("scope", sign(json!({"alg": "EdDSA", "kid": "k"}), json!({"scope": "openid profile"}))),
+        (
+            "azp",
+            sign(
+                json!({"alg": "EdDSA", "kid": "k"}),
+                json!({"azp": "client-1"}),
+            ),
+        ),
+        (
+            "client_id",
+            sign(
+                json!({"alg": "EdDSA", "kid": "k"}),
+                json!({"client_id": "client-1"}),
+            ),
+        ),
+        (
+            "scope",
+            sign(
+                json!({"alg": "EdDSA", "kid": "k"}),
+                json!({"scope": "openid profile"}),
+            ),
+        ),
     ] {
         assert_eq!(
             refused_code(check(&auth, &bearer(&jwt)).await),

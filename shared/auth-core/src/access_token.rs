@@ -290,7 +290,12 @@ mod tests {
         assert!(is_session_typ(None));
         assert!(is_session_typ(Some("JWT")));
         assert!(is_session_typ(Some("jwt")));
-        for typ in ["at+jwt", "logout+jwt", "better-auth.session-cache+jwt", "JWS"] {
+        for typ in [
+            "at+jwt",
+            "logout+jwt",
+            "better-auth.session-cache+jwt",
+            "JWS",
+        ] {
             assert!(!is_session_typ(Some(typ)), "{typ}");
         }
     }

@@ -83,9 +83,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let signed_admin = sign_cookie_value(&secret, &tokens[0]);
     let mut invocations = String::new();
     for (name, fixture) in [
-        ("rest-token.json", include_str!("../../../../events/rest-token.json")),
-        ("rest-request.json", include_str!("../../../../events/rest-request.json")),
-        ("http-v2.json", include_str!("../../../../events/http-v2.json")),
+        (
+            "rest-token.json",
+            include_str!("../../../../events/rest-token.json"),
+        ),
+        (
+            "rest-request.json",
+            include_str!("../../../../events/rest-request.json"),
+        ),
+        (
+            "http-v2.json",
+            include_str!("../../../../events/http-v2.json"),
+        ),
     ] {
         let filled = fixture
             .replace("REPLACE_WITH_TOKEN", user_bearer)
