@@ -699,17 +699,25 @@ async fn a_database_error_is_never_cached_or_allowed() {
     assert_eq!(cached.result_cache().map_or(0, |c| c.len()), 0);
 }
 
+/// A fresh Ed25519 key of our own in the jwks table under `kid`, retired `expired_ago` (an SQL
+/// interval) ago when given.
+async fn own_key(db: &TestDb, kid: &str, expired_ago: Option<&str>) -> SigningKey {
+    let key = fresh_key();
+    let public = json!({"crv": "Ed25519", "x": b64(key.verifying_key().as_bytes()), "kty": "OKP"});
+    db.execute(
+        "INSERT INTO jwks (id, \"publicKey\", \"privateKey\", \"createdAt\", \"expiresAt\", alg, crv) \
+         VALUES ($1, $2, 'unused', now() - interval '2 days', now() - $3::text::interval, 'EdDSA', 'Ed25519')",
+        &[&kid, &public.to_string(), &expired_ago],
+    )
+    .await;
+    key
+}
+
 #[tokio::test]
 async fn a_retired_key_is_trusted_only_for_the_configured_grace_period() {
     let db = TestDb::new(test_support::Variant::Default).await;
-    let key = fresh_key();
-    let public = json!({"crv": "Ed25519", "x": b64(key.verifying_key().as_bytes()), "kty": "OKP"});
     // Rotated an hour ago (an emergency rotation with a short grace period).
-    db.execute(
-        "INSERT INTO jwks (id, \"publicKey\", \"privateKey\", \"createdAt\", \"expiresAt\", alg, crv) VALUES ('retired', $1, 'unused', now() - interval '2 days', now() - interval '1 hour', 'EdDSA', 'Ed25519')",
-        &[&public.to_string()],
-    )
-    .await;
+    let key = own_key(&db, "retired", Some("1 hour")).await;
     let base_url = "https://auth.example.com";
     let now = chrono::Utc::now().timestamp();
     let jwt = sign_ed25519(
@@ -735,13 +743,7 @@ async fn a_retired_key_is_trusted_only_for_the_configured_grace_period() {
 #[tokio::test]
 async fn tokens_of_other_kinds_on_the_same_keys_are_not_sessions() {
     let db = TestDb::new(test_support::Variant::Default).await;
-    let key = fresh_key();
-    let public = json!({"crv": "Ed25519", "x": b64(key.verifying_key().as_bytes()), "kty": "OKP"});
-    db.execute(
-        "INSERT INTO jwks (id, \"publicKey\", \"privateKey\", \"createdAt\", alg, crv) VALUES ('k', $1, 'unused', now(), 'EdDSA', 'Ed25519')",
-        &[&public.to_string()],
-    )
-    .await;
+    let key = own_key(&db, "k", None).await;
     let base_url = "https://auth.example.com";
     let auth = jwt_auth(&db.url, base_url, &[]);
     let now = chrono::Utc::now().timestamp();
