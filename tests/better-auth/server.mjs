@@ -14,6 +14,10 @@
 //   COOKIE_CACHE_VERSION  session.cookieCache.version (default "1")
 //   COOKIE_CACHE_PLUGIN=1 jwt({ sessionCookieCache: true }): the jwt plugin signs the cache
 //   PORT                  port to listen on, 0 (default) for any free one
+//   REDIS_URL             secondaryStorage: @better-auth/redis-storage on this Redis (sessions in Redis)
+//   REDIS_PREFIX          its keyPrefix (default "better-auth:")
+//   STORE_SESSION_IN_DATABASE=1     session.storeSessionInDatabase
+//   PRESERVE_SESSION_IN_DATABASE=1  session.preserveSessionInDatabase
 //
 // It creates its schema with Better Auth's own migrator, listens on 127.0.0.1 and prints one JSON
 // line {"port": N} on stdout when ready.
@@ -23,6 +27,8 @@ import { admin, bearer, jwt } from "better-auth/plugins";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
 import pg from "pg";
+import { Redis } from "ioredis";
+import { redisStorage } from "@better-auth/redis-storage";
 
 // Naive `timestamp` columns (the drizzle profile) receive node-pg's local wall clock: keep it UTC.
 process.env.TZ = "UTC";
@@ -116,6 +122,17 @@ if (profile === "renamed") {
   process.exit(2);
 }
 
+let redis;
+if (env.REDIS_URL) {
+  redis = new Redis(env.REDIS_URL);
+  options.secondaryStorage = redisStorage({
+    client: redis,
+    ...(env.REDIS_PREFIX !== undefined ? { keyPrefix: env.REDIS_PREFIX } : {}),
+  });
+  options.session.storeSessionInDatabase = env.STORE_SESSION_IN_DATABASE === "1";
+  options.session.preserveSessionInDatabase = env.PRESERVE_SESSION_IN_DATABASE === "1";
+}
+
 const auth = betterAuth(options);
 const { runMigrations } = await getMigrations(auth.options);
 await runMigrations();
@@ -128,7 +145,13 @@ server.on("request", (req, res) => {
   }
   handler(req, res);
 });
-const stop = () => server.close(() => pool.end().finally(() => process.exit(0)));
+const stop = () =>
+  server.close(() =>
+    pool
+      .end()
+      .then(() => redis?.quit())
+      .finally(() => process.exit(0)),
+  );
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 console.log(JSON.stringify({ port }));

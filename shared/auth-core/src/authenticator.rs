@@ -19,8 +19,9 @@ use crate::identity::{Identity, Policy, Refusal};
 use crate::keys::KeyStore;
 use crate::methods::{ConfiguredMethod, Context, MethodName, Precedence, Step, Verdict};
 use crate::result_cache::ResultCache;
-use crate::store::AuthStore;
 use crate::store::postgres::Database;
+use crate::store::secondary::SecondaryStore;
+use crate::store::{AuthStore, SessionStore};
 
 /// A verified caller and how they proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +45,7 @@ pub struct Attempt {
 
 /// Validates Better Auth credentials against a store. Build one per container and share it.
 #[derive(Debug)]
-pub struct Authenticator<S = Database> {
+pub struct Authenticator<S = SessionStore> {
     extract: ExtractOptions,
     policy: Policy,
     store: S,
@@ -53,16 +54,23 @@ pub struct Authenticator<S = Database> {
     methods: Vec<ConfiguredMethod>,
 }
 
-impl Authenticator<Database> {
-    /// Builds the validator on PostgreSQL: its (lazy) pool and (empty) key cache. No I/O.
+impl Authenticator<SessionStore> {
+    /// Builds the validator on the configured store — PostgreSQL, or secondary storage in front
+    /// of it — with its (lazy) connections and (empty) key cache. No I/O.
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
         let database = Database::new(&config.database, &config.schema)?;
-        Self::with_store(config, database)
+        let store = match &config.secondary_storage {
+            None => SessionStore::Database(database),
+            Some(settings) => {
+                SessionStore::Secondary(SecondaryStore::new(settings.clone(), database)?)
+            }
+        };
+        Self::with_store(config, store)
     }
 
-    /// The database, for functions that run their own queries.
+    /// The PostgreSQL database, for functions that run their own queries.
     pub fn database(&self) -> &Database {
-        &self.store
+        self.store.database()
     }
 }
 

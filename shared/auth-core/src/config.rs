@@ -119,6 +119,9 @@ pub struct Config {
     pub database: DatabaseSettings,
     /// Table and column names, where not detected.
     pub schema: SchemaOverrides,
+    /// Sessions in Better Auth's `secondaryStorage` (Redis), when
+    /// `BETTER_AUTH_SECONDARY_STORAGE_URL` is set.
+    pub secondary_storage: Option<crate::store::secondary::SecondaryStorageSettings>,
 }
 
 impl Config {
@@ -169,6 +172,11 @@ impl Config {
                 uses_jwt,
                 database.connect_timeout,
             )?,
+            secondary_storage: crate::store::secondary::SecondaryStorageSettings::parse(
+                &env,
+                database.connect_timeout,
+                database.statement_timeout,
+            )?,
             database,
             schema: schema_overrides(&get)?,
         })
@@ -209,6 +217,11 @@ impl<'a> Env<'a> {
     /// Reads through `lookup`.
     pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
         Self { lookup }
+    }
+
+    /// The value as set, blank or not.
+    pub fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
     }
 
     /// The value, when set and not blank.

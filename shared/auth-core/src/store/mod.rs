@@ -2,13 +2,16 @@
 //!
 //! - [`postgres`]: Better Auth's PostgreSQL database (the lazy pool, schema detection, the
 //!   one-round-trip session lookup).
+//! - [`secondary`]: sessions in Better Auth's `secondaryStorage` (Redis), the rest in PostgreSQL.
 //! - [`memory`]: an in-memory store for fast unit tests of the ordering and fallback rules.
+//! - [`SessionStore`]: the deployed choice between the first two, made once from configuration.
 //!
 //! The port is generic (no dynamic dispatch on the hot path): an
 //! [`Authenticator`](crate::Authenticator) is built for one concrete store.
 
 pub mod memory;
 pub mod postgres;
+pub mod secondary;
 
 use std::future::Future;
 use std::time::Duration;
@@ -86,4 +89,49 @@ pub trait AuthStore: Send + Sync {
 
     /// The jwt plugin's public keys; `None` when the store has no key table.
     fn jwks(&self) -> impl Future<Output = Result<Option<Vec<StoredKey>>, StoreError>> + Send;
+}
+
+/// Where this deployment's sessions are: PostgreSQL, or secondary storage in front of it. Chosen
+/// once at cold start; dispatch is a `match`, not a virtual call.
+#[derive(Debug)]
+pub enum SessionStore {
+    /// Sessions in PostgreSQL (Better Auth's default).
+    Database(postgres::Database),
+    /// Sessions in Redis (`secondaryStorage`), users and keys in PostgreSQL.
+    Secondary(secondary::SecondaryStore),
+}
+
+impl SessionStore {
+    /// The PostgreSQL database (users, bans, keys; sessions too without secondary storage).
+    pub fn database(&self) -> &postgres::Database {
+        match self {
+            Self::Database(database) => database,
+            Self::Secondary(secondary) => secondary.database(),
+        }
+    }
+
+    /// The secondary storage, when sessions live there.
+    pub fn secondary(&self) -> Option<&secondary::SecondaryStore> {
+        match self {
+            Self::Database(_) => None,
+            Self::Secondary(secondary) => Some(secondary),
+        }
+    }
+}
+
+impl AuthStore for SessionStore {
+    async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
+        match self {
+            Self::Database(database) => database.find_session(token).await,
+            Self::Secondary(secondary) => secondary.find_session(token).await,
+        }
+    }
+
+    async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
+        self.database().user_ban(user_id).await
+    }
+
+    async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
+        self.database().jwks().await
+    }
 }
