@@ -12,9 +12,9 @@ help: ## List the targets
 dev: tools-lambda ## Local API in one command: PostgreSQL + schema + demo users, cargo lambda watch on :9000, curl commands
 	scripts/with-postgres.sh scripts/dev.sh
 
-test: ## Run every test against a real PostgreSQL (found or started; see scripts/with-postgres.sh) and PgBouncer (installed if missing)
+test: ## Run every test against a real PostgreSQL and Redis (found or started; see scripts/with-postgres.sh, scripts/with-redis.sh) and PgBouncer (installed if missing)
 	scripts/ensure-pgbouncer.sh
-	scripts/with-postgres.sh cargo test --workspace --locked
+	scripts/with-postgres.sh scripts/with-redis.sh cargo test --workspace --locked
 
 bench: ## The benchmark: the limit, every authorizer path, Better Auth's getSession, cold start, memory (writes bench/latest.json)
 	cargo build --release --locked -p authorizer -p me -p users -p sessions -p bench

@@ -14,8 +14,8 @@
 //   COOKIE_CACHE_VERSION  session.cookieCache.version (default "1")
 //   COOKIE_CACHE_PLUGIN=1 jwt({ sessionCookieCache: true }): the jwt plugin signs the cache
 //   PORT                  port to listen on, 0 (default) for any free one
-//   REDIS_URL             secondaryStorage: @better-auth/redis-storage on this Redis (sessions in Redis)
-//   REDIS_PREFIX          its keyPrefix (default "better-auth:")
+//   BA_REDIS_URL             secondaryStorage: @better-auth/redis-storage on this Redis (sessions in Redis)
+//   BA_REDIS_PREFIX          its keyPrefix (default "better-auth:")
 //   STORE_SESSION_IN_DATABASE=1     session.storeSessionInDatabase
 //   PRESERVE_SESSION_IN_DATABASE=1  session.preserveSessionInDatabase
 //
@@ -123,11 +123,11 @@ if (profile === "renamed") {
 }
 
 let redis;
-if (env.REDIS_URL) {
-  redis = new Redis(env.REDIS_URL);
+if (env.BA_REDIS_URL) {
+  redis = new Redis(env.BA_REDIS_URL);
   options.secondaryStorage = redisStorage({
     client: redis,
-    ...(env.REDIS_PREFIX !== undefined ? { keyPrefix: env.REDIS_PREFIX } : {}),
+    ...(env.BA_REDIS_PREFIX !== undefined ? { keyPrefix: env.BA_REDIS_PREFIX } : {}),
   });
   options.session.storeSessionInDatabase = env.STORE_SESSION_IN_DATABASE === "1";
   options.session.preserveSessionInDatabase = env.PRESERVE_SESSION_IN_DATABASE === "1";

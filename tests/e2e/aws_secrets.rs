@@ -106,6 +106,51 @@ async fn secrets_manager_values_are_loaded_at_cold_start() {
 }
 
 #[tokio::test]
+async fn the_secondary_storage_url_is_loaded_from_secrets_manager() {
+    let aws = Emulator::start().await;
+    let db = TestDb::new(Variant::Default).await;
+    let redis = test_support::redis::TestRedis::new();
+    let arn = aws
+        .secret("app/redis", &format!(r#"{{"url":"{}"}}"#, redis.url))
+        .await;
+    let config = aws
+        .config(&[
+            ("DATABASE_URL", db.url.clone()),
+            ("BETTER_AUTH_SECRET", SECRET.into()),
+            ("BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN", arn),
+            ("BETTER_AUTH_SECONDARY_STORAGE_PREFIX", redis.prefix.clone()),
+        ])
+        .await
+        .expect("config from Secrets Manager");
+    let settings = config.secondary_storage.clone().expect("secondary storage");
+    assert_eq!(settings.url, redis.url);
+    // A session only in Redis authenticates with the loaded settings.
+    let user = db
+        .create_user(&test_support::NewUser::new("redis@example.com"))
+        .await;
+    let token = test_support::random_token(32);
+    let now = chrono::Utc::now();
+    let value = serde_json::json!({
+        "session": {"id": "s1", "token": token, "userId": user, "expiresAt": now + chrono::Duration::hours(1)},
+        "user": {"id": user, "email": "redis@example.com", "name": "R", "emailVerified": true},
+    });
+    redis.set(&token, &value.to_string()).await;
+    let auth = auth_core::Authenticator::new(&config).expect("authenticator");
+    let cookie = format!(
+        "better-auth.session_token={}",
+        sign_cookie_value(&Secret::new(SECRET), &token)
+    );
+    let ok = auth
+        .authenticate(&RawCredentials {
+            authorization: vec![],
+            cookies: vec![&cookie],
+        })
+        .await
+        .expect("a session in Redis");
+    assert_eq!(ok.identity.user_id, user);
+}
+
+#[tokio::test]
 async fn ssm_parameters_are_loaded_at_cold_start() {
     let aws = Emulator::start().await;
     let db = TestDb::new(Variant::Default).await;

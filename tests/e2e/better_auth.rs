@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use test_support::TestDb;
 use test_support::better_auth::{BetterAuthServer, Credential, Profile, ServerOptions, SignedIn};
 use test_support::events::{Shape, event};
+use test_support::redis::TestRedis;
 
 const SECRET: &str = "compat-test-secret-0123456789abcdefghijklmnop";
 
@@ -35,6 +36,15 @@ struct Ctx {
     auth: Authenticator,
 }
 
+/// Better Auth with `secondaryStorage: redisStorage(...)` on a key prefix of the test's own:
+/// sessions in Redis only, or (`store_in_database`) in both.
+fn with_redis(profile: Profile, redis: &TestRedis, store_in_database: bool) -> ServerOptions {
+    let mut options = ServerOptions::new(profile, SECRET);
+    options.secondary_storage = Some((redis.url.clone(), redis.prefix.clone()));
+    options.store_session_in_database = store_in_database;
+    options
+}
+
 impl Ctx {
     async fn start(options: ServerOptions) -> Self {
         let db = options.profile.database().await;
@@ -43,11 +53,16 @@ impl Ctx {
             .cookie_prefix
             .clone()
             .unwrap_or_else(|| "better-auth".into());
-        let auth = test_support::authenticator(
-            &db.url,
-            &options.secret,
-            &[("BETTER_AUTH_COOKIE_PREFIX", &prefix)],
-        );
+        let mut vars = vec![("BETTER_AUTH_COOKIE_PREFIX", prefix)];
+        if let Some((url, key_prefix)) = &options.secondary_storage {
+            vars.push(("BETTER_AUTH_SECONDARY_STORAGE_URL", url.clone()));
+            vars.push(("BETTER_AUTH_SECONDARY_STORAGE_PREFIX", key_prefix.clone()));
+            if options.store_session_in_database {
+                vars.push(("BETTER_AUTH_STORE_SESSION_IN_DATABASE", "true".into()));
+            }
+        }
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let auth = test_support::authenticator(&db.url, &options.secret, &vars);
         Self { db, ba, auth }
     }
 
@@ -150,8 +165,9 @@ fn email(n: &str) -> String {
 }
 
 /// Sign-up, sign-in, the three credential forms, context, sign-out.
-async fn sign_in_flows(profile: Profile) {
-    let ctx = Ctx::start(ServerOptions::new(profile, SECRET)).await;
+async fn sign_in_flows(options: ServerOptions) {
+    let profile = options.profile;
+    let ctx = Ctx::start(options).await;
     let alice = email("alice");
     let first = ctx.ba.sign_up(&alice).await;
     assert_eq!(
@@ -202,22 +218,22 @@ async fn sign_in_flows(profile: Profile) {
 
 #[tokio::test]
 async fn default_profile_sign_in_flows_agree() {
-    sign_in_flows(Profile::Default).await;
+    sign_in_flows(ServerOptions::new(Profile::Default, SECRET)).await;
 }
 
 #[tokio::test]
 async fn renamed_profile_sign_in_flows_agree() {
-    sign_in_flows(Profile::Renamed).await;
+    sign_in_flows(ServerOptions::new(Profile::Renamed, SECRET)).await;
 }
 
 #[tokio::test]
 async fn drizzle_profile_sign_in_flows_agree() {
-    sign_in_flows(Profile::Drizzle).await;
+    sign_in_flows(ServerOptions::new(Profile::Drizzle, SECRET)).await;
 }
 
 #[tokio::test]
 async fn no_admin_profile_sign_in_flows_agree() {
-    sign_in_flows(Profile::NoAdmin).await;
+    sign_in_flows(ServerOptions::new(Profile::NoAdmin, SECRET)).await;
 }
 
 #[tokio::test]
@@ -237,7 +253,12 @@ async fn secure_and_prefixed_cookies_agree() {
 
 #[tokio::test]
 async fn revocations_agree() {
-    let ctx = Ctx::start(ServerOptions::new(Profile::Default, SECRET)).await;
+    revocation_flows(ServerOptions::new(Profile::Default, SECRET)).await;
+}
+
+/// Revoke one, others, all (Better Auth's own endpoints), then both sides refuse.
+async fn revocation_flows(options: ServerOptions) {
+    let ctx = Ctx::start(options).await;
     let bob = email("bob");
     let s1 = ctx.ba.sign_up(&bob).await;
     let s2 = ctx.ba.sign_in(&bob).await;
@@ -284,8 +305,8 @@ async fn revocations_agree() {
     assert_eq!(ctx.agree_on_all("all revoked: s5", &s5).await, None);
 }
 
-async fn ban_flows(profile: Profile) {
-    let ctx = Ctx::start(ServerOptions::new(profile, SECRET)).await;
+async fn ban_flows(options: ServerOptions) {
+    let ctx = Ctx::start(options).await;
     let admin_email = email("admin");
     let admin = ctx.ba.sign_up(&admin_email).await;
     ctx.make_admin(&admin.user_id).await;
@@ -347,17 +368,86 @@ async fn ban_flows(profile: Profile) {
 
 #[tokio::test]
 async fn default_profile_bans_agree() {
-    ban_flows(Profile::Default).await;
+    ban_flows(ServerOptions::new(Profile::Default, SECRET)).await;
 }
 
 #[tokio::test]
 async fn renamed_profile_bans_agree() {
-    ban_flows(Profile::Renamed).await;
+    ban_flows(ServerOptions::new(Profile::Renamed, SECRET)).await;
 }
 
 #[tokio::test]
 async fn drizzle_profile_bans_agree() {
-    ban_flows(Profile::Drizzle).await;
+    ban_flows(ServerOptions::new(Profile::Drizzle, SECRET)).await;
+}
+
+#[tokio::test]
+async fn sessions_in_redis_only_agree() {
+    let redis = TestRedis::new();
+    sign_in_flows(with_redis(Profile::Default, &redis, false)).await;
+}
+
+#[tokio::test]
+async fn sessions_in_redis_and_the_database_agree() {
+    let redis = TestRedis::new();
+    sign_in_flows(with_redis(Profile::Default, &redis, true)).await;
+}
+
+#[tokio::test]
+async fn revocations_in_redis_agree() {
+    let redis = TestRedis::new();
+    revocation_flows(with_redis(Profile::Default, &redis, false)).await;
+    let redis = TestRedis::new();
+    revocation_flows(with_redis(Profile::Default, &redis, true)).await;
+}
+
+#[tokio::test]
+async fn bans_in_redis_agree() {
+    let redis = TestRedis::new();
+    ban_flows(with_redis(Profile::Default, &redis, false)).await;
+}
+
+#[tokio::test]
+async fn redis_only_means_no_session_table_and_a_miss_is_final() {
+    let redis = TestRedis::new();
+    let ctx = Ctx::start(with_redis(Profile::Default, &redis, false)).await;
+    let session = ctx.ba.sign_up(&email("dora")).await;
+    let tables = ctx
+        .db
+        .client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'session'",
+            &[&ctx.db.schema],
+        )
+        .await
+        .expect("count");
+    assert_eq!(
+        tables.get::<_, i64>(0),
+        0,
+        "Better Auth made no session table"
+    );
+    let stored = redis
+        .get(&session.token)
+        .await
+        .expect("the session is in Redis");
+    assert!(stored.contains(&session.user_id));
+    // The key gone (evicted, deleted): both refuse.
+    redis.delete(&session.token).await;
+    assert_eq!(ctx.agree_on_all("key deleted", &session).await, None);
+}
+
+#[tokio::test]
+async fn with_sessions_in_the_database_too_a_redis_miss_falls_back_as_better_auth_does() {
+    let redis = TestRedis::new();
+    let ctx = Ctx::start(with_redis(Profile::Default, &redis, true)).await;
+    let session = ctx.ba.sign_up(&email("emil")).await;
+    redis.delete(&session.token).await;
+    assert_eq!(
+        ctx.agree_on_all("served from the database", &session)
+            .await
+            .as_deref(),
+        Some(session.user_id.as_str())
+    );
 }
 
 /// Deliberate difference: Better Auth's get-session never checks `banned`, so a ban written

@@ -12,6 +12,7 @@ mod me_routes;
 mod openapi;
 mod pgbouncer;
 mod route_tables;
+mod secondary_storage;
 mod security;
 mod session_lookup;
 mod sessions_routes;

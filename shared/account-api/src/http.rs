@@ -157,7 +157,10 @@ impl App {
 
     /// The account store (detects the schema on first use).
     pub async fn accounts(&self) -> Result<AccountStore<'_>, ApiError> {
-        Ok(AccountStore::open(self.auth.database()).await?)
+        let elsewhere = self.auth.store().secondary().is_some();
+        Ok(AccountStore::open(self.auth.database())
+            .await?
+            .with_sessions_in_secondary_storage(elsewhere))
     }
 }
 

@@ -60,9 +60,9 @@ impl Authenticator<SessionStore> {
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
         let database = Database::new(&config.database, &config.schema)?;
         let store = match &config.secondary_storage {
-            None => SessionStore::Database(database),
+            None => SessionStore::database_only(database),
             Some(settings) => {
-                SessionStore::Secondary(SecondaryStore::new(settings.clone(), database)?)
+                SessionStore::with_secondary(database, SecondaryStore::new(settings.clone())?)
             }
         };
         Self::with_store(config, store)

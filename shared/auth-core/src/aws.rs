@@ -7,6 +7,8 @@
 //! | `DATABASE_URL_PARAMETER` | `DATABASE_URL` from an SSM parameter (SecureString decrypted) |
 //! | `BETTER_AUTH_SECRET_ARN` | `BETTER_AUTH_SECRET` from a Secrets Manager secret (plain, or `{"BETTER_AUTH_SECRET": …}`) |
 //! | `BETTER_AUTH_SECRET_PARAMETER` | `BETTER_AUTH_SECRET` from an SSM parameter |
+//! | `BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN` | `BETTER_AUTH_SECONDARY_STORAGE_URL` (the Redis URL, with its password) from a Secrets Manager secret: the URL itself or `{"url": …}` |
+//! | `BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER` | the same from an SSM parameter |
 //! | `DATABASE_IAM_AUTH=true` | a fresh RDS IAM token as the password of every new connection |
 //!
 //! Without any of them no AWS client is built and nothing is fetched. `AWS_ENDPOINT_URL` (or the
@@ -89,6 +91,8 @@ pub async fn config_from_lookup(
         "DATABASE_URL_PARAMETER",
         "BETTER_AUTH_SECRET_ARN",
         "BETTER_AUTH_SECRET_PARAMETER",
+        "BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN",
+        "BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER",
     ];
     if !wants_iam && sources.iter().all(|v| get(v).is_none()) {
         return Config::from_lookup(&lookup);
@@ -108,6 +112,18 @@ pub async fn config_from_lookup(
     } else if let Some(name) = get("BETTER_AUTH_SECRET_PARAMETER") {
         let value = parameter(&sdk, &name, "BETTER_AUTH_SECRET_PARAMETER").await?;
         overlay.insert("BETTER_AUTH_SECRET", value);
+    }
+    const REDIS_ARN: &str = "BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN";
+    const REDIS_PARAMETER: &str = "BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER";
+    if let Some(arn) = get(REDIS_ARN) {
+        let value = secret_string(&sdk, &arn, REDIS_ARN).await?;
+        overlay.insert(
+            "BETTER_AUTH_SECONDARY_STORAGE_URL",
+            url_from_secret(&value, REDIS_ARN)?,
+        );
+    } else if let Some(name) = get(REDIS_PARAMETER) {
+        let value = parameter(&sdk, &name, REDIS_PARAMETER).await?;
+        overlay.insert("BETTER_AUTH_SECONDARY_STORAGE_URL", value.trim().to_owned());
     }
     tracing::info!(
         loaded = ?overlay.keys().collect::<Vec<_>>(),
@@ -214,6 +230,22 @@ pub fn database_url_from_secret(value: &str) -> Result<String, ConfigError> {
         enc(&dbname),
         enc(&sslmode)
     ))
+}
+
+/// A URL from a secret's string: the URL itself, or `{"url": …}`; any other JSON object is
+/// refused, naming `var`.
+pub fn url_from_secret(value: &str, var: &'static str) -> Result<String, ConfigError> {
+    let trimmed = value.trim();
+    if trimmed.starts_with('{') {
+        let json: serde_json::Value = serde_json::from_str(trimmed)
+            .map_err(|_| failed(var, "the secret is neither a URL nor JSON"))?;
+        return json
+            .get("url")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| failed(var, "the JSON secret has no \"url\" key"));
+    }
+    Ok(trimmed.to_owned())
 }
 
 /// The Better Auth secret from a secret's string: plain, or `{"BETTER_AUTH_SECRET"|"secret": …}`.
@@ -359,6 +391,23 @@ mod tests {
         assert!(database_url_from_secret(r#"{"user":"x"}"#).is_err());
         let err = database_url_from_secret(r#"{"password":"hunter2"}"#).expect_err("incomplete");
         assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn redis_urls_are_plain_or_json() {
+        const VAR: &str = "BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN";
+        assert_eq!(
+            url_from_secret(" rediss://u:p@cache:6379/0\n", VAR),
+            Ok("rediss://u:p@cache:6379/0".to_owned())
+        );
+        assert_eq!(
+            url_from_secret(r#"{"url":"rediss://cache:6379"}"#, VAR),
+            Ok("rediss://cache:6379".to_owned())
+        );
+        assert!(matches!(
+            url_from_secret(r#"{"host":"cache"}"#, VAR),
+            Err(ConfigError::Invalid { var: VAR, .. })
+        ));
     }
 
     #[test]

@@ -143,6 +143,16 @@ impl Config {
         let all_secrets = secrets(&get)?;
         let cookie_prefix = cookie_prefix(get("BETTER_AUTH_COOKIE_PREFIX"))?;
         let database = database(&get)?;
+        let secondary_storage = crate::store::secondary::SecondaryStorageSettings::parse(
+            &env,
+            database.connect_timeout,
+            database.statement_timeout,
+        )?;
+        let mut schema = schema_overrides(&get)?;
+        // Sessions in secondary storage alone: Better Auth creates no session table.
+        schema.session_table_optional = secondary_storage
+            .as_ref()
+            .is_some_and(|s| !s.store_session_in_database);
         let methods = MethodSettings::parse(
             &env,
             &Common {
@@ -172,13 +182,9 @@ impl Config {
                 uses_jwt,
                 database.connect_timeout,
             )?,
-            secondary_storage: crate::store::secondary::SecondaryStorageSettings::parse(
-                &env,
-                database.connect_timeout,
-                database.statement_timeout,
-            )?,
+            secondary_storage,
             database,
-            schema: schema_overrides(&get)?,
+            schema,
         })
     }
 
@@ -554,6 +560,7 @@ fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
         account: table_override(get)?,
         jwks: table_override(get)?,
         require_admin_columns: flag(get, "BETTER_AUTH_REQUIRE_ADMIN_COLUMNS", false)?,
+        session_table_optional: false,
     })
 }
 

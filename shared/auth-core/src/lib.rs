@@ -6,7 +6,7 @@
 //! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`access_token`] (JWT claims), [`cookie_cache`] (cookie-cache formats), [`identity`] (is this session valid?) |
 //! | credential methods | [`methods`]: `session`, `jwt`, `cookie-cache`, one module each behind [`methods::CredentialMethod`] |
 //! | the loop | [`authenticator`]: the configured methods, in order |
-//! | stores | [`store`]: the [`store::AuthStore`] port, its PostgreSQL adapter and an in-memory one |
+//! | stores | [`store`]: the [`store::AuthStore`] port, its PostgreSQL and secondary-storage (Redis) adapters, an in-memory one, and [`store::SessionStore`], the deployed choice |
 //! | schema | [`schema`]: typed fields, detection, projections, the revocation strategy |
 //! | caches | [`keys`] (the jwt plugin's keys), [`result_cache`] (session lookups) |
 //! | edges | [`config`] (parsed once), [`telemetry`] (JSON logs, fingerprints), `aws` (Secrets Manager, SSM, RDS IAM; feature `aws`) |

@@ -91,6 +91,12 @@ pub struct ServerOptions {
     pub cookie_cache_max_age: Option<u64>,
     /// `jwt({ sessionCookieCache: true })`.
     pub cookie_cache_plugin: bool,
+    /// `secondaryStorage: redisStorage(...)` on this Redis URL and key prefix.
+    pub secondary_storage: Option<(String, String)>,
+    /// `session.storeSessionInDatabase` (with secondary storage).
+    pub store_session_in_database: bool,
+    /// `session.preserveSessionInDatabase` (with secondary storage).
+    pub preserve_session_in_database: bool,
 }
 
 impl ServerOptions {
@@ -107,6 +113,9 @@ impl ServerOptions {
             cookie_cache: None,
             cookie_cache_max_age: None,
             cookie_cache_plugin: false,
+            secondary_storage: None,
+            store_session_in_database: false,
+            preserve_session_in_database: false,
         }
     }
 
@@ -263,6 +272,11 @@ impl BetterAuthServer {
                 if options.secure_cookies { "1" } else { "0" },
             )
             .env("NODE_ENV", "test")
+            // Only the options below configure it: nothing inherited from the test's environment.
+            .env_remove("BA_REDIS_URL")
+            .env_remove("BA_REDIS_PREFIX")
+            .env_remove("STORE_SESSION_IN_DATABASE")
+            .env_remove("PRESERVE_SESSION_IN_DATABASE")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -287,6 +301,15 @@ impl BetterAuthServer {
         }
         if options.cookie_cache_plugin {
             command.env("COOKIE_CACHE_PLUGIN", "1");
+        }
+        if let Some((url, prefix)) = &options.secondary_storage {
+            command.env("BA_REDIS_URL", url).env("BA_REDIS_PREFIX", prefix);
+            if options.store_session_in_database {
+                command.env("STORE_SESSION_IN_DATABASE", "1");
+            }
+            if options.preserve_session_in_database {
+                command.env("PRESERVE_SESSION_IN_DATABASE", "1");
+            }
         }
         let mut child = command.spawn().expect("start node server.mjs");
         let stdout = child.stdout.take().expect("piped stdout");

@@ -14,6 +14,7 @@ pub mod http;
 pub mod logs;
 pub mod pgbouncer;
 pub mod proxy;
+pub mod redis;
 
 use std::sync::OnceLock;
 

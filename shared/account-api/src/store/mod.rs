@@ -48,6 +48,9 @@ pub(crate) fn text(value: impl Into<String>) -> Param {
 pub struct AccountStore<'a> {
     db: &'a Database,
     layout: Arc<SchemaLayout>,
+    /// Sessions are (also) in secondary storage: revoking or listing them here alone would be
+    /// wrong, so those operations are refused as unsupported.
+    sessions_in_secondary_storage: bool,
 }
 
 impl<'a> AccountStore<'a> {
@@ -56,7 +59,16 @@ impl<'a> AccountStore<'a> {
         Ok(Self {
             db,
             layout: db.layout().await?,
+            sessions_in_secondary_storage: false,
         })
+    }
+
+    /// Marks the sessions as kept in secondary storage (Better Auth's `secondaryStorage`):
+    /// listing and revoking them, and bans (which revoke), are then refused as unsupported
+    /// rather than done in the database alone.
+    pub fn with_sessions_in_secondary_storage(mut self, elsewhere: bool) -> Self {
+        self.sessions_in_secondary_storage = elsewhere;
+        self
     }
 
     /// The detected layout.

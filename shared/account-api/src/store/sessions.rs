@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;
 
-use super::{AccountStore, Param, count, iso, iso_required, text};
+use super::{AccountError, AccountStore, Param, count, iso, iso_required, text};
 
 /// A session as we show it: never its token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -76,22 +76,30 @@ impl SessionColumns {
 }
 
 impl AccountStore<'_> {
-    fn sessions(&self) -> &TableLayout<SessionField> {
-        &self.layout.session
+    /// The session table; `Unsupported` when sessions live in secondary storage alone.
+    pub(crate) fn sessions(&self) -> Result<&TableLayout<SessionField>, AccountError> {
+        let unsupported = AccountError::Unsupported(
+            "sessions are kept in secondary storage: list, revoke and ban with Better Auth's own endpoints",
+        );
+        if self.sessions_in_secondary_storage {
+            return Err(unsupported);
+        }
+        self.layout.session.as_ref().ok_or(unsupported)
     }
 
     /// One session by id (any state).
-    pub async fn session(&self, id: &str) -> Result<Option<SessionInfo>, StoreError> {
+    pub async fn session(&self, id: &str) -> Result<Option<SessionInfo>, AccountError> {
+        let sessions = self.sessions()?;
         let mut p = Projection::default();
-        let session = SessionColumns::project(&mut p, self.sessions());
+        let session = SessionColumns::project(&mut p, sessions);
         let sql = format!(
             "SELECT {} FROM {} AS s WHERE {}",
             p.list(),
-            self.sessions().sql_name(),
-            self.sessions().eq_param("s", SessionField::Id, 1)
+            sessions.sql_name(),
+            sessions.eq_param("s", SessionField::Id, 1)
         );
         let rows = self.run(&sql, &[text(id)]).await?;
-        rows.first().map(|r| session.decode(r)).transpose()
+        Ok(rows.first().map(|r| session.decode(r)).transpose()?)
     }
 
     /// A user's active sessions (not expired, not revoked), newest first. Without
@@ -101,8 +109,8 @@ impl AccountStore<'_> {
         &self,
         user_id: &str,
         impersonations: bool,
-    ) -> Result<Vec<SessionInfo>, StoreError> {
-        let sessions = self.sessions();
+    ) -> Result<Vec<SessionInfo>, AccountError> {
+        let sessions = self.sessions()?;
         let order = match sessions.column(SessionField::CreatedAt) {
             Some(_) => format!("{} DESC", sessions.col("s", SessionField::CreatedAt)),
             None => sessions.col("s", SessionField::Id),
@@ -121,10 +129,13 @@ impl AccountStore<'_> {
             p.list(),
             sessions.sql_name(),
             sessions.eq_param("s", SessionField::UserId, 1),
-            self.layout.session_active()
+            self.layout.session_active(sessions)
         );
         let rows = self.run(&sql, &[text(user_id)]).await?;
-        rows.iter().map(|r| session.decode(r)).collect()
+        Ok(rows
+            .iter()
+            .map(|r| session.decode(r))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Revokes the sessions `condition` selects; returns how many.
@@ -132,17 +143,18 @@ impl AccountStore<'_> {
         &self,
         mut condition: String,
         params: &[Param],
-    ) -> Result<u64, StoreError> {
+    ) -> Result<u64, AccountError> {
+        let sessions = self.sessions()?;
         let revocation = &self.layout.revocation;
         if matches!(revocation, Revocation::Flag(_)) {
             // Already revoked rows do not count again.
-            condition.push_str(&format!(" AND {}", self.layout.session_active()));
+            condition.push_str(&format!(" AND {}", self.layout.session_active(sessions)));
         }
         let sql = format!(
             "WITH r AS ({} RETURNING 1) SELECT count(*) FROM r",
-            revocation.statement(self.sessions(), None, &condition)
+            revocation.statement(sessions, None, &condition)
         );
-        count(&self.run(&sql, params).await?)
+        Ok(count(&self.run(&sql, params).await?)?)
     }
 
     /// Revokes all of a user's sessions, except `keep` (a session id) when given. Returns how
@@ -151,8 +163,8 @@ impl AccountStore<'_> {
         &self,
         user_id: &str,
         keep: Option<&str>,
-    ) -> Result<u64, StoreError> {
-        let sessions = self.sessions();
+    ) -> Result<u64, AccountError> {
+        let sessions = self.sessions()?;
         let mut condition = sessions.eq_param("s", SessionField::UserId, 1);
         let mut params = vec![text(user_id)];
         if let Some(keep) = keep {
@@ -170,8 +182,8 @@ impl AccountStore<'_> {
         &self,
         user_id: &str,
         session_id: &str,
-    ) -> Result<bool, StoreError> {
-        let sessions = self.sessions();
+    ) -> Result<bool, AccountError> {
+        let sessions = self.sessions()?;
         let condition = format!(
             "{} AND {}",
             sessions.eq_param("s", SessionField::UserId, 1),

@@ -351,15 +351,17 @@ impl AccountStore<'_> {
         sets: &[String],
         params: Vec<Param>,
         ended: &str,
-    ) -> Result<Option<UserRecord>, StoreError> {
+    ) -> Result<Option<UserRecord>, AccountError> {
         let users = self.users();
         let mut p = Projection::default();
         let _key: Slot<String> = p.expr(format!("{} AS k", users.col("u", UserField::Id)));
         let user = UserColumns::project(&mut p, users, "u");
+        // Sessions in secondary storage alone: a ban or demotion here could not end them.
+        let sessions = self.sessions()?;
         let revoke = self
             .layout
             .revocation
-            .statement(&self.layout.session, Some("changed"), ended);
+            .statement(sessions, Some("changed"), ended);
         let sql = format!(
             "WITH changed AS (UPDATE {} AS u SET {} WHERE {} RETURNING {}), revoked AS ({revoke}) SELECT * FROM changed",
             users.sql_name(),
@@ -368,12 +370,12 @@ impl AccountStore<'_> {
             p.list(),
         );
         let rows = self.run(&sql, &params).await?;
-        rows.first().map(|r| user.decode(r)).transpose()
+        Ok(rows.first().map(|r| user.decode(r)).transpose()?)
     }
 
     /// Sessions impersonated by the changed user (`changed.k`), when the table records them.
     fn impersonated_by_changed(&self) -> Option<String> {
-        let sessions = &self.layout.session;
+        let sessions = self.sessions().ok()?;
         sessions.has(SessionField::ImpersonatedBy).then(|| {
             format!(
                 "{}::text = changed.k::text",
@@ -395,14 +397,14 @@ impl AccountStore<'_> {
         let sets = self.ban_assignments("true", "$2", &expires)?;
         let own = format!(
             "{} = changed.k",
-            self.layout.session.col("s", SessionField::UserId)
+            self.sessions()?.col("s", SessionField::UserId)
         );
         let ended = match self.impersonated_by_changed() {
             Some(impersonations) => format!("({own} OR {impersonations})"),
             None => own,
         };
         let params: Vec<Param> = vec![text(id), text(reason), (Box::new(until), Type::TIMESTAMPTZ)];
-        Ok(self.update_and_revoke(&sets, params, &ended).await?)
+        self.update_and_revoke(&sets, params, &ended).await
     }
 
     /// Whether two ids name the same user, compared as the id column's type compares them

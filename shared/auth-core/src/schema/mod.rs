@@ -61,6 +61,9 @@ pub struct SchemaOverrides {
     /// `BETTER_AUTH_REQUIRE_ADMIN_COLUMNS`: fail (closed) when the user table shows no `banned`
     /// or `banExpires` column, e.g. because the database user may not read them.
     pub require_admin_columns: bool,
+    /// Sessions live in secondary storage only: the database may have no session table (Better
+    /// Auth's migrator does not create one then).
+    pub session_table_optional: bool,
 }
 
 impl SchemaOverrides {
@@ -360,8 +363,8 @@ pub struct SchemaLayout {
     pub db_schema: Option<String>,
     /// The user table.
     pub user: TableLayout<UserField>,
-    /// The session table.
-    pub session: TableLayout<SessionField>,
+    /// The session table (absent only when sessions live in secondary storage alone).
+    pub session: Option<TableLayout<SessionField>>,
     /// The account table, when there is one that fits.
     pub account: Option<TableLayout<AccountField>>,
     /// The jwt plugin's key table, when there is one that fits.
@@ -383,9 +386,10 @@ impl SchemaLayout {
         .all(|f| self.user.has(f))
     }
 
-    /// A boolean SQL expression: the session row `s` is neither expired nor revoked.
-    pub fn session_active(&self) -> String {
-        let expires = self.session.select("s", SessionField::ExpiresAt);
+    /// A boolean SQL expression: the session row `s` of `sessions` is neither expired nor
+    /// revoked.
+    pub fn session_active(&self, sessions: &TableLayout<SessionField>) -> String {
+        let expires = sessions.select("s", SessionField::ExpiresAt);
         match &self.revocation {
             Revocation::Delete => format!("{expires} > now()"),
             flag => format!("{expires} > now() AND NOT {}", flag.revoked_expr("s")),
@@ -429,8 +433,15 @@ pub fn resolve(
             }
         }
     }
-    let session = resolve_table(schema, schema_name, columns, &overrides.session)?;
-    let revocation = match session.column(SessionField::Revoked) {
+    let session = match resolve_table(schema, schema_name, columns, &overrides.session) {
+        Ok(session) => Some(session),
+        Err(SchemaError::MissingTable { .. }) if overrides.session_table_optional => None,
+        Err(error) => return Err(error),
+    };
+    let revocation = match session
+        .as_ref()
+        .and_then(|s| s.column(SessionField::Revoked))
+    {
         Some(column) => Revocation::Flag(column.clone()),
         None => Revocation::Delete,
     };
@@ -585,7 +596,7 @@ mod tests {
     use crate::store::postgres::lookups::SessionLookup;
 
     fn lookup_sql(layout: &SchemaLayout) -> String {
-        SessionLookup::new(layout).sql
+        SessionLookup::new(layout).expect("a session table").sql
     }
 
     fn cols(table: &str, list: &[(&str, &str)]) -> Vec<ColumnInfo> {
@@ -644,8 +655,9 @@ mod tests {
         )
         .expect("resolves");
         assert_eq!(layout.user.name, "user");
-        assert_eq!(layout.session.name, "session");
-        assert!(!layout.session.has(SessionField::Revoked));
+        let session = layout.session.as_ref().expect("a session table");
+        assert_eq!(session.name, "session");
+        assert!(!session.has(SessionField::Revoked));
         assert_eq!(layout.revocation, Revocation::Delete);
         assert_eq!(
             lookup_sql(&layout),

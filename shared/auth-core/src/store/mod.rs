@@ -92,46 +92,57 @@ pub trait AuthStore: Send + Sync {
 }
 
 /// Where this deployment's sessions are: PostgreSQL, or secondary storage in front of it. Chosen
-/// once at cold start; dispatch is a `match`, not a virtual call.
+/// once at cold start; dispatch is a branch, not a virtual call.
 #[derive(Debug)]
-pub enum SessionStore {
-    /// Sessions in PostgreSQL (Better Auth's default).
-    Database(postgres::Database),
-    /// Sessions in Redis (`secondaryStorage`), users and keys in PostgreSQL.
-    Secondary(secondary::SecondaryStore),
+pub struct SessionStore {
+    database: postgres::Database,
+    secondary: Option<secondary::SecondaryStore>,
 }
 
 impl SessionStore {
+    /// Sessions in PostgreSQL (Better Auth's default).
+    pub fn database_only(database: postgres::Database) -> Self {
+        Self {
+            database,
+            secondary: None,
+        }
+    }
+
+    /// Sessions in secondary storage (Redis); users, bans and keys in PostgreSQL.
+    pub fn with_secondary(
+        database: postgres::Database,
+        secondary: secondary::SecondaryStore,
+    ) -> Self {
+        Self {
+            database,
+            secondary: Some(secondary),
+        }
+    }
+
     /// The PostgreSQL database (users, bans, keys; sessions too without secondary storage).
     pub fn database(&self) -> &postgres::Database {
-        match self {
-            Self::Database(database) => database,
-            Self::Secondary(secondary) => secondary.database(),
-        }
+        &self.database
     }
 
     /// The secondary storage, when sessions live there.
     pub fn secondary(&self) -> Option<&secondary::SecondaryStore> {
-        match self {
-            Self::Database(_) => None,
-            Self::Secondary(secondary) => Some(secondary),
-        }
+        self.secondary.as_ref()
     }
 }
 
 impl AuthStore for SessionStore {
     async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
-        match self {
-            Self::Database(database) => database.find_session(token).await,
-            Self::Secondary(secondary) => secondary.find_session(token).await,
+        match &self.secondary {
+            None => self.database.find_session(token).await,
+            Some(secondary) => secondary.find_session(token, &self.database).await,
         }
     }
 
     async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
-        self.database().user_ban(user_id).await
+        self.database.user_ban(user_id).await
     }
 
     async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
-        self.database().jwks().await
+        self.database.jwks().await
     }
 }

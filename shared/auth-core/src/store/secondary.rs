@@ -8,22 +8,21 @@
 //! value's user is a snapshot from sign-in).
 //!
 //! One round trip (`GET`) per lookup, under a connect and a command timeout; the connection is
-//! made on first use and re-made after a failure (a frozen sandbox's socket), never by a request
-//! that does not need it. Redis unreachable, slow or answering garbage is an error, never an
+//! made on first use and re-made after any failure (a frozen sandbox's socket stays open and
+//! silent), never by a request that does not need it. Redis unreachable, slow or answering garbage is an error, never an
 //! allow.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncCommands, AsyncConnectionConfig};
 use serde::Deserialize;
-use tokio::sync::OnceCell;
 
 use crate::config::{ConfigError, Env};
 use crate::identity::SessionRecord;
+use crate::store::{AuthStore, StoreError};
 use crate::store::postgres::Database;
-use crate::store::{AuthStore, StoreError, StoredKey, UserBan};
 
 /// How sessions are kept in secondary storage.
 #[derive(Clone, PartialEq, Eq)]
@@ -151,8 +150,7 @@ struct StoredUser {
 /// are seen in the wild). Anything else is an error: garbage in storage is never a session.
 pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
     let garbage = |what: &str| StoreError::Query(format!("secondary storage value: {what}"));
-    let parsed: serde_json::Value =
-        serde_json::from_str(value).map_err(|_| garbage("not JSON"))?;
+    let parsed: serde_json::Value = serde_json::from_str(value).map_err(|_| garbage("not JSON"))?;
     let object = match parsed {
         serde_json::Value::String(inner) => {
             serde_json::from_str(&inner).map_err(|_| garbage("a string that is not JSON"))?
@@ -181,13 +179,14 @@ pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
     })
 }
 
-/// Sessions in secondary storage; users, bans and keys (and, when configured, stored sessions)
-/// in PostgreSQL.
+/// Sessions in secondary storage (the PostgreSQL database beside it holds users, bans, keys
+/// and, when configured, stored sessions).
 pub struct SecondaryStore {
     settings: SecondaryStorageSettings,
     client: redis::Client,
-    connection: OnceCell<ConnectionManager>,
-    database: Database,
+    /// The connection, made on first use and dropped after any failure (a timeout included:
+    /// a frozen sandbox's socket can stay open and silent), so the next request reconnects.
+    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
 }
 
 impl std::fmt::Debug for SecondaryStore {
@@ -208,18 +207,16 @@ fn redis_error(error: &redis::RedisError) -> StoreError {
 
 impl SecondaryStore {
     /// Builds the store without connecting.
-    pub fn new(settings: SecondaryStorageSettings, database: Database) -> Result<Self, ConfigError> {
-        let client = redis::Client::open(settings.url.as_str()).map_err(|_| {
-            ConfigError::Invalid {
+    pub fn new(settings: SecondaryStorageSettings) -> Result<Self, ConfigError> {
+        let client =
+            redis::Client::open(settings.url.as_str()).map_err(|_| ConfigError::Invalid {
                 var: "BETTER_AUTH_SECONDARY_STORAGE_URL",
                 reason: "not a Redis URL".into(),
-            }
-        })?;
+            })?;
         Ok(Self {
             settings,
             client,
-            connection: OnceCell::new(),
-            database,
+            connection: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -228,62 +225,70 @@ impl SecondaryStore {
         &self.settings
     }
 
-    /// The PostgreSQL database (users, bans, keys).
-    pub fn database(&self) -> &Database {
-        &self.database
-    }
-
     /// The key of a session token.
     pub fn session_key(&self, token: &str) -> String {
         format!("{}{token}", self.settings.prefix)
     }
 
-    /// The reconnecting connection, made on first use.
-    pub async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        let connection = self
-            .connection
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.settings.connect_timeout))
-                    .set_response_timeout(Some(self.settings.command_timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(200));
-                let connect = self.client.get_connection_manager_with_config(config);
-                match tokio::time::timeout(self.settings.connect_timeout, connect).await {
-                    Ok(Ok(manager)) => Ok(manager),
-                    Ok(Err(error)) => Err(redis_error(&error)),
-                    Err(_) => Err(StoreError::Timeout(self.settings.connect_timeout)),
-                }
-            })
-            .await?;
-        Ok(connection.clone())
+    /// The connection, made (under the connect timeout) when there is none.
+    pub async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref() {
+            return Ok(connection.clone());
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.settings.connect_timeout))
+            .set_response_timeout(Some(self.settings.command_timeout));
+        let connect = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config);
+        let connection = match tokio::time::timeout(self.settings.connect_timeout, connect).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => return Err(redis_error(&error)),
+            Err(_) => return Err(StoreError::Timeout(self.settings.connect_timeout)),
+        };
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Forgets the connection after a failure: the next request connects anew.
+    async fn reset(&self) {
+        *self.connection.lock().await = None;
     }
 
     /// `GET <prefix><token>` under the command timeout.
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut connection = self.connection().await?;
         let read = connection.get::<_, Option<String>>(key);
-        match tokio::time::timeout(self.settings.command_timeout, read).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(redis_error(&error)),
-            Err(_) => Err(StoreError::Timeout(self.settings.command_timeout)),
-        }
+        let result = match tokio::time::timeout(self.settings.command_timeout, read).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => redis_error(&error),
+            Err(_) => StoreError::Timeout(self.settings.command_timeout),
+        };
+        self.reset().await;
+        Err(result)
     }
 }
 
-impl AuthStore for SecondaryStore {
-    async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
+impl SecondaryStore {
+    /// The session with this token, as Better Auth's `findSession` finds it: a hit in storage
+    /// decides; a miss falls back to `database` only when sessions are stored there too.
+    pub async fn find_session(
+        &self,
+        token: &str,
+        database: &Database,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         let mut record = match self.get(&self.session_key(token)).await? {
             Some(value) => decode_session_value(&value)?,
             None if self.settings.falls_back_to_database() => {
-                return self.database.find_session(token).await;
+                return database.find_session(token).await;
             }
             None => return Ok(None),
         };
         if self.settings.check_ban_in_database {
             // The snapshot's ban may be stale: the database's ban decides (a deleted user's
             // session is refused as unknown).
-            match self.database.user_ban(&record.user_id).await? {
+            match database.user_ban(&record.user_id).await? {
                 Some(ban) => {
                     record.banned = ban.banned;
                     record.ban_expires = ban.ban_expires;
@@ -292,14 +297,6 @@ impl AuthStore for SecondaryStore {
             }
         }
         Ok(Some(record))
-    }
-
-    async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
-        self.database.user_ban(user_id).await
-    }
-
-    async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
-        self.database.jwks().await
     }
 }
 
@@ -319,7 +316,10 @@ mod tests {
         let doubled = serde_json::to_string(VALUE).expect("a JSON string");
         assert_eq!(decode_session_value(&doubled).expect("decodes"), record);
         let no_id = VALUE.replace(r#""id":"s1","#, "");
-        assert_eq!(decode_session_value(&no_id).expect("decodes").session_id, "");
+        assert_eq!(
+            decode_session_value(&no_id).expect("decodes").session_id,
+            ""
+        );
     }
 
     #[test]
@@ -352,7 +352,10 @@ mod tests {
         s.store_session_in_database = true;
         assert!(s.falls_back_to_database());
         s.preserve_session_in_database = true;
-        assert!(!s.falls_back_to_database(), "preserved rows outlive revocation");
+        assert!(
+            !s.falls_back_to_database(),
+            "preserved rows outlive revocation"
+        );
         assert!(!format!("{s:?}").contains("127.0.0.1"));
     }
 }

@@ -28,9 +28,9 @@ pub struct SessionLookup {
 }
 
 impl SessionLookup {
-    /// Writes the statement for this layout.
-    pub fn new(layout: &SchemaLayout) -> Self {
-        let (s, u) = (&layout.session, &layout.user);
+    /// Writes the statement for this layout; `None` without a session table.
+    pub fn new(layout: &SchemaLayout) -> Option<Self> {
+        let (s, u) = (layout.session.as_ref()?, &layout.user);
         let mut p = Projection::default();
         let session_id = p.field(s, "s", SessionField::Id);
         let user_id = p.field(s, "s", SessionField::UserId);
@@ -76,7 +76,7 @@ impl SessionLookup {
             s.col("s", SessionField::UserId),
             s.col("s", SessionField::Token),
         );
-        Self {
+        Some(Self {
             sql,
             session_id,
             user_id,
@@ -91,7 +91,7 @@ impl SessionLookup {
             ban_expires,
             impersonator_banned,
             impersonator_ban_expires,
-        }
+        })
     }
 
     /// Reads a row of [`Self::sql`].

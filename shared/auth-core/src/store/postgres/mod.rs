@@ -82,9 +82,19 @@ impl<C: Connect> Connect for WithPassword<C> {
     }
 }
 
+impl Prepared {
+    fn session(&self) -> Result<&SessionLookup, StoreError> {
+        self.session.as_ref().ok_or_else(|| {
+            StoreError::Unavailable(
+                "sessions are in secondary storage; this database has no session table".into(),
+            )
+        })
+    }
+}
+
 struct Prepared {
     layout: Arc<SchemaLayout>,
-    session: SessionLookup,
+    session: Option<SessionLookup>,
     ban: BanLookup,
     keys: Option<KeyLookup>,
 }
@@ -274,15 +284,15 @@ impl Database {
 
     async fn detect_prepared(&self) -> Result<Arc<Prepared>, StoreError> {
         let layout = self.detect().await?;
-        let (user, session) = (&layout.user, &layout.session);
+        let (user, session) = (&layout.user, layout.session.as_ref());
         tracing::info!(
             user_table = %user.name,
-            session_table = %session.name,
+            session_table = session.map_or("-", |s| s.name.as_str()),
             role = user.has(UserField::Role),
             banned = user.has(UserField::Banned),
             ban_expires = user.has(UserField::BanExpires),
-            impersonated_by = session.has(SessionField::ImpersonatedBy),
-            revoked = session.has(SessionField::Revoked),
+            impersonated_by = session.is_some_and(|s| s.has(SessionField::ImpersonatedBy)),
+            revoked = session.is_some_and(|s| s.has(SessionField::Revoked)),
             jwks = layout.jwks.is_some(),
             "better auth schema detected (optional security columns found: true/false)"
         );
@@ -323,7 +333,7 @@ impl Database {
     /// The one statement the session lookup runs (`$1` is the token), for benchmarks and
     /// diagnostics.
     pub async fn session_lookup_sql(&self) -> Result<String, StoreError> {
-        Ok(self.prepared().await?.session.sql.clone())
+        Ok(self.prepared().await?.session()?.sql.clone())
     }
 
     /// One round trip (`SELECT 1`), timed: what `/health/db` reports.
@@ -462,10 +472,10 @@ impl AuthStore for Database {
     async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
         let prepared = self.prepared().await?;
         let rows = self
-            .query(&prepared.session.sql, &[(&token, Type::TEXT)])
+            .query(&prepared.session()?.sql, &[(&token, Type::TEXT)])
             .await?;
         rows.first()
-            .map(|row| prepared.session.decode(row))
+            .map(|row| prepared.session()?.decode(row))
             .transpose()
     }
 
