@@ -303,7 +303,9 @@ impl BetterAuthServer {
             command.env("COOKIE_CACHE_PLUGIN", "1");
         }
         if let Some((url, prefix)) = &options.secondary_storage {
-            command.env("BA_REDIS_URL", url).env("BA_REDIS_PREFIX", prefix);
+            command
+                .env("BA_REDIS_URL", url)
+                .env("BA_REDIS_PREFIX", prefix);
             if options.store_session_in_database {
                 command.env("STORE_SESSION_IN_DATABASE", "1");
             }

@@ -21,8 +21,8 @@ use serde::Deserialize;
 
 use crate::config::{ConfigError, Env};
 use crate::identity::SessionRecord;
-use crate::store::{AuthStore, StoreError};
 use crate::store::postgres::Database;
+use crate::store::{AuthStore, StoreError};
 
 /// How sessions are kept in secondary storage.
 #[derive(Clone, PartialEq, Eq)]
