@@ -62,12 +62,12 @@ fn refusal(result: Result<auth_core::Authenticated, AuthError>) -> Refusal {
     }
 }
 
-#[tokio::test]
-async fn values_are_read_as_better_auth_writes_them() {
+/// A database with one user, a Redis prefix of the test's own, and a live session of the user
+/// stored there as Better Auth stores it.
+async fn with_live_session() -> (TestDb, String, TestRedis, String) {
     let db = TestDb::new(Variant::Default).await;
     let user = db.create_user(&NewUser::new("redis@example.com")).await;
     let redis = TestRedis::new();
-    let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
     let token = test_support::random_token(32);
     redis
         .set(
@@ -75,6 +75,13 @@ async fn values_are_read_as_better_auth_writes_them() {
             &value(&user, &token, chrono::Duration::hours(1), false),
         )
         .await;
+    (db, user, redis, token)
+}
+
+#[tokio::test]
+async fn values_are_read_as_better_auth_writes_them() {
+    let (db, user, redis, token) = with_live_session().await;
+    let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
     let ok = check(&auth, &token).await.expect("a session in Redis");
     assert_eq!(ok.identity.user_id, user);
     assert_eq!(
@@ -116,16 +123,7 @@ async fn values_are_read_as_better_auth_writes_them() {
 
 #[tokio::test]
 async fn a_ban_written_in_sql_needs_the_database_check() {
-    let db = TestDb::new(Variant::Default).await;
-    let user = db.create_user(&NewUser::new("redis@example.com")).await;
-    let redis = TestRedis::new();
-    let token = test_support::random_token(32);
-    redis
-        .set(
-            &token,
-            &value(&user, &token, chrono::Duration::hours(1), false),
-        )
-        .await;
+    let (db, user, redis, token) = with_live_session().await;
     db.set_banned(&user, true).await;
     let snapshot_only = authenticator(&db, &redis.url, &redis.prefix, &[]);
     assert!(
@@ -165,9 +163,7 @@ async fn garbage_in_storage_is_an_error_never_an_allow() {
 
 #[tokio::test]
 async fn a_frozen_or_unreachable_redis_is_an_error_and_recovers_by_itself() {
-    let db = TestDb::new(Variant::Default).await;
-    let user = db.create_user(&NewUser::new("redis@example.com")).await;
-    let redis = TestRedis::new();
+    let (db, _, redis, token) = with_live_session().await;
     let upstream = redis
         .url
         .trim_start_matches("redis://")
@@ -180,13 +176,6 @@ async fn a_frozen_or_unreachable_redis_is_an_error_and_recovers_by_itself() {
         &redis.prefix,
         &[],
     );
-    let token = test_support::random_token(32);
-    redis
-        .set(
-            &token,
-            &value(&user, &token, chrono::Duration::hours(1), false),
-        )
-        .await;
     assert!(check(&auth, &token).await.is_ok());
 
     proxy.stall();
