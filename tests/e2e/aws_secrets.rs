@@ -136,15 +136,7 @@ async fn the_secondary_storage_url_is_loaded_from_secrets_manager() {
     });
     redis.set(&token, &value.to_string()).await;
     let auth = auth_core::Authenticator::new(&config).expect("authenticator");
-    let cookie = format!(
-        "better-auth.session_token={}",
-        sign_cookie_value(&Secret::new(SECRET), &token)
-    );
-    let ok = auth
-        .authenticate(&RawCredentials {
-            authorization: vec![],
-            cookies: vec![&cookie],
-        })
+    let ok = test_support::authenticate_cookie(&auth, SECRET, &token)
         .await
         .expect("a session in Redis");
     assert_eq!(ok.identity.user_id, user);

@@ -1,6 +1,5 @@
 //! The `me` function's routes against real PostgreSQL.
 
-use auth_core::signing::{Secret, sign_cookie_value};
 use chrono::{Duration, Utc};
 use me::handler::handle;
 use serde_json::json;
@@ -8,10 +7,7 @@ use test_support::http::{Api, ApiRequest, TEST_SECRET, app, send};
 use test_support::{NewUser, TestDb, Variant};
 
 fn cookie(token: &str) -> String {
-    format!(
-        "better-auth.session_token={}",
-        sign_cookie_value(&Secret::new(TEST_SECRET), token)
-    )
+    test_support::session_cookie(TEST_SECRET, token)
 }
 
 #[tokio::test]

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use auth_core::signing::{Secret, sign_cookie_value};
 use auth_core::{AuthError, Authenticator, Outcome, Refusal};
 use chrono::Utc;
 use serde_json::json;
@@ -44,15 +43,7 @@ fn value(user_id: &str, token: &str, expires_in: chrono::Duration, banned: bool)
 }
 
 async fn check(auth: &Authenticator, token: &str) -> Result<auth_core::Authenticated, AuthError> {
-    let cookie = format!(
-        "better-auth.session_token={}",
-        sign_cookie_value(&Secret::new(SECRET), token)
-    );
-    auth.authenticate(&auth_core::RawCredentials {
-        authorization: vec![],
-        cookies: vec![&cookie],
-    })
-    .await
+    test_support::authenticate_cookie(auth, SECRET, token).await
 }
 
 fn refusal(result: Result<auth_core::Authenticated, AuthError>) -> Refusal {

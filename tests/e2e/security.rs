@@ -1,7 +1,6 @@
 //! The security review's findings (issue 13), each against real PostgreSQL: every test here
 //! failed before its fix.
 
-use auth_core::signing::{Secret, sign_cookie_value};
 use auth_core::{AuthError, Outcome, Refusal, StoreError};
 use chrono::{Duration, Utc};
 use serde_json::json;
@@ -9,22 +8,14 @@ use test_support::http::{Api, ApiRequest, TEST_SECRET, app, send};
 use test_support::{NewUser, TestDb, Variant};
 
 fn cookie(token: &str) -> String {
-    format!(
-        "better-auth.session_token={}",
-        sign_cookie_value(&Secret::new(TEST_SECRET), token)
-    )
+    test_support::session_cookie(TEST_SECRET, token)
 }
 
 async fn lookup(
     auth: &auth_core::Authenticator,
     token: &str,
 ) -> Result<auth_core::Authenticated, AuthError> {
-    let cookie = cookie(token);
-    auth.authenticate(&auth_core::RawCredentials {
-        authorization: vec![],
-        cookies: vec![&cookie],
-    })
-    .await
+    test_support::authenticate_cookie(auth, TEST_SECRET, token).await
 }
 
 struct Admins {

@@ -136,6 +136,7 @@ impl<S: AuthStore> Authenticator<S> {
             keys: &self.keys,
             extract: &self.extract,
             policy: self.policy,
+            session_token: std::sync::OnceLock::new(),
         };
         let mut fingerprint: Option<String> = None;
         let mut claimed = false;

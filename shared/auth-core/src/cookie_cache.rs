@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 use sha2::Sha256;
 
 use crate::access_token::{audience_matches, check_times};
-use crate::identity::SessionRecord;
+use crate::identity::{SessionRecord, UserSnapshot};
 use crate::jose::{self, JoseError, JweKey, KeySet};
 use crate::signing::Secret;
 
@@ -133,7 +133,7 @@ impl From<JoseError> for CacheMiss {
 #[derive(Debug, Deserialize)]
 struct Payload {
     session: CachedSession,
-    user: CachedUser,
+    user: UserSnapshot,
     #[serde(default)]
     version: Option<String>,
 }
@@ -147,24 +147,6 @@ struct CachedSession {
     expires_at: DateTime<Utc>,
     #[serde(default)]
     impersonated_by: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CachedUser {
-    id: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email_verified: bool,
-    #[serde(default)]
-    role: Option<String>,
-    #[serde(default)]
-    banned: Option<bool>,
-    #[serde(default)]
-    ban_expires: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -301,21 +283,11 @@ fn accept(
     {
         return Err(CacheMiss::TokenMismatch);
     }
-    Ok(SessionRecord {
-        session_id: payload.session.id,
-        user_id: payload.user.id,
-        expires_at: payload.session.expires_at,
-        impersonated_by: payload.session.impersonated_by,
-        revoked: false,
-        email: payload.user.email,
-        name: payload.user.name,
-        email_verified: payload.user.email_verified,
-        role: payload.user.role,
-        banned: payload.user.banned,
-        ban_expires: payload.user.ban_expires,
-        impersonator_banned: None,
-        impersonator_ban_expires: None,
-    })
+    Ok(payload.user.into_record(
+        payload.session.id,
+        payload.session.expires_at,
+        payload.session.impersonated_by,
+    ))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

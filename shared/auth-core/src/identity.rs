@@ -1,7 +1,7 @@
 //! What a session row means: the pure decision from a looked-up session to an [`Identity`].
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One session joined with its user, as the database returns it (timestamps already in UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,59 @@ pub struct SessionRecord {
     pub impersonator_banned: Option<bool>,
     /// The impersonating admin's `banExpires`.
     pub impersonator_ban_expires: Option<DateTime<Utc>>,
+}
+
+/// The user as Better Auth serializes it next to a session, in a cookie cache or a
+/// secondary-storage value: a snapshot from sign-in (or the cache's last refresh).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSnapshot {
+    /// `id`.
+    pub id: String,
+    /// `email`.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `emailVerified`.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+    /// `role` (admin plugin).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// `banned` (admin plugin).
+    #[serde(default)]
+    pub banned: Option<bool>,
+    /// `banExpires` (admin plugin).
+    #[serde(default)]
+    pub ban_expires: Option<DateTime<Utc>>,
+}
+
+impl UserSnapshot {
+    /// The record of one of this user's sessions.
+    pub fn into_record(
+        self,
+        session_id: String,
+        expires_at: DateTime<Utc>,
+        impersonated_by: Option<String>,
+    ) -> SessionRecord {
+        SessionRecord {
+            session_id,
+            user_id: self.id,
+            expires_at,
+            impersonated_by,
+            revoked: false,
+            email: self.email.unwrap_or_default(),
+            name: self.name.unwrap_or_default(),
+            email_verified: self.email_verified.unwrap_or(false),
+            role: self.role,
+            banned: self.banned,
+            ban_expires: self.ban_expires,
+            impersonator_banned: None,
+            impersonator_ban_expires: None,
+        }
+    }
 }
 
 /// A verified caller.

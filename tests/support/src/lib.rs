@@ -489,6 +489,28 @@ pub struct NewSession {
     pub token: String,
 }
 
+/// The session cookie Better Auth sets for `token` under `secret` (default cookie prefix).
+pub fn session_cookie(secret: &str, token: &str) -> String {
+    format!(
+        "better-auth.session_token={}",
+        auth_core::signing::sign_cookie_value(&auth_core::signing::Secret::new(secret), token)
+    )
+}
+
+/// Authenticates a request that carries only the session cookie of `token`.
+pub async fn authenticate_cookie(
+    auth: &auth_core::Authenticator,
+    secret: &str,
+    token: &str,
+) -> Result<auth_core::Authenticated, auth_core::AuthError> {
+    let cookie = session_cookie(secret, token);
+    auth.authenticate(&auth_core::RawCredentials {
+        authorization: vec![],
+        cookies: vec![&cookie],
+    })
+    .await
+}
+
 /// A validator on `database_url` with `secret` and extra settings (later pairs win).
 pub fn authenticator(
     database_url: &str,

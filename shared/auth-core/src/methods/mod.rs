@@ -23,7 +23,7 @@ use std::future::Future;
 
 use crate::authenticator::Authenticated;
 use crate::config::{ConfigError, Env};
-use crate::credentials::{CredentialError, ExtractOptions, RawCredentials};
+use crate::credentials::{Credential, CredentialError, ExtractOptions, RawCredentials};
 use crate::error::AuthError;
 use crate::identity::Policy;
 use crate::keys::KeyStore;
@@ -73,6 +73,9 @@ pub struct Context<'a, S> {
     pub extract: &'a ExtractOptions,
     /// What a user must satisfy besides a valid credential.
     pub policy: Policy,
+    /// The request's session token, extracted (signature checked) at most once per request
+    /// however many methods claim it (`cookie-cache` and `session`).
+    pub session_token: std::sync::OnceLock<Result<Credential, CredentialError>>,
 }
 
 /// The settings every method's own settings may depend on.

@@ -127,9 +127,12 @@ pub(crate) fn session_token<S>(
     request: &RawCredentials<'_>,
     context: &Context<'_, S>,
 ) -> Claim<Credential> {
-    match credentials::extract(request, context.extract) {
-        Ok(credential) => Claim::Present(credential),
+    let extracted = context
+        .session_token
+        .get_or_init(|| credentials::extract(request, context.extract));
+    match extracted {
+        Ok(credential) => Claim::Present(credential.clone()),
         Err(CredentialError::Missing) => Claim::Absent,
-        Err(error) => Claim::Invalid(error),
+        Err(error) => Claim::Invalid(*error),
     }
 }

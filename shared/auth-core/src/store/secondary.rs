@@ -20,7 +20,7 @@ use redis::{AsyncCommands, AsyncConnectionConfig};
 use serde::Deserialize;
 
 use crate::config::{ConfigError, Env};
-use crate::identity::SessionRecord;
+use crate::identity::{SessionRecord, UserSnapshot};
 use crate::store::postgres::Database;
 use crate::store::{AuthStore, StoreError};
 
@@ -114,7 +114,7 @@ impl SecondaryStorageSettings {
 #[derive(Debug, Deserialize)]
 struct Stored {
     session: StoredSession,
-    user: StoredUser,
+    user: UserSnapshot,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,24 +126,6 @@ struct StoredSession {
     expires_at: DateTime<Utc>,
     #[serde(default)]
     impersonated_by: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredUser {
-    id: String,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    email_verified: Option<bool>,
-    #[serde(default)]
-    role: Option<String>,
-    #[serde(default)]
-    banned: Option<bool>,
-    #[serde(default)]
-    ban_expires: Option<DateTime<Utc>>,
 }
 
 /// Reads a stored value: the JSON object, or a JSON string holding it (double-encoded values
@@ -162,21 +144,11 @@ pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
     if stored.session.user_id != stored.user.id {
         return Err(garbage("the session's userId is not its user's id"));
     }
-    Ok(SessionRecord {
-        session_id: stored.session.id.unwrap_or_default(),
-        user_id: stored.user.id,
-        expires_at: stored.session.expires_at,
-        impersonated_by: stored.session.impersonated_by,
-        revoked: false,
-        email: stored.user.email.unwrap_or_default(),
-        name: stored.user.name.unwrap_or_default(),
-        email_verified: stored.user.email_verified.unwrap_or(false),
-        role: stored.user.role,
-        banned: stored.user.banned,
-        ban_expires: stored.user.ban_expires,
-        impersonator_banned: None,
-        impersonator_ban_expires: None,
-    })
+    Ok(stored.user.into_record(
+        stored.session.id.unwrap_or_default(),
+        stored.session.expires_at,
+        stored.session.impersonated_by,
+    ))
 }
 
 /// Sessions in secondary storage (the PostgreSQL database beside it holds users, bans, keys
