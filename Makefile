@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 FUNCTIONS := authorizer me users sessions
 CARGO_LAMBDA := $(shell command -v cargo-lambda 2>/dev/null)
 
-.PHONY: help dev test bench lint lint-templates fmt build deploy watch invoke-examples tools-lambda clean
+.PHONY: help dev dev-redis test bench lint lint-templates fmt build deploy watch invoke-examples tools-lambda clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -12,13 +12,16 @@ help: ## List the targets
 dev: tools-lambda ## Local API in one command: PostgreSQL + schema + demo users, cargo lambda watch on :9000, curl commands
 	scripts/with-postgres.sh scripts/dev.sh
 
+dev-redis: tools-lambda ## make dev with the sessions in Redis (Better Auth's secondaryStorage): a Redis found or started as for make test
+	DEV_SESSIONS=redis scripts/with-postgres.sh scripts/with-redis.sh scripts/dev.sh
+
 test: ## Run every test against a real PostgreSQL and Redis (found or started; see scripts/with-postgres.sh, scripts/with-redis.sh) and PgBouncer (installed if missing)
 	scripts/ensure-pgbouncer.sh
 	scripts/with-postgres.sh scripts/with-redis.sh cargo test --workspace --locked
 
 bench: ## The benchmark: the limit, every authorizer path, Better Auth's getSession, cold start, memory (writes bench/latest.json)
 	cargo build --release --locked -p authorizer -p me -p users -p sessions -p bench
-	scripts/with-postgres.sh cargo run --release --locked --quiet -p bench
+	scripts/with-postgres.sh scripts/with-redis.sh cargo run --release --locked --quiet -p bench
 
 lint: lint-templates ## cargo fmt --check, clippy with warnings denied, and the SAM templates
 	cargo fmt --all -- --check

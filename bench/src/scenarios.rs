@@ -46,10 +46,14 @@ pub enum Scenario {
     Jwt,
     /// Our handler, the compact cookie cache.
     CookieCache,
+    /// One `GET` of the session key through the redis crate: the secondary-storage limit.
+    RedisLimit,
+    /// Our handler with sessions in Redis (Better Auth's `secondaryStorage`).
+    RedisPath,
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 7] = [
+pub const ALL: [Scenario; 9] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::UnknownToken,
@@ -57,6 +61,8 @@ pub const ALL: [Scenario; 7] = [
     Scenario::ResultCache,
     Scenario::Jwt,
     Scenario::CookieCache,
+    Scenario::RedisLimit,
+    Scenario::RedisPath,
 ];
 
 impl Scenario {
@@ -70,6 +76,16 @@ impl Scenario {
             Self::ResultCache => "authorizer: result cache hit (`AUTH_RESULT_CACHE_TTL_MS`)",
             Self::Jwt => "authorizer: Better Auth JWT (EdDSA, jwks table; no query)",
             Self::CookieCache => "authorizer: cookie cache, compact (no query)",
+            Self::RedisLimit => "Redis limit: one GET of the session key (redis crate)",
+            Self::RedisPath => "authorizer: secondary storage (Redis; session + revocation marker)",
+        }
+    }
+
+    /// The limit this scenario is compared with.
+    pub fn limit(self) -> Self {
+        match self {
+            Self::RedisLimit | Self::RedisPath => Self::RedisLimit,
+            _ => Self::Limit,
         }
     }
 }
@@ -106,6 +122,9 @@ pub struct Bench {
     jwts: Arc<Vec<String>>,
     cache_cookies: Arc<Vec<String>>,
     cookies_file: std::path::PathBuf,
+    /// The Redis the secondary-storage rows use, and the benchmark's key prefix there.
+    redis_url: String,
+    redis_prefix: String,
 }
 
 type Expected = Option<String>;
@@ -138,13 +157,25 @@ impl Bench {
             .map(|(t, _)| sign_cookie_value(&Secret::new(SECRET), t))
             .collect();
         std::fs::write(&cookies_file, lines.join("\n")).map_err(|e| e.to_string())?;
+        let redis_url = test_support::redis::redis_url();
+        let redis_prefix = format!("better-auth-bench-{}:", std::process::id());
+        seed::store_in_redis(&redis_url, &redis_prefix, &sessions, now).await?;
         Ok(Self {
             database_url,
             sessions: Arc::new(sessions),
             jwts: Arc::new(jwts),
             cache_cookies: Arc::new(cache_cookies),
             cookies_file,
+            redis_url,
+            redis_prefix,
         })
+    }
+
+    /// The Redis server's version.
+    pub async fn redis_version(&self) -> String {
+        seed::redis_version(&self.redis_url)
+            .await
+            .unwrap_or_else(|e| format!("? ({e})"))
     }
 
     fn authenticator(&self, scenario: Scenario) -> Result<Authenticator, String> {
@@ -159,6 +190,13 @@ impl Bench {
                 ("BETTER_AUTH_URL", ISSUER),
             ]),
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
+            Scenario::RedisPath => vars.extend([
+                ("BETTER_AUTH_SECONDARY_STORAGE_URL", self.redis_url.as_str()),
+                (
+                    "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+                    self.redis_prefix.as_str(),
+                ),
+            ]),
             _ => {}
         }
         let config = auth_core::Config::from_lookup(|k| {
@@ -177,6 +215,7 @@ impl Bench {
         for _ in 0..n {
             ops.push(match scenario {
                 Scenario::Limit => self.limit_worker().await?,
+                Scenario::RedisLimit => self.redis_limit_worker().await?,
                 _ => self.handler_worker(scenario)?,
             });
         }
@@ -214,6 +253,34 @@ impl Bench {
         }))
     }
 
+    async fn redis_limit_worker(&self) -> Result<Op, String> {
+        let client = redis::Client::open(self.redis_url.as_str()).map_err(|e| e.to_string())?;
+        let connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| format!("Redis at {}: {e}", self.redis_url))?;
+        let sessions = Arc::clone(&self.sessions);
+        let prefix = self.redis_prefix.clone();
+        Ok(Arc::new(move |i| {
+            let mut connection = connection.clone();
+            let sessions = Arc::clone(&sessions);
+            let key = format!("{prefix}{}", sessions[i % sessions.len()].0);
+            Box::pin(async move {
+                let user = &sessions[i % sessions.len()].1;
+                let started = Instant::now();
+                let value: redis::RedisResult<Option<String>> = redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await;
+                let took = started.elapsed();
+                (
+                    value.is_ok_and(|v| v.is_some_and(|v| v.contains(user.as_str()))),
+                    took,
+                )
+            })
+        }))
+    }
+
     fn handler_worker(&self, scenario: Scenario) -> Result<Op, String> {
         let auth = Arc::new(self.authenticator(scenario)?);
         let sessions = Arc::clone(&self.sessions);
@@ -229,7 +296,10 @@ impl Bench {
                 )
             };
             match scenario {
-                Scenario::Limit | Scenario::DatabasePath => (
+                Scenario::Limit
+                | Scenario::DatabasePath
+                | Scenario::RedisLimit
+                | Scenario::RedisPath => (
                     event(Shape::RestRequest, None, Some(&signed(token))),
                     Some(user.clone()),
                 ),
@@ -398,6 +468,7 @@ impl Bench {
 impl Drop for Bench {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.cookies_file);
+        seed::clear_redis(&self.redis_url, &self.redis_prefix);
     }
 }
 

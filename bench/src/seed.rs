@@ -107,3 +107,79 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
         None => e.to_string(),
     }
 }
+
+/// Stores `sessions` in Redis as Better Auth's `secondaryStorage` keeps them (`<prefix><token>`
+/// holding `{session, user}`, a TTL to the expiry), for the secondary-storage rows.
+pub async fn store_in_redis(
+    url: &str,
+    prefix: &str,
+    sessions: &[(String, String)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| format!("no Redis at {url} ({e}); make bench runs scripts/with-redis.sh"))?;
+    let expires = now + chrono::Duration::days(7);
+    for chunk in sessions.chunks(1000) {
+        let mut pipe = redis::pipe();
+        for (token, user) in chunk {
+            let value = serde_json::json!({
+                "session": {"id": format!("s-{token}"), "token": token, "userId": user,
+                            "expiresAt": expires, "createdAt": now, "updatedAt": now,
+                            "ipAddress": "", "userAgent": "bench"},
+                "user": {"id": user, "name": "Bench User", "email": format!("{user}@bench.example"),
+                         "emailVerified": true, "createdAt": now, "updatedAt": now,
+                         "role": "user", "banned": false, "banExpires": null},
+            });
+            pipe.cmd("SET")
+                .arg(format!("{prefix}{token}"))
+                .arg(value.to_string())
+                .arg("EX")
+                .arg(7 * 24 * 3600)
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut connection)
+            .await
+            .map_err(|e| format!("seeding Redis: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The Redis server's version (`INFO server`).
+pub async fn redis_version(url: &str) -> Result<String, String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut connection)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .unwrap_or("?")
+        .trim()
+        .to_owned())
+}
+
+/// Deletes the benchmark's keys (blocking: called on drop).
+pub fn clear_redis(url: &str, prefix: &str) {
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut connection) = client.get_connection() else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut connection)
+        .unwrap_or_default();
+    for chunk in keys.chunks(1000) {
+        let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(chunk).query(&mut connection);
+    }
+}

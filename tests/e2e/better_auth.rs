@@ -34,6 +34,8 @@ struct Ctx {
     db: TestDb,
     ba: BetterAuthServer,
     auth: Authenticator,
+    /// The settings our side was given (cookie prefix, secondary storage).
+    vars: Vec<(String, String)>,
 }
 
 /// Better Auth with `secondaryStorage: redisStorage(...)` on a key prefix of the test's own:
@@ -60,10 +62,21 @@ impl Ctx {
             if options.store_session_in_database {
                 vars.push(("BETTER_AUTH_STORE_SESSION_IN_DATABASE", "true".into()));
             }
+            if options.preserve_session_in_database {
+                vars.push(("BETTER_AUTH_PRESERVE_SESSION_IN_DATABASE", "true".into()));
+            }
         }
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let auth = test_support::authenticator(&db.url, &options.secret, &vars);
-        Self { db, ba, auth }
+        Self {
+            db,
+            ba,
+            auth,
+            vars: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
     }
 
     async fn ours(&self, shape: Shape, credential: &Credential) -> Ours {
@@ -436,6 +449,37 @@ async fn redis_only_means_no_session_table_and_a_miss_is_final() {
     assert_eq!(ctx.agree_on_all("key deleted", &session).await, None);
 }
 
+/// Better Auth 1.7's revoke-all also writes `revoked-sessions-before-<userId>`: a session
+/// created before it is refused even if its key is still (or again) in Redis.
+#[tokio::test]
+async fn a_key_left_behind_by_revoke_all_is_refused_by_both() {
+    let redis = TestRedis::new();
+    let ctx = Ctx::start(with_redis(Profile::Default, &redis, false)).await;
+    let ida = email("ida");
+    let session = ctx.ba.sign_up(&ida).await;
+    let stored = redis.get(&session.token).await.expect("in Redis");
+    let reply = ctx
+        .ba
+        .post(
+            "/revoke-sessions",
+            json!({}),
+            Some(&Credential::Cookie(session.cookie.clone())),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        redis
+            .get(&format!("revoked-sessions-before-{}", session.user_id))
+            .await
+            .is_some(),
+        "Better Auth wrote the marker"
+    );
+    redis.set(&session.token, &stored).await;
+    assert_eq!(ctx.agree_on_all("a lingering key", &session).await, None);
+    let fresh = ctx.ba.sign_in(&ida).await;
+    assert!(ctx.agree_on_all("signed in again", &fresh).await.is_some());
+}
+
 #[tokio::test]
 async fn with_sessions_in_the_database_too_a_redis_miss_falls_back_as_better_auth_does() {
     let redis = TestRedis::new();
@@ -551,7 +595,9 @@ async fn foreign_and_forged_credentials_are_refused_by_both() {
 }
 
 mod functions {
-    //! Our account-management functions acting on a real Better Auth deployment.
+    //! Our account-management functions acting on a real Better Auth deployment, with sessions
+    //! in the database, in Redis only, in Redis and the database, and in Redis with preserved
+    //! rows: whatever we change, Better Auth sees.
 
     use super::*;
     use test_support::http::{Api, ApiRequest, send};
@@ -559,146 +605,356 @@ mod functions {
     /// The browser app's origin: cookie-authenticated writes come from it, as JSON.
     const APP_ORIGIN: &str = "https://app.example.com";
 
-    async fn with_functions(options: ServerOptions) -> (Ctx, account_api::http::App) {
-        let ctx = Ctx::start(options.clone()).await;
-        let app = account_api::http::App::from_lookup(|k| match k {
-            "DATABASE_URL" => Some(ctx.db.url.clone()),
-            "BETTER_AUTH_SECRET" => Some(options.secret.clone()),
-            "CORS_ALLOWED_ORIGINS" => Some(APP_ORIGIN.to_owned()),
-            _ => None,
-        })
-        .expect("app");
-        (ctx, app)
+    /// Where Better Auth keeps sessions in a test.
+    #[derive(Debug, Clone, Copy)]
+    enum Keeping {
+        Database,
+        RedisOnly,
+        RedisAndDatabase,
+        RedisAndPreservedRows,
     }
 
-    #[tokio::test]
-    async fn a_ban_here_makes_better_auth_refuse_sign_in() {
-        let (ctx, app) = with_functions(ServerOptions::new(Profile::Default, SECRET)).await;
-        let admin = ctx.ba.sign_up(&email("admin")).await;
-        ctx.make_admin(&admin.user_id).await;
+    struct Deployment {
+        ctx: Ctx,
+        app: account_api::http::App,
+        _redis: Option<TestRedis>,
+    }
+
+    async fn deploy(keeping: Keeping) -> Deployment {
+        let redis = match keeping {
+            Keeping::Database => None,
+            _ => Some(TestRedis::new()),
+        };
+        let options = match (&redis, keeping) {
+            (None, _) => ServerOptions::new(Profile::Default, SECRET),
+            (Some(redis), Keeping::RedisOnly) => with_redis(Profile::Default, redis, false),
+            (Some(redis), Keeping::RedisAndDatabase) => with_redis(Profile::Default, redis, true),
+            (Some(redis), _) => {
+                let mut options = with_redis(Profile::Default, redis, true);
+                options.preserve_session_in_database = true;
+                options
+            }
+        };
+        let ctx = Ctx::start(options.clone()).await;
+        let mut vars = ctx.vars.clone();
+        vars.extend([
+            ("DATABASE_URL".to_owned(), ctx.db.url.clone()),
+            ("BETTER_AUTH_SECRET".to_owned(), options.secret.clone()),
+            ("CORS_ALLOWED_ORIGINS".to_owned(), APP_ORIGIN.to_owned()),
+        ]);
+        let app = account_api::http::App::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        })
+        .expect("app");
+        Deployment {
+            ctx,
+            app,
+            _redis: redis,
+        }
+    }
+
+    impl Deployment {
+        /// An admin, signed in after being made one (a Redis snapshot holds the role it was
+        /// signed in with).
+        async fn admin(&self) -> SignedIn {
+            let admin_email = email("admin");
+            let admin = self.ctx.ba.sign_up(&admin_email).await;
+            self.ctx.make_admin(&admin.user_id).await;
+            self.ctx.ba.sign_in(&admin_email).await
+        }
+
+        async fn alive(&self, session: &SignedIn) -> bool {
+            self.ctx
+                .ba
+                .get_session(&Credential::Cookie(session.cookie.clone()))
+                .await
+                .is_some()
+        }
+
+        async fn session_id(&self, session: &SignedIn) -> String {
+            self.ctx
+                .ba
+                .get_session(&Credential::Cookie(session.cookie.clone()))
+                .await
+                .expect("session")["session"]["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        }
+    }
+
+    async fn a_ban_here_makes_better_auth_refuse(keeping: Keeping) {
+        let d = deploy(keeping).await;
+        let admin = d.admin().await;
         let victim_email = email("victim");
-        let victim = ctx.ba.sign_up(&victim_email).await;
+        let victim = d.ctx.ba.sign_up(&victim_email).await;
+        let other = d.ctx.ba.sign_in(&victim_email).await;
         // The admin calls us with their real Better Auth cookie (no authorizer in front).
         let request = ApiRequest::new(Api::Http, "POST", &format!("/users/{}/ban", victim.user_id))
             .header("cookie", &admin.cookie)
             .header("origin", APP_ORIGIN)
             .json(&json!({"banReason": "spam"}));
-        let reply = send(users::handler::handle, &app, &request).await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        let refused = ctx.ba.sign_in_reply(&victim_email).await;
+        let reply = send(users::handler::handle, &d.app, &request).await;
+        assert_eq!(reply.status, 200, "{keeping:?}: {}", reply.body);
+        let refused = d.ctx.ba.sign_in_reply(&victim_email).await;
         assert_eq!(
             (refused.status, refused.body["code"].as_str()),
-            (403, Some("BANNED_USER"))
+            (403, Some("BANNED_USER")),
+            "{keeping:?}"
         );
         assert_eq!(
-            ctx.agree_on_all("banned through our API", &victim).await,
-            None
+            d.ctx.agree_on_all("banned through our API", &victim).await,
+            None,
+            "{keeping:?}"
         );
-    }
-
-    #[tokio::test]
-    async fn a_session_revoked_here_is_gone_for_better_auth() {
-        let (ctx, app) = with_functions(ServerOptions::new(Profile::Default, SECRET)).await;
-        let grace = email("grace");
-        let first = ctx.ba.sign_up(&grace).await;
-        let second = ctx.ba.sign_in(&grace).await;
-        let listing = ApiRequest::new(
-            Api::Rest,
-            "GET",
-            &format!("/users/{}/sessions", first.user_id),
-        )
-        .header("authorization", &format!("Bearer {}", first.token));
-        let reply = send(sessions::handler::handle, &app, &listing).await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        let second_id = ctx
-            .ba
-            .get_session(&Credential::Cookie(second.cookie.clone()))
-            .await
-            .expect("session")["session"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
-        let revoke = ApiRequest::new(
-            Api::Rest,
-            "DELETE",
-            &format!("/users/{}/sessions/{second_id}", first.user_id),
-        )
-        .header("authorization", &format!("Bearer {}", first.token));
-        let reply = send(sessions::handler::handle, &app, &revoke).await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
         assert_eq!(
-            ctx.ba
-                .get_session(&Credential::Cookie(second.cookie.clone()))
+            d.ctx
+                .agree_on_all("banned: the other session", &other)
                 .await,
             None
         );
         assert!(
-            ctx.ba
-                .get_session(&Credential::Cookie(first.cookie.clone()))
-                .await
-                .is_some()
+            d.alive(&admin).await,
+            "{keeping:?}: the admin's session stays"
         );
 
-        let keep = ApiRequest::new(
-            Api::Rest,
+        // Unbanned here: Better Auth lets them in again, and both accept the new session.
+        let unban = ApiRequest::new(
+            Api::Http,
             "DELETE",
-            &format!("/users/{}/sessions", first.user_id),
+            &format!("/users/{}/ban", victim.user_id),
         )
-        .query("keepCurrent", "true")
-        .header("cookie", &first.cookie)
+        .header("cookie", &admin.cookie)
         .header("origin", APP_ORIGIN)
         .header("content-type", "application/json");
-        let third = ctx.ba.sign_in(&grace).await;
-        let reply = send(sessions::handler::handle, &app, &keep).await;
-        assert_eq!(reply.body, json!({"success": true, "revoked": 1}));
         assert_eq!(
-            ctx.ba
-                .get_session(&Credential::Cookie(third.cookie.clone()))
-                .await,
-            None
+            send(users::handler::handle, &d.app, &unban).await.status,
+            200
         );
+        let back = d.ctx.ba.sign_in(&victim_email).await;
+        assert!(d.ctx.agree_on_all("unbanned here", &back).await.is_some());
+    }
+
+    async fn sessions_listed_and_revoked_here_are_gone_for_better_auth(keeping: Keeping) {
+        let d = deploy(keeping).await;
+        let grace = email("grace");
+        let first = d.ctx.ba.sign_up(&grace).await;
+        let second = d.ctx.ba.sign_in(&grace).await;
+        let bearer = format!("Bearer {}", first.token);
+        let sessions_path = format!("/users/{}/sessions", first.user_id);
+
+        // Our list is Better Auth's list.
+        let ours = send(
+            sessions::handler::handle,
+            &d.app,
+            &ApiRequest::new(Api::Rest, "GET", &sessions_path).header("authorization", &bearer),
+        )
+        .await;
+        assert_eq!(ours.status, 200, "{keeping:?}: {}", ours.body);
+        let theirs = d
+            .ctx
+            .ba
+            .request(
+                "GET",
+                "/list-sessions",
+                None,
+                Some(&Credential::Cookie(first.cookie.clone())),
+            )
+            .await;
+        assert_eq!(theirs.status, 200, "{}", theirs.body);
+        let ids = |list: &Value| {
+            let mut ids: Vec<String> = list
+                .as_array()
+                .expect("a list")
+                .iter()
+                .map(|s| s["id"].as_str().expect("id").to_owned())
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(
+            ids(&ours.body["sessions"]),
+            ids(&theirs.body),
+            "{keeping:?}"
+        );
+        assert_eq!(ids(&ours.body["sessions"]).len(), 2);
+        let current: Vec<&Value> = ours.body["sessions"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|s| s["current"] == json!(true))
+            .collect();
+        assert_eq!(
+            current.len(),
+            1,
+            "{keeping:?}: the caller's own session is marked"
+        );
+
+        // Our /auth/session is Better Auth's get-session, without the token.
+        let mine = send(
+            me::handler::handle,
+            &d.app,
+            &ApiRequest::new(Api::Rest, "GET", "/auth/session").header("authorization", &bearer),
+        )
+        .await;
+        assert_eq!(mine.status, 200, "{keeping:?}: {}", mine.body);
+        assert_eq!(
+            mine.body["session"]["id"],
+            json!(d.session_id(&first).await)
+        );
+        assert!(mine.body["session"].get("token").is_none());
+
+        // Revoke one.
+        let second_id = d.session_id(&second).await;
+        let revoke = ApiRequest::new(Api::Rest, "DELETE", &format!("{sessions_path}/{second_id}"))
+            .header("authorization", &bearer);
+        let reply = send(sessions::handler::handle, &d.app, &revoke.clone()).await;
+        assert_eq!(reply.status, 200, "{keeping:?}: {}", reply.body);
+        assert_eq!(d.ctx.agree_on_all("revoked here", &second).await, None);
+        assert!(d.alive(&first).await, "{keeping:?}");
+        let again = send(sessions::handler::handle, &d.app, &revoke).await;
+        assert_eq!(again.status, 404, "{keeping:?}: already gone");
+
+        // Revoke the others, keeping the caller's.
+        let third = d.ctx.ba.sign_in(&grace).await;
+        let keep = ApiRequest::new(Api::Rest, "DELETE", &sessions_path)
+            .query("keepCurrent", "true")
+            .header("cookie", &first.cookie)
+            .header("origin", APP_ORIGIN)
+            .header("content-type", "application/json");
+        let reply = send(sessions::handler::handle, &d.app, &keep).await;
+        assert_eq!(
+            reply.body,
+            json!({"success": true, "revoked": 1}),
+            "{keeping:?}"
+        );
+        assert_eq!(d.ctx.agree_on_all("another session", &third).await, None);
         assert!(
-            ctx.ba
-                .get_session(&Credential::Cookie(first.cookie.clone()))
+            d.ctx
+                .agree_on_all("the kept session", &first)
                 .await
                 .is_some()
         );
+
+        // Better Auth's list agrees again, then everything goes.
+        let theirs = d
+            .ctx
+            .ba
+            .request(
+                "GET",
+                "/list-sessions",
+                None,
+                Some(&Credential::Cookie(first.cookie.clone())),
+            )
+            .await;
+        assert_eq!(
+            ids(&theirs.body),
+            vec![d.session_id(&first).await],
+            "{keeping:?}"
+        );
+        let fourth = d.ctx.ba.sign_in(&grace).await;
+        let all =
+            ApiRequest::new(Api::Rest, "DELETE", &sessions_path).header("authorization", &bearer);
+        let reply = send(sessions::handler::handle, &d.app, &all).await;
+        assert_eq!(
+            reply.body,
+            json!({"success": true, "revoked": 2}),
+            "{keeping:?}"
+        );
+        assert_eq!(d.ctx.agree_on_all("all revoked: first", &first).await, None);
+        assert_eq!(
+            d.ctx.agree_on_all("all revoked: fourth", &fourth).await,
+            None
+        );
+        let fresh = d.ctx.ba.sign_in(&grace).await;
+        assert!(
+            d.ctx
+                .agree_on_all("signed in after revoke-all", &fresh)
+                .await
+                .is_some(),
+            "{keeping:?}: a new session is not under the revocation"
+        );
     }
 
-    #[tokio::test]
-    async fn a_role_set_here_is_what_better_auth_reports() {
-        let (ctx, app) = with_functions(ServerOptions::new(Profile::Default, SECRET)).await;
-        let admin_email = email("admin");
-        let admin = ctx.ba.sign_up(&admin_email).await;
-        ctx.make_admin(&admin.user_id).await;
-        let heidi = ctx.ba.sign_up(&email("heidi")).await;
+    async fn a_role_set_here_is_what_better_auth_reports(keeping: Keeping) {
+        let d = deploy(keeping).await;
+        let admin = d.admin().await;
+        let heidi = d.ctx.ba.sign_up(&email("heidi")).await;
         let request = ApiRequest::new(Api::Rest, "PUT", &format!("/users/{}/role", heidi.user_id))
             .header("cookie", &admin.cookie)
             .header("origin", APP_ORIGIN)
             .json(&json!({"role": ["admin", "user"]}));
-        let reply = send(users::handler::handle, &app, &request).await;
+        let reply = send(users::handler::handle, &d.app, &request).await;
         assert_eq!(
             (reply.status, reply.body["user"]["role"].clone()),
-            (200, json!("admin,user"))
+            (200, json!("admin,user")),
+            "{keeping:?}"
         );
-        let as_admin = Credential::Cookie(ctx.ba.sign_in(&admin_email).await.cookie);
-        let theirs = ctx
+        let theirs = d
+            .ctx
             .ba
             .request(
                 "GET",
                 &format!("/admin/get-user?id={}", heidi.user_id),
                 None,
-                Some(&as_admin),
+                Some(&Credential::Cookie(admin.cookie.clone())),
             )
             .await;
         assert_eq!(theirs.status, 200, "{}", theirs.body);
         assert_eq!(theirs.body["role"], "admin,user");
-        // And Better Auth's admin API now treats her as an admin.
+        // Her existing session now carries the role, for Better Auth (whose admin API lets her
+        // in) and for our authorizer.
         let as_heidi = Credential::Cookie(heidi.cookie.clone());
-        let listed = ctx
+        let session = d.ctx.ba.get_session(&as_heidi).await.expect("session");
+        assert_eq!(session["user"]["role"], "admin,user", "{keeping:?}");
+        let listed = d
+            .ctx
             .ba
             .request("GET", "/admin/list-users", None, Some(&as_heidi))
             .await;
-        assert_eq!(listed.status, 200, "{}", listed.body);
+        assert_eq!(listed.status, 200, "{keeping:?}: {}", listed.body);
+        match d.ctx.ours(Shape::HttpV2, &as_heidi).await {
+            Ours::Allow(context) => assert_eq!(context["role"], "admin,user", "{keeping:?}"),
+            other => panic!("{keeping:?}: {other:?}"),
+        }
+
+        // A name changed here too.
+        let rename = ApiRequest::new(Api::Rest, "PATCH", &format!("/users/{}", heidi.user_id))
+            .header("authorization", &format!("Bearer {}", heidi.token))
+            .json(&json!({"name": "Heidi Renamed"}));
+        assert_eq!(
+            send(users::handler::handle, &d.app, &rename).await.status,
+            200
+        );
+        let session = d.ctx.ba.get_session(&as_heidi).await.expect("session");
+        assert_eq!(session["user"]["name"], "Heidi Renamed", "{keeping:?}");
+    }
+
+    macro_rules! in_every_keeping {
+        ($($flow:ident => $($name:ident: $keeping:ident),+;)+) => {$($(
+            #[tokio::test]
+            async fn $name() {
+                $flow(Keeping::$keeping).await;
+            }
+        )+)+};
+    }
+
+    in_every_keeping! {
+        a_ban_here_makes_better_auth_refuse =>
+            ban_here_database: Database,
+            ban_here_redis_only: RedisOnly,
+            ban_here_redis_and_database: RedisAndDatabase,
+            ban_here_redis_and_preserved_rows: RedisAndPreservedRows;
+        sessions_listed_and_revoked_here_are_gone_for_better_auth =>
+            revoke_here_database: Database,
+            revoke_here_redis_only: RedisOnly,
+            revoke_here_redis_and_database: RedisAndDatabase,
+            revoke_here_redis_and_preserved_rows: RedisAndPreservedRows;
+        a_role_set_here_is_what_better_auth_reports =>
+            role_here_database: Database,
+            role_here_redis_only: RedisOnly,
+            role_here_redis_and_database: RedisAndDatabase;
     }
 }

@@ -201,8 +201,42 @@ async fn a_frozen_or_unreachable_redis_is_an_error_and_recovers_by_itself() {
     assert_eq!(error.outcome(), Outcome::Unavailable);
 }
 
+/// A user's sessions written as Better Auth's `createSession` writes them: each value with a
+/// TTL to its expiry, and the `active-sessions-<userId>` list with a TTL to the furthest.
+async fn store_sessions(redis: &TestRedis, user: &str, role: &str, hours: &[i64]) -> Vec<String> {
+    let now = Utc::now();
+    let mut list = Vec::new();
+    let mut tokens = Vec::new();
+    for h in hours {
+        let token = test_support::random_token(32);
+        let mut stored: serde_json::Value =
+            serde_json::from_str(&value(user, &token, chrono::Duration::hours(*h), false))
+                .expect("json");
+        stored["user"]["role"] = json!(role);
+        // An additional field of the app's own, as Better Auth copies the whole user row.
+        stored["user"]["plan"] = json!("pro");
+        let expires = now + chrono::Duration::hours(*h);
+        if *h > 0 {
+            redis
+                .set_ex(&token, &stored.to_string(), (*h as u64) * 3600)
+                .await;
+        }
+        list.push(json!({"token": token, "expiresAt": expires.timestamp_millis()}));
+        tokens.push(token);
+    }
+    let furthest = hours.iter().max().copied().unwrap_or(1).max(1) as u64;
+    redis
+        .set_ex(
+            &format!("active-sessions-{user}"),
+            &json!(list).to_string(),
+            furthest * 3600,
+        )
+        .await;
+    tokens
+}
+
 #[tokio::test]
-async fn the_functions_identify_callers_from_redis_and_refuse_what_they_cannot_do_there() {
+async fn the_functions_list_revoke_and_ban_in_redis_as_better_auth_does() {
     use test_support::http::{Api, ApiRequest, send};
     let db = TestDb::new(Variant::Default).await;
     let mut admin = NewUser::new("admin@example.com");
@@ -210,68 +244,171 @@ async fn the_functions_identify_callers_from_redis_and_refuse_what_they_cannot_d
     let admin = db.create_user(&admin).await;
     let victim = db.create_user(&NewUser::new("victim@example.com")).await;
     let redis = TestRedis::new();
-    let token = test_support::random_token(32);
-    let mut stored: serde_json::Value =
-        serde_json::from_str(&value(&admin, &token, chrono::Duration::hours(1), false))
-            .expect("json");
-    stored["user"]["role"] = json!("admin");
-    redis.set(&token, &stored.to_string()).await;
-    let app = test_support::http::app(
-        &db.url,
-        &[
-            ("BETTER_AUTH_SECONDARY_STORAGE_URL", redis.url.as_str()),
-            (
-                "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
-                redis.prefix.as_str(),
-            ),
-        ],
-    );
-    let bearer = format!("Bearer {token}");
-    let me = send(
-        me::handler::handle,
+    let admin_token = store_sessions(&redis, &admin, "admin", &[1])
+        .await
+        .remove(0);
+    // Four list entries: live for 3h, 2h and 5h, and one whose list entry has expired.
+    let tokens = store_sessions(&redis, &victim, "user", &[3, 2, 5, -1]).await;
+    // A value that is not JSON is skipped, as Better Auth's listSessions skips it.
+    let garbage = test_support::random_token(32);
+    redis.set(&garbage, "not json").await;
+    let list_key = format!("active-sessions-{victim}");
+    let mut list: Vec<serde_json::Value> =
+        serde_json::from_str(&redis.get(&list_key).await.expect("list")).expect("json");
+    list.push(json!({"token": garbage, "expiresAt": (Utc::now() + chrono::Duration::hours(4)).timestamp_millis()}));
+    redis
+        .set_ex(&list_key, &json!(list).to_string(), 5 * 3600)
+        .await;
+
+    let vars = [
+        ("BETTER_AUTH_SECONDARY_STORAGE_URL", redis.url.as_str()),
+        (
+            "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+            redis.prefix.as_str(),
+        ),
+    ];
+    let app = test_support::http::app(&db.url, &vars);
+    let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
+    let bearer = format!("Bearer {admin_token}");
+    let call = |method: &str, path: String| {
+        ApiRequest::new(Api::Http, method, &path).header("authorization", &bearer)
+    };
+
+    let listed = send(
+        sessions::handler::handle,
         &app,
-        &ApiRequest::new(Api::Http, "GET", "/auth/me").header("authorization", &bearer),
+        &call("GET", format!("/users/{victim}/sessions")),
     )
     .await;
-    assert_eq!((me.status, me.body["id"].clone()), (200, json!(admin)));
-    for (method, path) in [
-        ("GET", format!("/users/{victim}/sessions")),
-        ("DELETE", format!("/users/{victim}/sessions")),
-    ] {
-        let reply = send(
-            sessions::handler::handle,
-            &app,
-            &ApiRequest::new(Api::Http, method, &path).header("authorization", &bearer),
-        )
-        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let ids: Vec<&str> = listed.body["sessions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), 3, "live, readable sessions only: {ids:?}");
+
+    // Revoke one (the 3h session): its key goes, and the list is rewritten as Better Auth
+    // rewrites it: live entries not revoked, sorted by expiry, TTL to the furthest.
+    let revoked = send(
+        sessions::handler::handle,
+        &app,
+        &call(
+            "DELETE",
+            format!("/users/{victim}/sessions/s-{}", tokens[0]),
+        ),
+    )
+    .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert_eq!(redis.get(&tokens[0]).await, None);
+    let rewritten: Vec<serde_json::Value> =
+        serde_json::from_str(&redis.get(&list_key).await.expect("list")).expect("json");
+    let order: Vec<&str> = rewritten
+        .iter()
+        .map(|e| e["token"].as_str().expect("token"))
+        .collect();
+    assert_eq!(
+        order,
+        vec![tokens[1].as_str(), garbage.as_str(), tokens[2].as_str()]
+    );
+    assert!(
+        rewritten.iter().all(|e| e["expiresAt"].is_i64()),
+        "epoch ms integers"
+    );
+    let ttl = redis.ttl(&list_key).await;
+    assert!(
+        (5 * 3600 - 5..=5 * 3600).contains(&ttl),
+        "TTL to the furthest: {ttl}"
+    );
+    assert_eq!(
+        refusal(check(&auth, &tokens[0]).await),
+        Refusal::Unknown,
+        "revoked here, refused here"
+    );
+    assert!(check(&auth, &tokens[1]).await.is_ok());
+
+    // Ban: the user is banned in PostgreSQL and every session in Redis goes, with the marker.
+    let banned = send(
+        users::handler::handle,
+        &app,
+        &call("POST", format!("/users/{victim}/ban")),
+    )
+    .await;
+    assert_eq!(banned.status, 200, "{}", banned.body);
+    assert_eq!(banned.body["user"]["banned"], json!(true));
+    assert_eq!(redis.get(&tokens[1]).await, None);
+    assert_eq!(redis.get(&tokens[2]).await, None);
+    assert_eq!(redis.get(&list_key).await, None, "an empty list is deleted");
+    let marker_key = format!("revoked-sessions-before-{victim}");
+    let marker: i64 = redis
+        .get(&marker_key)
+        .await
+        .expect("the revocation marker")
+        .parse()
+        .expect("epoch ms");
+    assert!((Utc::now().timestamp_millis() - marker).abs() < 60_000);
+    assert!(redis.ttl(&marker_key).await >= 7 * 24 * 3600 - 5);
+    // A key that lingers (a replica, a race) is refused under the marker.
+    let lingering = value(&victim, &tokens[2], chrono::Duration::hours(5), false);
+    let mut lingering: serde_json::Value = serde_json::from_str(&lingering).expect("json");
+    lingering["session"]["createdAt"] = json!(Utc::now() - chrono::Duration::hours(1));
+    redis.set(&tokens[2], &lingering.to_string()).await;
+    assert_eq!(refusal(check(&auth, &tokens[2]).await), Refusal::Unknown);
+    // The admin's own session was not touched.
+    assert!(check(&auth, &admin_token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_role_change_here_reaches_the_snapshots_the_authorizer_reads() {
+    use test_support::http::{Api, ApiRequest, send};
+    let db = TestDb::new(Variant::Default).await;
+    let mut admin = NewUser::new("admin@example.com");
+    admin.role = Some("admin".into());
+    let admin = db.create_user(&admin).await;
+    let user = db.create_user(&NewUser::new("user@example.com")).await;
+    let redis = TestRedis::new();
+    let admin_token = store_sessions(&redis, &admin, "admin", &[1])
+        .await
+        .remove(0);
+    let user_tokens = store_sessions(&redis, &user, "user", &[2, 3]).await;
+    let before = redis.ttl(&user_tokens[1]).await;
+    let vars = [
+        ("BETTER_AUTH_SECONDARY_STORAGE_URL", redis.url.as_str()),
+        (
+            "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+            redis.prefix.as_str(),
+        ),
+    ];
+    let app = test_support::http::app(&db.url, &vars);
+    let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
+    let reply = send(
+        users::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "PUT", &format!("/users/{user}/role"))
+            .header("authorization", &format!("Bearer {admin_token}"))
+            .json(&json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    for token in &user_tokens {
+        let ok = check(&auth, token).await.expect("still signed in");
+        assert_eq!(ok.identity.role.as_deref(), Some("admin"));
+        let stored: serde_json::Value =
+            serde_json::from_str(&redis.get(token).await.expect("kept")).expect("json");
+        assert_eq!(stored["user"]["role"], "admin");
         assert_eq!(
-            (reply.status, reply.body["code"].as_str()),
-            (500, Some("NOT_SUPPORTED")),
-            "{method} {path}"
+            stored["user"]["name"], "Test User",
+            "the user as stored now"
+        );
+        assert_eq!(
+            stored["user"]["plan"], "pro",
+            "fields we do not know are kept"
         );
     }
-    let ban = send(
-        users::handler::handle,
-        &app,
-        &ApiRequest::new(Api::Http, "POST", &format!("/users/{victim}/ban"))
-            .header("authorization", &bearer),
-    )
-    .await;
-    assert_eq!(
-        (ban.status, ban.body["code"].as_str()),
-        (500, Some("NOT_SUPPORTED"))
-    );
-    let user = send(
-        users::handler::handle,
-        &app,
-        &ApiRequest::new(Api::Http, "GET", &format!("/users/{victim}"))
-            .header("authorization", &bearer),
-    )
-    .await;
-    assert_eq!(user.status, 200);
-    assert_ne!(
-        user.body["banned"],
-        json!(true),
-        "a refused ban changed nothing"
+    let after = redis.ttl(&user_tokens[1]).await;
+    assert!(
+        after > 0 && after <= before,
+        "TTL kept: {before} -> {after}"
     );
 }

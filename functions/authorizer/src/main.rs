@@ -1,4 +1,7 @@
 //! Wires configuration, the (lazy) database pool and the handler. Nothing else lives here.
+// The handler's future nests the store's (PostgreSQL, then Redis) futures unboxed: deeper than
+// the default layout query limit.
+#![recursion_limit = "256"]
 
 use std::sync::Arc;
 

@@ -112,13 +112,11 @@ async fn session(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
         message: "This request carries no session",
     })?;
     let accounts = ctx.app.accounts().await?;
+    // Where Better Auth keeps it: the session table or secondary storage.
     let session = accounts
-        .session(session_id)
+        .session_of(&caller.user_id, session_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    if session.user_id != caller.user_id {
-        return Err(ApiError::Unauthorized);
-    }
     let user = accounts
         .user(&caller.user_id)
         .await?

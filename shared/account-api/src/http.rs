@@ -157,10 +157,9 @@ impl App {
 
     /// The account store (detects the schema on first use).
     pub async fn accounts(&self) -> Result<AccountStore<'_>, ApiError> {
-        let elsewhere = self.auth.store().secondary().is_some();
         Ok(AccountStore::open(self.auth.database())
             .await?
-            .with_sessions_in_secondary_storage(elsewhere))
+            .with_secondary_storage(self.auth.store().secondary()))
     }
 }
 

@@ -53,6 +53,21 @@ impl TestRedis {
             .expect("SET");
     }
 
+    /// Sets `<prefix><key>` with a TTL in seconds, as Better Auth's adapter does (`SETEX`).
+    pub async fn set_ex(&self, key: &str, value: &str, seconds: u64) {
+        let mut c = self.connection().await;
+        let () = c
+            .set_ex(format!("{}{key}", self.prefix), value, seconds)
+            .await
+            .expect("SETEX");
+    }
+
+    /// The TTL of `<prefix><key>` in seconds (`-1`: none, `-2`: no key).
+    pub async fn ttl(&self, key: &str) -> i64 {
+        let mut c = self.connection().await;
+        c.ttl(format!("{}{key}", self.prefix)).await.expect("TTL")
+    }
+
     /// Deletes `<prefix><key>`.
     pub async fn delete(&self, key: &str) {
         let mut c = self.connection().await;

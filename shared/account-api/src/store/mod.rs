@@ -3,7 +3,9 @@
 //!
 //! - [`users`]: read, list, update, roles, bans (a ban is one data-modifying CTE that bans and
 //!   revokes).
-//! - [`sessions`]: list and revoke, with the layout's one revocation strategy.
+//! - [`sessions`]: list and revoke, with the layout's one revocation strategy, in PostgreSQL
+//!   or (with Better Auth's `secondaryStorage`) in Redis through `stored_sessions`, exactly as
+//!   Better Auth does it.
 //! - [`accounts`]: linked sign-in methods (never their tokens).
 //! - [`query`]: the validated shapes of `GET /users`' search, filter, sort and page.
 //!
@@ -14,6 +16,7 @@
 pub mod accounts;
 pub mod query;
 pub mod sessions;
+mod stored_sessions;
 pub mod users;
 
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use std::sync::Arc;
 use auth_core::StoreError;
 use auth_core::schema::SchemaLayout;
 use auth_core::store::postgres::Database;
+use auth_core::store::secondary::SecondaryStore;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serializer;
 use tokio_postgres::Row;
@@ -48,9 +52,9 @@ pub(crate) fn text(value: impl Into<String>) -> Param {
 pub struct AccountStore<'a> {
     db: &'a Database,
     layout: Arc<SchemaLayout>,
-    /// Sessions are (also) in secondary storage: revoking or listing them here alone would be
-    /// wrong, so those operations are refused as unsupported.
-    sessions_in_secondary_storage: bool,
+    /// Where sessions are kept when Better Auth has `secondaryStorage` (and, with
+    /// `storeSessionInDatabase`, in the database too).
+    secondary: Option<&'a SecondaryStore>,
 }
 
 impl<'a> AccountStore<'a> {
@@ -59,15 +63,14 @@ impl<'a> AccountStore<'a> {
         Ok(Self {
             db,
             layout: db.layout().await?,
-            sessions_in_secondary_storage: false,
+            secondary: None,
         })
     }
 
-    /// Marks the sessions as kept in secondary storage (Better Auth's `secondaryStorage`):
-    /// listing and revoking them, and bans (which revoke), are then refused as unsupported
-    /// rather than done in the database alone.
-    pub fn with_sessions_in_secondary_storage(mut self, elsewhere: bool) -> Self {
-        self.sessions_in_secondary_storage = elsewhere;
+    /// Sessions kept in secondary storage (Better Auth's `secondaryStorage`): listed, revoked
+    /// and refreshed there as Better Auth does it, and in the database too when stored there.
+    pub fn with_secondary_storage(mut self, secondary: Option<&'a SecondaryStore>) -> Self {
+        self.secondary = secondary;
         self
     }
 

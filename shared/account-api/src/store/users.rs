@@ -289,12 +289,24 @@ impl AccountStore<'_> {
             sets.extend(users.assign(UserField::EmailVerified, &format!("${}", params.len())));
         }
         sets.extend(users.touch(UserField::UpdatedAt));
-        Ok(self.update_user_sql(id, sets, params).await?)
+        let user = self.update_user_sql(id, sets, params).await?;
+        self.refreshed(user).await
+    }
+
+    /// The updated user, after its sessions in secondary storage got the new snapshot.
+    async fn refreshed(
+        &self,
+        user: Option<UserRecord>,
+    ) -> Result<Option<UserRecord>, AccountError> {
+        if let Some(user) = &user {
+            self.refresh_snapshots(user).await?;
+        }
+        Ok(user)
     }
 
     /// `PUT /users/{id}/role`: stores the comma-separated role list. With `demoted` (the new
     /// roles grant no admin power), the sessions the user opened by impersonating someone end in
-    /// the same statement.
+    /// the same statement (in the session table: secondary storage has no index to find them).
     pub async fn set_role(
         &self,
         id: &str,
@@ -302,7 +314,9 @@ impl AccountStore<'_> {
         demoted: bool,
     ) -> Result<Option<UserRecord>, AccountError> {
         let users = self.users();
-        let ending = self.impersonated_by_changed().filter(|_| demoted);
+        let ending = self
+            .impersonated_by_changed()
+            .filter(|_| demoted && !self.sessions_in_secondary_storage());
         // The role is `$2` next to the id (`$1`) in the combined statement, else `$1`.
         let placeholder = if ending.is_some() { "$2" } else { "$1" };
         let Some(assign) = users.assign(UserField::Role, placeholder) else {
@@ -317,7 +331,10 @@ impl AccountStore<'_> {
                 self.update_and_revoke(&sets, vec![text(id), text(role)], &ended)
                     .await?
             }
-            None => self.update_user_sql(id, sets, vec![text(role)]).await?,
+            None => {
+                let user = self.update_user_sql(id, sets, vec![text(role)]).await?;
+                self.refreshed(user).await?
+            }
         })
     }
 
@@ -385,7 +402,8 @@ impl AccountStore<'_> {
     }
 
     /// `POST /users/{id}/ban`: bans the user and, atomically, revokes all their sessions and
-    /// every session they opened by impersonating someone.
+    /// every session they opened by impersonating someone. With secondary storage, as Better
+    /// Auth's admin plugin: the user is banned, then every session of theirs revoked there.
     pub async fn ban(
         &self,
         id: &str,
@@ -395,6 +413,19 @@ impl AccountStore<'_> {
         let users = self.users();
         let expires = users.ts_value(UserField::BanExpires, "$3::timestamptz");
         let sets = self.ban_assignments("true", "$2", &expires)?;
+        if self.sessions_in_secondary_storage() {
+            let params: Vec<Param> = vec![text(reason), (Box::new(until), Type::TIMESTAMPTZ)];
+            let sets = self.ban_assignments(
+                "true",
+                "$1",
+                &users.ts_value(UserField::BanExpires, "$2::timestamptz"),
+            )?;
+            let user = self.update_user_sql(id, sets, params).await?;
+            if let Some(user) = &user {
+                self.revoke_sessions(&user.id, None).await?;
+            }
+            return Ok(user);
+        }
         let own = format!(
             "{} = changed.k",
             self.sessions()?.col("s", SessionField::UserId)
@@ -427,7 +458,8 @@ impl AccountStore<'_> {
     /// `DELETE /users/{id}/ban`: clears banned, banReason and banExpires.
     pub async fn unban(&self, id: &str) -> Result<Option<UserRecord>, AccountError> {
         let sets = self.ban_assignments("false", "NULL", "NULL")?;
-        Ok(self.update_user_sql(id, sets, Vec::new()).await?)
+        let user = self.update_user_sql(id, sets, Vec::new()).await?;
+        self.refreshed(user).await
     }
 }
 

@@ -7,16 +7,21 @@
 //! PostgreSQL; `BETTER_AUTH_CHECK_BAN_IN_DATABASE` also reads the user's current ban there (the
 //! value's user is a snapshot from sign-in).
 //!
-//! One round trip (`GET`) per lookup, under a connect and a command timeout; the connection is
-//! made on first use and re-made after any failure (a frozen sandbox's socket stays open and
-//! silent), never by a request that does not need it. Redis unreachable, slow or answering garbage is an error, never an
-//! allow.
+//! Better Auth 1.7 also keeps `<prefix>revoked-sessions-before-<userId>` (epoch ms) when it
+//! revokes all of a user's sessions: a stored session created before it is refused even while
+//! its key lingers. The lookup reads the value and that marker in one round trip (a Lua script,
+//! as `@better-auth/redis-storage` itself uses), under a connect and a command timeout; the
+//! connection is made on first use and re-made after any failure (a frozen sandbox's socket
+//! stays open and silent), never by a request that does not need it. Redis unreachable, slow or
+//! answering garbage is an error, never an allow.
 
+use std::future::Future;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncCommands, AsyncConnectionConfig};
+use redis::{AsyncConnectionConfig, Script};
 use serde::Deserialize;
 
 use crate::config::{ConfigError, Env};
@@ -126,30 +131,75 @@ struct StoredSession {
     expires_at: DateTime<Utc>,
     #[serde(default)]
     impersonated_by: Option<String>,
+    #[serde(default)]
+    created_at: Option<DateTime<Utc>>,
 }
 
-/// Reads a stored value: the JSON object, or a JSON string holding it (double-encoded values
-/// are seen in the wild). Anything else is an error: garbage in storage is never a session.
-pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
-    let garbage = |what: &str| StoreError::Query(format!("secondary storage value: {what}"));
-    let parsed: serde_json::Value = serde_json::from_str(value).map_err(|_| garbage("not JSON"))?;
-    let object = match parsed {
+fn garbage(what: &str) -> StoreError {
+    StoreError::Query(format!("secondary storage value: {what}"))
+}
+
+/// Parses a stored JSON value: the JSON itself, or a JSON string holding it (double-encoded
+/// values are seen in the wild).
+pub fn parse_stored_json(value: &str) -> Result<serde_json::Value, StoreError> {
+    match serde_json::from_str(value).map_err(|_| garbage("not JSON"))? {
         serde_json::Value::String(inner) => {
-            serde_json::from_str(&inner).map_err(|_| garbage("a string that is not JSON"))?
+            serde_json::from_str(&inner).map_err(|_| garbage("a string that is not JSON"))
         }
-        other => other,
+        other => Ok(other),
+    }
+}
+
+/// Whether a stored session created at `created_at` falls under the user's
+/// `revoked-sessions-before` marker (epoch ms, as Better Auth writes it). A missing or
+/// unreadable marker or date revokes nothing, as in Better Auth (`NaN < x` is false).
+pub fn revoked_by_marker(created_at: Option<DateTime<Utc>>, marker: Option<&str>) -> bool {
+    let Some(before) = marker.and_then(|m| m.trim().parse::<f64>().ok()) else {
+        return false;
     };
-    let stored: Stored =
-        serde_json::from_value(object).map_err(|_| garbage("not {session, user}"))?;
+    created_at.is_some_and(|created| (created.timestamp_millis() as f64) < before)
+}
+
+/// Reads a stored value: the JSON object, or a JSON string holding it. Anything else is an
+/// error: garbage in storage is never a session.
+pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
+    decode_stored(value).map(|(record, _)| record)
+}
+
+fn decode_stored(value: &str) -> Result<(SessionRecord, Option<DateTime<Utc>>), StoreError> {
+    let stored: Stored = serde_json::from_value(parse_stored_json(value)?)
+        .map_err(|_| garbage("not {session, user}"))?;
     if stored.session.user_id != stored.user.id {
         return Err(garbage("the session's userId is not its user's id"));
     }
-    Ok(stored.user.into_record(
+    let created_at = stored.session.created_at;
+    let record = stored.user.into_record(
         stored.session.id.unwrap_or_default(),
         stored.session.expires_at,
         stored.session.impersonated_by,
-    ))
+    );
+    Ok((record, created_at))
 }
+
+/// Reads a session value and its user's `revoked-sessions-before` marker in one round trip.
+/// `KEYS[1]`: the session key; `ARGV[1]`: the prefix. Returns `{value, marker}` (`false` for
+/// what is missing). The value is returned as stored: Rust decodes and judges it.
+static READ_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local value = redis.call('GET', KEYS[1])
+if not value then return {false, false} end
+local ok, decoded = pcall(cjson.decode, value)
+if ok and type(decoded) == 'string' then ok, decoded = pcall(cjson.decode, decoded) end
+local marker = false
+if ok and type(decoded) == 'table' and type(decoded.session) == 'table'
+    and type(decoded.session.userId) == 'string' then
+  marker = redis.call('GET', ARGV[1] .. 'revoked-sessions-before-' .. decoded.session.userId)
+end
+return {value, marker}
+"#,
+    )
+});
 
 /// Sessions in secondary storage (the PostgreSQL database beside it holds users, bans, keys
 /// and, when configured, stored sessions).
@@ -197,9 +247,21 @@ impl SecondaryStore {
         &self.settings
     }
 
-    /// The key of a session token.
+    /// The key of a session token: `<prefix><token>`.
     pub fn session_key(&self, token: &str) -> String {
         format!("{}{token}", self.settings.prefix)
+    }
+
+    /// The key of a user's session list: `<prefix>active-sessions-<userId>`, a JSON array of
+    /// `{token, expiresAt (epoch ms)}`.
+    pub fn active_sessions_key(&self, user_id: &str) -> String {
+        format!("{}active-sessions-{user_id}", self.settings.prefix)
+    }
+
+    /// The key of a user's revocation marker: `<prefix>revoked-sessions-before-<userId>`
+    /// (epoch ms as text).
+    pub fn revoked_before_key(&self, user_id: &str) -> String {
+        format!("{}revoked-sessions-before-{user_id}", self.settings.prefix)
     }
 
     /// The connection, made (under the connect timeout) when there is none.
@@ -228,17 +290,39 @@ impl SecondaryStore {
         *self.connection.lock().await = None;
     }
 
-    /// `GET <prefix><token>` under the command timeout.
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let mut connection = self.connection().await?;
-        let read = connection.get::<_, Option<String>>(key);
-        let result = match tokio::time::timeout(self.settings.command_timeout, read).await {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => redis_error(&error),
-            Err(_) => StoreError::Timeout(self.settings.command_timeout),
-        };
+    /// Runs one exchange (a command, a pipeline or a script) on the connection under the
+    /// command timeout; any failure drops the connection.
+    pub async fn run<T, F, Fut>(&self, exchange: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let connection = self.connection().await?;
+        let result =
+            match tokio::time::timeout(self.settings.command_timeout, exchange(connection)).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => redis_error(&error),
+                Err(_) => StoreError::Timeout(self.settings.command_timeout),
+            };
         self.reset().await;
         Err(result)
+    }
+
+    /// The session value under `<prefix><token>` and its user's revocation marker.
+    async fn read_session(
+        &self,
+        token: &str,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        let key = self.session_key(token);
+        let prefix = self.settings.prefix.as_str();
+        self.run(|mut connection| async move {
+            READ_SESSION
+                .key(key)
+                .arg(prefix)
+                .invoke_async(&mut connection)
+                .await
+        })
+        .await
     }
 }
 
@@ -250,12 +334,18 @@ impl SecondaryStore {
         token: &str,
         database: &Database,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let mut record = match self.get(&self.session_key(token)).await? {
-            Some(value) => decode_session_value(&value)?,
-            None if self.settings.falls_back_to_database() => {
+        let mut record = match self.read_session(token).await? {
+            (Some(value), marker) => {
+                let (record, created_at) = decode_stored(&value)?;
+                if revoked_by_marker(created_at, marker.as_deref()) {
+                    return Ok(None);
+                }
+                record
+            }
+            (None, _) if self.settings.falls_back_to_database() => {
                 return database.find_session(token).await;
             }
-            None => return Ok(None),
+            (None, _) => return Ok(None),
         };
         if self.settings.check_ban_in_database {
             // The snapshot's ban may be stale: the database's ban decides (a deleted user's
@@ -307,6 +397,20 @@ mod tests {
         ] {
             assert!(decode_session_value(garbage).is_err(), "{garbage}");
         }
+    }
+
+    #[test]
+    fn the_revocation_marker_ends_older_sessions_only() {
+        let created: DateTime<Utc> = "2026-01-01T00:00:00.000Z".parse().expect("date");
+        let at = created.timestamp_millis();
+        assert!(revoked_by_marker(
+            Some(created),
+            Some(&(at + 1).to_string())
+        ));
+        assert!(!revoked_by_marker(Some(created), Some(&at.to_string())));
+        assert!(!revoked_by_marker(Some(created), None));
+        assert!(!revoked_by_marker(Some(created), Some("garbage")));
+        assert!(!revoked_by_marker(None, Some(&(at + 1).to_string())));
     }
 
     #[test]

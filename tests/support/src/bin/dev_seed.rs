@@ -1,7 +1,9 @@
 //! `make dev`'s seeding step: creates the `better_auth_dev` database on the server named by
 //! `DATABASE_URL`, applies Better Auth's schema when missing, (re)creates a demo admin and a demo
 //! user with live sessions, writes `target/dev/env` for `cargo lambda watch`, and prints curl
-//! commands that work as printed.
+//! commands that work as printed. With `DEV_SESSIONS=redis` (`make dev-redis`) the sessions
+//! are kept in the Redis at `REDIS_URL` as Better Auth's `secondaryStorage` keeps them (prefix
+//! `better-auth:`), and the functions are configured to read them there.
 
 use auth_core::signing::{Secret, sign_cookie_value};
 use chrono::{Duration, Utc};
@@ -42,6 +44,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db.batch_execute(SCHEMA).await?;
     }
     let now = Utc::now();
+    let redis_url = match std::env::var("DEV_SESSIONS").as_deref() {
+        Ok("redis") => Some(std::env::var("REDIS_URL")?),
+        Ok("database") | Err(_) => None,
+        Ok(other) => return Err(format!("DEV_SESSIONS={other}: expected redis or database").into()),
+    };
+    let mut redis = match &redis_url {
+        Some(url) => Some(
+            redis::Client::open(url.as_str())?
+                .get_multiplexed_async_connection()
+                .await?,
+        ),
+        None => None,
+    };
     let mut tokens = Vec::new();
     for (id, email, name, role) in [
         ("demo-admin", "admin@example.com", "Demo Admin", "admin"),
@@ -57,20 +72,58 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db.execute("DELETE FROM session WHERE \"userId\" = $1", &[&id])
             .await?;
         let token = test_support::random_token(32);
-        db.execute(
-            "INSERT INTO session (id, token, \"userId\", \"expiresAt\", \"createdAt\", \"updatedAt\", \"ipAddress\", \"userAgent\")
-             VALUES ($1, $2, $3, $4, $5, $5, '127.0.0.1', 'make dev')",
-            &[&format!("{id}-session"), &token, &id, &(now + Duration::days(7)), &now],
-        )
-        .await?;
+        let expires = now + Duration::days(7);
+        match redis.as_mut() {
+            None => {
+                db.execute(
+                    "INSERT INTO session (id, token, \"userId\", \"expiresAt\", \"createdAt\", \"updatedAt\", \"ipAddress\", \"userAgent\")
+                     VALUES ($1, $2, $3, $4, $5, $5, '127.0.0.1', 'make dev')",
+                    &[&format!("{id}-session"), &token, &id, &expires, &now],
+                )
+                .await?;
+            }
+            Some(redis) => {
+                // As Better Auth's createSession writes it: the value and the user's list.
+                let value = serde_json::json!({
+                    "session": {"id": format!("{id}-session"), "token": token, "userId": id,
+                                "expiresAt": expires, "createdAt": now, "updatedAt": now,
+                                "ipAddress": "127.0.0.1", "userAgent": "make dev"},
+                    "user": {"id": id, "name": name, "email": email, "emailVerified": true,
+                             "createdAt": now, "updatedAt": now, "role": role,
+                             "banned": false, "banReason": null, "banExpires": null},
+                });
+                let list =
+                    serde_json::json!([{"token": token, "expiresAt": expires.timestamp_millis()}]);
+                let ttl = Duration::days(7).num_seconds() as u64;
+                redis::pipe()
+                    .cmd("SET")
+                    .arg(format!("better-auth:{token}"))
+                    .arg(value.to_string())
+                    .arg("EX")
+                    .arg(ttl)
+                    .ignore()
+                    .cmd("SET")
+                    .arg(format!("better-auth:active-sessions-{id}"))
+                    .arg(list.to_string())
+                    .arg("EX")
+                    .arg(ttl)
+                    .ignore()
+                    .cmd("DEL")
+                    .arg(format!("better-auth:revoked-sessions-before-{id}"))
+                    .ignore()
+                    .query_async::<()>(redis)
+                    .await?;
+            }
+        }
         tokens.push(token);
     }
     let env_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dev");
     std::fs::create_dir_all(&env_dir)?;
-    std::fs::write(
-        env_dir.join("env"),
-        format!("DATABASE_URL={url}\nBETTER_AUTH_SECRET={SECRET}\n"),
-    )?;
+    let mut env = format!("DATABASE_URL={url}\nBETTER_AUTH_SECRET={SECRET}\n");
+    if let Some(redis_url) = &redis_url {
+        env.push_str(&format!("BETTER_AUTH_SECONDARY_STORAGE_URL={redis_url}\n"));
+    }
+    std::fs::write(env_dir.join("env"), env)?;
 
     let secret = Secret::new(SECRET);
     let admin_cookie = format!(
@@ -105,8 +158,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "  cargo lambda invoke authorizer --data-file target/dev/{name}\n"
         ));
     }
+    let where_ = match &redis_url {
+        Some(_) => " kept in Redis (secondary storage, prefix better-auth:)",
+        None => "",
+    };
     println!(
-        "\nSeeded {DATABASE}: admin@example.com (admin) and user@example.com (user), each with a 7-day session.
+        "\nSeeded {DATABASE}: admin@example.com (admin) and user@example.com (user), each with a 7-day session{where_}.
 
 Once `cargo lambda watch` below says it is serving, in another terminal:
 
