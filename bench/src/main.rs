@@ -1,6 +1,7 @@
 //! `make bench`: the authorizer against the physical limit (one prepared statement through
 //! tokio-postgres) and against Better Auth's own `getSession`, on one database with 100k users
-//! and 200k sessions; its secondary-storage path against a raw Redis `GET` of the same keys;
+//! and 200k sessions; its secondary-storage path against a raw Redis `GET` of the same keys; its
+//! API-key path against the same guarded write through tokio-postgres alone;
 //! plus the release binary's cold start, peak memory and size. Prints a markdown table and
 //! writes the figures as JSON (`bench/latest.json`).
 //!
@@ -126,6 +127,8 @@ async fn run(cores: usize) -> Result<(), String> {
     let redis_limit = row(scenarios::Scenario::RedisLimit)?;
     let redis_path = row(scenarios::Scenario::RedisPath)?;
     let ratio_redis = redis_path.p50_us / redis_limit.p50_us;
+    let api_key_ratio = row(scenarios::Scenario::ApiKeyPath)?.p50_us
+        / row(scenarios::Scenario::ApiKeyLimit)?.p50_us;
     let ours_n = rows[1].2;
     let bad_signature = rows
         .iter()
@@ -145,6 +148,11 @@ async fn run(cores: usize) -> Result<(), String> {
             "secondary-storage (Redis) path p50 ≤ 1.25× its limit, one GET (concurrency 1)",
             format!("{:.2}×", ratio_redis),
             ratio_redis <= 1.25,
+        ),
+        target(
+            "API-key path p50 ≤ 1.25× its limit, the same guarded write (concurrency 1)",
+            format!("{:.2}×", api_key_ratio),
+            api_key_ratio <= 1.25,
         ),
         target(
             &format!("throughput ≥ 10× Better Auth getSession (concurrency {concurrency})"),

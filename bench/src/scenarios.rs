@@ -14,7 +14,7 @@ use hmac::{Hmac, Mac as _};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use test_support::events::{Shape, event};
+use test_support::events::{Shape, event, with_header};
 use tokio_postgres::types::Type;
 
 use crate::measure::{Op, Stats};
@@ -50,10 +50,14 @@ pub enum Scenario {
     RedisLimit,
     /// Our handler with sessions in Redis (Better Auth's `secondaryStorage`).
     RedisPath,
+    /// The API-key statement (one guarded write) through tokio-postgres alone: its limit.
+    ApiKeyLimit,
+    /// Our handler, a Better Auth API key (`x-api-key`).
+    ApiKeyPath,
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 9] = [
+pub const ALL: [Scenario; 11] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::UnknownToken,
@@ -63,6 +67,8 @@ pub const ALL: [Scenario; 9] = [
     Scenario::CookieCache,
     Scenario::RedisLimit,
     Scenario::RedisPath,
+    Scenario::ApiKeyLimit,
+    Scenario::ApiKeyPath,
 ];
 
 impl Scenario {
@@ -78,6 +84,8 @@ impl Scenario {
             Self::CookieCache => "authorizer: cookie cache, compact (no query)",
             Self::RedisLimit => "Redis limit: one GET of the session key (redis crate)",
             Self::RedisPath => "authorizer: secondary storage (Redis; session + revocation marker)",
+            Self::ApiKeyLimit => "API-key limit: the same guarded write (tokio-postgres)",
+            Self::ApiKeyPath => "authorizer: API key (`x-api-key`; one guarded write)",
         }
     }
 
@@ -85,6 +93,7 @@ impl Scenario {
     pub fn limit(self) -> Self {
         match self {
             Self::RedisLimit | Self::RedisPath => Self::RedisLimit,
+            Self::ApiKeyLimit | Self::ApiKeyPath => Self::ApiKeyLimit,
             _ => Self::Limit,
         }
     }
@@ -121,6 +130,8 @@ pub struct Bench {
     sessions: Arc<Vec<(String, String)>>,
     jwts: Arc<Vec<String>>,
     cache_cookies: Arc<Vec<String>>,
+    /// API keys (plaintext) and their owners.
+    api_keys: Arc<Vec<(String, String)>>,
     cookies_file: std::path::PathBuf,
     /// The Redis the secondary-storage rows use, and the benchmark's key prefix there.
     redis_url: String,
@@ -157,6 +168,12 @@ impl Bench {
             .map(|(t, _)| sign_cookie_value(&Secret::new(SECRET), t))
             .collect();
         std::fs::write(&cookies_file, lines.join("\n")).map_err(|e| e.to_string())?;
+        let api_keys: Vec<(String, String)> = sessions
+            .iter()
+            .take(2000)
+            .map(|(_, user)| (test_support::random_token(64), user.clone()))
+            .collect();
+        seed::store_api_keys(&database_url, &api_keys).await?;
         let redis_url = test_support::redis::redis_url();
         let redis_prefix = format!("better-auth-bench-{}:", std::process::id());
         seed::store_in_redis(&redis_url, &redis_prefix, &sessions, now).await?;
@@ -165,6 +182,7 @@ impl Bench {
             sessions: Arc::new(sessions),
             jwts: Arc::new(jwts),
             cache_cookies: Arc::new(cache_cookies),
+            api_keys: Arc::new(api_keys),
             cookies_file,
             redis_url,
             redis_prefix,
@@ -190,6 +208,9 @@ impl Bench {
                 ("BETTER_AUTH_URL", ISSUER),
             ]),
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
+            Scenario::ApiKeyLimit | Scenario::ApiKeyPath => {
+                vars.push(("BETTER_AUTH_METHODS", "api-key,session"))
+            }
             Scenario::RedisPath => vars.extend([
                 ("BETTER_AUTH_SECONDARY_STORAGE_URL", self.redis_url.as_str()),
                 (
@@ -216,6 +237,7 @@ impl Bench {
             ops.push(match scenario {
                 Scenario::Limit => self.limit_worker().await?,
                 Scenario::RedisLimit => self.redis_limit_worker().await?,
+                Scenario::ApiKeyLimit => self.api_key_limit_worker().await?,
                 _ => self.handler_worker(scenario)?,
             });
         }
@@ -253,6 +275,39 @@ impl Bench {
         }))
     }
 
+    async fn api_key_limit_worker(&self) -> Result<Op, String> {
+        // The exact statement our handler runs for a key, from its own store.
+        let auth = self.authenticator(Scenario::ApiKeyPath)?;
+        let sql = auth
+            .database()
+            .api_key_use_sql()
+            .await
+            .map_err(|e| e.to_string())?;
+        let client = Arc::new(seed::connect(&self.database_url).await?);
+        let statement = client
+            .prepare_typed(&sql, &[Type::TEXT, Type::BOOL])
+            .await
+            .map_err(|e| e.to_string())?;
+        let keys: Arc<Vec<(String, String)>> = Arc::new(
+            self.api_keys
+                .iter()
+                .map(|(key, user)| (auth_core::methods::api_key::hash_key(key), user.clone()))
+                .collect(),
+        );
+        Ok(Arc::new(move |i| {
+            let client = Arc::clone(&client);
+            let statement = statement.clone();
+            let keys = Arc::clone(&keys);
+            Box::pin(async move {
+                let (hash, _) = &keys[i % keys.len()];
+                let started = Instant::now();
+                let rows = client.query(&statement, &[hash, &false]).await;
+                let took = started.elapsed();
+                (rows.is_ok_and(|rows| rows.len() == 1), took)
+            })
+        }))
+    }
+
     async fn redis_limit_worker(&self) -> Result<Op, String> {
         let client = redis::Client::open(self.redis_url.as_str()).map_err(|e| e.to_string())?;
         let connection = client
@@ -286,6 +341,7 @@ impl Bench {
         let sessions = Arc::clone(&self.sessions);
         let jwts = Arc::clone(&self.jwts);
         let cache_cookies = Arc::clone(&self.cache_cookies);
+        let api_keys = Arc::clone(&self.api_keys);
         let secret = Secret::new(SECRET);
         let make = move |i: usize| -> (Value, Expected) {
             let (token, user) = &sessions[i % sessions.len()];
@@ -296,6 +352,14 @@ impl Bench {
                 )
             };
             match scenario {
+                Scenario::ApiKeyLimit | Scenario::ApiKeyPath => {
+                    let (key, user) = &api_keys[i % api_keys.len()];
+                    let shape = Shape::RestRequest;
+                    (
+                        with_header(shape, event(shape, None, None), "x-api-key", key),
+                        Some(user.clone()),
+                    )
+                }
                 Scenario::Limit
                 | Scenario::DatabasePath
                 | Scenario::RedisLimit

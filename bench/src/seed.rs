@@ -90,6 +90,30 @@ pub async fn store_jwk(url: &str, kid: &str, public_jwk: &str) -> Result<(), Str
     Ok(())
 }
 
+/// One API key per `(key, user)` pair, stored as the api-key plugin stores it (the hash, no
+/// quota, rate limiting off: every use is still one guarded write stamping `lastRequest`).
+pub async fn store_api_keys(url: &str, keys: &[(String, String)]) -> Result<(), String> {
+    let db = connect(url).await?;
+    let ids: Vec<String> = (0..keys.len()).map(|i| format!("bench-key-{i}")).collect();
+    let hashes: Vec<String> = keys
+        .iter()
+        .map(|(key, _)| auth_core::methods::api_key::hash_key(key))
+        .collect();
+    let owners: Vec<String> = keys.iter().map(|(_, user)| user.clone()).collect();
+    db.execute(
+        "INSERT INTO apikey (id, \"configId\", name, start, \"referenceId\", key, enabled, \"rateLimitEnabled\", \"requestCount\", \"createdAt\", \"updatedAt\")
+         SELECT id, 'default', 'bench', left(id, 6), owner, hash, true, false, 0, now(), now()
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS k(id, hash, owner)",
+        &[&ids, &hashes, &owners],
+    )
+    .await
+    .map_err(|e| format!("apikey: {e}"))?;
+    db.batch_execute("ANALYZE apikey")
+        .await
+        .map_err(|e| format!("analyze: {e}"))?;
+    Ok(())
+}
+
 /// PostgreSQL's version string.
 pub async fn server_version(url: &str) -> Result<String, String> {
     let db = connect(url).await?;

@@ -18,6 +18,10 @@
 //   BA_REDIS_PREFIX          its keyPrefix (default "better-auth:")
 //   STORE_SESSION_IN_DATABASE=1     session.storeSessionInDatabase
 //   PRESERVE_SESSION_IN_DATABASE=1  session.preserveSessionInDatabase
+//   API_KEYS=1            the api-key plugin (@better-auth/api-key, defaults), plus two test-only
+//                         routes calling its server-only endpoints: POST /test/api-keys
+//                         (auth.api.createApiKey with the JSON body) and POST /test/api-keys/verify
+//                         (auth.api.verifyApiKey({ body: { key } }))
 //
 // It creates its schema with Better Auth's own migrator, listens on 127.0.0.1 and prints one JSON
 // line {"port": N} on stdout when ready.
@@ -29,6 +33,7 @@ import { toNodeHandler } from "better-auth/node";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { redisStorage } from "@better-auth/redis-storage";
+import { apiKey } from "@better-auth/api-key";
 
 // Naive `timestamp` columns (the drizzle profile) receive node-pg's local wall clock: keep it UTC.
 process.env.TZ = "UTC";
@@ -122,6 +127,10 @@ if (profile === "renamed") {
   process.exit(2);
 }
 
+if (env.API_KEYS === "1") {
+  options.plugins.push(apiKey());
+}
+
 let redis;
 if (env.BA_REDIS_URL) {
   redis = new Redis(env.BA_REDIS_URL);
@@ -138,9 +147,36 @@ const { runMigrations } = await getMigrations(auth.options);
 await runMigrations();
 
 const handler = toNodeHandler(auth);
+const readJson = (req) =>
+  new Promise((resolve, reject) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(body || "{}"));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+const answer = (res, status, value) =>
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+// The api-key plugin's server-only endpoints, for the tests (never in a real deployment).
+const testRoutes = {
+  "/test/api-keys": (body) => auth.api.createApiKey({ body }),
+  "/test/api-keys/verify": (body) => auth.api.verifyApiKey({ body }),
+};
 server.on("request", (req, res) => {
   if (req.url === "/health") {
     res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    return;
+  }
+  const route = env.API_KEYS === "1" && req.method === "POST" && testRoutes[req.url];
+  if (route) {
+    readJson(req)
+      .then(route)
+      .then((value) => answer(res, 200, value))
+      .catch((error) => answer(res, error?.statusCode || 500, { error: String(error?.message || error), code: error?.body?.code }));
     return;
   }
   handler(req, res);

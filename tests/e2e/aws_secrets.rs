@@ -72,6 +72,7 @@ async fn authenticates(config: &auth_core::Config, db: &TestDb) -> String {
     let raw = RawCredentials {
         authorization: vec![],
         cookies: vec![&cookie],
+        api_keys: vec![],
     };
     let ok = auth
         .authenticate(&raw)

@@ -300,6 +300,7 @@ async fn jwt_decisions_stay_fast_and_correct_while_the_key_source_is_down() {
     let raw = auth_core::RawCredentials {
         authorization: vec![&raw_header],
         cookies: vec![],
+        api_keys: vec![],
     };
     assert!(auth.authenticate(&raw).await.is_ok(), "keys loaded");
     assert_eq!(auth.keys().fetch_count(), 1);
@@ -328,6 +329,7 @@ async fn jwt_decisions_stay_fast_and_correct_while_the_key_source_is_down() {
         .authenticate(&auth_core::RawCredentials {
             authorization: vec![&forged_header],
             cookies: vec![],
+            api_keys: vec![],
         })
         .await;
     assert_eq!(

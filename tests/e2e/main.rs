@@ -2,6 +2,7 @@
 //! test in its own database), real Better Auth servers, PgBouncer and AWS stand-ins. One binary,
 //! one module per suite; helpers live in the `test-support` crate.
 
+mod api_keys;
 mod authorizer_handler;
 mod aws_secrets;
 mod bad_input;

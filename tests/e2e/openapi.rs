@@ -116,6 +116,12 @@ async fn world(through: Option<&PgBouncer>) -> World {
         &[&target],
     )
     .await;
+    // An API key of the target's, as the api-key plugin stores one (the hash only).
+    db.execute(
+        "INSERT INTO apikey (id, \"configId\", name, start, \"referenceId\", key, enabled, \"rateLimitEnabled\", \"rateLimitTimeWindow\", \"rateLimitMax\", \"requestCount\", remaining, permissions, \"createdAt\", \"updatedAt\") VALUES ('key1', 'default', 'ci', 'abcdef', $1, 'hash-of-the-key', true, true, 86400000, 10, 0, NULL, '{\"files\":[\"read\"]}', now(), now())",
+        &[&target],
+    )
+    .await;
     let app = match through {
         None => app(&db.url, &[]),
         // Behind a transaction pooler: no startup options (PgBouncer refuses them), so the schema
@@ -152,7 +158,8 @@ async fn dispatch(app: &App, request: &ApiRequest) -> Reply {
 fn request_for(w: &World, template: &str, method: &str) -> ApiRequest {
     let path = template
         .replace("{id}", &w.target.0)
-        .replace("{sessionId}", &w.other_session);
+        .replace("{sessionId}", &w.other_session)
+        .replace("{keyId}", "key1");
     let method_upper = method.to_uppercase();
     let mut request = if template.starts_with("/auth") {
         ApiRequest::new(Api::Rest, &method_upper, &path).as_user(&w.target.0, &w.target.1, "user")
@@ -258,5 +265,5 @@ async fn every_route(through: Option<&PgBouncer>) {
             checked += 1;
         }
     }
-    assert_eq!(checked, 15, "operations checked");
+    assert_eq!(checked, 18, "operations checked");
 }

@@ -412,3 +412,63 @@ async fn a_role_change_here_reaches_the_snapshots_the_authorizer_reads() {
         "TTL kept: {before} -> {after}"
     );
 }
+
+#[tokio::test]
+async fn the_functions_answer_503_while_redis_is_frozen_and_recover() {
+    use test_support::http::{Api, ApiRequest, send};
+    let db = TestDb::new(Variant::Default).await;
+    let user = db.create_user(&NewUser::new("frozen@example.com")).await;
+    let redis = TestRedis::new();
+    let tokens = store_sessions(&redis, &user, "user", &[1, 2]).await;
+    let upstream = redis
+        .url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = Proxy::start(&upstream).await;
+    let through_proxy = format!("redis://{}", proxy.address);
+    let vars = [
+        ("BETTER_AUTH_SECONDARY_STORAGE_URL", through_proxy.as_str()),
+        (
+            "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+            redis.prefix.as_str(),
+        ),
+        ("DATABASE_CONNECT_TIMEOUT_MS", "500"),
+        ("DATABASE_STATEMENT_TIMEOUT_MS", "500"),
+    ];
+    let app = test_support::http::app(&db.url, &vars);
+    let revoke = ApiRequest::new(Api::Http, "DELETE", &format!("/users/{user}/sessions"))
+        .header("authorization", &format!("Bearer {}", tokens[0]));
+    let list = ApiRequest::new(Api::Http, "GET", &format!("/users/{user}/sessions"))
+        .header("authorization", &format!("Bearer {}", tokens[0]));
+    assert_eq!(
+        send(sessions::handler::handle, &app, &list).await.status,
+        200
+    );
+
+    proxy.stall();
+    let frozen = send(sessions::handler::handle, &app, &revoke).await;
+    assert_eq!(
+        (frozen.status, frozen.body["code"].as_str()),
+        (503, Some("SERVICE_UNAVAILABLE"))
+    );
+    assert!(!frozen.body.to_string().contains(&tokens[0]));
+    proxy.resume();
+    proxy.black_hole_existing();
+    assert!(redis.get(&tokens[1]).await.is_some(), "nothing was revoked");
+    let mut answered = None;
+    for _ in 0..5 {
+        let reply = send(sessions::handler::handle, &app, &revoke).await;
+        if reply.status == 200 {
+            answered = Some(reply.body);
+            break;
+        }
+        assert_eq!(reply.status, 503);
+    }
+    assert_eq!(
+        answered,
+        Some(json!({"success": true, "revoked": 2})),
+        "recovered without a new container"
+    );
+    assert_eq!(redis.get(&tokens[1]).await, None);
+}

@@ -170,16 +170,26 @@ impl AuthorizerEvent {
         }
     }
 
-    /// The `Authorization` and `Cookie` values the request carries.
+    /// The `Authorization`, `Cookie` and API key (`api_key_headers`, lower-case) values the
+    /// request carries.
     ///
-    /// For TOKEN events the single identity source is read as a `Cookie` header when it holds a
+    /// For TOKEN events the single identity source is the API key when `token_is_api_key` (the
+    /// authorizer accepts API keys only), else read as a `Cookie` header when it holds a
     /// `...session_token=` pair, and as an `Authorization` header otherwise.
-    pub fn credentials(&self) -> RawCredentials<'_> {
+    pub fn credentials<'a>(
+        &'a self,
+        api_key_headers: &[String],
+        token_is_api_key: bool,
+    ) -> RawCredentials<'a> {
         let mut raw = RawCredentials::default();
         match self {
             Self::Token(event) => {
                 let value = event.authorization_token.as_deref().unwrap_or_default();
-                if value.contains(".session_token=") {
+                if token_is_api_key {
+                    if !value.is_empty() {
+                        raw.api_keys.push(value);
+                    }
+                } else if value.contains(".session_token=") {
                     raw.cookies.push(value);
                 } else if !value.is_empty() {
                     raw.authorization.push(value);
@@ -189,6 +199,7 @@ impl AuthorizerEvent {
                 if let Some(headers) = &event.headers {
                     collect(
                         headers.iter().filter_map(|(k, v)| Some((k, v.as_deref()?))),
+                        api_key_headers,
                         &mut raw,
                     );
                 }
@@ -196,13 +207,14 @@ impl AuthorizerEvent {
                     let values = headers
                         .iter()
                         .flat_map(|(k, vs)| vs.iter().flatten().map(move |v| (k, v.as_str())));
-                    collect(values, &mut raw);
+                    collect(values, api_key_headers, &mut raw);
                 }
             }
             Self::HttpV2(event) => {
                 if let Some(headers) = &event.headers {
                     collect(
                         headers.iter().filter_map(|(k, v)| Some((k, v.as_deref()?))),
+                        api_key_headers,
                         &mut raw,
                     );
                 }
@@ -226,13 +238,20 @@ impl AuthorizerEvent {
     }
 }
 
-/// The `Authorization` and `Cookie` values among `headers` (names compared without case).
-fn collect<'a>(headers: impl Iterator<Item = (&'a String, &'a str)>, raw: &mut RawCredentials<'a>) {
+/// The `Authorization`, `Cookie` and API key values among `headers` (names compared without
+/// case). A REST REQUEST event lists a header in both maps: a value seen twice is one value.
+fn collect<'a>(
+    headers: impl Iterator<Item = (&'a String, &'a str)>,
+    api_key_headers: &[String],
+    raw: &mut RawCredentials<'a>,
+) {
     for (name, value) in headers {
         if name.eq_ignore_ascii_case("authorization") {
             raw.authorization.push(value);
         } else if name.eq_ignore_ascii_case("cookie") {
             raw.cookies.push(value);
+        } else if api_key_headers.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+            raw.api_keys.push(value);
         }
     }
 }
@@ -286,11 +305,23 @@ pub fn context(identity: &Identity, auth_method: &str, verified_by: &str) -> Map
         identity.role.clone().unwrap_or_default().into(),
     );
     map.insert("emailVerified".into(), identity.email_verified.into());
-    map.insert("expiresAt".into(), identity.expires_at.to_rfc3339().into());
+    if let Some(expires_at) = identity.expires_at {
+        map.insert("expiresAt".into(), expires_at.to_rfc3339().into());
+    }
     map.insert("authMethod".into(), auth_method.into());
     map.insert("verifiedBy".into(), verified_by.into());
     if let Some(admin) = &identity.impersonated_by {
         map.insert("impersonatedBy".into(), admin.clone().into());
+    }
+    if let Some(key) = &identity.api_key {
+        map.insert("apiKeyId".into(), key.id.clone().into());
+        map.insert(
+            "permissions".into(),
+            key.permissions.clone().unwrap_or_default().into(),
+        );
+        if let Some(remaining) = key.remaining {
+            map.insert("remaining".into(), remaining.to_string().into());
+        }
     }
     map
 }

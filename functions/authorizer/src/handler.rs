@@ -2,9 +2,10 @@
 //!
 //! | outcome                          | REST (TOKEN / REQUEST)          | HTTP API 2.0 (simple)        |
 //! |----------------------------------|---------------------------------|------------------------------|
-//! | valid session                    | Allow policy, context           | `isAuthorized: true`, context|
+//! | valid session or API key         | Allow policy, context           | `isAuthorized: true`, context|
 //! | no / bad / unknown / expired     | error `Unauthorized` (401)      | `isAuthorized: false` (403)  |
 //! | banned, unverified when required | Deny policy (403)               | `isAuthorized: false` (403)  |
+//! | API key used up or rate limited  | Deny policy (403)               | `isAuthorized: false` (403)  |
 //! | database down, unreadable event  | error (500), never an Allow     | error (500)                  |
 
 use std::time::Instant;
@@ -70,7 +71,9 @@ async fn answer(
         tracing::error!(decision = "error", reason = "bad_event", error = %error, "authorizer event refused");
         AuthorizerError::Internal
     })?;
-    let attempt = auth.attempt(&event.credentials()).await;
+    let attempt = auth
+        .attempt(&event.credentials(auth.api_key_headers(), auth.api_key_only()))
+        .await;
     let (result, token_fingerprint) = (attempt.result, attempt.fingerprint);
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let fp = token_fingerprint.as_deref().unwrap_or("-");

@@ -7,6 +7,8 @@
 //! | `GET /auth/me` | caller | the user, fresh from the database, in Better Auth's JSON shape |
 //! | `GET /auth/session` | caller | `{session, user}` like Better Auth's get-session, the session without its token |
 //! | `GET /auth/accounts` | caller | linked accounts, never their tokens or password |
+//! | `GET /auth/api-keys` | caller | `{apiKeys}`: the caller's API keys, never their hash |
+//! | `DELETE /auth/api-keys/{keyId}` | caller (own key; admin: any) | `{success}`; 404 when there is no such key of theirs |
 //! | `POST /auth/verify` | none (checks the request's own credential) | `{valid, userId, sessionId, expiresAt}` |
 
 use account_api::handler;
@@ -45,6 +47,18 @@ pub const ROUTES: &[Route] = &[
         Access::Caller,
         handler!(accounts),
     ),
+    Route::new(
+        Method::GET,
+        "/auth/api-keys",
+        Access::Caller,
+        handler!(api_keys),
+    ),
+    Route::new(
+        Method::DELETE,
+        "/auth/api-keys/{keyId}",
+        Access::Caller,
+        handler!(delete_api_key),
+    ),
 ];
 
 /// Handles one request.
@@ -77,7 +91,7 @@ async fn health_db(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 async fn verify(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let refused =
         || ok(&json!({"valid": false, "userId": null, "sessionId": null, "expiresAt": null}));
-    let Ok(raw) = raw_credentials(ctx.request.headers()) else {
+    let Ok(raw) = raw_credentials(ctx.request.headers(), ctx.app.auth.api_key_headers()) else {
         return refused();
     };
     match ctx.app.auth.authenticate(&raw).await {
@@ -86,7 +100,7 @@ async fn verify(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
             "userId": a.identity.user_id,
             "sessionId": a.identity.session_id,
             "verifiedBy": a.method.as_str(),
-            "expiresAt": a.identity.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "expiresAt": a.identity.expires_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         })),
         Err(error) if error.outcome() == Outcome::Unavailable => Err(error.into()),
         Err(_) => refused(),
@@ -128,4 +142,31 @@ async fn accounts(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let caller = ctx.caller()?;
     let store = ctx.app.accounts().await?;
     ok(&store.accounts_of(&caller.user_id).await?)
+}
+
+async fn api_keys(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
+    let caller = ctx.caller()?;
+    let keys = ctx
+        .app
+        .accounts()
+        .await?
+        .api_keys_of(&caller.user_id)
+        .await?;
+    ok(&json!({"apiKeys": keys}))
+}
+
+async fn delete_api_key(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
+    let id = ctx.id("keyId")?;
+    let caller = ctx.caller()?;
+    // An admin may delete anyone's key; anyone else only their own.
+    let owner = (!caller.is_admin).then_some(caller.user_id.as_str());
+    let deleted = ctx.app.accounts().await?.delete_api_key(id, owner).await?;
+    if !deleted {
+        return Err(ApiError::NotFound {
+            code: "API_KEY_NOT_FOUND",
+            message: "API key not found",
+        });
+    }
+    tracing::info!(by = %caller.user_id, key = %id, "API key deleted");
+    ok(&json!({"success": true}))
 }

@@ -8,6 +8,7 @@
 //! | `PUT /users/{id}/role` | admin | `{user}`; `{role: string \| string[]}` from `ASSIGNABLE_ROLES` |
 //! | `POST /users/{id}/ban` | admin | `{user}`; sets the ban and revokes all sessions, atomically |
 //! | `DELETE /users/{id}/ban` | admin | `{user}`; clears the ban |
+//! | `GET /users/{id}/api-keys` | admin or self | `{apiKeys}`: the user's API keys, never their hash |
 
 use account_api::handler;
 use account_api::http::{ApiError, App, json_body, ok, query_param};
@@ -46,6 +47,12 @@ pub const ROUTES: &[Route] = &[
         "/users/{id}/ban",
         Access::Caller,
         handler!(unban),
+    ),
+    Route::new(
+        Method::GET,
+        "/users/{id}/api-keys",
+        Access::Caller,
+        handler!(api_keys),
     ),
 ];
 
@@ -152,4 +159,13 @@ async fn unban(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
         .ok_or_else(ApiError::user_not_found)?;
     tracing::info!(admin = %caller.user_id, user = %user.id, "user unbanned");
     ok(&json!({"user": user}))
+}
+
+async fn api_keys(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
+    let id = ctx.id("id")?;
+    if !ctx.caller()?.may_act_on(id) {
+        return Err(ApiError::forbidden());
+    }
+    let keys = ctx.app.accounts().await?.api_keys_of(id).await?;
+    ok(&json!({"apiKeys": keys}))
 }

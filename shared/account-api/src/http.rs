@@ -373,6 +373,8 @@ pub struct Caller {
     pub user_id: String,
     /// The session's id (for `current` and `keepCurrent`).
     pub session_id: Option<String>,
+    /// The API key's id, when an API key vouched for the caller.
+    pub api_key_id: Option<String>,
     /// The role list as stored.
     pub role: Option<String>,
     /// Whether the caller is an admin (a role in `ADMIN_ROLES` or an id in `ADMIN_USER_IDS`).
@@ -433,6 +435,7 @@ pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Ca
     };
     Some(Caller {
         is_admin: is_admin(settings, &user_id, role.as_deref()),
+        api_key_id: context_string(fields, "apiKeyId"),
         session_id: context_string(fields, "sessionId"),
         user_id,
         role,
@@ -440,17 +443,24 @@ pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Ca
     })
 }
 
-/// The request's `Authorization` and `Cookie` header values.
-pub fn raw_credentials(headers: &HeaderMap) -> Result<RawCredentials<'_>, CredentialError> {
+/// The request's `Authorization`, `Cookie` and API key (`api_key_headers`) header values.
+pub fn raw_credentials<'a>(
+    headers: &'a HeaderMap,
+    api_key_headers: &[String],
+) -> Result<RawCredentials<'a>, CredentialError> {
+    let text = |value: &'a lambda_http::http::HeaderValue| {
+        std::str::from_utf8(value.as_bytes()).map_err(|_| CredentialError::Malformed)
+    };
     let mut raw = RawCredentials::default();
-    for (name, out) in [
-        (header::AUTHORIZATION, &mut raw.authorization),
-        (header::COOKIE, &mut raw.cookies),
-    ] {
-        for value in headers.get_all(name) {
-            out.push(
-                std::str::from_utf8(value.as_bytes()).map_err(|_| CredentialError::Malformed)?,
-            );
+    for value in headers.get_all(header::AUTHORIZATION) {
+        raw.authorization.push(text(value)?);
+    }
+    for value in headers.get_all(header::COOKIE) {
+        raw.cookies.push(text(value)?);
+    }
+    for name in api_key_headers {
+        for value in headers.get_all(name.as_str()) {
+            raw.api_keys.push(text(value)?);
         }
     }
     Ok(raw)
@@ -462,11 +472,13 @@ pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
     if let Some(caller) = authorizer_caller(request, &app.settings) {
         return Ok(caller);
     }
-    let raw = raw_credentials(request.headers()).map_err(|_| ApiError::Unauthorized)?;
+    let raw = raw_credentials(request.headers(), app.auth.api_key_headers())
+        .map_err(|_| ApiError::Unauthorized)?;
     let authenticated = app.auth.authenticate(&raw).await?;
     let identity = authenticated.identity;
     Ok(Caller {
         is_admin: is_admin(&app.settings, &identity.user_id, identity.role.as_deref()),
+        api_key_id: identity.api_key.map(|k| k.id),
         session_id: identity.session_id,
         user_id: identity.user_id,
         role: identity.role,
@@ -651,11 +663,13 @@ pub fn with_cors(
     response
 }
 
-/// The answer to a CORS preflight (`OPTIONS`): the path's methods, from its route table.
+/// The answer to a CORS preflight (`OPTIONS`): the path's methods, from its route table; the
+/// credential headers, the API key headers among them when the `api-key` method is on.
 pub fn preflight(
     request: &Request,
     settings: &ApiSettings,
     methods: Option<HeaderValue>,
+    api_key_headers: &[String],
 ) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;
@@ -665,9 +679,12 @@ pub fn preflight(
         header::ACCESS_CONTROL_ALLOW_METHODS,
         methods.unwrap_or(HeaderValue::from_static("OPTIONS")),
     );
+    let mut allowed = vec!["authorization", "content-type"];
+    allowed.extend(api_key_headers.iter().map(String::as_str));
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type"),
+        HeaderValue::from_str(&allowed.join(", "))
+            .unwrap_or(HeaderValue::from_static("authorization, content-type")),
     );
     headers.insert(
         header::ACCESS_CONTROL_MAX_AGE,
@@ -693,7 +710,7 @@ where
     let origin = request.headers().get(header::ORIGIN).cloned();
     let preflight_request = method == Method::OPTIONS;
     let response = if preflight_request {
-        preflight(&request, &app.settings, methods)
+        preflight(&request, &app.settings, methods, app.auth.api_key_headers())
     } else {
         let response = match route(request).await {
             Ok(response) => response,

@@ -168,6 +168,8 @@ fn filter(query: &dyn Fn(&str) -> Option<String>, field: UserField) -> Result<Co
             ))
         })?),
         Kind::Text => FilterValue::Text(raw),
+        // No user field is a number.
+        Kind::Integer => return Err(ApiError::invalid(format!("{name} cannot be filtered"))),
     };
     if !operator.applies_to(field.kind()) {
         return Err(ApiError::invalid(format!(

@@ -175,7 +175,8 @@ pub fn read_claims(
             role: claims.role,
             email_verified: claims.email_verified.unwrap_or(false),
             impersonated_by: None,
-            expires_at,
+            expires_at: Some(expires_at),
+            api_key: None,
         },
         banned: claims.banned,
         ban_expires: claims.ban_expires,
@@ -227,7 +228,10 @@ mod tests {
         assert_eq!(t.identity.session_id, None);
         assert_eq!(t.identity.role.as_deref(), Some("admin"));
         assert!(t.identity.email_verified);
-        assert_eq!(t.identity.expires_at.timestamp(), now.timestamp() + 900);
+        assert_eq!(
+            t.identity.expires_at.map(|at| at.timestamp()),
+            Some(now.timestamp() + 900)
+        );
         assert_eq!(t.check(now, Policy::default()), Ok(()));
     }
 

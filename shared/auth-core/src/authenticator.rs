@@ -114,6 +114,24 @@ impl<S: AuthStore> Authenticator<S> {
         })
     }
 
+    /// The headers that carry an API key (lower-case), empty unless the `api-key` method is
+    /// on: what event parsers collect into [`RawCredentials::api_keys`].
+    pub fn api_key_headers(&self) -> &[String] {
+        self.methods
+            .iter()
+            .find_map(|m| match m {
+                ConfiguredMethod::ApiKey(method) => Some(method.headers()),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+
+    /// Whether `api-key` is the only method: a REST TOKEN authorizer's one identity source is
+    /// then read as the API key.
+    pub fn api_key_only(&self) -> bool {
+        self.methods.len() == 1 && matches!(self.methods[0], ConfiguredMethod::ApiKey(_))
+    }
+
     /// The methods accepted, exclusive ones first, then in the configured order.
     pub fn methods(&self) -> impl Iterator<Item = MethodName> + '_ {
         self.methods.iter().map(ConfiguredMethod::name)
@@ -291,6 +309,7 @@ mod tests {
         let raw = RawCredentials {
             authorization: authorization.to_vec(),
             cookies: cookies.to_vec(),
+            api_keys: vec![],
         };
         auth.authenticate(&raw).await
     }
@@ -491,5 +510,84 @@ mod tests {
         }
         assert_eq!(auth.store().lookups(), 1);
         assert_eq!(auth.result_cache().map(ResultCache::len), Some(1));
+    }
+
+    fn key_record(counted: bool) -> crate::identity::ApiKeyRecord {
+        crate::identity::ApiKeyRecord {
+            key_id: "k1".into(),
+            counted,
+            disabled: false,
+            expired: false,
+            exhausted: false,
+            rate_limited: false,
+            remaining: Some(4),
+            permissions: None,
+            expires_at: None,
+            owner: Some(crate::identity::KeyOwner {
+                user_id: "owner".into(),
+                email: "owner@example.com".into(),
+                name: "Owner".into(),
+                email_verified: true,
+                role: None,
+                banned: None,
+                ban_expires: None,
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_api_key_decides_alone_and_is_hashed_as_better_auth_hashes_it() {
+        let auth = authenticator(&[("BETTER_AUTH_METHODS", "session,api-key")]);
+        assert!(auth.methods().eq([MethodName::ApiKey, MethodName::Session]));
+        assert_eq!(auth.api_key_headers(), ["x-api-key".to_owned()]);
+        assert!(!auth.api_key_only());
+        auth.store()
+            .insert_session(TOKEN, record("u1", Utc::now() + Duration::hours(1)));
+        auth.store().insert_api_key(
+            &crate::methods::api_key::hash_key("the-key"),
+            key_record(true),
+        );
+        let with = |key: &'static str| RawCredentials {
+            authorization: vec![],
+            cookies: vec![],
+            api_keys: vec![key],
+        };
+        let ok = auth.authenticate(&with("the-key")).await.expect("allowed");
+        assert_eq!(ok.method, MethodName::ApiKey);
+        assert_eq!(ok.source, CredentialSource::ApiKey);
+        assert_eq!(ok.identity.user_id, "owner");
+        assert_eq!(ok.identity.api_key.map(|k| k.id).as_deref(), Some("k1"));
+        // A valid session cookie beside an unknown key: the key decides (refused).
+        let mut both = with("another-key");
+        let session_cookie = cookie(TOKEN);
+        both.cookies.push(&session_cookie);
+        assert_eq!(code(auth.authenticate(&both).await), "unknown_session");
+        // Without a key, the session method answers.
+        assert_eq!(code(run(&auth, &[], &[&cookie(TOKEN)]).await), "session");
+        // A use the guarded write did not count (a concurrent use took the last one).
+        auth.store().insert_api_key(
+            &crate::methods::api_key::hash_key("raced"),
+            key_record(false),
+        );
+        assert_eq!(
+            code(auth.authenticate(&with("raced")).await),
+            "usage_exceeded"
+        );
+    }
+
+    #[test]
+    fn api_key_settings_are_validated() {
+        let config = |headers: &str| {
+            Config::from_lookup(|k| match k {
+                "DATABASE_URL" => Some("postgres://u@127.0.0.1:9/none".into()),
+                "BETTER_AUTH_SECRET" => Some(SECRET.into()),
+                "BETTER_AUTH_API_KEY_HEADERS" => Some(headers.into()),
+                _ => None,
+            })
+        };
+        assert!(config("X-Api-Key, x-partner-key").is_ok());
+        for bad in ["authorization", "x api key", ",", "cookie"] {
+            assert!(config(bad).is_err(), "{bad}");
+        }
     }
 }

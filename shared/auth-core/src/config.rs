@@ -559,6 +559,7 @@ fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
         session: table_override(get)?,
         account: table_override(get)?,
         jwks: table_override(get)?,
+        api_key: table_override(get)?,
         require_admin_columns: flag(get, "BETTER_AUTH_REQUIRE_ADMIN_COLUMNS", false)?,
         session_table_optional: false,
     })

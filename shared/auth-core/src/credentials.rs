@@ -33,6 +33,9 @@ pub struct RawCredentials<'a> {
     pub authorization: Vec<&'a str>,
     /// Every `Cookie` header value, and every entry of an HTTP API `cookies` array.
     pub cookies: Vec<&'a str>,
+    /// Every value of the API key headers (`x-api-key`; collected only when the `api-key`
+    /// method is on: see [`crate::Authenticator::api_key_headers`]).
+    pub api_keys: Vec<&'a str>,
 }
 
 /// How the session cookie is named: `<prefix>.session_token`, optionally with `__Secure-`.
@@ -87,6 +90,8 @@ pub enum CredentialSource {
     Cookie,
     /// `Authorization: Bearer <jwt>` (the jwt plugin's token).
     BearerJwt,
+    /// An API key header (`x-api-key`).
+    ApiKey,
 }
 
 impl CredentialSource {
@@ -97,6 +102,7 @@ impl CredentialSource {
             Self::BearerSigned => "bearer_signed",
             Self::Cookie => "cookie",
             Self::BearerJwt => "bearer_jwt",
+            Self::ApiKey => "api_key",
         }
     }
 }
@@ -407,6 +413,7 @@ mod tests {
             &RawCredentials {
                 authorization: vec![&header],
                 cookies: vec![],
+                api_keys: vec![],
             },
             &options(),
         )
@@ -417,6 +424,7 @@ mod tests {
             &RawCredentials {
                 authorization: vec![],
                 cookies: vec![header],
+                api_keys: vec![],
             },
             &options(),
         )
@@ -480,6 +488,7 @@ mod tests {
             let raw = RawCredentials {
                 authorization: vec![&header],
                 cookies: vec![],
+                api_keys: vec![],
             };
             assert_eq!(token_of(extract(&raw, &options())), TOKEN);
         }
@@ -494,6 +503,7 @@ mod tests {
             let raw = RawCredentials {
                 authorization: vec![&header],
                 cookies: vec![],
+                api_keys: vec![],
             };
             assert_eq!(extract(&raw, &options()), Err(error), "{header:?}");
         }
@@ -508,6 +518,7 @@ mod tests {
         let raw = |h: &'static str| RawCredentials {
             authorization: vec![h],
             cookies: vec![],
+            api_keys: vec![],
         };
         let unsigned: &'static str = Box::leak(unsigned.into_boxed_str());
         let signed: &'static str = Box::leak(signed.into_boxed_str());
@@ -575,6 +586,7 @@ mod tests {
         let raw = RawCredentials {
             authorization: vec![],
             cookies: vec![&header],
+            api_keys: vec![],
         };
         assert_eq!(token_of(extract(&raw, &opts)), TOKEN);
         // The default name is not read when a custom prefix is configured.
@@ -582,6 +594,7 @@ mod tests {
         let raw = RawCredentials {
             authorization: vec![],
             cookies: vec![&header],
+            api_keys: vec![],
         };
         assert_eq!(extract(&raw, &opts), Err(CredentialError::Missing));
     }
@@ -630,6 +643,7 @@ mod tests {
         let raw = RawCredentials {
             authorization: vec![],
             cookies: vec![&header_a, &header_b],
+            api_keys: vec![],
         };
         assert_eq!(extract(&raw, &options()), Err(CredentialError::Conflicting));
         // The same cookie twice is not a conflict.
@@ -644,12 +658,14 @@ mod tests {
         let raw = RawCredentials {
             authorization: vec![&header],
             cookies: vec![&cookie_header],
+            api_keys: vec![],
         };
         assert_eq!(token_of(extract(&raw, &options())), other);
         let bad = "Basic dXNlcjpwYXNz".to_owned();
         let raw = RawCredentials {
             authorization: vec![&bad],
             cookies: vec![&cookie_header],
+            api_keys: vec![],
         };
         assert_eq!(extract(&raw, &options()), Err(CredentialError::WrongScheme));
     }
@@ -661,11 +677,13 @@ mod tests {
         let raw = RawCredentials {
             authorization: vec![&a, &b],
             cookies: vec![],
+            api_keys: vec![],
         };
         assert_eq!(extract(&raw, &options()), Err(CredentialError::Conflicting));
         let raw = RawCredentials {
             authorization: vec![&a, &a],
             cookies: vec![],
+            api_keys: vec![],
         };
         assert_eq!(token_of(extract(&raw, &options())), TOKEN);
     }

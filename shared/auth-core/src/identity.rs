@@ -105,8 +105,117 @@ pub struct Identity {
     pub email_verified: bool,
     /// The admin impersonating this user, when the session is an impersonation.
     pub impersonated_by: Option<String>,
-    /// When the session expires.
-    pub expires_at: DateTime<Utc>,
+    /// When the credential expires (the session, the JWT, the API key); `None` for an API key
+    /// without expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The API key that vouched for the caller, when one did (boxed: rare, and it keeps every
+    /// session's identity small).
+    pub api_key: Option<Box<ApiKeyGrant>>,
+}
+
+/// What an API key grants: which key, its permissions and the uses it has left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyGrant {
+    /// `apikey.id`.
+    pub id: String,
+    /// `permissions`, the JSON text as stored.
+    pub permissions: Option<String>,
+    /// `remaining` after this use; `None` when the key is not counted.
+    pub remaining: Option<i64>,
+}
+
+/// An API key as the store found it when a request used it, with its owner. The flags are the
+/// row's state before this use; `counted` says whether the guarded update counted this use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// `apikey.id`.
+    pub key_id: String,
+    /// This use was counted (quota and rate limit), in the one guarded statement.
+    pub counted: bool,
+    /// `enabled` is false.
+    pub disabled: bool,
+    /// `expiresAt` has passed (Better Auth then deletes the key; so does the statement).
+    pub expired: bool,
+    /// `remaining` is used up and no refill is due.
+    pub exhausted: bool,
+    /// The rate-limit window is full.
+    pub rate_limited: bool,
+    /// `remaining` after this use (when counted) or as stored.
+    pub remaining: Option<i64>,
+    /// `permissions`.
+    pub permissions: Option<String>,
+    /// `expiresAt`.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The owner (`referenceId`), when such a user exists.
+    pub owner: Option<KeyOwner>,
+}
+
+/// The user who owns an API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOwner {
+    /// `user.id`.
+    pub user_id: String,
+    /// `user.email`.
+    pub email: String,
+    /// `user.name`.
+    pub name: String,
+    /// `user.emailVerified`.
+    pub email_verified: bool,
+    /// `user.role`.
+    pub role: Option<String>,
+    /// `user.banned`.
+    pub banned: Option<bool>,
+    /// `user.banExpires`.
+    pub ban_expires: Option<DateTime<Utc>>,
+}
+
+/// Decides an API key use, in Better Auth's order (unknown, disabled, expired, used up, rate
+/// limited), then what we add: the owner must exist, not be banned, and meet the policy.
+pub fn evaluate_api_key(
+    record: Option<ApiKeyRecord>,
+    now: DateTime<Utc>,
+    policy: Policy,
+) -> Result<Identity, Refusal> {
+    let record = record.ok_or(Refusal::Unknown)?;
+    if record.disabled {
+        return Err(Refusal::KeyDisabled);
+    }
+    if record.expired {
+        return Err(Refusal::Expired);
+    }
+    if record.exhausted {
+        return Err(Refusal::UsageExceeded);
+    }
+    if record.rate_limited {
+        return Err(Refusal::RateLimited);
+    }
+    let owner = record.owner.ok_or(Refusal::Unknown)?;
+    if is_banned(owner.banned, owner.ban_expires, now) {
+        return Err(Refusal::Banned);
+    }
+    if policy.require_email_verified && !owner.email_verified {
+        return Err(Refusal::EmailNotVerified);
+    }
+    if !record.counted {
+        // Allowed when read, not counted when written: a concurrent use took the last one.
+        return Err(Refusal::UsageExceeded);
+    }
+    Ok(Identity {
+        user_id: owner.user_id,
+        session_id: None,
+        email: owner.email,
+        name: owner.name,
+        role: owner.role,
+        email_verified: owner.email_verified,
+        impersonated_by: None,
+        expires_at: record.expires_at,
+        api_key: Some(Box::new(ApiKeyGrant {
+            id: record.key_id,
+            permissions: record.permissions,
+            remaining: record.remaining,
+        })),
+    })
 }
 
 impl Identity {
@@ -145,6 +254,15 @@ pub enum Refusal {
     /// An impersonation session whose impersonating admin is banned: it ends with the ban.
     #[error("the impersonating admin is banned")]
     ImpersonatorBanned,
+    /// An API key whose `enabled` is false.
+    #[error("API key disabled")]
+    KeyDisabled,
+    /// An API key whose `remaining` uses are spent (Better Auth: `USAGE_EXCEEDED`).
+    #[error("API key usage exceeded")]
+    UsageExceeded,
+    /// An API key over its rate limit (Better Auth: `RATE_LIMITED`).
+    #[error("API key rate limited")]
+    RateLimited,
 }
 
 impl Refusal {
@@ -157,12 +275,18 @@ impl Refusal {
             Self::Banned => "user_banned",
             Self::EmailNotVerified => "email_not_verified",
             Self::ImpersonatorBanned => "impersonator_banned",
+            Self::KeyDisabled => "api_key_disabled",
+            Self::UsageExceeded => "usage_exceeded",
+            Self::RateLimited => "rate_limited",
         }
     }
 
     /// True when the caller is known but not permitted (a 403 rather than a 401).
     pub fn is_forbidden(self) -> bool {
-        matches!(self, Self::Banned | Self::EmailNotVerified)
+        matches!(
+            self,
+            Self::Banned | Self::EmailNotVerified | Self::UsageExceeded | Self::RateLimited
+        )
     }
 }
 
@@ -218,7 +342,8 @@ impl From<SessionRecord> for Identity {
             role: record.role,
             email_verified: record.email_verified,
             impersonated_by: record.impersonated_by,
-            expires_at: record.expires_at,
+            expires_at: Some(record.expires_at),
+            api_key: None,
         }
     }
 }
@@ -316,5 +441,68 @@ mod tests {
             evaluate(Some(r), now, Policy::default()),
             Err(Refusal::Banned)
         );
+    }
+
+    #[test]
+    fn api_key_refusals_follow_better_auths_order_then_ours() {
+        let now = Utc::now();
+        let owner = KeyOwner {
+            user_id: "o".into(),
+            email: "o@example.com".into(),
+            name: "O".into(),
+            email_verified: false,
+            role: None,
+            banned: Some(true),
+            ban_expires: None,
+        };
+        let base = ApiKeyRecord {
+            key_id: "k".into(),
+            counted: false,
+            disabled: true,
+            expired: true,
+            exhausted: true,
+            rate_limited: true,
+            remaining: Some(0),
+            permissions: None,
+            expires_at: None,
+            owner: Some(owner),
+        };
+        let policy = Policy::default();
+        let mut r = base.clone();
+        let mut seen = Vec::new();
+        for step in 0..6 {
+            seen.push(evaluate_api_key(Some(r.clone()), now, policy).err());
+            match step {
+                0 => r.disabled = false,
+                1 => r.expired = false,
+                2 => r.exhausted = false,
+                3 => r.rate_limited = false,
+                4 => r.owner.as_mut().map(|o| o.banned = None).unwrap_or(()),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![
+                Some(Refusal::KeyDisabled),
+                Some(Refusal::Expired),
+                Some(Refusal::UsageExceeded),
+                Some(Refusal::RateLimited),
+                Some(Refusal::Banned),
+                Some(Refusal::UsageExceeded),
+            ]
+        );
+        r.counted = true;
+        let strict = Policy {
+            require_email_verified: true,
+        };
+        assert_eq!(
+            evaluate_api_key(Some(r.clone()), now, strict),
+            Err(Refusal::EmailNotVerified)
+        );
+        let identity = evaluate_api_key(Some(r), now, policy).expect("allowed");
+        assert_eq!(identity.session_id, None);
+        assert_eq!(identity.api_key.map(|k| k.remaining), Some(Some(0)));
+        assert_eq!(evaluate_api_key(None, now, policy), Err(Refusal::Unknown));
     }
 }

@@ -97,6 +97,9 @@ pub struct ServerOptions {
     pub store_session_in_database: bool,
     /// `session.preserveSessionInDatabase` (with secondary storage).
     pub preserve_session_in_database: bool,
+    /// The api-key plugin (`@better-auth/api-key`, defaults) and the test-only routes that
+    /// create and verify keys server-side.
+    pub api_keys: bool,
 }
 
 impl ServerOptions {
@@ -116,6 +119,7 @@ impl ServerOptions {
             secondary_storage: None,
             store_session_in_database: false,
             preserve_session_in_database: false,
+            api_keys: false,
         }
     }
 
@@ -277,6 +281,7 @@ impl BetterAuthServer {
             .env_remove("BA_REDIS_PREFIX")
             .env_remove("STORE_SESSION_IN_DATABASE")
             .env_remove("PRESERVE_SESSION_IN_DATABASE")
+            .env("API_KEYS", if options.api_keys { "1" } else { "0" })
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -414,6 +419,36 @@ impl BetterAuthServer {
             auth_jwt,
             cookies,
         }
+    }
+
+    /// Creates an API key server-side (`auth.api.createApiKey`, so quotas and rate limits may be
+    /// set): the plugin's answer, the plaintext `key` included.
+    pub async fn create_api_key(&self, body: Value) -> Value {
+        let reply = self.test_route("/test/api-keys", body).await;
+        assert_eq!(reply.0, 200, "createApiKey failed: {}", reply.1);
+        reply.1
+    }
+
+    /// Better Auth's own `verifyApiKey` on `key` (counts a use, as ours does): `{valid, error,
+    /// key}`.
+    pub async fn verify_api_key(&self, key: &str) -> Value {
+        let reply = self
+            .test_route("/test/api-keys/verify", serde_json::json!({ "key": key }))
+            .await;
+        assert_eq!(reply.0, 200, "verifyApiKey failed: {}", reply.1);
+        reply.1
+    }
+
+    async fn test_route(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("the Better Auth server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// `POST` with a JSON body.

@@ -74,3 +74,17 @@ pub fn event(shape: Shape, authorization: Option<&str>, cookie: Option<&str>) ->
         }
     }
 }
+
+/// `event` with one more header (`name: value`): both header maps of a REST REQUEST event, the
+/// (lower-case) headers of an HTTP API event, or a TOKEN event's one identity source.
+pub fn with_header(shape: Shape, mut event: Value, name: &str, value: &str) -> Value {
+    match shape {
+        Shape::RestToken => event["authorizationToken"] = json!(value),
+        Shape::RestRequest => {
+            event["headers"][name] = json!(value);
+            event["multiValueHeaders"][name] = json!([value]);
+        }
+        Shape::HttpV2 => event["headers"][name.to_ascii_lowercase()] = json!(value),
+    }
+    event
+}

@@ -507,6 +507,7 @@ pub async fn authenticate_cookie(
     auth.authenticate(&auth_core::RawCredentials {
         authorization: vec![],
         cookies: vec![&cookie],
+        api_keys: vec![],
     })
     .await
 }

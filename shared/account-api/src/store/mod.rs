@@ -7,6 +7,7 @@
 //!   or (with Better Auth's `secondaryStorage`) in Redis through `stored_sessions`, exactly as
 //!   Better Auth does it.
 //! - [`accounts`]: linked sign-in methods (never their tokens).
+//! - [`api_keys`]: a user's API keys (never their hash) and their deletion.
 //! - [`query`]: the validated shapes of `GET /users`' search, filter, sort and page.
 //!
 //! Each write is one atomic statement and sets `updatedAt`. Ids are compared with the column's
@@ -14,6 +15,7 @@
 //! projection that wrote its SELECT.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod query;
 pub mod sessions;
 mod stored_sessions;

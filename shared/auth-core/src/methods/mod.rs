@@ -15,6 +15,7 @@
 //! Adding a method is one module (its settings, claim and verify) plus one line in
 //! [`credential_methods!`] below.
 
+pub mod api_key;
 pub mod cookie_cache;
 pub mod jwt;
 pub mod session;
@@ -244,4 +245,6 @@ credential_methods! {
     Jwt = "jwt", jwt::JwtMethod;
     /// The cookie cache (`<prefix>.session_data`), verified with the secret; no lookup.
     CookieCache = "cookie-cache" | "cookie_cache", cookie_cache::CookieCacheMethod;
+    /// A Better Auth API key (`x-api-key`), verified and counted in the `apikey` table.
+    ApiKey = "api-key" | "api_key" | "apikey", api_key::ApiKeyMethod;
 }

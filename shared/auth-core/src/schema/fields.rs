@@ -12,11 +12,19 @@ pub enum Model {
     Account,
     /// The jwt plugin's `jwks` model (public keys; the private ones are never read). Optional.
     Jwks,
+    /// The api-key plugin's `apikey` model (`@better-auth/api-key`). Optional.
+    ApiKey,
 }
 
 impl Model {
     /// Every model, in detection order.
-    pub const ALL: [Model; 4] = [Self::User, Self::Session, Self::Account, Self::Jwks];
+    pub const ALL: [Model; 5] = [
+        Self::User,
+        Self::Session,
+        Self::Account,
+        Self::Jwks,
+        Self::ApiKey,
+    ];
 
     /// The model's name in Better Auth.
     pub fn as_str(self) -> &'static str {
@@ -25,6 +33,7 @@ impl Model {
             Self::Session => "session",
             Self::Account => "account",
             Self::Jwks => "jwks",
+            Self::ApiKey => "apikey",
         }
     }
 
@@ -35,6 +44,7 @@ impl Model {
             Self::Session => &["session", "sessions", "user_sessions"],
             Self::Account => &["account", "accounts", "user_accounts"],
             Self::Jwks => &["jwks"],
+            Self::ApiKey => &["apikey", "api_key", "api_keys"],
         }
     }
 
@@ -45,6 +55,7 @@ impl Model {
             Self::Session => "BETTER_AUTH_SESSION_TABLE",
             Self::Account => "BETTER_AUTH_ACCOUNT_TABLE",
             Self::Jwks => "BETTER_AUTH_JWKS_TABLE",
+            Self::ApiKey => "BETTER_AUTH_API_KEY_TABLE",
         }
     }
 
@@ -55,6 +66,7 @@ impl Model {
             Self::Session => "BETTER_AUTH_SESSION_FIELDS",
             Self::Account => "BETTER_AUTH_ACCOUNT_FIELDS",
             Self::Jwks => "BETTER_AUTH_JWKS_FIELDS",
+            Self::ApiKey => "BETTER_AUTH_API_KEY_FIELDS",
         }
     }
 }
@@ -68,6 +80,9 @@ pub enum Kind {
     Bool,
     /// Must be `timestamptz` or `timestamp` (then read as UTC).
     Timestamp,
+    /// A number (`integer`, `bigint`, `smallint`, `numeric`, `double precision`, `real`), read
+    /// as `bigint`.
+    Integer,
 }
 
 /// A field of one Better Auth model.
@@ -207,5 +222,54 @@ model_fields! {
         CreatedAt = "createdAt", Timestamp, false;
         /// `expiresAt` (key rotation)
         ExpiresAt = "expiresAt", Timestamp, false;
+    }
+}
+
+model_fields! {
+    /// The api-key plugin's `apikey` fields (`@better-auth/api-key` 1.5+; `referenceId` was
+    /// `userId` before). The owner is a user (keys owned by an organization are not accepted).
+    ApiKeyField for ApiKey {
+        /// `id`
+        Id = "id", Text, true;
+        /// `configId` (1.5+)
+        ConfigId = "configId", Text, false;
+        /// `name`
+        Name = "name", Text, false;
+        /// `start`: the key's first characters, for display
+        Start = "start", Text, false;
+        /// `prefix`
+        Prefix = "prefix", Text, false;
+        /// `key`: base64url (no padding) of SHA-256 over the whole key
+        Key = "key", Text, true;
+        /// `referenceId`: the owner (`userId` before 1.5: map it with the fields variable)
+        ReferenceId = "referenceId", Text, true;
+        /// `enabled`
+        Enabled = "enabled", Bool, false;
+        /// `expiresAt`
+        ExpiresAt = "expiresAt", Timestamp, false;
+        /// `remaining`: uses left, `NULL` for unlimited
+        Remaining = "remaining", Integer, false;
+        /// `refillInterval` (ms)
+        RefillInterval = "refillInterval", Integer, false;
+        /// `refillAmount`
+        RefillAmount = "refillAmount", Integer, false;
+        /// `lastRefillAt`
+        LastRefillAt = "lastRefillAt", Timestamp, false;
+        /// `rateLimitEnabled`
+        RateLimitEnabled = "rateLimitEnabled", Bool, false;
+        /// `rateLimitTimeWindow` (ms)
+        RateLimitTimeWindow = "rateLimitTimeWindow", Integer, false;
+        /// `rateLimitMax`
+        RateLimitMax = "rateLimitMax", Integer, false;
+        /// `requestCount`
+        RequestCount = "requestCount", Integer, false;
+        /// `lastRequest`
+        LastRequest = "lastRequest", Timestamp, false;
+        /// `permissions` (JSON text)
+        Permissions = "permissions", Text, false;
+        /// `createdAt`
+        CreatedAt = "createdAt", Timestamp, false;
+        /// `updatedAt`
+        UpdatedAt = "updatedAt", Timestamp, false;
     }
 }

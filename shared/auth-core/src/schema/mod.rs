@@ -15,7 +15,9 @@ pub mod projection;
 
 use std::collections::BTreeMap;
 
-pub use fields::{AccountField, JwksField, Kind, Model, ModelField, SessionField, UserField};
+pub use fields::{
+    AccountField, ApiKeyField, JwksField, Kind, Model, ModelField, SessionField, UserField,
+};
 pub use projection::{Projection, Slot};
 
 /// Explicit names for one model's table: anything unset is detected.
@@ -58,6 +60,8 @@ pub struct SchemaOverrides {
     pub account: TableOverride<AccountField>,
     /// The jwt plugin's key table.
     pub jwks: TableOverride<JwksField>,
+    /// The api-key plugin's table.
+    pub api_key: TableOverride<ApiKeyField>,
     /// `BETTER_AUTH_REQUIRE_ADMIN_COLUMNS`: fail (closed) when the user table shows no `banned`
     /// or `banExpires` column, e.g. because the database user may not read them.
     pub require_admin_columns: bool,
@@ -74,6 +78,7 @@ impl SchemaOverrides {
         names.extend(self.session.candidates());
         names.extend(self.account.candidates());
         names.extend(self.jwks.candidates());
+        names.extend(self.api_key.candidates());
         names.into_iter().map(str::to_owned).collect()
     }
 }
@@ -255,10 +260,12 @@ impl<F: ModelField> TableLayout<F> {
                 format!("({alias}.{} AT TIME ZONE 'UTC')", quote(&column.name))
             }
             (Some(column), Kind::Text) => format!("{alias}.{}::text", quote(&column.name)),
+            (Some(column), Kind::Integer) => format!("{alias}.{}::bigint", quote(&column.name)),
             (Some(column), _) => format!("{alias}.{}", quote(&column.name)),
             (None, Kind::Text) => "NULL::text".to_owned(),
             (None, Kind::Bool) => "NULL::boolean".to_owned(),
             (None, Kind::Timestamp) => "NULL::timestamptz".to_owned(),
+            (None, Kind::Integer) => "NULL::bigint".to_owned(),
         }
     }
 
@@ -369,6 +376,8 @@ pub struct SchemaLayout {
     pub account: Option<TableLayout<AccountField>>,
     /// The jwt plugin's key table, when there is one that fits.
     pub jwks: Option<TableLayout<JwksField>>,
+    /// The api-key plugin's table, when there is one that fits.
+    pub api_key: Option<TableLayout<ApiKeyField>>,
     /// How sessions are revoked.
     pub revocation: Revocation,
 }
@@ -453,6 +462,8 @@ pub fn resolve(
         account: resolve_table(schema, schema_name, columns, &overrides.account).ok(),
         // The jwt plugin's keys serve JWT verification only (BETTER_AUTH_METHODS=jwt).
         jwks: resolve_table(schema, schema_name, columns, &overrides.jwks).ok(),
+        // API keys serve the `api-key` method only; a table that does not fit is reported then.
+        api_key: resolve_table(schema, schema_name, columns, &overrides.api_key).ok(),
         revocation,
     })
 }
@@ -529,6 +540,14 @@ fn resolve_table<F: ModelField>(
                 _ => return Err(wrong_type("timestamptz or timestamp")),
             },
             Kind::Bool if info.data_type != "boolean" => return Err(wrong_type("boolean")),
+            Kind::Integer
+                if !matches!(
+                    info.data_type.as_str(),
+                    "integer" | "bigint" | "smallint" | "numeric" | "double precision" | "real"
+                ) =>
+            {
+                return Err(wrong_type("a number"));
+            }
             _ => false,
         };
         if validate_identifier(&info.column).is_err() {

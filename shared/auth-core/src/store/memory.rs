@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::identity::SessionRecord;
+use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::store::{AuthStore, StoreError, StoredKey, UserBan};
 
 /// Sessions (by token), users' bans (by id) and the jwt plugin's keys, in memory.
@@ -14,6 +14,7 @@ pub struct MemoryStore {
     sessions: Mutex<HashMap<String, SessionRecord>>,
     users: Mutex<HashMap<String, UserBan>>,
     keys: Mutex<Option<Vec<StoredKey>>>,
+    api_keys: Mutex<HashMap<String, ApiKeyRecord>>,
     down: AtomicBool,
     lookups: AtomicU64,
 }
@@ -57,6 +58,11 @@ impl MemoryStore {
         *locked(&self.keys) = keys;
     }
 
+    /// Stores what using the API key with this hash finds.
+    pub fn insert_api_key(&self, key_hash: &str, record: ApiKeyRecord) {
+        locked(&self.api_keys).insert(key_hash.to_owned(), record);
+    }
+
     /// While `down`, every lookup fails with [`StoreError::Unavailable`].
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
@@ -93,5 +99,14 @@ impl AuthStore for MemoryStore {
     async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
         self.reach()?;
         Ok(locked(&self.keys).clone())
+    }
+
+    async fn use_api_key(
+        &self,
+        key_hash: &str,
+        _require_email_verified: bool,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.reach()?;
+        Ok(locked(&self.api_keys).get(key_hash).cloned())
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::identity::SessionRecord;
+use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::schema::SchemaError;
 
 /// Why a store could not answer. Never carries SQL text, parameter values or tokens.
@@ -89,6 +89,15 @@ pub trait AuthStore: Send + Sync {
 
     /// The jwt plugin's public keys; `None` when the store has no key table.
     fn jwks(&self) -> impl Future<Output = Result<Option<Vec<StoredKey>>, StoreError>> + Send;
+
+    /// Uses the API key whose hash is `key_hash`: counts the use when every rule holds (one
+    /// guarded write), deletes the key when Better Auth would (expired, used up), and returns
+    /// its state and owner; `None` when no key has this hash.
+    fn use_api_key(
+        &self,
+        key_hash: &str,
+        require_email_verified: bool,
+    ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
 }
 
 /// Where this deployment's sessions are: PostgreSQL, or secondary storage in front of it. Chosen
@@ -144,5 +153,16 @@ impl AuthStore for SessionStore {
 
     async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
         self.database.jwks().await
+    }
+
+    async fn use_api_key(
+        &self,
+        key_hash: &str,
+        require_email_verified: bool,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        // API keys live in the database (the api-key plugin's default storage).
+        self.database
+            .use_api_key(key_hash, require_email_verified)
+            .await
     }
 }

@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
-use crate::identity::SessionRecord;
-use crate::schema::{JwksField, Projection, SchemaLayout, SessionField, Slot, UserField};
+use crate::identity::{ApiKeyRecord, KeyOwner, SessionRecord};
+use crate::schema::{
+    ApiKeyField, JwksField, Projection, SchemaLayout, SessionField, Slot, TableLayout, UserField,
+};
 use crate::store::{StoreError, StoredKey, UserBan};
 
 /// One round trip: the session joined with its user, by token (`$1`).
@@ -189,6 +191,264 @@ impl KeyLookup {
             public_key: self.public_key.read(row)?,
             alg: self.alg.read(row)?,
             expires_at: self.expires_at.read(row)?,
+        })
+    }
+}
+
+/// One API key use in one statement (`$1`: the key's hash, `$2`: whether the owner's email must
+/// be verified): the guarded update that counts the use (quota, refill, rate-limit window) only
+/// while every rule still holds, the deletion of an expired or used-up key (as Better Auth
+/// deletes them), and the key's state and owner for the decision.
+///
+/// The guards are on the row being updated, so concurrent uses are serialised by PostgreSQL's
+/// row lock and re-checked against the row each one finds: never more uses than the quota or
+/// the rate limit allows, whatever the number of containers.
+#[derive(Debug, Clone)]
+pub struct ApiKeyUse {
+    /// The statement.
+    pub sql: String,
+    key_id: Slot<String>,
+    counted: Slot<bool>,
+    disabled: Slot<bool>,
+    expired: Slot<bool>,
+    exhausted: Slot<bool>,
+    rate_limited: Slot<bool>,
+    remaining: Slot<Option<i64>>,
+    permissions: Slot<Option<String>>,
+    expires_at: Slot<Option<DateTime<Utc>>>,
+    owner_id: Slot<Option<String>>,
+    email: Slot<Option<String>>,
+    name: Slot<Option<String>>,
+    email_verified: Slot<Option<bool>>,
+    role: Slot<Option<String>>,
+    banned: Slot<Option<bool>>,
+    ban_expires: Slot<Option<DateTime<Utc>>>,
+}
+
+/// The rules of a key row aliased `a`, as SQL booleans (never NULL).
+struct KeyRules {
+    disabled: String,
+    expired: String,
+    refill_due: String,
+    exhausted: String,
+    rate_limit_applies: String,
+    window_over: String,
+    rate_limited: String,
+}
+
+impl KeyRules {
+    fn new(k: &TableLayout<ApiKeyField>, a: &str) -> Self {
+        let f = |field| k.select(a, field);
+        let ms = |field| format!("({} * interval '1 millisecond')", f(field));
+        let refill_due = format!(
+            "COALESCE({interval} > 0 AND {amount} > 0 AND now() - COALESCE({last}, {created}) > {window}, false)",
+            interval = f(ApiKeyField::RefillInterval),
+            amount = f(ApiKeyField::RefillAmount),
+            last = f(ApiKeyField::LastRefillAt),
+            created = f(ApiKeyField::CreatedAt),
+            window = ms(ApiKeyField::RefillInterval),
+        );
+        let remaining = f(ApiKeyField::Remaining);
+        let rate_limit_applies = format!(
+            "({} IS NOT FALSE AND {} IS NOT NULL AND {} IS NOT NULL)",
+            f(ApiKeyField::RateLimitEnabled),
+            f(ApiKeyField::RateLimitTimeWindow),
+            f(ApiKeyField::RateLimitMax),
+        );
+        let last_request = f(ApiKeyField::LastRequest);
+        let window_over = format!(
+            "COALESCE({last_request} IS NULL OR now() - {last_request} > {}, false)",
+            ms(ApiKeyField::RateLimitTimeWindow)
+        );
+        let rate_limited = format!(
+            "({rate_limit_applies} AND NOT {window_over} AND COALESCE({}, 0) >= {})",
+            f(ApiKeyField::RequestCount),
+            f(ApiKeyField::RateLimitMax),
+        );
+        Self {
+            disabled: format!("COALESCE({} = false, false)", f(ApiKeyField::Enabled)),
+            expired: format!("COALESCE({} < now(), false)", f(ApiKeyField::ExpiresAt)),
+            exhausted: format!("COALESCE({remaining} <= 0 AND NOT {refill_due}, false)"),
+            refill_due,
+            rate_limit_applies,
+            window_over,
+            rate_limited,
+        }
+    }
+
+    /// Better Auth deletes a key when it is found expired, or used up with no refill.
+    fn deleted(k: &TableLayout<ApiKeyField>, a: &str, rules: &Self) -> String {
+        format!(
+            "NOT {} AND ({} OR COALESCE({} = 0 AND {} IS NULL, false))",
+            rules.disabled,
+            rules.expired,
+            k.select(a, ApiKeyField::Remaining),
+            k.select(a, ApiKeyField::RefillAmount),
+        )
+    }
+}
+
+impl ApiKeyUse {
+    /// Writes the statement for this layout; `None` without an API key table.
+    pub fn new(layout: &SchemaLayout) -> Option<Self> {
+        let (k, u) = (layout.api_key.as_ref()?, &layout.user);
+        let rules = KeyRules::new(k, "k");
+        let f = |field| k.select("k", field);
+        let raw = |field| k.col("k", field);
+        // Milliseconds, as Better Auth's JavaScript dates: its refill compares `lastRefillAt` for
+        // equality with the value it read, which a microsecond would never match.
+        let now = |field| k.ts_value(field, "date_trunc('milliseconds', now())");
+        // The counting, as Better Auth's consumeRemaining and consumeRateLimit do it.
+        let mut sets: Vec<String> = Vec::new();
+        sets.extend(k.assign(
+            ApiKeyField::Remaining,
+            &format!(
+                "CASE WHEN {rem} IS NULL THEN NULL WHEN {due} THEN {amount} - 1 ELSE {rem} - 1 END",
+                rem = f(ApiKeyField::Remaining),
+                due = rules.refill_due,
+                amount = f(ApiKeyField::RefillAmount),
+            ),
+        ));
+        if k.has(ApiKeyField::LastRefillAt) {
+            sets.extend(k.assign(
+                ApiKeyField::LastRefillAt,
+                &format!(
+                    "CASE WHEN {} IS NOT NULL AND {} THEN {} ELSE {} END",
+                    f(ApiKeyField::Remaining),
+                    rules.refill_due,
+                    now(ApiKeyField::LastRefillAt),
+                    raw(ApiKeyField::LastRefillAt),
+                ),
+            ));
+        }
+        if k.has(ApiKeyField::RequestCount) {
+            sets.extend(k.assign(
+                ApiKeyField::RequestCount,
+                &format!(
+                    "CASE WHEN NOT {} THEN {} WHEN {} THEN 1 ELSE COALESCE({}, 0) + 1 END",
+                    rules.rate_limit_applies,
+                    raw(ApiKeyField::RequestCount),
+                    rules.window_over,
+                    f(ApiKeyField::RequestCount),
+                ),
+            ));
+        }
+        if k.has(ApiKeyField::LastRequest) {
+            sets.extend(k.assign(
+                ApiKeyField::LastRequest,
+                &format!(
+                    "CASE WHEN {} IS FALSE OR {} THEN {} ELSE {} END",
+                    f(ApiKeyField::RateLimitEnabled),
+                    rules.rate_limit_applies,
+                    now(ApiKeyField::LastRequest),
+                    raw(ApiKeyField::LastRequest),
+                ),
+            ));
+        }
+        sets.extend(k.assign(ApiKeyField::UpdatedAt, &now(ApiKeyField::UpdatedAt)));
+        let owner_join =
+            |alias: &str| u.eq_expr(alias, UserField::Id, &k.col("k", ApiKeyField::ReferenceId));
+        let banned = format!(
+            "COALESCE({b}, false) AND COALESCE({e} > now(), true)",
+            b = u.select("o", UserField::Banned),
+            e = u.select("o", UserField::BanExpires),
+        );
+        let deleted = KeyRules::deleted(k, "d", &KeyRules::new(k, "d"));
+        let mut p = Projection::default();
+        let key_id = p.field(k, "k", ApiKeyField::Id);
+        let counted = p.expr("(used.k IS NOT NULL)");
+        let disabled = p.expr(rules.disabled.clone());
+        let expired = p.expr(rules.expired.clone());
+        let exhausted = p.expr(rules.exhausted.clone());
+        let rate_limited = p.expr(rules.rate_limited.clone());
+        let remaining = p.expr(format!(
+            "CASE WHEN used.k IS NOT NULL THEN used.remaining ELSE {} END",
+            f(ApiKeyField::Remaining)
+        ));
+        let permissions = p.field(k, "k", ApiKeyField::Permissions);
+        let expires_at = p.field(k, "k", ApiKeyField::ExpiresAt);
+        let owner_id = p.field(u, "o", UserField::Id);
+        let email = p.field(u, "o", UserField::Email);
+        let name = p.field(u, "o", UserField::Name);
+        let email_verified = p.field(u, "o", UserField::EmailVerified);
+        let role = p.field(u, "o", UserField::Role);
+        let banned_slot = p.field(u, "o", UserField::Banned);
+        let ban_expires = p.field(u, "o", UserField::BanExpires);
+        let sql = format!(
+            "WITH used AS (\
+                UPDATE {table} AS k SET {sets} FROM {users} AS o \
+                WHERE {key} = $1 AND {owner} \
+                AND NOT {disabled_rule} AND NOT {expired_rule} AND NOT {exhausted_rule} \
+                AND NOT {rate_limited_rule} AND NOT ({banned}) \
+                AND (NOT $2 OR COALESCE({verified}, false)) \
+                RETURNING {id} AS k, {remaining_after} AS remaining\
+            ), gone AS (\
+                DELETE FROM {table} AS d WHERE {delete_key} = $1 \
+                AND NOT EXISTS (SELECT 1 FROM used) AND {deleted} RETURNING 1\
+            ) \
+            SELECT {list} FROM {table} AS k LEFT JOIN {users} AS o ON {owner} \
+            LEFT JOIN used ON true WHERE {key} = $1 LIMIT 1",
+            table = k.sql_name(),
+            users = u.sql_name(),
+            sets = sets.join(", "),
+            key = raw(ApiKeyField::Key),
+            owner = owner_join("o"),
+            disabled_rule = rules.disabled,
+            expired_rule = rules.expired,
+            exhausted_rule = rules.exhausted,
+            rate_limited_rule = rules.rate_limited,
+            verified = u.select("o", UserField::EmailVerified),
+            id = f(ApiKeyField::Id),
+            remaining_after = f(ApiKeyField::Remaining),
+            delete_key = k.col("d", ApiKeyField::Key),
+            list = p.list(),
+        );
+        Some(Self {
+            sql,
+            key_id,
+            counted,
+            disabled,
+            expired,
+            exhausted,
+            rate_limited,
+            remaining,
+            permissions,
+            expires_at,
+            owner_id,
+            email,
+            name,
+            email_verified,
+            role,
+            banned: banned_slot,
+            ban_expires,
+        })
+    }
+
+    /// Reads a row of [`Self::sql`].
+    pub fn decode(&self, row: &Row) -> Result<ApiKeyRecord, StoreError> {
+        let owner = match self.owner_id.read(row)? {
+            None => None,
+            Some(user_id) => Some(KeyOwner {
+                user_id,
+                email: self.email.read(row)?.unwrap_or_default(),
+                name: self.name.read(row)?.unwrap_or_default(),
+                email_verified: self.email_verified.read(row)?.unwrap_or(false),
+                role: self.role.read(row)?,
+                banned: self.banned.read(row)?,
+                ban_expires: self.ban_expires.read(row)?,
+            }),
+        };
+        Ok(ApiKeyRecord {
+            key_id: self.key_id.read(row)?,
+            counted: self.counted.read(row)?,
+            disabled: self.disabled.read(row)?,
+            expired: self.expired.read(row)?,
+            exhausted: self.exhausted.read(row)?,
+            rate_limited: self.rate_limited.read(row)?,
+            remaining: self.remaining.read(row)?,
+            permissions: self.permissions.read(row)?,
+            expires_at: self.expires_at.read(row)?,
+            owner,
         })
     }
 }

@@ -26,9 +26,9 @@ use tokio::task::JoinHandle;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Row, config::SslMode};
 
-use self::lookups::{BanLookup, KeyLookup, SessionLookup};
+use self::lookups::{ApiKeyUse, BanLookup, KeyLookup, SessionLookup};
 use crate::config::{ConfigError, DatabaseSettings, PasswordSource};
-use crate::identity::SessionRecord;
+use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::schema::{ColumnListing, SchemaLayout, SchemaOverrides, SessionField, UserField};
 use crate::store::{AuthStore, StoreError, StoredKey, UserBan};
 
@@ -83,6 +83,16 @@ impl<C: Connect> Connect for WithPassword<C> {
 }
 
 impl Prepared {
+    fn api_key(&self) -> Result<&ApiKeyUse, StoreError> {
+        self.api_key.as_ref().ok_or_else(|| {
+            StoreError::Unavailable(
+                "the api-key method is on but the database has no API key table (apikey) \
+                 that fits; see BETTER_AUTH_API_KEY_TABLE"
+                    .into(),
+            )
+        })
+    }
+
     fn session(&self) -> Result<&SessionLookup, StoreError> {
         self.session.as_ref().ok_or_else(|| {
             StoreError::Unavailable(
@@ -97,6 +107,7 @@ struct Prepared {
     session: Option<SessionLookup>,
     ban: BanLookup,
     keys: Option<KeyLookup>,
+    api_key: Option<ApiKeyUse>,
 }
 
 /// A lazily connecting pool plus the resolved Better Auth schema.
@@ -294,12 +305,14 @@ impl Database {
             impersonated_by = session.is_some_and(|s| s.has(SessionField::ImpersonatedBy)),
             revoked = session.is_some_and(|s| s.has(SessionField::Revoked)),
             jwks = layout.jwks.is_some(),
+            api_keys = layout.api_key.is_some(),
             "better auth schema detected (optional security columns found: true/false)"
         );
         Ok(Arc::new(Prepared {
             session: SessionLookup::new(&layout),
             ban: BanLookup::new(&layout),
             keys: KeyLookup::new(&layout),
+            api_key: ApiKeyUse::new(&layout),
             layout: Arc::new(layout),
         }))
     }
@@ -328,6 +341,13 @@ impl Database {
             tracing::error!(error = %e, "the database does not fit Better Auth's schema");
             StoreError::Schema(e)
         })
+    }
+
+    /// The one statement an API key use runs (`$1` the key's hash, `$2` whether the owner's
+    /// email must be verified), for benchmarks and diagnostics.
+    pub async fn api_key_use_sql(&self) -> Result<String, StoreError> {
+        let prepared = self.prepared().await?;
+        Ok(prepared.api_key()?.sql.clone())
     }
 
     /// The one statement the session lookup runs (`$1` is the token), for benchmarks and
@@ -485,6 +505,25 @@ impl AuthStore for Database {
             .query(&prepared.ban.sql, &[(&user_id, Type::TEXT)])
             .await?;
         rows.first().map(|row| prepared.ban.decode(row)).transpose()
+    }
+
+    async fn use_api_key(
+        &self,
+        key_hash: &str,
+        require_email_verified: bool,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let prepared = self.prepared().await?;
+        let statement = prepared.api_key()?;
+        let rows = self
+            .query(
+                &statement.sql,
+                &[
+                    (&key_hash, Type::TEXT),
+                    (&require_email_verified, Type::BOOL),
+                ],
+            )
+            .await?;
+        rows.first().map(|row| statement.decode(row)).transpose()
     }
 
     async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {

@@ -1,0 +1,573 @@
+//! API keys made by the real Better Auth (`@better-auth/api-key`): for each case our decision is
+//! compared with Better Auth's own `verifyApiKey` on the same database, and both count in the
+//! same rows.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::Authenticator;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use test_support::better_auth::{BetterAuthServer, Profile, ServerOptions};
+use test_support::events::{Shape, event, with_header};
+use test_support::{TestDb, random_token};
+
+const SECRET: &str = "api-key-test-secret-0123456789abcdefghijk";
+
+/// Our authorizer's answer.
+#[derive(Debug, Clone, PartialEq)]
+enum Ours {
+    Allow(Value),
+    /// 401 (REST) or `isAuthorized: false` (HTTP API) without a reason.
+    Refused,
+    /// A REST Deny (403), with its reason.
+    Deny(String),
+    Error,
+}
+
+struct Fixture {
+    db: TestDb,
+    ba: BetterAuthServer,
+    /// `BETTER_AUTH_METHODS=api-key,session`.
+    auth: Authenticator,
+    /// `BETTER_AUTH_METHODS=api-key`: a TOKEN authorizer's identity source is the key.
+    keys_only: Authenticator,
+    owner: String,
+    /// The owner's session token (signed up through Better Auth).
+    owner_token: String,
+}
+
+async fn start() -> Fixture {
+    let db = Profile::Default.database().await;
+    let mut options = ServerOptions::new(Profile::Default, SECRET);
+    options.api_keys = true;
+    let ba = BetterAuthServer::start(&db, options).await;
+    let owner = ba
+        .sign_up(&format!("owner-{}@example.com", random_token(6)))
+        .await;
+    let auth = test_support::authenticator(
+        &db.url,
+        SECRET,
+        &[("BETTER_AUTH_METHODS", "api-key,session")],
+    );
+    let keys_only =
+        test_support::authenticator(&db.url, SECRET, &[("BETTER_AUTH_METHODS", "api-key")]);
+    Fixture {
+        db,
+        ba,
+        auth,
+        keys_only,
+        owner: owner.user_id,
+        owner_token: owner.token,
+    }
+}
+
+impl Fixture {
+    /// A key for the owner, made server-side with `options` (the plugin's defaults otherwise).
+    async fn key(&self, options: Value) -> (String, String) {
+        let mut body = json!({"userId": self.owner, "name": "test key"});
+        if let (Some(body), Some(options)) = (body.as_object_mut(), options.as_object()) {
+            body.extend(options.clone());
+        }
+        let made = self.ba.create_api_key(body).await;
+        (
+            made["key"].as_str().expect("the plaintext key").to_owned(),
+            made["id"].as_str().expect("id").to_owned(),
+        )
+    }
+
+    async fn ours_with(&self, auth: &Authenticator, shape: Shape, key: &str) -> Ours {
+        let payload = with_header(shape, event(shape, None, None), "x-api-key", key);
+        decide(auth, payload).await
+    }
+
+    async fn ours(&self, shape: Shape, key: &str) -> Ours {
+        let auth = if shape == Shape::RestToken {
+            &self.keys_only
+        } else {
+            &self.auth
+        };
+        self.ours_with(auth, shape, key).await
+    }
+
+    /// Better Auth's `verifyApiKey`: `Ok(owner)` or `Err(code)`.
+    async fn theirs(&self, key: &str) -> Result<String, String> {
+        let answer = self.ba.verify_api_key(key).await;
+        if answer["valid"] == json!(true) {
+            Ok(answer["key"]["referenceId"]
+                .as_str()
+                .expect("referenceId")
+                .to_owned())
+        } else {
+            Err(answer["error"]["code"].as_str().unwrap_or("?").to_owned())
+        }
+    }
+
+    async fn column(&self, id: &str, column: &str) -> Option<String> {
+        let sql = format!("SELECT \"{column}\"::text FROM apikey WHERE id = $1");
+        self.db
+            .client
+            .query_opt(&sql, &[&id])
+            .await
+            .expect("apikey row")
+            .and_then(|row| row.get::<_, Option<String>>(0))
+    }
+
+    async fn exists(&self, id: &str) -> bool {
+        self.db
+            .client
+            .query_opt("SELECT 1 FROM apikey WHERE id = $1", &[&id])
+            .await
+            .expect("query")
+            .is_some()
+    }
+}
+
+async fn decide(auth: &Authenticator, payload: Value) -> Ours {
+    let result =
+        authorizer::handler::handle_json(auth, LambdaEvent::new(payload, Context::default())).await;
+    match result {
+        Err(authorizer::handler::AuthorizerError::Unauthorized) => Ours::Refused,
+        Err(authorizer::handler::AuthorizerError::Internal) => Ours::Error,
+        Ok(v) if v["isAuthorized"] == json!(true) => Ours::Allow(v["context"].clone()),
+        Ok(v) if v["isAuthorized"] == json!(false) => Ours::Refused,
+        Ok(v) if v["policyDocument"]["Statement"][0]["Effect"] == json!("Allow") => {
+            assert_eq!(v["principalId"], v["context"]["userId"]);
+            Ours::Allow(v["context"].clone())
+        }
+        Ok(v) if v["policyDocument"]["Statement"][0]["Effect"] == json!("Deny") => Ours::Deny(
+            v["context"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        Ok(v) => panic!("unexpected authorizer answer {v}"),
+    }
+}
+
+fn allowed(ours: &Ours) -> bool {
+    matches!(ours, Ours::Allow(_))
+}
+
+#[tokio::test]
+async fn a_key_made_by_better_auth_opens_our_api_in_every_event_shape() {
+    let f = start().await;
+    let (key, id) = f
+        .key(json!({"rateLimitEnabled": false, "prefix": "live_"}))
+        .await;
+    assert!(key.starts_with("live_"));
+    for shape in Shape::ALL {
+        match f.ours(shape, &key).await {
+            Ours::Allow(context) => {
+                assert_eq!(context["userId"], json!(f.owner), "{shape:?}");
+                assert_eq!(context["apiKeyId"], json!(id));
+                assert_eq!(context["authMethod"], "api_key");
+                assert_eq!(context["verifiedBy"], "api-key");
+                assert_eq!(context["sessionId"], "");
+                assert!(context.get("remaining").is_none(), "not counted: {context}");
+                assert!(
+                    !context.to_string().contains(&key),
+                    "the key never appears in the context"
+                );
+            }
+            other => panic!("{shape:?}: {other:?}"),
+        }
+    }
+    assert_eq!(f.theirs(&key).await, Ok(f.owner.clone()));
+    // A key nobody made, and the same key without its prefix: refused by both.
+    for unknown in [format!("live_{}", random_token(64)), key[5..].to_owned()] {
+        assert_eq!(f.ours(Shape::RestRequest, &unknown).await, Ours::Refused);
+        assert_eq!(f.ours(Shape::HttpV2, &unknown).await, Ours::Refused);
+        assert_eq!(f.ours(Shape::RestToken, &unknown).await, Ours::Refused);
+        assert!(f.theirs(&unknown).await.is_err());
+    }
+    // Deleted in Better Auth's table: refused by both.
+    f.db.client
+        .execute("DELETE FROM apikey WHERE id = $1", &[&id])
+        .await
+        .expect("delete");
+    assert_eq!(f.ours(Shape::HttpV2, &key).await, Ours::Refused);
+    assert!(f.theirs(&key).await.is_err());
+}
+
+#[tokio::test]
+async fn a_quota_is_shared_and_stops_where_better_auth_stops() {
+    let f = start().await;
+    let (key, id) = f
+        .key(json!({"remaining": 4, "rateLimitEnabled": false}))
+        .await;
+    match f.ours(Shape::RestRequest, &key).await {
+        Ours::Allow(context) => assert_eq!(context["remaining"], "3"),
+        other => panic!("{other:?}"),
+    }
+    assert!(f.theirs(&key).await.is_ok());
+    assert!(allowed(&f.ours(Shape::HttpV2, &key).await));
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("1"));
+    assert!(f.theirs(&key).await.is_ok());
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("0"));
+    // Used up, no refill: refused (a Deny: the key is known, it may not be used), and the key is
+    // deleted, as Better Auth deletes it.
+    assert_eq!(
+        f.ours(Shape::RestRequest, &key).await,
+        Ours::Deny("usage_exceeded".into())
+    );
+    assert!(!f.exists(&id).await);
+    assert!(f.theirs(&key).await.is_err());
+
+    // The other way round: Better Auth uses the last one, we refuse.
+    let (key, _) = f
+        .key(json!({"remaining": 1, "rateLimitEnabled": false}))
+        .await;
+    assert!(f.theirs(&key).await.is_ok());
+    assert_eq!(
+        f.ours(Shape::HttpV2, &key).await,
+        Ours::Refused,
+        "HTTP API: isAuthorized false"
+    );
+    assert!(f.theirs(&key).await.is_err());
+}
+
+#[tokio::test]
+async fn refills_follow_better_auths_clock() {
+    let f = start().await;
+    let (key, id) = f
+        .key(json!({"remaining": 1, "refillAmount": 2, "refillInterval": 1000, "rateLimitEnabled": false}))
+        .await;
+    // The first refill is due `refillInterval` after creation: wait it out, then both count.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        allowed(&f.ours(Shape::RestRequest, &key).await),
+        "refilled to 2, one used"
+    );
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("1"));
+    assert!(f.theirs(&key).await.is_ok());
+    assert_eq!(
+        f.ours(Shape::RestRequest, &key).await,
+        Ours::Deny("usage_exceeded".into())
+    );
+    assert_eq!(f.theirs(&key).await, Err("USAGE_EXCEEDED".into()));
+    assert!(f.exists(&id).await, "a key with a refill is kept");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(f.theirs(&key).await.is_ok(), "Better Auth refills");
+    assert!(
+        allowed(&f.ours(Shape::HttpV2, &key).await),
+        "the refill is ours too"
+    );
+    assert_eq!(f.theirs(&key).await, Err("USAGE_EXCEEDED".into()));
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_shared_and_resets_with_its_window() {
+    let f = start().await;
+    let (key, _) = f
+        .key(json!({"rateLimitEnabled": true, "rateLimitMax": 3, "rateLimitTimeWindow": 1500}))
+        .await;
+    assert!(allowed(&f.ours(Shape::RestRequest, &key).await));
+    assert!(f.theirs(&key).await.is_ok());
+    assert!(allowed(&f.ours(Shape::HttpV2, &key).await));
+    assert_eq!(f.theirs(&key).await, Err("RATE_LIMITED".into()));
+    assert_eq!(
+        f.ours(Shape::RestRequest, &key).await,
+        Ours::Deny("rate_limited".into())
+    );
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert!(
+        allowed(&f.ours(Shape::RestRequest, &key).await),
+        "a new window"
+    );
+    assert!(f.theirs(&key).await.is_ok());
+}
+
+#[tokio::test]
+async fn disabled_and_expired_keys_are_refused_by_both() {
+    let f = start().await;
+    let (disabled, disabled_id) = f.key(json!({"rateLimitEnabled": false})).await;
+    f.db.client
+        .execute(
+            "UPDATE apikey SET enabled = false WHERE id = $1",
+            &[&disabled_id],
+        )
+        .await
+        .expect("disable");
+    assert_eq!(f.ours(Shape::RestRequest, &disabled).await, Ours::Refused);
+    assert_eq!(f.theirs(&disabled).await, Err("KEY_DISABLED".into()));
+    assert!(f.exists(&disabled_id).await, "a disabled key is kept");
+
+    let (expired, expired_id) = f.key(json!({"rateLimitEnabled": false})).await;
+    f.db.client
+        .execute(
+            "UPDATE apikey SET \"expiresAt\" = now() - interval '1 minute' WHERE id = $1",
+            &[&expired_id],
+        )
+        .await
+        .expect("expire");
+    assert_eq!(f.ours(Shape::HttpV2, &expired).await, Ours::Refused);
+    assert!(
+        !f.exists(&expired_id).await,
+        "deleted, as Better Auth deletes it"
+    );
+    assert!(f.theirs(&expired).await.is_err());
+
+    let (later, later_id) = f
+        .key(json!({"rateLimitEnabled": false, "expiresIn": 86_400 * 2}))
+        .await;
+    match f.ours(Shape::RestRequest, &later).await {
+        Ours::Allow(context) => assert!(context["expiresAt"].is_string()),
+        other => panic!("{other:?}"),
+    }
+    assert!(f.exists(&later_id).await);
+}
+
+/// Deliberately stricter than Better Auth: a banned owner's keys are refused (403), and the
+/// refused use is not counted.
+#[tokio::test]
+async fn a_banned_owners_keys_are_refused_by_us_only() {
+    let f = start().await;
+    let (key, id) = f
+        .key(json!({"remaining": 5, "rateLimitEnabled": false}))
+        .await;
+    f.db.client
+        .execute(
+            "UPDATE \"user\" SET banned = true WHERE id = $1",
+            &[&f.owner],
+        )
+        .await
+        .expect("ban");
+    assert_eq!(
+        f.ours(Shape::RestRequest, &key).await,
+        Ours::Deny("user_banned".into())
+    );
+    assert_eq!(f.ours(Shape::HttpV2, &key).await, Ours::Refused);
+    assert_eq!(
+        f.column(&id, "remaining").await.as_deref(),
+        Some("5"),
+        "not counted"
+    );
+    assert!(
+        f.theirs(&key).await.is_ok(),
+        "Better Auth does not check bans on keys"
+    );
+    f.db.client
+        .execute(
+            "UPDATE \"user\" SET banned = true, \"banExpires\" = now() - interval '1 second' WHERE id = $1",
+            &[&f.owner],
+        )
+        .await
+        .expect("an expired ban");
+    assert!(allowed(&f.ours(Shape::RestRequest, &key).await));
+
+    // BETTER_AUTH_REQUIRE_EMAIL_VERIFIED applies to keys too.
+    let strict = test_support::authenticator(
+        &f.db.url,
+        SECRET,
+        &[
+            ("BETTER_AUTH_METHODS", "api-key"),
+            ("BETTER_AUTH_REQUIRE_EMAIL_VERIFIED", "true"),
+        ],
+    );
+    let before = f.column(&id, "remaining").await;
+    assert_eq!(
+        f.ours_with(&strict, Shape::RestRequest, &key).await,
+        Ours::Deny("email_not_verified".into())
+    );
+    assert_eq!(f.column(&id, "remaining").await, before, "not counted");
+}
+
+#[tokio::test]
+async fn hostile_header_values_are_refused_and_change_nothing() {
+    let f = start().await;
+    let (key, id) = f
+        .key(json!({"remaining": 3, "rateLimitEnabled": false}))
+        .await;
+    let long = "k".repeat(64 * 1024);
+    for hostile in [
+        "' OR 1=1 --",
+        "x'; DELETE FROM apikey; --",
+        long.as_str(),
+        "abc\u{0}def",
+        "\u{7f}",
+        "key with spaces",
+    ] {
+        for shape in Shape::ALL {
+            let ours = f.ours(shape, hostile).await;
+            assert!(
+                matches!(ours, Ours::Refused),
+                "{shape:?} {:?}: {ours:?}",
+                &hostile[..hostile.len().min(20)]
+            );
+        }
+    }
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("3"));
+    assert!(allowed(&f.ours(Shape::RestRequest, &key).await));
+    // Two different keys in one request: refused, neither counted.
+    let (other, other_id) = f
+        .key(json!({"remaining": 3, "rateLimitEnabled": false}))
+        .await;
+    let mut payload = event(Shape::RestRequest, None, None);
+    payload["multiValueHeaders"]["x-api-key"] = json!([key, other]);
+    assert_eq!(decide(&f.auth, payload).await, Ours::Refused);
+    assert_eq!(f.column(&other_id, "remaining").await.as_deref(), Some("3"));
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("2"));
+}
+
+/// 50 simultaneous uses across 5 simulated containers (each its own pool): exactly what the
+/// quota, or the rate limit, allows.
+#[tokio::test]
+async fn concurrent_containers_never_spend_more_than_allowed() {
+    let f = start().await;
+    let containers: Vec<Arc<Authenticator>> = (0..5)
+        .map(|_| {
+            Arc::new(test_support::authenticator(
+                &f.db.url,
+                SECRET,
+                &[
+                    ("BETTER_AUTH_METHODS", "api-key"),
+                    ("DATABASE_POOL_MAX_SIZE", "4"),
+                ],
+            ))
+        })
+        .collect();
+    let burst = |key: String| {
+        let containers = containers.clone();
+        async move {
+            let mut tasks = Vec::new();
+            for i in 0..50 {
+                let auth = Arc::clone(&containers[i % containers.len()]);
+                let key = key.clone();
+                tasks.push(tokio::spawn(async move {
+                    let payload = with_header(
+                        Shape::HttpV2,
+                        event(Shape::HttpV2, None, None),
+                        "x-api-key",
+                        &key,
+                    );
+                    decide(&auth, payload).await
+                }));
+            }
+            let mut allowed_count = 0;
+            for task in tasks {
+                match task.await.expect("task") {
+                    Ours::Allow(_) => allowed_count += 1,
+                    Ours::Refused => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+            allowed_count
+        }
+    };
+    let (quota, _) = f
+        .key(json!({"remaining": 10, "rateLimitEnabled": false}))
+        .await;
+    assert_eq!(burst(quota).await, 10, "the quota");
+    let (limited, id) = f
+        .key(json!({"rateLimitEnabled": true, "rateLimitMax": 10, "rateLimitTimeWindow": 60_000}))
+        .await;
+    assert_eq!(burst(limited).await, 10, "the rate limit");
+    assert_eq!(f.column(&id, "requestCount").await.as_deref(), Some("10"));
+}
+
+/// The account functions accept keys when they check a request themselves (no authorizer in
+/// front), list a user's keys without their hash, and delete them: Better Auth then refuses the
+/// key too.
+#[tokio::test]
+async fn the_account_functions_accept_list_and_delete_keys() {
+    use test_support::http::{Api, ApiRequest, send};
+    let f = start().await;
+    let app = account_api::http::App::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(f.db.url.clone()),
+        "BETTER_AUTH_SECRET" => Some(SECRET.to_owned()),
+        "BETTER_AUTH_METHODS" => Some("api-key,session".to_owned()),
+        _ => None,
+    })
+    .expect("app");
+    let (key, id) = f
+        .key(json!({"remaining": 10, "rateLimitEnabled": false, "prefix": "ci_"}))
+        .await;
+
+    let me = send(
+        me::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", "/auth/me").header("x-api-key", &key),
+    )
+    .await;
+    assert_eq!((me.status, me.body["id"].clone()), (200, json!(f.owner)));
+    assert_eq!(
+        f.column(&id, "remaining").await.as_deref(),
+        Some("9"),
+        "counted"
+    );
+    let verified = send(
+        me::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "POST", "/auth/verify").header("x-api-key", &key),
+    )
+    .await;
+    assert_eq!(verified.body["valid"], json!(true));
+    assert_eq!(verified.body["verifiedBy"], "api-key");
+
+    let listed = send(
+        me::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", "/auth/api-keys").header("x-api-key", &key),
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let keys = listed.body["apiKeys"].as_array().expect("a list");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["id"], json!(id));
+    assert_eq!(keys[0]["prefix"], "ci_");
+    assert_eq!(
+        keys[0]["remaining"],
+        json!(7),
+        "every request with the key is a use: /auth/me, /auth/verify, this one"
+    );
+    assert!(keys[0].get("key").is_none());
+    let text = listed.body.to_string();
+    assert!(!text.contains(&key) && !text.contains(&auth_core::methods::api_key::hash_key(&key)));
+
+    // Someone else may neither list nor delete it; an admin may list it.
+    let other =
+        f.ba.sign_up(&format!("other-{}@example.com", random_token(6)))
+            .await;
+    let bearer = format!("Bearer {}", other.token);
+    let theirs = send(
+        users::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", &format!("/users/{}/api-keys", f.owner))
+            .header("authorization", &bearer),
+    )
+    .await;
+    assert_eq!(theirs.status, 403);
+    let delete = |who: &str| {
+        ApiRequest::new(Api::Http, "DELETE", &format!("/auth/api-keys/{id}"))
+            .header("authorization", who)
+    };
+    let refused = send(me::handler::handle, &app, &delete(&bearer)).await;
+    assert_eq!(
+        (refused.status, refused.body["code"].as_str()),
+        (404, Some("API_KEY_NOT_FOUND"))
+    );
+    assert!(f.exists(&id).await);
+    let admin_list = send(
+        users::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", &format!("/users/{}/api-keys", f.owner)).as_user(
+            &other.user_id,
+            "-",
+            "admin",
+        ),
+    )
+    .await;
+    assert_eq!(admin_list.status, 200, "{}", admin_list.body);
+
+    let deleted = send(
+        me::handler::handle,
+        &app,
+        &delete(&format!("Bearer {}", f.owner_token)),
+    )
+    .await;
+    assert_eq!(deleted.body, json!({"success": true}));
+    assert!(!f.exists(&id).await);
+    assert!(f.theirs(&key).await.is_err(), "Better Auth refuses it too");
+    assert_eq!(f.ours(Shape::HttpV2, &key).await, Ours::Refused);
+}
