@@ -571,3 +571,50 @@ async fn the_account_functions_accept_list_and_delete_keys() {
     assert!(f.theirs(&key).await.is_err(), "Better Auth refuses it too");
     assert_eq!(f.ours(Shape::HttpV2, &key).await, Ours::Refused);
 }
+
+/// Neither the key nor its hash (a query parameter) reaches the logs, whatever `RUST_LOG` says.
+#[tokio::test]
+async fn no_key_reaches_the_logs_at_any_level() {
+    let db = TestDb::new(test_support::Variant::Default).await;
+    let user = db
+        .create_user(&test_support::NewUser::new("machine@example.com"))
+        .await;
+    let key = random_token(64);
+    let hash = auth_core::methods::api_key::hash_key(&key);
+    db.execute(
+        "INSERT INTO apikey (id, \"configId\", \"referenceId\", key, enabled, \"rateLimitEnabled\", \"createdAt\", \"updatedAt\") VALUES ('k', 'default', $1, $2, true, false, now(), now())",
+        &[&user, &hash],
+    )
+    .await;
+    for rust_log in [
+        "trace",
+        "debug",
+        "trace,tokio_postgres=trace,postgres_protocol=trace",
+    ] {
+        let (guard, logs) = test_support::logs::capture_at(rust_log);
+        let auth = test_support::authenticator(
+            &db.url,
+            test_support::http::TEST_SECRET,
+            &[("BETTER_AUTH_METHODS", "api-key")],
+        );
+        let payload = with_header(
+            Shape::RestRequest,
+            event(Shape::RestRequest, None, None),
+            "x-api-key",
+            &key,
+        );
+        assert!(allowed(&decide(&auth, payload).await), "{rust_log}");
+        drop(guard);
+        let text = logs.text();
+        assert!(!text.is_empty(), "{rust_log}: something is logged");
+        assert!(!text.contains(&key), "{rust_log}: the key was logged");
+        assert!(
+            !text.contains(&hash),
+            "{rust_log}: the key's hash was logged"
+        );
+        assert!(
+            text.contains(&auth_core::telemetry::fingerprint(&key)),
+            "{rust_log}: its fingerprint is"
+        );
+    }
+}
