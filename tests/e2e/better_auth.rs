@@ -562,6 +562,50 @@ async fn refreshed_sessions_stay_valid_and_expired_ones_are_refused() {
     assert_eq!(ctx.agree_on_all("expired", &erin).await, None);
 }
 
+/// The same with sessions in Redis: Better Auth's refresh rewrites the stored value, and a value
+/// whose `expiresAt` has passed is refused by both while its key lingers.
+#[tokio::test]
+async fn refresh_and_expiry_in_redis_agree() {
+    for store_in_database in [false, true] {
+        let redis = TestRedis::new();
+        let mut options = with_redis(Profile::Default, &redis, store_in_database);
+        options.expires_in = Some(3600);
+        options.update_age = Some(0);
+        let ctx = Ctx::start(options).await;
+        let erin = ctx.ba.sign_up(&email("erin")).await;
+        let expiry = |value: &str| -> DateTime<Utc> {
+            let v: Value = serde_json::from_str(value).expect("json");
+            v["session"]["expiresAt"]
+                .as_str()
+                .expect("expiresAt")
+                .parse()
+                .expect("date")
+        };
+        let before = expiry(&redis.get(&erin.token).await.expect("stored"));
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(
+            ctx.agree_on_all("refreshed in Redis", &erin)
+                .await
+                .is_some(),
+            "store_in_database: {store_in_database}"
+        );
+        let stored = redis.get(&erin.token).await.expect("stored");
+        assert!(
+            expiry(&stored) > before,
+            "Better Auth refreshed the stored value"
+        );
+
+        let mut expired: Value = serde_json::from_str(&stored).expect("json");
+        expired["session"]["expiresAt"] = json!(Utc::now() - chrono::Duration::seconds(1));
+        redis.set(&erin.token, &expired.to_string()).await;
+        assert_eq!(
+            ctx.agree_on_all("expired in Redis", &erin).await,
+            None,
+            "store_in_database: {store_in_database}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn foreign_and_forged_credentials_are_refused_by_both() {
     let ctx = Ctx::start(ServerOptions::new(Profile::Default, SECRET)).await;

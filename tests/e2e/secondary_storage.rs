@@ -472,3 +472,36 @@ async fn the_functions_answer_503_while_redis_is_frozen_and_recover() {
     );
     assert_eq!(redis.get(&tokens[1]).await, None);
 }
+
+/// The read script finds the user id by a string match; whatever a value holds, the marker that
+/// decides is the session's own user's.
+#[tokio::test]
+async fn the_revocation_marker_read_is_the_sessions_users() {
+    let (db, user, redis, token) = with_live_session().await;
+    let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
+    let mut stored: serde_json::Value =
+        serde_json::from_str(&value(&user, &token, chrono::Duration::hours(1), false))
+            .expect("json");
+    stored["session"]["createdAt"] = json!(Utc::now() - chrono::Duration::minutes(5));
+    // A field before `userId` that looks like it, and a name holding the pattern (escaped).
+    let session = stored["session"].as_object().expect("object").clone();
+    let mut reordered = serde_json::Map::new();
+    reordered.insert("meta".into(), json!({"userId": "someone-else"}));
+    reordered.extend(session);
+    stored["session"] = serde_json::Value::Object(reordered);
+    stored["user"]["name"] = json!("\"userId\":\"someone-else\"");
+    redis.set(&token, &stored.to_string()).await;
+    assert!(check(&auth, &token).await.is_ok(), "no marker yet");
+    let now = Utc::now().timestamp_millis().to_string();
+    redis
+        .set("revoked-sessions-before-someone-else", &now)
+        .await;
+    assert!(
+        check(&auth, &token).await.is_ok(),
+        "another user's marker decides nothing"
+    );
+    redis
+        .set(&format!("revoked-sessions-before-{user}"), &now)
+        .await;
+    assert_eq!(refusal(check(&auth, &token).await), Refusal::Unknown);
+}

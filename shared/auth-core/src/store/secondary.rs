@@ -182,21 +182,27 @@ fn decode_stored(value: &str) -> Result<(SessionRecord, Option<DateTime<Utc>>), 
 }
 
 /// Reads a session value and its user's `revoked-sessions-before` marker in one round trip.
-/// `KEYS[1]`: the session key; `ARGV[1]`: the prefix. Returns `{value, marker}` (`false` for
-/// what is missing). The value is returned as stored: Rust decodes and judges it.
+/// `KEYS[1]`: the session key; `ARGV[1]`: the prefix. Returns `{value, userId, marker}`
+/// (`false` for what is missing): the user id whose marker was read, so Rust can check it is the
+/// session's. The id is found with one string match (`"userId":"…"`: inside a JSON string a quote
+/// is always escaped, so only a real key matches), and with cjson only when that fails (a
+/// double-encoded value). The value is returned as stored: Rust decodes and judges it.
 static READ_SESSION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local value = redis.call('GET', KEYS[1])
-if not value then return {false, false} end
-local ok, decoded = pcall(cjson.decode, value)
-if ok and type(decoded) == 'string' then ok, decoded = pcall(cjson.decode, decoded) end
-local marker = false
-if ok and type(decoded) == 'table' and type(decoded.session) == 'table'
-    and type(decoded.session.userId) == 'string' then
-  marker = redis.call('GET', ARGV[1] .. 'revoked-sessions-before-' .. decoded.session.userId)
+if not value then return {false, false, false} end
+local user = string.match(value, '"userId":"([^"\\]*)"')
+if not user then
+  local ok, decoded = pcall(cjson.decode, value)
+  if ok and type(decoded) == 'string' then ok, decoded = pcall(cjson.decode, decoded) end
+  if ok and type(decoded) == 'table' and type(decoded.session) == 'table'
+      and type(decoded.session.userId) == 'string' then
+    user = decoded.session.userId
+  end
 end
-return {value, marker}
+if not user then return {value, false, false} end
+return {value, user, redis.call('GET', ARGV[1] .. 'revoked-sessions-before-' .. user)}
 "#,
     )
 });
@@ -218,6 +224,9 @@ impl std::fmt::Debug for SecondaryStore {
             .finish_non_exhaustive()
     }
 }
+
+/// What the read script answers: the value, the user whose marker it read, the marker.
+type SessionRead = (Option<String>, Option<String>, Option<String>);
 
 fn redis_error(error: &redis::RedisError) -> StoreError {
     if error.is_timeout() {
@@ -308,11 +317,9 @@ impl SecondaryStore {
         Err(result)
     }
 
-    /// The session value under `<prefix><token>` and its user's revocation marker.
-    async fn read_session(
-        &self,
-        token: &str,
-    ) -> Result<(Option<String>, Option<String>), StoreError> {
+    /// The session value under `<prefix><token>`, the user id whose revocation marker the
+    /// script read, and that marker.
+    async fn read_session(&self, token: &str) -> Result<SessionRead, StoreError> {
         let key = self.session_key(token);
         let prefix = self.settings.prefix.as_str();
         self.run(|mut connection| async move {
@@ -320,6 +327,18 @@ impl SecondaryStore {
                 .key(key)
                 .arg(prefix)
                 .invoke_async(&mut connection)
+                .await
+        })
+        .await
+    }
+
+    /// `GET` of a user's revocation marker.
+    async fn marker(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        let key = self.revoked_before_key(user_id);
+        self.run(|mut connection| async move {
+            redis::cmd("GET")
+                .arg(key)
+                .query_async(&mut connection)
                 .await
         })
         .await
@@ -335,17 +354,24 @@ impl SecondaryStore {
         database: &Database,
     ) -> Result<Option<SessionRecord>, StoreError> {
         let mut record = match self.read_session(token).await? {
-            (Some(value), marker) => {
+            (Some(value), marker_of, marker) => {
                 let (record, created_at) = decode_stored(&value)?;
+                // The script read the marker of the user it found; should that not be the
+                // session's user (an odd value), read the right one.
+                let marker = if marker_of.as_deref() == Some(record.user_id.as_str()) {
+                    marker
+                } else {
+                    self.marker(&record.user_id).await?
+                };
                 if revoked_by_marker(created_at, marker.as_deref()) {
                     return Ok(None);
                 }
                 record
             }
-            (None, _) if self.settings.falls_back_to_database() => {
+            (None, _, _) if self.settings.falls_back_to_database() => {
                 return database.find_session(token).await;
             }
-            (None, _) => return Ok(None),
+            (None, _, _) => return Ok(None),
         };
         if self.settings.check_ban_in_database {
             // The snapshot's ban may be stale: the database's ban decides (a deleted user's
