@@ -423,21 +423,25 @@ impl Bench {
             let auth = Arc::clone(&auth);
             let (payload, expected) = make(i);
             // The event as the runtime receives it: bytes. Timed from parsing them (what
-            // lambda_runtime does for every invocation) to the answer.
+            // lambda_runtime does for every invocation) to the answer's bytes (what it sends).
             let bytes = payload.to_string();
             Box::pin(async move {
                 let started = Instant::now();
                 let answer = match serde_json::from_str::<AuthorizerPayload>(&bytes) {
-                    Ok(payload) => {
-                        authorizer::handler::handle(
-                            &auth,
-                            LambdaEvent::new(payload, Context::default()),
-                        )
-                        .await
-                    }
+                    Ok(payload) => authorizer::handler::handle(
+                        &auth,
+                        LambdaEvent::new(payload, Context::default()),
+                    )
+                    .await
+                    .and_then(|response| {
+                        serde_json::to_vec(&response)
+                            .map_err(|_| authorizer::handler::AuthorizerError::Internal)
+                    }),
                     Err(_) => Err(authorizer::handler::AuthorizerError::Internal),
                 };
                 let took = started.elapsed();
+                let answer = answer
+                    .map(|bytes| serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null));
                 (is_expected(&answer, expected.as_deref()), took)
             })
         }))

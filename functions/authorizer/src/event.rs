@@ -3,20 +3,15 @@
 use std::collections::HashMap;
 
 use auth_core::{Identity, RawCredentials};
-use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
-    ApiGatewayV2CustomAuthorizerSimpleResponse,
-};
-use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The three authorizer events API Gateway sends, reduced to what the decision reads.
 ///
 /// `aws_lambda_events`' full request types parse every field (request context, a `HeaderMap`
 /// per header set, untagged one-or-many values) at ~15 µs per REST event; the benchmark showed
 /// it dominating the refusal path. These views read only the credentials and the ARN and skip
-/// the rest; the responses still use `aws_lambda_events`' types.
+/// the rest; the responses are typed structs written straight to JSON.
 #[derive(Debug)]
 pub enum AuthorizerEvent {
     /// REST API, TOKEN authorizer: one identity source in `authorizationToken`.
@@ -288,81 +283,157 @@ pub fn api_wildcard(method_arn: &str) -> Option<String> {
 }
 
 /// The flat context downstream functions read (`requestContext.authorizer`): strings and
-/// booleans only, as REST APIs require.
-/// `sessionId` is empty when a JWT vouched for the user; `verifiedBy` says which method did
-/// (`session`, `jwt`, `cookie-cache`).
-pub fn context(identity: &Identity, auth_method: &str, verified_by: &str) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("userId".into(), identity.user_id.clone().into());
-    map.insert(
-        "sessionId".into(),
-        identity.session_id.clone().unwrap_or_default().into(),
-    );
-    map.insert("email".into(), identity.email.clone().into());
-    map.insert("name".into(), identity.name.clone().into());
-    map.insert(
-        "role".into(),
-        identity.role.clone().unwrap_or_default().into(),
-    );
-    map.insert("emailVerified".into(), identity.email_verified.into());
-    if let Some(expires_at) = identity.expires_at {
-        map.insert("expiresAt".into(), expires_at.to_rfc3339().into());
-    }
-    map.insert("authMethod".into(), auth_method.into());
-    map.insert("verifiedBy".into(), verified_by.into());
-    if let Some(admin) = &identity.impersonated_by {
-        map.insert("impersonatedBy".into(), admin.clone().into());
-    }
-    if let Some(key) = &identity.api_key {
-        map.insert("apiKeyId".into(), key.id.clone().into());
-        map.insert(
-            "permissions".into(),
-            key.permissions.clone().unwrap_or_default().into(),
-        );
-        if let Some(remaining) = key.remaining {
-            map.insert("remaining".into(), remaining.to_string().into());
+/// booleans only, as REST APIs require; absent fields are left out.
+/// `sessionId` is empty when a JWT or an API key vouched for the user; `verifiedBy` says which
+/// method did (`session`, `jwt`, `cookie-cache`, `api-key`).
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Context {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_method: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified_by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    impersonated_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remaining: Option<String>,
+    /// A Deny's reason (a stable code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+impl Context {
+    /// The caller's context, moved out of the identity (nothing copied).
+    pub fn of(identity: Identity, auth_method: &'static str, verified_by: &'static str) -> Self {
+        let api_key = identity.api_key.map(|key| *key);
+        Self {
+            session_id: Some(identity.session_id.unwrap_or_default()),
+            email: Some(identity.email),
+            name: Some(identity.name),
+            role: Some(identity.role.unwrap_or_default()),
+            email_verified: Some(identity.email_verified),
+            expires_at: identity.expires_at.map(|at| at.to_rfc3339()),
+            auth_method: Some(auth_method),
+            verified_by: Some(verified_by),
+            impersonated_by: identity.impersonated_by,
+            remaining: api_key
+                .as_ref()
+                .and_then(|k| k.remaining.map(|r| r.to_string())),
+            permissions: api_key
+                .as_ref()
+                .map(|k| k.permissions.clone().unwrap_or_default()),
+            api_key_id: api_key.map(|k| k.id),
+            user_id: Some(identity.user_id),
+            reason: None,
         }
     }
-    map
+
+    /// A Deny's context: only the reason.
+    pub fn refusal(reason: &'static str) -> Self {
+        Self {
+            reason: Some(reason),
+            ..Self::default()
+        }
+    }
+}
+
+/// An IAM policy's effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Effect {
+    /// Let the request through.
+    Allow,
+    /// Refuse it (403).
+    Deny,
+}
+
+/// What the authorizer answers, serialized straight to the bytes API Gateway reads (no
+/// intermediate `serde_json::Value`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum AuthorizerResponse {
+    /// REST APIs: an IAM policy for the whole stage, and the context.
+    Policy(PolicyResponse),
+    /// HTTP APIs: a simple response.
+    Simple(SimpleResponse),
+}
+
+/// A REST policy response.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyResponse {
+    principal_id: String,
+    policy_document: PolicyDocument,
+    context: Context,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PolicyDocument {
+    version: &'static str,
+    statement: [Statement; 1],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Statement {
+    action: [&'static str; 1],
+    effect: Effect,
+    resource: [String; 1],
+}
+
+/// An HTTP API simple response.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimpleResponse {
+    is_authorized: bool,
+    context: Context,
 }
 
 /// A REST policy response (Allow or Deny) for the whole API.
 pub fn policy(
-    principal_id: &str,
-    effect: IamPolicyEffect,
+    principal_id: String,
+    effect: Effect,
     resource: String,
-    context: Map<String, Value>,
-) -> Value {
-    let mut statement = IamPolicyStatement::default();
-    statement.action = vec!["execute-api:Invoke".to_owned()];
-    statement.effect = effect;
-    statement.resource = vec![resource];
-    let mut document = ApiGatewayCustomAuthorizerPolicy::default();
-    document.version = Some("2012-10-17".to_owned());
-    document.statement = vec![statement];
-    let mut response = ApiGatewayCustomAuthorizerResponse::<Value>::default();
-    response.principal_id = Some(principal_id.to_owned());
-    response.policy_document = document;
-    response.context = Value::Object(context);
-    without_nulls(serde_json::to_value(response).unwrap_or(Value::Null))
+    context: Context,
+) -> AuthorizerResponse {
+    AuthorizerResponse::Policy(PolicyResponse {
+        principal_id,
+        policy_document: PolicyDocument {
+            version: "2012-10-17",
+            statement: [Statement {
+                action: ["execute-api:Invoke"],
+                effect,
+                resource: [resource],
+            }],
+        },
+        context,
+    })
 }
 
 /// An HTTP API simple response.
-pub fn simple(is_authorized: bool, context: Map<String, Value>) -> Value {
-    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
-    response.is_authorized = is_authorized;
-    response.context = Value::Object(context);
-    without_nulls(serde_json::to_value(response).unwrap_or(Value::Null))
-}
-
-/// Drops top-level `null`s (`usageIdentifierKey`): API Gateway wants absent, not null.
-fn without_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
-        }
-        other => other,
-    }
+pub fn simple(is_authorized: bool, context: Context) -> AuthorizerResponse {
+    AuthorizerResponse::Simple(SimpleResponse {
+        is_authorized,
+        context,
+    })
 }
 
 #[cfg(test)]

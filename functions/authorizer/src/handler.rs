@@ -11,11 +11,12 @@
 use std::time::Instant;
 
 use auth_core::{AuthError, Authenticated, Authenticator, Outcome};
-use aws_lambda_events::iam::IamPolicyEffect;
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::event::{self, AuthorizerEvent, AuthorizerPayload, EventError};
+use crate::event::{
+    self, AuthorizerEvent, AuthorizerPayload, AuthorizerResponse, Context, Effect, EventError,
+};
 
 /// What the Lambda runtime reports when we do not answer with a policy.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,24 +49,25 @@ impl From<AuthorizerError> for Diagnostic {
 pub fn handle(
     auth: &Authenticator,
     event: LambdaEvent<AuthorizerPayload>,
-) -> impl Future<Output = Result<Value, AuthorizerError>> + '_ {
+) -> impl Future<Output = Result<AuthorizerResponse, AuthorizerError>> + '_ {
     // Not `async`: one future fewer around the decision (and within the compiler's layout depth).
     answer(auth, AuthorizerEvent::from_payload(event.payload))
 }
 
 /// [`handle`] for an event given as JSON: deserialized as the runtime would, refusing (as the
-/// runtime does) what does not fit.
-pub fn handle_json(
+/// runtime does) what does not fit; the answer as the JSON API Gateway receives.
+pub async fn handle_json(
     auth: &Authenticator,
     event: LambdaEvent<Value>,
-) -> impl Future<Output = Result<Value, AuthorizerError>> + '_ {
-    answer(auth, AuthorizerEvent::parse(event.payload))
+) -> Result<Value, AuthorizerError> {
+    let response = answer(auth, AuthorizerEvent::parse(event.payload)).await?;
+    serde_json::to_value(response).map_err(|_| AuthorizerError::Internal)
 }
 
 async fn answer(
     auth: &Authenticator,
     event: Result<AuthorizerEvent, EventError>,
-) -> Result<Value, AuthorizerError> {
+) -> Result<AuthorizerResponse, AuthorizerError> {
     let started = Instant::now();
     let event = event.map_err(|error| {
         tracing::error!(decision = "error", reason = "bad_event", error = %error, "authorizer event refused");
@@ -116,24 +118,24 @@ async fn answer(
 pub fn respond(
     event: &AuthorizerEvent,
     result: Result<Authenticated, AuthError>,
-) -> Result<Value, AuthorizerError> {
+) -> Result<AuthorizerResponse, AuthorizerError> {
     let rest = !matches!(event, AuthorizerEvent::HttpV2(_));
     match result {
         Ok(ok) => {
-            let context = event::context(&ok.identity, ok.source.as_str(), ok.method.as_str());
+            let (source, method) = (ok.source.as_str(), ok.method.as_str());
             if rest {
                 let resource = event.policy_resource().map_err(|error| {
                     tracing::error!(error = %error, "cannot build the policy resource");
                     AuthorizerError::Internal
                 })?;
-                Ok(event::policy(
-                    &ok.identity.user_id,
-                    IamPolicyEffect::Allow,
-                    resource,
-                    context,
-                ))
+                let principal = ok.identity.user_id.clone();
+                let context = Context::of(ok.identity, source, method);
+                Ok(event::policy(principal, Effect::Allow, resource, context))
             } else {
-                Ok(event::simple(true, context))
+                Ok(event::simple(
+                    true,
+                    Context::of(ok.identity, source, method),
+                ))
             }
         }
         Err(error) => match error.outcome() {
@@ -143,17 +145,15 @@ pub fn respond(
                 let resource = event
                     .policy_resource()
                     .map_err(|_| AuthorizerError::Internal)?;
-                let mut context = Map::new();
-                context.insert("reason".into(), error.code().into());
                 let principal = error.user_id().unwrap_or("unknown").to_owned();
                 Ok(event::policy(
-                    &principal,
-                    IamPolicyEffect::Deny,
+                    principal,
+                    Effect::Deny,
                     resource,
-                    context,
+                    Context::refusal(error.code()),
                 ))
             }
-            _ => Ok(event::simple(false, Map::new())),
+            _ => Ok(event::simple(false, Context::default())),
         },
     }
 }
