@@ -18,6 +18,8 @@
 //   BA_REDIS_PREFIX          its keyPrefix (default "better-auth:")
 //   STORE_SESSION_IN_DATABASE=1     session.storeSessionInDatabase
 //   PRESERVE_SESSION_IN_DATABASE=1  session.preserveSessionInDatabase
+//   SESSION_COOKIE_NAME   advanced.cookies.session_token.name (the session cookie renamed)
+//   MULTI_SESSION=1       the multi-session plugin
 //   API_KEYS=1            the api-key plugin (@better-auth/api-key, defaults), plus two test-only
 //                         routes calling its server-only endpoints: POST /test/api-keys
 //                         (auth.api.createApiKey with the JSON body) and POST /test/api-keys/verify
@@ -27,7 +29,7 @@
 // line {"port": N} on stdout when ready.
 import http from "node:http";
 import { betterAuth } from "better-auth";
-import { admin, bearer, jwt } from "better-auth/plugins";
+import { admin, bearer, jwt, multiSession } from "better-auth/plugins";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
 import pg from "pg";
@@ -108,6 +110,7 @@ const options = {
   advanced: {
     useSecureCookies: env.SECURE_COOKIES === "1",
     ...(env.COOKIE_PREFIX ? { cookiePrefix: env.COOKIE_PREFIX } : {}),
+    ...(env.SESSION_COOKIE_NAME ? { cookies: { session_token: { name: env.SESSION_COOKIE_NAME } } } : {}),
   },
   plugins: [bearer(), jwt(jwtOptions())],
   logger: { level: "error" },
@@ -127,6 +130,9 @@ if (profile === "renamed") {
   process.exit(2);
 }
 
+if (env.MULTI_SESSION === "1") {
+  options.plugins.push(multiSession());
+}
 if (env.API_KEYS === "1") {
   options.plugins.push(apiKey());
 }

@@ -55,7 +55,16 @@ impl Ctx {
             .cookie_prefix
             .clone()
             .unwrap_or_else(|| "better-auth".into());
-        let mut vars = vec![("BETTER_AUTH_COOKIE_PREFIX", prefix)];
+        let mut vars = vec![
+            ("BETTER_AUTH_COOKIE_PREFIX", prefix),
+            (
+                "BETTER_AUTH_SECURE_COOKIES",
+                options.secure_cookies.to_string(),
+            ),
+        ];
+        if let Some(name) = &options.session_cookie_name {
+            vars.push(("BETTER_AUTH_SESSION_COOKIE_NAME", name.clone()));
+        }
         if let Some((url, key_prefix)) = &options.secondary_storage {
             vars.push(("BETTER_AUTH_SECONDARY_STORAGE_URL", url.clone()));
             vars.push(("BETTER_AUTH_SECONDARY_STORAGE_PREFIX", key_prefix.clone()));
@@ -262,6 +271,76 @@ async fn secure_and_prefixed_cookies_agree() {
         session.cookie
     );
     assert!(ctx.agree_on_all("secure cookie", &session).await.is_some());
+}
+
+/// `advanced.cookies.session_token.name`: the cookie renamed entirely, plain and `__Secure-`.
+#[tokio::test]
+async fn a_renamed_session_cookie_agrees() {
+    for secure in [false, true] {
+        let mut options = ServerOptions::new(Profile::Default, SECRET);
+        options.session_cookie_name = Some("app_sid".into());
+        options.secure_cookies = secure;
+        let ctx = Ctx::start(options).await;
+        let session = ctx.ba.sign_up(&email("rena")).await;
+        let expected = if secure {
+            "__Secure-app_sid="
+        } else {
+            "app_sid="
+        };
+        assert!(session.cookie.starts_with(expected), "{}", session.cookie);
+        assert!(ctx.agree_on_all("renamed cookie", &session).await.is_some());
+        // The default name is not read.
+        let value = session.cookie.split_once('=').expect("pair").1;
+        let default_name = Credential::Cookie(format!("better-auth.session_token={value}"));
+        assert_eq!(ctx.agree("the default name", &default_name).await, None);
+    }
+}
+
+/// Both a plain and a `__Secure-` session cookie: Better Auth reads the one its configuration
+/// names, and so do we (`BETTER_AUTH_SECURE_COOKIES`); multi-session cookies change nothing.
+#[tokio::test]
+async fn the_cookie_better_auth_reads_is_the_one_we_read() {
+    for secure in [false, true] {
+        let mut options = ServerOptions::new(Profile::Default, SECRET);
+        options.secure_cookies = secure;
+        options.multi_session = true;
+        let ctx = Ctx::start(options).await;
+        let active = ctx.ba.sign_up(&email("pia")).await;
+        let other = ctx.ba.sign_up(&email("quinn")).await;
+        let value = |s: &SignedIn| s.cookie.split_once('=').expect("pair").1.to_owned();
+        let (active_name, other_name) = if secure {
+            (
+                "__Secure-better-auth.session_token",
+                "better-auth.session_token",
+            )
+        } else {
+            (
+                "better-auth.session_token",
+                "__Secure-better-auth.session_token",
+            )
+        };
+        let pair = Credential::Cookie(format!(
+            "{other_name}={}; {active_name}={}",
+            value(&other),
+            value(&active)
+        ));
+        assert_eq!(
+            ctx.agree("a plain and a __Secure- cookie", &pair).await,
+            Some(active.user_id.clone()),
+            "secure: {secure}"
+        );
+        // multi-session keeps every signed-in account in `<name>_multi-<token>` cookies.
+        let multi = Credential::Cookie(format!(
+            "{active_name}={}; {active_name}_multi-{}={}",
+            value(&active),
+            other.token.to_lowercase(),
+            value(&other)
+        ));
+        assert_eq!(
+            ctx.agree("multi-session cookies", &multi).await,
+            Some(active.user_id.clone())
+        );
+    }
 }
 
 #[tokio::test]

@@ -169,8 +169,9 @@ impl AuthorizerEvent {
     /// request carries.
     ///
     /// For TOKEN events the single identity source is the API key when `token_is_api_key` (the
-    /// authorizer accepts API keys only), else read as a `Cookie` header when it holds a
-    /// `...session_token=` pair, and as an `Authorization` header otherwise.
+    /// authorizer accepts API keys only), else read as an `Authorization` header when it starts
+    /// with `Bearer`, as a `Cookie` header when it holds a `name=value` pair (whatever the session
+    /// cookie is called), and as an `Authorization` header otherwise (then refused).
     pub fn credentials<'a>(
         &'a self,
         api_key_headers: &[String],
@@ -184,7 +185,7 @@ impl AuthorizerEvent {
                     if !value.is_empty() {
                         raw.api_keys.push(value);
                     }
-                } else if value.contains(".session_token=") {
+                } else if !starts_with_bearer(value) && value.contains('=') {
                     raw.cookies.push(value);
                 } else if !value.is_empty() {
                     raw.authorization.push(value);
@@ -231,6 +232,14 @@ impl AuthorizerEvent {
         };
         arn.and_then(api_wildcard).ok_or(EventError::MethodArn)
     }
+}
+
+/// Whether a value starts with the `Bearer` scheme (any case) and a space.
+fn starts_with_bearer(value: &str) -> bool {
+    let bytes = value.trim_start().as_bytes();
+    bytes.len() > 6
+        && bytes[..6].eq_ignore_ascii_case(b"bearer")
+        && matches!(bytes[6], b' ' | b'\t')
 }
 
 /// The `Authorization`, `Cookie` and API key values among `headers` (names compared without
@@ -482,5 +491,55 @@ mod tests {
             AuthorizerEvent::parse(serde_json::json!({"type": "REQUEST", "headers": 5})),
             Err(EventError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_token_events_one_source_is_read_for_what_it_is() {
+        let event = |value: &str| {
+            AuthorizerEvent::parse(serde_json::json!({
+                "type": "TOKEN", "authorizationToken": value,
+                "methodArn": "arn:aws:execute-api:r:1:a/s/GET/",
+            }))
+            .expect("token event")
+        };
+        let keys = ["x-api-key".to_owned()];
+        for (value, authorization, cookies) in [
+            ("Bearer abc", 1, 0),
+            ("bearer\tabc", 1, 0),
+            ("better-auth.session_token=abc.sig", 0, 1),
+            ("app_sid=abc.sig", 0, 1),
+            ("abc", 1, 0),
+            ("Bearé=x", 0, 1),
+        ] {
+            let e = event(value);
+            let raw = e.credentials(&keys, false);
+            assert_eq!(
+                (
+                    raw.authorization.len(),
+                    raw.cookies.len(),
+                    raw.api_keys.len()
+                ),
+                (authorization, cookies, 0),
+                "{value}"
+            );
+        }
+        let e = event("the-key");
+        assert_eq!(e.credentials(&keys, true).api_keys, vec!["the-key"]);
+    }
+
+    #[test]
+    fn api_key_headers_are_collected_in_any_case() {
+        let e = AuthorizerEvent::parse(serde_json::json!({
+            "version": "2.0", "routeArn": "arn:aws:execute-api:r:1:a/s/GET/x",
+            "headers": {"X-Api-Key": "k1", "x-other": "no", "authorization": "Bearer t"},
+        }))
+        .expect("http event");
+        let raw = e.credentials(&["x-api-key".to_owned()], false);
+        assert_eq!(raw.api_keys, vec!["k1"]);
+        assert_eq!(raw.authorization, vec!["Bearer t"]);
+        assert!(
+            e.credentials(&[], false).api_keys.is_empty(),
+            "only when the method is on"
+        );
     }
 }

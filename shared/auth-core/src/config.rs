@@ -111,6 +111,13 @@ pub struct Config {
     pub leeway_seconds: i64,
     /// `BETTER_AUTH_COOKIE_PREFIX` (default `better-auth`), Better Auth's `advanced.cookiePrefix`.
     pub cookie_prefix: String,
+    /// The session cookie's name without `__Secure-`: `BETTER_AUTH_SESSION_COOKIE_NAME` (Better
+    /// Auth's `advanced.cookies.session_token.name`), else `<prefix>.session_token`.
+    pub session_cookie_name: String,
+    /// `BETTER_AUTH_SECURE_COOKIES` (Better Auth's `useSecureCookies`), else derived from
+    /// `BETTER_AUTH_URL` as Better Auth derives it (`https://`: secure); `None` without either:
+    /// both cookie forms are read.
+    pub secure_cookies: Option<bool>,
     /// `BETTER_AUTH_REQUIRE_SIGNATURE` (default false), the bearer plugin's `requireSignature`.
     pub require_signature: bool,
     /// `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED` (default false): refuse unverified users.
@@ -142,6 +149,21 @@ impl Config {
         let uses_jwt = order.contains(&MethodName::Jwt);
         let all_secrets = secrets(&get)?;
         let cookie_prefix = cookie_prefix(get("BETTER_AUTH_COOKIE_PREFIX"))?;
+        let cookie_name = |var: &'static str, suffix: &str| -> Result<String, ConfigError> {
+            match get(var) {
+                Some(name) => cookie_name(var, name.trim()),
+                None => Ok(format!("{cookie_prefix}.{suffix}")),
+            }
+        };
+        let session_cookie_name = cookie_name("BETTER_AUTH_SESSION_COOKIE_NAME", "session_token")?;
+        let cache_cookie_name =
+            cookie_name("BETTER_AUTH_SESSION_DATA_COOKIE_NAME", "session_data")?;
+        let secure_cookies = match get("BETTER_AUTH_SECURE_COOKIES") {
+            Some(_) => Some(env.flag("BETTER_AUTH_SECURE_COOKIES", false)?),
+            None => base_url.as_deref().map(|url| url.starts_with("https://")),
+        };
+        let cache_cookie_names =
+            crate::credentials::cache_cookie_names(&cache_cookie_name, secure_cookies);
         let database = database(&get)?;
         let secondary_storage = crate::store::secondary::SecondaryStorageSettings::parse(
             &env,
@@ -161,7 +183,7 @@ impl Config {
                 leeway_seconds,
                 order: &order,
                 secrets: &all_secrets,
-                cookie_prefix: &cookie_prefix,
+                cache_cookie_names: &cache_cookie_names,
             },
         )?;
         Ok(Self {
@@ -174,6 +196,8 @@ impl Config {
             methods,
             leeway_seconds,
             cookie_prefix,
+            session_cookie_name,
+            secure_cookies,
             require_signature: env.flag("BETTER_AUTH_REQUIRE_SIGNATURE", false)?,
             require_email_verified: env.flag("BETTER_AUTH_REQUIRE_EMAIL_VERIFIED", false)?,
             keys: key_settings(
@@ -192,7 +216,7 @@ impl Config {
     pub fn extract_options(&self) -> ExtractOptions {
         ExtractOptions {
             secret: self.secret.clone(),
-            cookie_names: CookieNames::new(&self.cookie_prefix),
+            cookie_names: CookieNames::named(&self.session_cookie_name, self.secure_cookies),
             require_signature: self.require_signature,
         }
     }
@@ -419,6 +443,25 @@ fn is_loopback_http(url: &str) -> bool {
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
             None => false,
         }
+}
+
+/// A full cookie name (`advanced.cookies.<cookie>.name`): a cookie-name token, without
+/// `__Secure-` (Better Auth adds it).
+fn cookie_name(var: &'static str, name: &str) -> Result<String, ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with(crate::credentials::SECURE_PREFIX)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b));
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(invalid(
+            var,
+            "a cookie name: letters, digits and -_. (at most 128 characters, without __Secure-, which Better Auth adds)",
+        ))
+    }
 }
 
 fn cookie_prefix(value: Option<String>) -> Result<String, ConfigError> {

@@ -38,19 +38,31 @@ pub struct RawCredentials<'a> {
     pub api_keys: Vec<&'a str>,
 }
 
-/// How the session cookie is named: `<prefix>.session_token`, optionally with `__Secure-`.
+/// How the session cookie is named: `<prefix>.session_token` (or Better Auth's
+/// `advanced.cookies.session_token.name`), with `__Secure-` when Better Auth uses secure cookies.
 #[derive(Debug, Clone)]
 pub struct CookieNames {
     plain: String,
     secure: String,
+    /// Better Auth's `useSecureCookies` as configured or derived; `None`: unknown, both names
+    /// are read (and two different values refused).
+    secure_only: Option<bool>,
 }
 
 impl CookieNames {
-    /// Names for a Better Auth `advanced.cookiePrefix` (`better-auth` by default).
+    /// Names for a Better Auth `advanced.cookiePrefix` (`better-auth` by default), either form.
     pub fn new(prefix: &str) -> Self {
-        let plain = format!("{prefix}.session_token");
-        let secure = format!("__Secure-{plain}");
-        Self { plain, secure }
+        Self::named(&format!("{prefix}.session_token"), None)
+    }
+
+    /// Names for a cookie called `name` (without `__Secure-`). With `secure` known, only the
+    /// name Better Auth reads is read: `__Secure-<name>` when true, `<name>` when false.
+    pub fn named(name: &str, secure: Option<bool>) -> Self {
+        Self {
+            plain: name.to_owned(),
+            secure: format!("{SECURE_PREFIX}{name}"),
+            secure_only: secure,
+        }
     }
 
     /// The cookie name without `__Secure-`.
@@ -64,9 +76,16 @@ impl CookieNames {
     }
 
     fn matches(&self, name: &str) -> bool {
-        name == self.plain || name == self.secure
+        match self.secure_only {
+            None => name == self.plain || name == self.secure,
+            Some(true) => name == self.secure,
+            Some(false) => name == self.plain,
+        }
     }
 }
+
+/// What Better Auth prepends to its cookie names with secure cookies.
+pub const SECURE_PREFIX: &str = "__Secure-";
 
 /// What the extraction needs to know besides the request.
 #[derive(Debug, Clone)]
@@ -292,11 +311,16 @@ fn from_cookies(cookies: &[&str], options: &ExtractOptions) -> Result<Credential
     })
 }
 
-/// The cookie cache's names: `<prefix>.session_data`, optionally with `__Secure-`.
-pub fn cache_cookie_names(prefix: &str) -> [String; 2] {
-    let plain = format!("{prefix}.session_data");
-    let secure = format!("__Secure-{plain}");
-    [plain, secure]
+/// The cookie cache's names: `<prefix>.session_data` (or `name`), with `__Secure-`, without, or
+/// either when `secure` is unknown.
+pub fn cache_cookie_names(name: &str, secure: Option<bool>) -> [String; 2] {
+    let plain = name.to_owned();
+    let secure_name = format!("{SECURE_PREFIX}{plain}");
+    match secure {
+        None => [plain, secure_name],
+        Some(true) => [secure_name.clone(), secure_name],
+        Some(false) => [plain.clone(), plain],
+    }
 }
 
 /// The cookie cache value, reassembled from its chunks (`<name>.0`, `<name>.1`, ...) when Better
@@ -436,7 +460,7 @@ mod tests {
 
     #[test]
     fn cookie_cache_chunks_are_reassembled_in_order() {
-        let names = cache_cookie_names("better-auth");
+        let names = cache_cookie_names("better-auth.session_data", None);
         assert_eq!(
             cookie_cache_value(&["better-auth.session_data=abc"], &names).as_deref(),
             Some("abc")

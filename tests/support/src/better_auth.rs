@@ -100,6 +100,10 @@ pub struct ServerOptions {
     /// The api-key plugin (`@better-auth/api-key`, defaults) and the test-only routes that
     /// create and verify keys server-side.
     pub api_keys: bool,
+    /// `advanced.cookies.session_token.name`: the session cookie renamed entirely.
+    pub session_cookie_name: Option<String>,
+    /// The multi-session plugin.
+    pub multi_session: bool,
 }
 
 impl ServerOptions {
@@ -120,6 +124,8 @@ impl ServerOptions {
             store_session_in_database: false,
             preserve_session_in_database: false,
             api_keys: false,
+            session_cookie_name: None,
+            multi_session: false,
         }
     }
 
@@ -127,7 +133,10 @@ impl ServerOptions {
     pub fn cookie_name(&self) -> String {
         let prefix = self.cookie_prefix.as_deref().unwrap_or("better-auth");
         let secure = if self.secure_cookies { "__Secure-" } else { "" };
-        format!("{secure}{prefix}.session_token")
+        match &self.session_cookie_name {
+            Some(name) => format!("{secure}{name}"),
+            None => format!("{secure}{prefix}.session_token"),
+        }
     }
 }
 
@@ -282,6 +291,14 @@ impl BetterAuthServer {
             .env_remove("STORE_SESSION_IN_DATABASE")
             .env_remove("PRESERVE_SESSION_IN_DATABASE")
             .env("API_KEYS", if options.api_keys { "1" } else { "0" })
+            .env(
+                "MULTI_SESSION",
+                if options.multi_session { "1" } else { "0" },
+            )
+            .env(
+                "SESSION_COOKIE_NAME",
+                options.session_cookie_name.as_deref().unwrap_or_default(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -72,7 +72,7 @@ impl CredentialMethod for CookieCacheMethod {
                     .map_or_else(|| "better-auth:session-cache".into(), str::to_owned),
                 leeway_seconds: common.leeway_seconds,
             },
-            cookie_names: credentials::cache_cookie_names(common.cookie_prefix),
+            cookie_names: common.cache_cookie_names.clone(),
         })
     }
 

@@ -92,8 +92,8 @@ pub struct Common<'a> {
     pub order: &'a [MethodName],
     /// Every secret, current first.
     pub secrets: &'a [crate::signing::Secret],
-    /// `BETTER_AUTH_COOKIE_PREFIX`.
-    pub cookie_prefix: &'a str,
+    /// The cookie cache's names (`<prefix>.session_data`, renamed, `__Secure-` or not).
+    pub cache_cookie_names: &'a [String; 2],
 }
 
 /// One way of proving who a request is.
