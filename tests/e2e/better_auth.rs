@@ -89,13 +89,26 @@ impl Ctx {
     }
 
     async fn ours(&self, shape: Shape, credential: &Credential) -> Ours {
+        self.ours_with(&self.auth, shape, credential).await
+    }
+
+    /// Our settings plus `extra`.
+    fn authenticator_with(&self, extra: &[(&str, &str)]) -> Authenticator {
+        let mut vars: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        vars.extend_from_slice(extra);
+        test_support::authenticator(&self.db.url, SECRET, &vars)
+    }
+
+    async fn ours_with(&self, auth: &Authenticator, shape: Shape, credential: &Credential) -> Ours {
         let (authorization, cookie) = credential.headers();
         let payload = event(shape, authorization.as_deref(), cookie.as_deref());
-        let result = authorizer::handler::handle_json(
-            &self.auth,
-            LambdaEvent::new(payload, Context::default()),
-        )
-        .await;
+        let result =
+            authorizer::handler::handle_json(auth, LambdaEvent::new(payload, Context::default()))
+                .await;
         match result {
             Err(authorizer::handler::AuthorizerError::Unauthorized) => Ours::Refused,
             Err(authorizer::handler::AuthorizerError::Internal) => Ours::Error,
@@ -683,6 +696,181 @@ async fn refresh_and_expiry_in_redis_agree() {
             "store_in_database: {store_in_database}"
         );
     }
+}
+
+/// The session's stored expiry, where Better Auth keeps it.
+async fn stored_expiry(ctx: &Ctx, redis: &TestRedis, keeping: &str, token: &str) -> DateTime<Utc> {
+    if keeping == "database" {
+        let row = ctx
+            .db
+            .client
+            .query_one(
+                "SELECT \"expiresAt\" FROM session WHERE token = $1",
+                &[&token],
+            )
+            .await
+            .expect("row");
+        row.get::<_, DateTime<Utc>>(0)
+    } else {
+        let value: Value =
+            serde_json::from_str(&redis.get(token).await.expect("stored")).expect("json");
+        value["session"]["expiresAt"]
+            .as_str()
+            .expect("iso")
+            .parse()
+            .expect("date")
+    }
+}
+
+/// Ages the session as if Better Auth last refreshed it `seconds` ago (expiresIn 3600 s).
+async fn age_session(ctx: &Ctx, redis: &TestRedis, keeping: &str, token: &str, seconds: i64) {
+    let at = Utc::now() + chrono::Duration::seconds(3600 - seconds);
+    if keeping != "redis" {
+        ctx.db
+            .execute(
+                "UPDATE session SET \"expiresAt\" = $2 WHERE token = $1",
+                &[&token, &at],
+            )
+            .await;
+    }
+    if keeping != "database" {
+        let mut value: Value =
+            serde_json::from_str(&redis.get(token).await.expect("stored")).expect("json");
+        value["session"]["expiresAt"] =
+            json!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        redis.set(token, &value.to_string()).await;
+    }
+}
+
+/// Sliding refresh for clients that only call the API: past `updateAge`, our authorizer extends
+/// the session exactly as Better Auth's `get-session` would, where Better Auth keeps it, and
+/// Better Auth then reports the new expiry.
+async fn sliding_refresh(keeping: &str) {
+    let redis = TestRedis::new();
+    let mut options = match keeping {
+        "database" => ServerOptions::new(Profile::Default, SECRET),
+        "redis" => with_redis(Profile::Default, &redis, false),
+        _ => with_redis(Profile::Default, &redis, true),
+    };
+    options.expires_in = Some(3600);
+    options.update_age = Some(600);
+    let ctx = Ctx::start(options).await;
+    let refreshing = ctx.authenticator_with(&[
+        ("BETTER_AUTH_REFRESH_SESSIONS", "true"),
+        ("BETTER_AUTH_SESSION_EXPIRES_IN", "3600"),
+        ("BETTER_AUTH_SESSION_UPDATE_AGE", "600"),
+    ]);
+    let uma = ctx.ba.sign_up(&email("uma")).await;
+    let bearer = Credential::Bearer(uma.token.clone());
+    let expiry_of = |ours: Ours| -> DateTime<Utc> {
+        match ours {
+            Ours::Allow(context) => context["expiresAt"]
+                .as_str()
+                .expect("iso")
+                .parse()
+                .expect("date"),
+            other => panic!("{keeping}: {other:?}"),
+        }
+    };
+
+    // Not due (refreshed 100 s ago, updateAge 600 s): nothing written.
+    age_session(&ctx, &redis, keeping, &uma.token, 100).await;
+    let before = stored_expiry(&ctx, &redis, keeping, &uma.token).await;
+    assert_eq!(
+        expiry_of(ctx.ours_with(&refreshing, Shape::HttpV2, &bearer).await),
+        before
+    );
+    assert_eq!(
+        stored_expiry(&ctx, &redis, keeping, &uma.token).await,
+        before,
+        "{keeping}: not due"
+    );
+
+    // Due (refreshed 2000 s ago): extended to now + expiresIn, where Better Auth keeps it.
+    age_session(&ctx, &redis, keeping, &uma.token, 2000).await;
+    let started = Utc::now();
+    let ours = expiry_of(
+        ctx.ours_with(&refreshing, Shape::RestRequest, &bearer)
+            .await,
+    );
+    assert!(
+        (ours - started - chrono::Duration::seconds(3600))
+            .num_seconds()
+            .abs()
+            <= 2,
+        "{keeping}: extended by expiresIn ({ours})"
+    );
+    assert_eq!(
+        stored_expiry(&ctx, &redis, keeping, &uma.token).await,
+        ours,
+        "{keeping}: written where Better Auth keeps it"
+    );
+    if keeping != "database" {
+        let ttl = redis.ttl(&uma.token).await;
+        assert!(
+            (3590..=3600).contains(&ttl),
+            "{keeping}: TTL to the new expiry ({ttl})"
+        );
+        let list: Value = serde_json::from_str(
+            &redis
+                .get(&format!("active-sessions-{}", uma.user_id))
+                .await
+                .expect("list"),
+        )
+        .expect("json");
+        assert_eq!(list[0]["expiresAt"], json!(ours.timestamp_millis()));
+    }
+    let theirs = ctx
+        .ba
+        .get_session(&bearer)
+        .await
+        .expect("Better Auth still knows it");
+    let theirs: DateTime<Utc> = theirs["session"]["expiresAt"]
+        .as_str()
+        .expect("iso")
+        .parse()
+        .expect("date");
+    assert_eq!(theirs, ours, "{keeping}: Better Auth reports our refresh");
+
+    // Off by default; and never with Better Auth's dont_remember cookie.
+    age_session(&ctx, &redis, keeping, &uma.token, 2000).await;
+    let aged = stored_expiry(&ctx, &redis, keeping, &uma.token).await;
+    assert_eq!(
+        expiry_of(ctx.ours(Shape::HttpV2, &bearer).await),
+        aged,
+        "off by default"
+    );
+    let value = uma.cookie.split_once('=').expect("pair").1;
+    let not_remembered = Credential::Cookie(format!(
+        "better-auth.session_token={value}; better-auth.dont_remember=true.sig"
+    ));
+    assert_eq!(
+        expiry_of(
+            ctx.ours_with(&refreshing, Shape::HttpV2, &not_remembered)
+                .await
+        ),
+        aged
+    );
+    assert_eq!(
+        stored_expiry(&ctx, &redis, keeping, &uma.token).await,
+        aged,
+        "{keeping}: dont_remember is never extended"
+    );
+}
+
+#[tokio::test]
+async fn sliding_refresh_in_the_database_agrees() {
+    sliding_refresh("database").await;
+}
+
+#[tokio::test]
+async fn sliding_refresh_in_redis_agrees() {
+    sliding_refresh("redis").await;
+}
+
+#[tokio::test]
+async fn sliding_refresh_in_redis_and_the_database_agrees() {
+    sliding_refresh("both").await;
 }
 
 #[tokio::test]

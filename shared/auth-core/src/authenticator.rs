@@ -238,6 +238,8 @@ mod tests {
             ("DATABASE_URL", "postgres://u@127.0.0.1:9/none"),
             ("BETTER_AUTH_SECRET", SECRET),
             ("BETTER_AUTH_URL", "https://auth.example.com"),
+            // The plain cookie name in these tests (an https URL alone means `__Secure-`).
+            ("BETTER_AUTH_SECURE_COOKIES", "false"),
         ];
         vars.extend_from_slice(extra);
         let config = Config::from_lookup(|k| {

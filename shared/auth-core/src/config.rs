@@ -695,6 +695,45 @@ mod tests {
     }
 
     #[test]
+    fn secure_cookies_follow_better_auths_rule() {
+        let secure = |pairs: &[(&str, &str)]| {
+            let mut all = BASE.to_vec();
+            all.extend_from_slice(pairs);
+            config(&all).expect("valid").secure_cookies
+        };
+        assert_eq!(secure(&[]), None, "unknown: either form is read");
+        assert_eq!(
+            secure(&[("BETTER_AUTH_URL", "https://auth.example.com")]),
+            Some(true)
+        );
+        assert_eq!(
+            secure(&[("BETTER_AUTH_URL", "http://localhost:3000")]),
+            Some(false)
+        );
+        assert_eq!(
+            secure(&[
+                ("BETTER_AUTH_URL", "https://auth.example.com"),
+                ("BETTER_AUTH_SECURE_COOKIES", "false"),
+            ]),
+            Some(false),
+            "useSecureCookies wins"
+        );
+        let named = config(&[
+            BASE[0],
+            BASE[1],
+            ("BETTER_AUTH_SESSION_COOKIE_NAME", "app_sid"),
+        ])
+        .expect("valid");
+        assert_eq!(named.session_cookie_name, "app_sid");
+        for bad in ["__Secure-app", "a b", "a;b"] {
+            assert!(
+                config(&[BASE[0], BASE[1], ("BETTER_AUTH_SESSION_COOKIE_NAME", bad)]).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn schema_overrides_are_parsed() {
         let c = config(&[
             BASE[0],

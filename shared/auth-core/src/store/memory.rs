@@ -101,6 +101,23 @@ impl AuthStore for MemoryStore {
         Ok(locked(&self.keys).clone())
     }
 
+    async fn refresh_session(
+        &self,
+        token: &str,
+        observed: chrono::DateTime<chrono::Utc>,
+        new_expiry: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.reach()?;
+        let mut sessions = locked(&self.sessions);
+        match sessions.get_mut(token) {
+            Some(record) if record.expires_at == observed => {
+                record.expires_at = new_expiry;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn use_api_key(
         &self,
         key_hash: &str,

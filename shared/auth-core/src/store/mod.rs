@@ -90,6 +90,16 @@ pub trait AuthStore: Send + Sync {
     /// The jwt plugin's public keys; `None` when the store has no key table.
     fn jwks(&self) -> impl Future<Output = Result<Option<Vec<StoredKey>>, StoreError>> + Send;
 
+    /// Extends the session with this token to `new_expiry`, as Better Auth's `get-session` does
+    /// past `updateAge`, unless another request did since it was read with `observed` (a guarded
+    /// write). Returns whether this call extended it.
+    fn refresh_session(
+        &self,
+        token: &str,
+        observed: DateTime<Utc>,
+        new_expiry: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Uses the API key whose hash is `key_hash`: counts the use when every rule holds (one
     /// guarded write), deletes the key when Better Auth would (expired, used up), and returns
     /// its state and owner; `None` when no key has this hash.
@@ -153,6 +163,36 @@ impl AuthStore for SessionStore {
 
     async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
         self.database.jwks().await
+    }
+
+    async fn refresh_session(
+        &self,
+        token: &str,
+        observed: DateTime<Utc>,
+        new_expiry: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match &self.secondary {
+            None => {
+                self.database
+                    .refresh_session(token, observed, new_expiry)
+                    .await
+            }
+            Some(secondary) => {
+                let stored = secondary
+                    .refresh_session(token, observed, new_expiry)
+                    .await?;
+                // Rows kept beside the storage are extended too, as Better Auth's updateSession
+                // does with `storeSessionInDatabase`.
+                if secondary.settings().store_session_in_database {
+                    let row = self
+                        .database
+                        .refresh_session(token, observed, new_expiry)
+                        .await?;
+                    return Ok(stored || row);
+                }
+                Ok(stored)
+            }
+        }
     }
 
     async fn use_api_key(

@@ -225,6 +225,47 @@ impl std::fmt::Debug for SecondaryStore {
     }
 }
 
+/// Extends a stored session, as Better Auth's `updateSession` does, if the value is still the
+/// one read (compare-and-set): the new value with a TTL to its expiry, and the user's list
+/// entry moved to the new expiry (live entries, sorted, TTL to the furthest). `KEYS[1]`: the
+/// session key; `KEYS[2]`: the list. `ARGV`: the value read, the new value, its TTL (s), now
+/// (ms), the token, the new expiry (ms). Returns 1 when it wrote.
+static REFRESH_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+local now = tonumber(ARGV[4])
+local entries = {}
+local raw = redis.call('GET', KEYS[2])
+if raw then
+  local ok, list = pcall(cjson.decode, raw)
+  if ok and type(list) == 'string' then ok, list = pcall(cjson.decode, list) end
+  if ok and type(list) == 'table' then
+    for _, entry in ipairs(list) do
+      if type(entry) == 'table' and type(entry.token) == 'string' and entry.token ~= ARGV[5]
+          and type(entry.expiresAt) == 'number' and entry.expiresAt > now then
+        table.insert(entries, {token = entry.token, expiresAt = entry.expiresAt})
+      end
+    end
+  end
+end
+table.insert(entries, {token = ARGV[5], expiresAt = tonumber(ARGV[6])})
+table.sort(entries, function(a, b) return a.expiresAt < b.expiresAt end)
+local parts = {}
+for i, entry in ipairs(entries) do
+  parts[i] = '{"token":' .. cjson.encode(entry.token)
+    .. ',"expiresAt":' .. string.format('%d', entry.expiresAt) .. '}'
+end
+local seconds = math.floor((entries[#entries].expiresAt - now) / 1000)
+if seconds > 0 then
+  redis.call('SET', KEYS[2], '[' .. table.concat(parts, ',') .. ']', 'EX', seconds)
+end
+return 1
+"#,
+    )
+});
+
 /// What the read script answers: the value, the user whose marker it read, the marker.
 type SessionRead = (Option<String>, Option<String>, Option<String>);
 
@@ -346,6 +387,77 @@ impl SecondaryStore {
 }
 
 impl SecondaryStore {
+    /// Extends the stored session to `new_expiry` if it still expires at `observed` (Better
+    /// Auth's refresh past `updateAge`). Returns whether it wrote.
+    pub async fn refresh_session(
+        &self,
+        token: &str,
+        observed: DateTime<Utc>,
+        new_expiry: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = self.session_key(token);
+        let read_key = key.clone();
+        let Some(current) = self
+            .run(|mut c| async move {
+                redis::cmd("GET")
+                    .arg(read_key)
+                    .query_async::<Option<String>>(&mut c)
+                    .await
+            })
+            .await?
+        else {
+            return Ok(false);
+        };
+        let mut value = parse_stored_json(&current)?;
+        let Some(session) = value.get_mut("session").and_then(|s| s.as_object_mut()) else {
+            return Err(garbage("not {session, user}"));
+        };
+        let stored_expiry = session
+            .get("expiresAt")
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse::<DateTime<Utc>>().ok());
+        if stored_expiry != Some(observed) {
+            return Ok(false);
+        }
+        let Some(user_id) = session
+            .get("userId")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+        else {
+            return Err(garbage("a session without userId"));
+        };
+        let iso = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let now = Utc::now();
+        session.insert("expiresAt".into(), iso(new_expiry).into());
+        session.insert("updatedAt".into(), iso(now).into());
+        let ttl = (new_expiry - now).num_seconds();
+        if ttl <= 0 {
+            return Ok(false);
+        }
+        let list_key = self.active_sessions_key(&user_id);
+        let (new_value, now_ms, expiry_ms) = (
+            value.to_string(),
+            now.timestamp_millis(),
+            new_expiry.timestamp_millis(),
+        );
+        let wrote: i64 = self
+            .run(|mut c| async move {
+                REFRESH_SESSION
+                    .key(key)
+                    .key(list_key)
+                    .arg(current)
+                    .arg(new_value)
+                    .arg(ttl)
+                    .arg(now_ms)
+                    .arg(token)
+                    .arg(expiry_ms)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(wrote == 1)
+    }
+
     /// The session with this token, as Better Auth's `findSession` finds it: a hit in storage
     /// decides; a miss falls back to `database` only when sessions are stored there too.
     pub async fn find_session(

@@ -452,3 +452,38 @@ impl ApiKeyUse {
         })
     }
 }
+
+/// Extends a session (`$1` token, `$2` the `expiresAt` it was read with, `$3` the new one), as
+/// Better Auth's refresh does: `expiresAt` and `updatedAt`, guarded by the value read so that
+/// of concurrent refreshes one writes.
+#[derive(Debug, Clone)]
+pub struct SessionRefresh {
+    /// The statement.
+    pub sql: String,
+}
+
+impl SessionRefresh {
+    /// Writes the statement; `None` without a session table.
+    pub fn new(layout: &SchemaLayout) -> Option<Self> {
+        let s = layout.session.as_ref()?;
+        let mut sets: Vec<String> = s
+            .assign(
+                SessionField::ExpiresAt,
+                &s.ts_value(SessionField::ExpiresAt, "$3::timestamptz"),
+            )
+            .into_iter()
+            .collect();
+        sets.extend(s.assign(
+            SessionField::UpdatedAt,
+            &s.ts_value(SessionField::UpdatedAt, "date_trunc('milliseconds', now())"),
+        ));
+        let sql = format!(
+            "UPDATE {} AS s SET {} WHERE {} = $1 AND {} = $2::timestamptz",
+            s.sql_name(),
+            sets.join(", "),
+            s.col("s", SessionField::Token),
+            s.select("s", SessionField::ExpiresAt),
+        );
+        Some(Self { sql })
+    }
+}

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Row, config::SslMode};
 
-use self::lookups::{ApiKeyUse, BanLookup, KeyLookup, SessionLookup};
+use self::lookups::{ApiKeyUse, BanLookup, KeyLookup, SessionLookup, SessionRefresh};
 use crate::config::{ConfigError, DatabaseSettings, PasswordSource};
 use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::schema::{ColumnListing, SchemaLayout, SchemaOverrides, SessionField, UserField};
@@ -108,6 +108,7 @@ struct Prepared {
     ban: BanLookup,
     keys: Option<KeyLookup>,
     api_key: Option<ApiKeyUse>,
+    refresh: Option<SessionRefresh>,
 }
 
 /// A lazily connecting pool plus the resolved Better Auth schema.
@@ -313,6 +314,7 @@ impl Database {
             ban: BanLookup::new(&layout),
             keys: KeyLookup::new(&layout),
             api_key: ApiKeyUse::new(&layout),
+            refresh: SessionRefresh::new(&layout),
             layout: Arc::new(layout),
         }))
     }
@@ -505,6 +507,38 @@ impl AuthStore for Database {
             .query(&prepared.ban.sql, &[(&user_id, Type::TEXT)])
             .await?;
         rows.first().map(|row| prepared.ban.decode(row)).transpose()
+    }
+
+    async fn refresh_session(
+        &self,
+        token: &str,
+        observed: chrono::DateTime<chrono::Utc>,
+        new_expiry: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let prepared = self.prepared().await?;
+        let Some(refresh) = &prepared.refresh else {
+            return Ok(false);
+        };
+        let rows = self
+            .query(
+                &format!(
+                    "WITH r AS ({} RETURNING 1) SELECT count(*) FROM r",
+                    refresh.sql
+                ),
+                &[
+                    (&token, Type::TEXT),
+                    (&observed, Type::TIMESTAMPTZ),
+                    (&new_expiry, Type::TIMESTAMPTZ),
+                ],
+            )
+            .await?;
+        let updated: i64 = rows
+            .first()
+            .map(|row| row.try_get(0))
+            .transpose()
+            .map_err(|e| StoreError::Query(format!("unexpected column value: {e}")))?
+            .unwrap_or(0);
+        Ok(updated > 0)
     }
 
     async fn use_api_key(
