@@ -26,8 +26,9 @@
 //                         (auth.api.verifyApiKey({ body: { key } }))
 //
 // It creates its schema with Better Auth's own migrator, listens on 127.0.0.1 and prints one JSON
-// line {"port": N} on stdout when ready.
+// line {"port": N, "betterAuth": "<version>"} on stdout when ready.
 import http from "node:http";
+import { readFileSync } from "node:fs";
 import { betterAuth } from "better-auth";
 import { admin, bearer, jwt, multiSession } from "better-auth/plugins";
 import { getMigrations } from "better-auth/db/migration";
@@ -196,4 +197,9 @@ const stop = () =>
   );
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
-console.log(JSON.stringify({ port }));
+// Which Better Auth answered (resolved from this file's directory: the symlinked 1.6 harness
+// resolves its own).
+const betterAuthVersion = JSON.parse(
+  readFileSync(new URL("./node_modules/better-auth/package.json", import.meta.url), "utf8"),
+).version;
+console.log(JSON.stringify({ port, betterAuth: betterAuthVersion }));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use auth_core::Authenticator;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use test_support::better_auth::{BetterAuthServer, Profile, ServerOptions};
+use test_support::better_auth::{BetterAuthServer, Profile, ServerOptions, Version};
 use test_support::events::{Shape, event, with_header};
 use test_support::{TestDb, random_token};
 
@@ -38,9 +38,14 @@ struct Fixture {
 }
 
 async fn start() -> Fixture {
+    start_on(Version::V1_7).await
+}
+
+async fn start_on(version: Version) -> Fixture {
     let db = Profile::Default.database().await;
     let mut options = ServerOptions::new(Profile::Default, SECRET);
     options.api_keys = true;
+    options.version = version;
     let ba = BetterAuthServer::start(&db, options).await;
     let owner = ba
         .sign_up(&format!("owner-{}@example.com", random_token(6)))
@@ -192,7 +197,23 @@ async fn a_key_made_by_better_auth_opens_our_api_in_every_event_shape() {
 
 #[tokio::test]
 async fn a_quota_is_shared_and_stops_where_better_auth_stops() {
-    let f = start().await;
+    quota_flow(start().await).await;
+}
+
+#[tokio::test]
+async fn better_auth_1_6_keys_are_counted_the_same() {
+    let f = start_on(Version::V1_6).await;
+    let (key, _) = f.key(json!({"rateLimitEnabled": false})).await;
+    for shape in Shape::ALL {
+        assert!(allowed(&f.ours(shape, &key).await), "{shape:?}");
+    }
+    assert_eq!(f.theirs(&key).await, Ok(f.owner.clone()));
+    quota_flow(f).await;
+    let f = start_on(Version::V1_6).await;
+    rate_limit_flow(&f).await;
+}
+
+async fn quota_flow(f: Fixture) {
     let (key, id) = f
         .key(json!({"remaining": 4, "rateLimitEnabled": false}))
         .await;
@@ -258,7 +279,10 @@ async fn refills_follow_better_auths_clock() {
 
 #[tokio::test]
 async fn a_rate_limit_is_shared_and_resets_with_its_window() {
-    let f = start().await;
+    rate_limit_flow(&start().await).await;
+}
+
+async fn rate_limit_flow(f: &Fixture) {
     let (key, _) = f
         .key(json!({"rateLimitEnabled": true, "rateLimitMax": 3, "rateLimitTimeWindow": 1500}))
         .await;

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use test_support::TestDb;
-use test_support::better_auth::{BetterAuthServer, Credential, Profile, ServerOptions, SignedIn};
+use test_support::better_auth::{
+    BetterAuthServer, Credential, Profile, ServerOptions, SignedIn, Version,
+};
 use test_support::events::{Shape, event};
 use test_support::redis::TestRedis;
 
@@ -746,12 +748,17 @@ async fn age_session(ctx: &Ctx, redis: &TestRedis, keeping: &str, token: &str, s
 /// the session exactly as Better Auth's `get-session` would, where Better Auth keeps it, and
 /// Better Auth then reports the new expiry.
 async fn sliding_refresh(keeping: &str) {
+    sliding_refresh_on(keeping, Version::V1_7).await;
+}
+
+async fn sliding_refresh_on(keeping: &str, version: Version) {
     let redis = TestRedis::new();
     let mut options = match keeping {
         "database" => ServerOptions::new(Profile::Default, SECRET),
         "redis" => with_redis(Profile::Default, &redis, false),
         _ => with_redis(Profile::Default, &redis, true),
     };
+    options.version = version;
     options.expires_in = Some(3600);
     options.update_age = Some(600);
     let ctx = Ctx::start(options).await;
@@ -931,7 +938,7 @@ mod functions {
         _redis: Option<TestRedis>,
     }
 
-    async fn deploy(keeping: Keeping) -> Deployment {
+    async fn deploy_on(keeping: Keeping, version: Version) -> Deployment {
         let redis = match keeping {
             Keeping::Database => None,
             _ => Some(TestRedis::new()),
@@ -946,6 +953,8 @@ mod functions {
                 options
             }
         };
+        let mut options = options;
+        options.version = version;
         let ctx = Ctx::start(options.clone()).await;
         let mut vars = ctx.vars.clone();
         vars.extend([
@@ -997,7 +1006,11 @@ mod functions {
     }
 
     async fn a_ban_here_makes_better_auth_refuse(keeping: Keeping) {
-        let d = deploy(keeping).await;
+        a_ban_here_makes_better_auth_refuse_on(keeping, Version::V1_7).await;
+    }
+
+    async fn a_ban_here_makes_better_auth_refuse_on(keeping: Keeping, version: Version) {
+        let d = deploy_on(keeping, version).await;
         let admin = d.admin().await;
         let victim_email = email("victim");
         let victim = d.ctx.ba.sign_up(&victim_email).await;
@@ -1049,7 +1062,14 @@ mod functions {
     }
 
     async fn sessions_listed_and_revoked_here_are_gone_for_better_auth(keeping: Keeping) {
-        let d = deploy(keeping).await;
+        sessions_listed_and_revoked_here_are_gone_for_better_auth_on(keeping, Version::V1_7).await;
+    }
+
+    async fn sessions_listed_and_revoked_here_are_gone_for_better_auth_on(
+        keeping: Keeping,
+        version: Version,
+    ) {
+        let d = deploy_on(keeping, version).await;
         let grace = email("grace");
         let first = d.ctx.ba.sign_up(&grace).await;
         let second = d.ctx.ba.sign_in(&grace).await;
@@ -1190,7 +1210,11 @@ mod functions {
     }
 
     async fn a_role_set_here_is_what_better_auth_reports(keeping: Keeping) {
-        let d = deploy(keeping).await;
+        a_role_set_here_is_what_better_auth_reports_on(keeping, Version::V1_7).await;
+    }
+
+    async fn a_role_set_here_is_what_better_auth_reports_on(keeping: Keeping, version: Version) {
+        let d = deploy_on(keeping, version).await;
         let admin = d.admin().await;
         let heidi = d.ctx.ba.sign_up(&email("heidi")).await;
         let request = ApiRequest::new(Api::Rest, "PUT", &format!("/users/{}/role", heidi.user_id))
@@ -1252,6 +1276,17 @@ mod functions {
         )+)+};
     }
 
+    /// Our functions acting on the latest Better Auth 1.6.
+    #[tokio::test]
+    async fn on_better_auth_1_6() {
+        for keeping in [Keeping::Database, Keeping::RedisOnly] {
+            a_ban_here_makes_better_auth_refuse_on(keeping, Version::V1_6).await;
+            sessions_listed_and_revoked_here_are_gone_for_better_auth_on(keeping, Version::V1_6)
+                .await;
+            a_role_set_here_is_what_better_auth_reports_on(keeping, Version::V1_6).await;
+        }
+    }
+
     in_every_keeping! {
         a_ban_here_makes_better_auth_refuse =>
             ban_here_database: Database,
@@ -1267,5 +1302,86 @@ mod functions {
             role_here_database: Database,
             role_here_redis_only: RedisOnly,
             role_here_redis_and_database: RedisAndDatabase;
+    }
+}
+
+/// The same flows against the latest Better Auth 1.6 (`tests/better-auth-1.6`).
+mod on_1_6 {
+    use super::*;
+
+    fn on_1_6(mut options: ServerOptions) -> ServerOptions {
+        options.version = Version::V1_6;
+        options
+    }
+
+    fn defaults() -> ServerOptions {
+        on_1_6(ServerOptions::new(Profile::Default, SECRET))
+    }
+
+    #[tokio::test]
+    async fn sign_in_flows_agree() {
+        sign_in_flows(defaults()).await;
+    }
+
+    #[tokio::test]
+    async fn each_harness_runs_its_own_better_auth() {
+        for (version, expected) in [(Version::V1_7, "1.7."), (Version::V1_6, "1.6.")] {
+            let db = Profile::Default.database().await;
+            let mut options = ServerOptions::new(Profile::Default, SECRET);
+            options.version = version;
+            let server = BetterAuthServer::start(&db, options).await;
+            assert!(
+                server.better_auth_version.starts_with(expected),
+                "{version:?}: {}",
+                server.better_auth_version
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn secure_and_prefixed_cookies_agree() {
+        let mut options = defaults();
+        options.secure_cookies = true;
+        options.cookie_prefix = Some("myapp".into());
+        sign_in_flows(options).await;
+    }
+
+    #[tokio::test]
+    async fn revocations_agree() {
+        revocation_flows(defaults()).await;
+    }
+
+    #[tokio::test]
+    async fn bans_agree() {
+        ban_flows(defaults()).await;
+    }
+
+    #[tokio::test]
+    async fn sliding_refresh_agrees() {
+        for keeping in ["database", "redis"] {
+            sliding_refresh_on(keeping, Version::V1_6).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn sessions_in_redis_agree() {
+        for store_in_database in [false, true] {
+            let redis = TestRedis::new();
+            sign_in_flows(on_1_6(with_redis(
+                Profile::Default,
+                &redis,
+                store_in_database,
+            )))
+            .await;
+            let redis = TestRedis::new();
+            revocation_flows(on_1_6(with_redis(
+                Profile::Default,
+                &redis,
+                store_in_database,
+            )))
+            .await;
+        }
+        let redis = TestRedis::new();
+        ban_flows(on_1_6(with_redis(Profile::Default, &redis, false))).await;
     }
 }

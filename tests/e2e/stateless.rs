@@ -18,7 +18,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use test_support::TestDb;
-use test_support::better_auth::{BetterAuthServer, Credential, Profile, ServerOptions};
+use test_support::better_auth::{BetterAuthServer, Credential, Profile, ServerOptions, Version};
 use test_support::events::{Shape, event};
 
 const SECRET: &str = "stateless-test-secret-0123456789abcdefghijkl";
@@ -109,8 +109,13 @@ fn jwt_auth(db_url: &str, base_url: &str, extra: &[(&str, &str)]) -> Authenticat
 }
 
 async fn jwt_authorizes_without_calling_better_auth(alg: &'static str) {
+    jwt_authorizes_on(alg, Version::V1_7).await;
+}
+
+async fn jwt_authorizes_on(alg: &'static str, version: Version) {
     let mut options = ServerOptions::new(Profile::Default, SECRET);
     options.jwt_alg = Some(alg);
+    options.version = version;
     let (db, ba, user) = server(options).await;
     let cookie = Credential::Cookie(user.cookie.clone());
     let from_token_endpoint = ba.jwt(&cookie).await;
@@ -455,9 +460,14 @@ fn cookie_header(reply: &test_support::better_auth::Reply) -> String {
 }
 
 async fn cookie_cache_authorizes_without_the_database(strategy: &'static str, plugin: bool) {
+    cookie_cache_on(strategy, plugin, Version::V1_7).await;
+}
+
+async fn cookie_cache_on(strategy: &'static str, plugin: bool, version: Version) {
     let mut options = ServerOptions::new(Profile::Default, SECRET);
     options.cookie_cache = Some(strategy);
     options.cookie_cache_plugin = plugin;
+    options.version = version;
     let db = Profile::Default.database().await;
     let ba = BetterAuthServer::start(&db, options).await;
     let reply = ba.sign_up_reply("cache@example.com", "Cache User").await;
@@ -807,5 +817,14 @@ async fn tokens_of_other_kinds_on_the_same_keys_are_not_sessions() {
             "jwt_not_a_session_token",
             "{case}"
         );
+    }
+}
+
+/// JWTs and cookie caches minted by the latest Better Auth 1.6.
+#[tokio::test]
+async fn better_auth_1_6_jwts_and_cookie_caches_authorize() {
+    jwt_authorizes_on("EdDSA", Version::V1_6).await;
+    for (strategy, plugin) in [("compact", false), ("jwt", false), ("jwe", false)] {
+        cookie_cache_on(strategy, plugin, Version::V1_6).await;
     }
 }

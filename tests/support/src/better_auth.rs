@@ -104,6 +104,8 @@ pub struct ServerOptions {
     pub session_cookie_name: Option<String>,
     /// The multi-session plugin.
     pub multi_session: bool,
+    /// Which Better Auth.
+    pub version: Version,
 }
 
 impl ServerOptions {
@@ -126,6 +128,7 @@ impl ServerOptions {
             api_keys: false,
             session_cookie_name: None,
             multi_session: false,
+            version: Version::V1_7,
         }
     }
 
@@ -140,9 +143,33 @@ impl ServerOptions {
     }
 }
 
+/// The Better Auth versions the compatibility suite runs against: the latest of two minors, each
+/// a pinned install of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// `tests/better-auth`: better-auth 1.7.25.
+    V1_7,
+    /// `tests/better-auth-1.6`: better-auth 1.6.34 (server.mjs shared by symlink).
+    V1_6,
+}
+
+impl Version {
+    /// Both.
+    pub const ALL: [Version; 2] = [Self::V1_7, Self::V1_6];
+
+    /// The harness directory.
+    pub fn dir(self) -> PathBuf {
+        let name = match self {
+            Self::V1_7 => "../better-auth",
+            Self::V1_6 => "../better-auth-1.6",
+        };
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+    }
+}
+
 /// `tests/better-auth`: the Node harness (server.mjs, bench.mjs) and its node_modules.
 pub fn harness_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../better-auth")
+    Version::V1_7.dir()
 }
 
 fn require(tool: &str) {
@@ -160,13 +187,23 @@ fn require(tool: &str) {
 }
 
 static INSTALLED: OnceLock<()> = OnceLock::new();
+static INSTALLED_1_6: OnceLock<()> = OnceLock::new();
 
 /// `npm ci` in tests/better-auth once, guarded by a file lock across test processes.
 pub fn ensure_installed() {
-    INSTALLED.get_or_init(|| {
+    ensure_version_installed(Version::V1_7);
+}
+
+/// `npm ci` in a version's harness once, guarded by a file lock across test processes.
+pub fn ensure_version_installed(version: Version) {
+    let once = match version {
+        Version::V1_7 => &INSTALLED,
+        Version::V1_6 => &INSTALLED_1_6,
+    };
+    once.get_or_init(|| {
         require("node");
         require("npm");
-        let dir = harness_dir();
+        let dir = version.dir();
         let lock_path = dir.join(".install.lock");
         let lock = std::fs::File::create(&lock_path).expect("create the install lock file");
         lock.lock().expect("take the install lock");
@@ -190,6 +227,8 @@ pub fn ensure_installed() {
 
 /// A running Better Auth server.
 pub struct BetterAuthServer {
+    /// The better-auth package version that answered (from its ready line).
+    pub better_auth_version: String,
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
@@ -271,11 +310,14 @@ impl SignedIn {
 impl BetterAuthServer {
     /// Starts a server on `db`'s schema and waits until it answers.
     pub async fn start(db: &TestDb, options: ServerOptions) -> Self {
-        ensure_installed();
+        ensure_version_installed(options.version);
         let mut command = Command::new("node");
         command
+            // server.mjs is shared by symlink: its imports resolve in the version's own directory.
+            .arg("--preserve-symlinks-main")
+            .arg("--preserve-symlinks")
             .arg("server.mjs")
-            .current_dir(harness_dir())
+            .current_dir(options.version.dir())
             .env("DATABASE_URL", &db.database_url)
             .env("DB_SCHEMA", &db.schema)
             .env("BETTER_AUTH_SECRET", &options.secret)
@@ -347,6 +389,7 @@ impl BetterAuthServer {
         let port = ready["port"]
             .as_u64()
             .expect("the ready line names the port");
+        let better_auth_version = ready["betterAuth"].as_str().unwrap_or_default().to_owned();
         let base_url = format!("http://127.0.0.1:{port}");
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -369,6 +412,7 @@ impl BetterAuthServer {
             base_url,
             options,
             http,
+            better_auth_version,
         }
     }
 

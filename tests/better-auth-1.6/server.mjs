@@ -1,0 +1,1 @@
+../better-auth/server.mjs
