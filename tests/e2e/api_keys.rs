@@ -252,10 +252,11 @@ async fn quota_flow(f: Fixture) {
 async fn refills_follow_better_auths_clock() {
     let f = start().await;
     let (key, id) = f
-        .key(json!({"remaining": 1, "refillAmount": 2, "refillInterval": 1000, "rateLimitEnabled": false}))
+        .key(json!({"remaining": 1, "refillAmount": 2, "refillInterval": 4000, "rateLimitEnabled": false}))
         .await;
-    // The first refill is due `refillInterval` after creation: wait it out, then both count.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // The first refill is due `refillInterval` (4 s: steps between two refills must fit in it
+    // on a loaded CI machine) after creation: wait it out, then both count.
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     assert!(
         allowed(&f.ours(Shape::RestRequest, &key).await),
         "refilled to 2, one used"
@@ -268,7 +269,7 @@ async fn refills_follow_better_auths_clock() {
     );
     assert_eq!(f.theirs(&key).await, Err("USAGE_EXCEEDED".into()));
     assert!(f.exists(&id).await, "a key with a refill is kept");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     assert!(f.theirs(&key).await.is_ok(), "Better Auth refills");
     assert!(
         allowed(&f.ours(Shape::HttpV2, &key).await),
@@ -284,7 +285,7 @@ async fn a_rate_limit_is_shared_and_resets_with_its_window() {
 
 async fn rate_limit_flow(f: &Fixture) {
     let (key, _) = f
-        .key(json!({"rateLimitEnabled": true, "rateLimitMax": 3, "rateLimitTimeWindow": 1500}))
+        .key(json!({"rateLimitEnabled": true, "rateLimitMax": 3, "rateLimitTimeWindow": 4000}))
         .await;
     assert!(allowed(&f.ours(Shape::RestRequest, &key).await));
     assert!(f.theirs(&key).await.is_ok());
@@ -294,7 +295,7 @@ async fn rate_limit_flow(f: &Fixture) {
         f.ours(Shape::RestRequest, &key).await,
         Ours::Deny("rate_limited".into())
     );
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     assert!(
         allowed(&f.ours(Shape::RestRequest, &key).await),
         "a new window"
