@@ -167,8 +167,13 @@ pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
 }
 
 fn decode_stored(value: &str) -> Result<(SessionRecord, Option<DateTime<Utc>>), StoreError> {
-    let stored: Stored = serde_json::from_value(parse_stored_json(value)?)
-        .map_err(|_| garbage("not {session, user}"))?;
+    // The common case straight from the text (one pass); a double-encoded value through a JSON
+    // string first.
+    let stored: Stored = match serde_json::from_str(value) {
+        Ok(stored) => stored,
+        Err(_) => serde_json::from_value(parse_stored_json(value)?)
+            .map_err(|_| garbage("not {session, user}"))?,
+    };
     if stored.session.user_id != stored.user.id {
         return Err(garbage("the session's userId is not its user's id"));
     }
