@@ -20,6 +20,8 @@
 //   PRESERVE_SESSION_IN_DATABASE=1  session.preserveSessionInDatabase
 //   SESSION_COOKIE_NAME   advanced.cookies.session_token.name (the session cookie renamed)
 //   MULTI_SESSION=1       the multi-session plugin
+//   USER_PLUGINS=1        the anonymous and username plugins, and an app field user.plan
+//                         (additionalFields, default "free")
 //   API_KEYS=1            the api-key plugin (@better-auth/api-key, defaults), plus two test-only
 //                         routes calling its server-only endpoints: POST /test/api-keys
 //                         (auth.api.createApiKey with the JSON body) and POST /test/api-keys/verify
@@ -30,7 +32,7 @@
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { betterAuth } from "better-auth";
-import { admin, bearer, jwt, multiSession } from "better-auth/plugins";
+import { admin, anonymous, bearer, jwt, multiSession, username } from "better-auth/plugins";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
 import pg from "pg";
@@ -131,6 +133,13 @@ if (profile === "renamed") {
   process.exit(2);
 }
 
+if (env.USER_PLUGINS === "1") {
+  options.plugins.push(anonymous(), username());
+  options.user = {
+    ...options.user,
+    additionalFields: { plan: { type: "string", required: false, defaultValue: "free", input: false } },
+  };
+}
 if (env.MULTI_SESSION === "1") {
   options.plugins.push(multiSession());
 }

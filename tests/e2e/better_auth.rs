@@ -880,6 +880,119 @@ async fn sliding_refresh_in_redis_and_the_database_agrees() {
     sliding_refresh("both").await;
 }
 
+/// Plugin fields (anonymous, username) and an app field (`plan`, with
+/// `BETTER_AUTH_CONTEXT_USER_FIELDS`) reach the context from every source: the session row, a
+/// JWT, a cookie cache; anonymous guests can be refused.
+#[tokio::test]
+async fn user_fields_reach_the_context_and_guests_can_be_refused() {
+    let mut options = ServerOptions::new(Profile::Default, SECRET);
+    options.user_plugins = true;
+    options.cookie_cache = Some("compact");
+    let ctx = Ctx::start(options).await;
+    let vera = ctx
+        .ba
+        .post(
+            "/sign-up/email",
+            json!({"email": email("vera"), "password": "correct horse battery", "name": "Vera", "username": "vera_v"}),
+            None,
+        )
+        .await;
+    assert_eq!(vera.status, 200, "{}", vera.body);
+    let cookie = vera.session_cookie.clone().expect("session cookie");
+    let base_url = ctx.ba.base_url.clone();
+    let plan = ctx.authenticator_with(&[("BETTER_AUTH_CONTEXT_USER_FIELDS", "plan")]);
+    let context_of = |ours: Ours| match ours {
+        Ours::Allow(context) => context,
+        other => panic!("{other:?}"),
+    };
+    // The session row.
+    let context = context_of(
+        ctx.ours_with(&plan, Shape::HttpV2, &Credential::Cookie(cookie.clone()))
+            .await,
+    );
+    assert_eq!(context["username"], "vera_v");
+    assert_eq!(context["isAnonymous"], "false");
+    assert_eq!(context["plan"], "free");
+    assert!(context.get("image").is_none(), "only the named fields");
+    // Without the setting, the plugin fields only.
+    let plain = context_of(
+        ctx.ours(Shape::RestRequest, &Credential::Cookie(cookie.clone()))
+            .await,
+    );
+    assert_eq!(plain["username"], "vera_v");
+    assert!(plain.get("plan").is_none());
+    // A JWT (its payload is the user) and the cookie cache (a user snapshot).
+    let jwt = ctx.ba.jwt(&Credential::Cookie(cookie.clone())).await;
+    let stateless = ctx.authenticator_with(&[
+        ("BETTER_AUTH_CONTEXT_USER_FIELDS", "plan"),
+        ("BETTER_AUTH_METHODS", "jwt,cookie-cache,session"),
+        ("BETTER_AUTH_URL", base_url.as_str()),
+        ("BETTER_AUTH_SECURE_COOKIES", "false"),
+    ]);
+    let from_jwt = context_of(
+        ctx.ours_with(&stateless, Shape::HttpV2, &Credential::Bearer(jwt))
+            .await,
+    );
+    assert_eq!(
+        (
+            from_jwt["verifiedBy"].clone(),
+            from_jwt["username"].clone(),
+            from_jwt["plan"].clone()
+        ),
+        (json!("jwt"), json!("vera_v"), json!("free"))
+    );
+    let cached = ctx
+        .ba
+        .request(
+            "GET",
+            "/get-session",
+            None,
+            Some(&Credential::Cookie(cookie.clone())),
+        )
+        .await;
+    let with_cache = format!(
+        "{cookie}; {}",
+        cached
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("better-auth.session_data="))
+            .expect("a cookie cache")
+    );
+    let from_cache = context_of(
+        ctx.ours_with(&stateless, Shape::HttpV2, &Credential::Cookie(with_cache))
+            .await,
+    );
+    assert_eq!(
+        (
+            from_cache["verifiedBy"].clone(),
+            from_cache["username"].clone(),
+            from_cache["plan"].clone()
+        ),
+        (json!("cookie-cache"), json!("vera_v"), json!("free"))
+    );
+
+    // An anonymous guest: Better Auth accepts the session; we do too, saying so, unless told
+    // to refuse guests.
+    let guest = ctx.ba.post("/sign-in/anonymous", json!({}), None).await;
+    assert_eq!(guest.status, 200, "{}", guest.body);
+    let guest = Credential::Cookie(guest.session_cookie.clone().expect("cookie"));
+    assert!(ctx.ba.get_session(&guest).await.is_some());
+    assert_eq!(
+        context_of(ctx.ours(Shape::HttpV2, &guest).await)["isAnonymous"],
+        "true"
+    );
+    let strict = ctx.authenticator_with(&[("BETTER_AUTH_REFUSE_ANONYMOUS", "true")]);
+    match ctx.ours_with(&strict, Shape::RestRequest, &guest).await {
+        Ours::Deny => {}
+        other => panic!("a guest with BETTER_AUTH_REFUSE_ANONYMOUS: {other:?}"),
+    }
+    assert!(matches!(
+        ctx.ours_with(&strict, Shape::HttpV2, &Credential::Cookie(cookie))
+            .await,
+        Ours::Allow(_)
+    ));
+}
+
 #[tokio::test]
 async fn foreign_and_forged_credentials_are_refused_by_both() {
     let ctx = Ctx::start(ServerOptions::new(Profile::Default, SECRET)).await;

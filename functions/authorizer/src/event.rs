@@ -327,13 +327,48 @@ pub struct Context {
     /// A Deny's reason (a stable code).
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
+    /// More of the user (plugin fields, `BETTER_AUTH_CONTEXT_USER_FIELDS`), under their names.
+    #[serde(flatten)]
+    extras: Extras,
+}
+
+/// User fields as flat context entries (text, at most [`MAX_EXTRA_LEN`] bytes each).
+#[derive(Debug, Default)]
+pub struct Extras(Vec<(String, String)>);
+
+/// The longest user field passed on (API Gateway bounds the whole context).
+pub const MAX_EXTRA_LEN: usize = 1024;
+
+impl Serialize for Extras {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 impl Context {
-    /// The caller's context, moved out of the identity (nothing copied).
-    pub fn of(identity: Identity, auth_method: &'static str, verified_by: &'static str) -> Self {
+    /// The caller's context, moved out of the identity (nothing copied); of the user's extra
+    /// fields, those named in `fields`.
+    pub fn of(
+        identity: Identity,
+        auth_method: &'static str,
+        verified_by: &'static str,
+        fields: &[String],
+    ) -> Self {
         let api_key = identity.api_key.map(|key| *key);
+        let extras = Extras(
+            identity
+                .extras
+                .into_iter()
+                .filter(|(name, value)| value.len() <= MAX_EXTRA_LEN && fields.contains(name))
+                .collect(),
+        );
         Self {
+            extras,
             session_id: Some(identity.session_id.unwrap_or_default()),
             email: Some(identity.email),
             name: Some(identity.name),

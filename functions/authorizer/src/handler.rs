@@ -111,13 +111,14 @@ async fn answer(
             latency_us,
         ),
     }
-    respond(&event, result)
+    respond(&event, result, auth.context_user_fields())
 }
 
 /// Turns a decision into the response API Gateway expects for this event shape.
 pub fn respond(
     event: &AuthorizerEvent,
     result: Result<Authenticated, AuthError>,
+    fields: &[String],
 ) -> Result<AuthorizerResponse, AuthorizerError> {
     let rest = !matches!(event, AuthorizerEvent::HttpV2(_));
     match result {
@@ -129,12 +130,12 @@ pub fn respond(
                     AuthorizerError::Internal
                 })?;
                 let principal = ok.identity.user_id.clone();
-                let context = Context::of(ok.identity, source, method);
+                let context = Context::of(ok.identity, source, method, fields);
                 Ok(event::policy(principal, Effect::Allow, resource, context))
             } else {
                 Ok(event::simple(
                     true,
-                    Context::of(ok.identity, source, method),
+                    Context::of(ok.identity, source, method, fields),
                 ))
             }
         }

@@ -98,6 +98,9 @@ struct Claims {
     client_id: Option<serde_json::Value>,
     #[serde(default)]
     scope: Option<serde_json::Value>,
+    /// Every other claim: Better Auth's JWT payload is the user, plugin and app fields included.
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Whether a JWS header's `typ` is a session JWT's: absent or `JWT`. Access tokens (`at+jwt`),
@@ -177,6 +180,7 @@ pub fn read_claims(
             impersonated_by: None,
             expires_at: Some(expires_at),
             api_key: None,
+            extras: crate::identity::json_extras(&claims.other),
         },
         banned: claims.banned,
         ban_expires: claims.ban_expires,
@@ -191,6 +195,9 @@ impl TokenIdentity {
         }
         if policy.require_email_verified && !self.identity.email_verified {
             return Err(Refusal::EmailNotVerified);
+        }
+        if policy.refuse_anonymous && crate::identity::is_anonymous(&self.identity.extras) {
+            return Err(Refusal::Anonymous);
         }
         Ok(())
     }
@@ -314,6 +321,7 @@ mod tests {
         let t = read_claims(&unverified, &rules(), now).expect("valid");
         let strict = Policy {
             require_email_verified: true,
+            refuse_anonymous: false,
         };
         assert_eq!(t.check(now, strict), Err(Refusal::EmailNotVerified));
     }

@@ -52,6 +52,8 @@ pub struct Authenticator<S = SessionStore> {
     keys: KeyStore,
     /// Exclusive methods first, then the others, each group in the configured order.
     methods: Vec<ConfiguredMethod>,
+    /// The user fields a context may carry besides the core ones.
+    context_user_fields: Vec<String>,
 }
 
 impl Authenticator<SessionStore> {
@@ -93,7 +95,14 @@ impl<S: AuthStore> Authenticator<S> {
             store,
             keys,
             methods,
+            context_user_fields: config.context_user_fields.clone(),
         })
+    }
+
+    /// The user fields a context carries besides the core ones: the plugin fields
+    /// (`isAnonymous`, `username`, …) and `BETTER_AUTH_CONTEXT_USER_FIELDS`.
+    pub fn context_user_fields(&self) -> &[String] {
+        &self.context_user_fields
     }
 
     /// The store.
@@ -266,6 +275,7 @@ mod tests {
             ban_expires: None,
             impersonator_banned: None,
             impersonator_ban_expires: None,
+            extras: Vec::new(),
         }
     }
 
@@ -533,6 +543,7 @@ mod tests {
                 role: None,
                 banned: None,
                 ban_expires: None,
+                extras: Vec::new(),
             }),
         }
     }

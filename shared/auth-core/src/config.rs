@@ -122,6 +122,11 @@ pub struct Config {
     pub require_signature: bool,
     /// `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED` (default false): refuse unverified users.
     pub require_email_verified: bool,
+    /// `BETTER_AUTH_REFUSE_ANONYMOUS` (default false): refuse anonymous-plugin guests.
+    pub refuse_anonymous: bool,
+    /// The user fields the authorizer's context carries besides the core ones: the plugin
+    /// fields (`isAnonymous`, `username`, …) and `BETTER_AUTH_CONTEXT_USER_FIELDS`.
+    pub context_user_fields: Vec<String>,
     /// Database connection settings.
     pub database: DatabaseSettings,
     /// Table and column names, where not detected.
@@ -171,6 +176,13 @@ impl Config {
             database.statement_timeout,
         )?;
         let mut schema = schema_overrides(&get)?;
+        let custom_fields = context_user_fields(&get)?;
+        schema.context_user_fields = custom_fields.clone();
+        let context_user_fields: Vec<String> = crate::identity::PLUGIN_USER_FIELDS
+            .iter()
+            .map(|f| (*f).to_owned())
+            .chain(custom_fields)
+            .collect();
         // Sessions in secondary storage alone: Better Auth creates no session table.
         schema.session_table_optional = secondary_storage
             .as_ref()
@@ -200,6 +212,8 @@ impl Config {
             secure_cookies,
             require_signature: env.flag("BETTER_AUTH_REQUIRE_SIGNATURE", false)?,
             require_email_verified: env.flag("BETTER_AUTH_REQUIRE_EMAIL_VERIFIED", false)?,
+            refuse_anonymous: env.flag("BETTER_AUTH_REFUSE_ANONYMOUS", false)?,
+            context_user_fields,
             keys: key_settings(
                 &get,
                 base_url.as_deref(),
@@ -225,6 +239,7 @@ impl Config {
     pub fn policy(&self) -> Policy {
         Policy {
             require_email_verified: self.require_email_verified,
+            refuse_anonymous: self.refuse_anonymous,
         }
     }
 }
@@ -464,6 +479,54 @@ fn cookie_name(var: &'static str, name: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// Context keys the authorizer writes itself: an app field may not take one.
+const RESERVED_CONTEXT_KEYS: [&str; 15] = [
+    "userId",
+    "principalId",
+    "sessionId",
+    "email",
+    "name",
+    "role",
+    "emailVerified",
+    "expiresAt",
+    "authMethod",
+    "verifiedBy",
+    "impersonatedBy",
+    "apiKeyId",
+    "permissions",
+    "remaining",
+    "reason",
+];
+
+/// `BETTER_AUTH_CONTEXT_USER_FIELDS=plan,tenantId`: user fields (Better Auth's names) passed on
+/// in the authorizer's context.
+fn context_user_fields(get: &Get<'_>) -> Result<Vec<String>, ConfigError> {
+    const VAR: &str = "BETTER_AUTH_CONTEXT_USER_FIELDS";
+    let Some(list) = get(VAR) else {
+        return Ok(Vec::new());
+    };
+    let fields: Vec<String> = list
+        .split(',')
+        .map(|f| f.trim().to_owned())
+        .filter(|f| !f.is_empty())
+        .collect();
+    if fields.len() > 16 {
+        return Err(invalid(VAR, "at most 16 fields"));
+    }
+    for field in &fields {
+        identifier(VAR, field)?;
+        if RESERVED_CONTEXT_KEYS.contains(&field.as_str())
+            || crate::identity::PLUGIN_USER_FIELDS.contains(&field.as_str())
+        {
+            return Err(invalid(
+                VAR,
+                "a field the context already carries (userId, email, role, isAnonymous, …)",
+            ));
+        }
+    }
+    Ok(fields)
+}
+
 fn cookie_prefix(value: Option<String>) -> Result<String, ConfigError> {
     let prefix = value.unwrap_or_else(|| "better-auth".to_owned());
     // RFC 6265 cookie-name characters (a token), minus the ones that would confuse parsing.
@@ -603,6 +666,7 @@ fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
         account: table_override(get)?,
         jwks: table_override(get)?,
         api_key: table_override(get)?,
+        context_user_fields: Vec::new(),
         require_admin_columns: flag(get, "BETTER_AUTH_REQUIRE_ADMIN_COLUMNS", false)?,
         session_table_optional: false,
     })
@@ -691,6 +755,23 @@ mod tests {
                 matches!(&err, ConfigError::Invalid { var: v, .. } if *v == var),
                 "{var}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn context_user_fields_are_validated() {
+        let fields = |list: &str| {
+            config(&[BASE[0], BASE[1], ("BETTER_AUTH_CONTEXT_USER_FIELDS", list)])
+                .map(|c| c.context_user_fields)
+        };
+        let parsed = fields("plan, tenantId").expect("valid");
+        assert!(parsed.ends_with(&["plan".to_owned(), "tenantId".to_owned()]));
+        assert!(
+            parsed.contains(&"isAnonymous".to_owned()),
+            "plugin fields come first"
+        );
+        for bad in ["userId", "role", "isAnonymous", "plan;drop", "a b"] {
+            assert!(fields(bad).is_err(), "{bad}");
         }
     }
 

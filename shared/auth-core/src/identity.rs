@@ -32,6 +32,65 @@ pub struct SessionRecord {
     pub impersonator_banned: Option<bool>,
     /// The impersonating admin's `banExpires`.
     pub impersonator_ban_expires: Option<DateTime<Utc>>,
+    /// More of the user, as text (`isAnonymous`, `username`, … and
+    /// `BETTER_AUTH_CONTEXT_USER_FIELDS`): what the authorizer may pass on in its context.
+    pub extras: UserExtras,
+}
+
+/// User fields beyond the core ones, as `(field, text)`: plugin fields (`isAnonymous`,
+/// `username`, `displayUsername`, `phoneNumber`, `phoneNumberVerified`, `twoFactorEnabled`) and
+/// the app's own (`BETTER_AUTH_CONTEXT_USER_FIELDS`). Empty costs nothing.
+pub type UserExtras = Vec<(String, String)>;
+
+/// The plugin fields passed on whenever the user has them.
+pub const PLUGIN_USER_FIELDS: [&str; 6] = [
+    "isAnonymous",
+    "username",
+    "displayUsername",
+    "phoneNumber",
+    "phoneNumberVerified",
+    "twoFactorEnabled",
+];
+
+/// Whether the user is an anonymous-plugin guest (`isAnonymous` true).
+pub fn is_anonymous(extras: &UserExtras) -> bool {
+    extras
+        .iter()
+        .any(|(name, value)| name == "isAnonymous" && value == "true")
+}
+
+/// A JSON value as context text: strings as they are, other scalars printed; `null`, objects and
+/// arrays are left out.
+fn scalar_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The scalar fields of a user JSON object that are not core fields.
+pub fn json_extras(other: &serde_json::Map<String, serde_json::Value>) -> UserExtras {
+    const CORE: [&str; 12] = [
+        "id",
+        "email",
+        "name",
+        "emailVerified",
+        "role",
+        "banned",
+        "banExpires",
+        "banReason",
+        "image",
+        "createdAt",
+        "updatedAt",
+        "sub",
+    ];
+    other
+        .iter()
+        .filter(|(name, _)| !CORE.contains(&name.as_str()))
+        .filter_map(|(name, value)| Some((name.clone(), scalar_text(value)?)))
+        .collect()
 }
 
 /// The user as Better Auth serializes it next to a session, in a cookie cache or a
@@ -59,6 +118,9 @@ pub struct UserSnapshot {
     /// `banExpires` (admin plugin).
     #[serde(default)]
     pub ban_expires: Option<DateTime<Utc>>,
+    /// Every other field (plugin and app fields among them).
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl UserSnapshot {
@@ -83,6 +145,7 @@ impl UserSnapshot {
             ban_expires: self.ban_expires,
             impersonator_banned: None,
             impersonator_ban_expires: None,
+            extras: json_extras(&self.other),
         }
     }
 }
@@ -111,6 +174,8 @@ pub struct Identity {
     /// The API key that vouched for the caller, when one did (boxed: rare, and it keeps every
     /// session's identity small).
     pub api_key: Option<Box<ApiKeyGrant>>,
+    /// More of the user (see [`UserExtras`]); the authorizer passes on the configured ones.
+    pub extras: UserExtras,
 }
 
 /// What an API key grants: which key, its permissions and the uses it has left.
@@ -168,6 +233,8 @@ pub struct KeyOwner {
     pub banned: Option<bool>,
     /// `user.banExpires`.
     pub ban_expires: Option<DateTime<Utc>>,
+    /// More of the user.
+    pub extras: UserExtras,
 }
 
 /// Decides an API key use, in Better Auth's order (unknown, disabled, expired, used up, rate
@@ -197,6 +264,9 @@ pub fn evaluate_api_key(
     if policy.require_email_verified && !owner.email_verified {
         return Err(Refusal::EmailNotVerified);
     }
+    if policy.refuse_anonymous && is_anonymous(&owner.extras) {
+        return Err(Refusal::Anonymous);
+    }
     if !record.counted {
         // Allowed when read, not counted when written: a concurrent use took the last one.
         return Err(Refusal::UsageExceeded);
@@ -215,6 +285,7 @@ pub fn evaluate_api_key(
             permissions: record.permissions,
             remaining: record.remaining,
         })),
+        extras: owner.extras,
     })
 }
 
@@ -254,6 +325,9 @@ pub enum Refusal {
     /// An impersonation session whose impersonating admin is banned: it ends with the ban.
     #[error("the impersonating admin is banned")]
     ImpersonatorBanned,
+    /// An anonymous-plugin guest, with `BETTER_AUTH_REFUSE_ANONYMOUS`.
+    #[error("anonymous user")]
+    Anonymous,
     /// An API key whose `enabled` is false.
     #[error("API key disabled")]
     KeyDisabled,
@@ -275,6 +349,7 @@ impl Refusal {
             Self::Banned => "user_banned",
             Self::EmailNotVerified => "email_not_verified",
             Self::ImpersonatorBanned => "impersonator_banned",
+            Self::Anonymous => "anonymous_user",
             Self::KeyDisabled => "api_key_disabled",
             Self::UsageExceeded => "usage_exceeded",
             Self::RateLimited => "rate_limited",
@@ -285,7 +360,11 @@ impl Refusal {
     pub fn is_forbidden(self) -> bool {
         matches!(
             self,
-            Self::Banned | Self::EmailNotVerified | Self::UsageExceeded | Self::RateLimited
+            Self::Banned
+                | Self::EmailNotVerified
+                | Self::Anonymous
+                | Self::UsageExceeded
+                | Self::RateLimited
         )
     }
 }
@@ -295,6 +374,8 @@ impl Refusal {
 pub struct Policy {
     /// Refuse users whose email is not verified.
     pub require_email_verified: bool,
+    /// `BETTER_AUTH_REFUSE_ANONYMOUS`: refuse anonymous-plugin guests.
+    pub refuse_anonymous: bool,
 }
 
 /// True when `banned` is set and the ban has no end or ends in the future.
@@ -329,6 +410,9 @@ pub fn check(record: &SessionRecord, now: DateTime<Utc>, policy: Policy) -> Resu
     if policy.require_email_verified && !record.email_verified {
         return Err(Refusal::EmailNotVerified);
     }
+    if policy.refuse_anonymous && is_anonymous(&record.extras) {
+        return Err(Refusal::Anonymous);
+    }
     Ok(())
 }
 
@@ -344,6 +428,7 @@ impl From<SessionRecord> for Identity {
             impersonated_by: record.impersonated_by,
             expires_at: Some(record.expires_at),
             api_key: None,
+            extras: record.extras,
         }
     }
 }
@@ -379,6 +464,7 @@ mod tests {
             ban_expires: None,
             impersonator_banned: None,
             impersonator_ban_expires: None,
+            extras: Vec::new(),
         }
     }
 
@@ -418,6 +504,7 @@ mod tests {
         r.email_verified = false;
         let strict = Policy {
             require_email_verified: true,
+            refuse_anonymous: false,
         };
         assert_eq!(
             evaluate(Some(r.clone()), now, strict),
@@ -454,6 +541,7 @@ mod tests {
             role: None,
             banned: Some(true),
             ban_expires: None,
+            extras: Vec::new(),
         };
         let base = ApiKeyRecord {
             key_id: "k".into(),
@@ -495,6 +583,7 @@ mod tests {
         r.counted = true;
         let strict = Policy {
             require_email_verified: true,
+            refuse_anonymous: false,
         };
         assert_eq!(
             evaluate_api_key(Some(r.clone()), now, strict),
@@ -504,5 +593,26 @@ mod tests {
         assert_eq!(identity.session_id, None);
         assert_eq!(identity.api_key.map(|k| k.remaining), Some(Some(0)));
         assert_eq!(evaluate_api_key(None, now, policy), Err(Refusal::Unknown));
+    }
+
+    #[test]
+    fn extra_user_fields_are_the_non_core_scalars() {
+        let user = serde_json::json!({
+            "id": "u", "email": "e", "image": null, "createdAt": "x",
+            "isAnonymous": true, "username": "vera", "plan": "pro", "seats": 3,
+            "settings": {"theme": "dark"}, "tags": ["a"], "nothing": null,
+        });
+        let mut extras = json_extras(user.as_object().expect("object"));
+        extras.sort();
+        assert_eq!(
+            extras,
+            vec![
+                ("isAnonymous".to_owned(), "true".to_owned()),
+                ("plan".to_owned(), "pro".to_owned()),
+                ("seats".to_owned(), "3".to_owned()),
+                ("username".to_owned(), "vera".to_owned()),
+            ]
+        );
+        assert!(is_anonymous(&extras));
     }
 }

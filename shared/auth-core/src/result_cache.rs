@@ -30,8 +30,9 @@ pub struct CacheLimits {
 /// What a lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
-    /// A session (valid or not: it is evaluated again on every use).
-    Found(SessionRecord),
+    /// A session (valid or not: it is evaluated again on every use); boxed, so an unknown
+    /// token's entry stays small.
+    Found(Box<SessionRecord>),
     /// No session has this token.
     Unknown,
 }
@@ -142,6 +143,7 @@ mod tests {
             ban_expires: None,
             impersonator_banned: None,
             impersonator_ban_expires: None,
+            extras: Vec::new(),
         }
     }
 
@@ -157,9 +159,12 @@ mod tests {
     fn entries_expire_after_their_ttl() {
         let cache = ResultCache::new(limits(1000, 100, 10));
         let now = Instant::now();
-        cache.put(key("a"), Lookup::Found(record()), now);
+        cache.put(key("a"), Lookup::Found(Box::new(record())), now);
         cache.put(key("b"), Lookup::Unknown, now);
-        assert_eq!(cache.get(&key("a"), now), Some(Lookup::Found(record())));
+        assert_eq!(
+            cache.get(&key("a"), now),
+            Some(Lookup::Found(Box::new(record())))
+        );
         assert_eq!(cache.get(&key("b"), now), Some(Lookup::Unknown));
         let later = now + Duration::from_millis(500);
         assert_eq!(
@@ -179,7 +184,7 @@ mod tests {
         let cache = ResultCache::new(limits(1000, 0, 2));
         let now = Instant::now();
         for token in ["a", "b", "c"] {
-            cache.put(key(token), Lookup::Found(record()), now);
+            cache.put(key(token), Lookup::Found(Box::new(record())), now);
         }
         assert_eq!(cache.len(), 2);
         assert_eq!(
@@ -192,7 +197,7 @@ mod tests {
 
         let off = ResultCache::new(limits(0, 0, 100));
         assert!(!off.is_enabled());
-        off.put(key("a"), Lookup::Found(record()), now);
+        off.put(key("a"), Lookup::Found(Box::new(record())), now);
         assert_eq!(off.get(&key("a"), now), None);
     }
 }

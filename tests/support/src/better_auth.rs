@@ -104,6 +104,8 @@ pub struct ServerOptions {
     pub session_cookie_name: Option<String>,
     /// The multi-session plugin.
     pub multi_session: bool,
+    /// The anonymous and username plugins, and the app field `user.plan`.
+    pub user_plugins: bool,
     /// Which Better Auth.
     pub version: Version,
 }
@@ -128,6 +130,7 @@ impl ServerOptions {
             api_keys: false,
             session_cookie_name: None,
             multi_session: false,
+            user_plugins: false,
             version: Version::V1_7,
         }
     }
@@ -337,6 +340,7 @@ impl BetterAuthServer {
                 "MULTI_SESSION",
                 if options.multi_session { "1" } else { "0" },
             )
+            .env("USER_PLUGINS", if options.user_plugins { "1" } else { "0" })
             .env(
                 "SESSION_COOKIE_NAME",
                 options.session_cookie_name.as_deref().unwrap_or_default(),

@@ -131,6 +131,9 @@ pub trait CredentialMethod: Sized + Send + Sync {
 }
 
 /// One step of the loop: what a configured method made of the request.
+// A transient value moved once per request: boxing the large variant would allocate on every
+// request instead.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Step {
     /// The request carries none of its credential.

@@ -92,13 +92,13 @@ impl SessionMethod {
         let key = result_cache::key(token);
         if let Some(hit) = self.results.get(&key, Instant::now()) {
             return Ok(match hit {
-                Lookup::Found(record) => Some(record),
+                Lookup::Found(record) => Some(*record),
                 Lookup::Unknown => None,
             });
         }
         let found = store.find_session(token).await?;
         let value = match &found {
-            Some(record) => Lookup::Found(record.clone()),
+            Some(record) => Lookup::Found(Box::new(record.clone())),
             None => Lookup::Unknown,
         };
         self.results.put(key, value, Instant::now());
@@ -199,8 +199,11 @@ impl CredentialMethod for SessionMethod {
                     if self.results.is_enabled() {
                         // The cached lookup carries the old expiry: replace it.
                         let key = result_cache::key(&credential.token);
-                        self.results
-                            .put(key, Lookup::Found(record.clone()), Instant::now());
+                        self.results.put(
+                            key,
+                            Lookup::Found(Box::new(record.clone())),
+                            Instant::now(),
+                        );
                     }
                 }
                 Ok(false) => {}

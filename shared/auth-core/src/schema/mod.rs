@@ -62,6 +62,9 @@ pub struct SchemaOverrides {
     pub jwks: TableOverride<JwksField>,
     /// The api-key plugin's table.
     pub api_key: TableOverride<ApiKeyField>,
+    /// `BETTER_AUTH_CONTEXT_USER_FIELDS`: user columns to read for the context (each must
+    /// exist); the plugin fields are read whenever they exist.
+    pub context_user_fields: Vec<String>,
     /// `BETTER_AUTH_REQUIRE_ADMIN_COLUMNS`: fail (closed) when the user table shows no `banned`
     /// or `banExpires` column, e.g. because the database user may not read them.
     pub require_admin_columns: bool,
@@ -378,6 +381,9 @@ pub struct SchemaLayout {
     pub jwks: Option<TableLayout<JwksField>>,
     /// The api-key plugin's table, when there is one that fits.
     pub api_key: Option<TableLayout<ApiKeyField>>,
+    /// User columns the context carries: `(field, column)`, the plugin fields that exist and
+    /// the configured ones.
+    pub user_context: Vec<(String, Column)>,
     /// How sessions are revoked.
     pub revocation: Revocation,
 }
@@ -442,6 +448,7 @@ pub fn resolve(
             }
         }
     }
+    let user_context = context_columns(&user, columns, overrides)?;
     let session = match resolve_table(schema, schema_name, columns, &overrides.session) {
         Ok(session) => Some(session),
         Err(SchemaError::MissingTable { .. }) if overrides.session_table_optional => None,
@@ -464,8 +471,55 @@ pub fn resolve(
         jwks: resolve_table(schema, schema_name, columns, &overrides.jwks).ok(),
         // API keys serve the `api-key` method only; a table that does not fit is reported then.
         api_key: resolve_table(schema, schema_name, columns, &overrides.api_key).ok(),
+        user_context,
         revocation,
     })
+}
+
+/// The user columns of the context fields: plugin fields when they exist, configured ones
+/// always (camelCase or snake_case, like every field).
+fn context_columns(
+    user: &TableLayout<UserField>,
+    columns: &[ColumnInfo],
+    overrides: &SchemaOverrides,
+) -> Result<Vec<(String, Column)>, SchemaError> {
+    let mut found = Vec::new();
+    let plugin = crate::identity::PLUGIN_USER_FIELDS
+        .iter()
+        .map(|f| (*f, false));
+    let configured = overrides
+        .context_user_fields
+        .iter()
+        .map(|f| (f.as_str(), true));
+    for (field, required) in plugin.chain(configured) {
+        let snake = snake_case(field);
+        let column = [field, snake.as_str()].into_iter().find_map(|name| {
+            columns
+                .iter()
+                .find(|c| c.table == user.name && c.column == name)
+        });
+        match column {
+            Some(info) if validate_identifier(&info.column).is_ok() => found.push((
+                field.to_owned(),
+                Column {
+                    name: info.column.clone(),
+                    naive_timestamp: false,
+                    cast: None,
+                },
+            )),
+            _ if required => {
+                return Err(SchemaError::MissingColumn {
+                    model: Model::User.as_str(),
+                    table: user.name.clone(),
+                    field: "a BETTER_AUTH_CONTEXT_USER_FIELDS field",
+                    looked_for: quoted_list([field, snake.as_str()]),
+                    variable: "BETTER_AUTH_CONTEXT_USER_FIELDS",
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(found)
 }
 
 fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {

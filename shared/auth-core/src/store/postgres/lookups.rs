@@ -3,11 +3,47 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
-use crate::identity::{ApiKeyRecord, KeyOwner, SessionRecord};
+use crate::identity::{ApiKeyRecord, KeyOwner, SessionRecord, UserExtras};
 use crate::schema::{
     ApiKeyField, JwksField, Projection, SchemaLayout, SessionField, Slot, TableLayout, UserField,
+    quote,
 };
 use crate::store::{StoreError, StoredKey, UserBan};
+
+/// The user's context columns (plugin fields, `BETTER_AUTH_CONTEXT_USER_FIELDS`), as text.
+#[derive(Debug, Clone, Default)]
+pub struct UserExtraColumns {
+    slots: Vec<(String, Slot<Option<String>>)>,
+}
+
+impl UserExtraColumns {
+    /// Pushes the columns of the user table aliased `alias`.
+    pub fn project(p: &mut Projection, layout: &SchemaLayout, alias: &str) -> Self {
+        Self {
+            slots: layout
+                .user_context
+                .iter()
+                .map(|(field, column)| {
+                    (
+                        field.clone(),
+                        p.expr(format!("{alias}.{}::text", quote(&column.name))),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The non-null ones of a row.
+    pub fn decode(&self, row: &Row) -> Result<UserExtras, StoreError> {
+        let mut extras = Vec::new();
+        for (field, slot) in &self.slots {
+            if let Some(value) = slot.read(row)? {
+                extras.push((field.clone(), value));
+            }
+        }
+        Ok(extras)
+    }
+}
 
 /// One round trip: the session joined with its user, by token (`$1`).
 #[derive(Debug, Clone)]
@@ -27,6 +63,7 @@ pub struct SessionLookup {
     ban_expires: Slot<Option<DateTime<Utc>>>,
     impersonator_banned: Slot<Option<bool>>,
     impersonator_ban_expires: Slot<Option<DateTime<Utc>>>,
+    extras: UserExtraColumns,
 }
 
 impl SessionLookup {
@@ -45,6 +82,7 @@ impl SessionLookup {
         let role = p.field(u, "u", UserField::Role);
         let banned = p.field(u, "u", UserField::Banned);
         let ban_expires = p.field(u, "u", UserField::BanExpires);
+        let extras = UserExtraColumns::project(&mut p, layout, "u");
         // An impersonation session ends with its admin's ban: the admin's ban is read in the
         // same round trip (a primary-key join, only where both columns exist).
         let impersonator = s.has(SessionField::ImpersonatedBy) && u.has(UserField::Banned);
@@ -93,6 +131,7 @@ impl SessionLookup {
             ban_expires,
             impersonator_banned,
             impersonator_ban_expires,
+            extras,
         })
     }
 
@@ -112,6 +151,7 @@ impl SessionLookup {
             ban_expires: self.ban_expires.read(row)?,
             impersonator_banned: self.impersonator_banned.read(row)?,
             impersonator_ban_expires: self.impersonator_ban_expires.read(row)?,
+            extras: self.extras.decode(row)?,
         })
     }
 }
@@ -223,6 +263,7 @@ pub struct ApiKeyUse {
     role: Slot<Option<String>>,
     banned: Slot<Option<bool>>,
     ban_expires: Slot<Option<DateTime<Utc>>>,
+    extras: UserExtraColumns,
 }
 
 /// The rules of a key row aliased `a`, as SQL booleans (never NULL).
@@ -374,6 +415,7 @@ impl ApiKeyUse {
         let role = p.field(u, "o", UserField::Role);
         let banned_slot = p.field(u, "o", UserField::Banned);
         let ban_expires = p.field(u, "o", UserField::BanExpires);
+        let extras = UserExtraColumns::project(&mut p, layout, "o");
         let sql = format!(
             "WITH used AS (\
                 UPDATE {table} AS k SET {sets} FROM {users} AS o \
@@ -421,6 +463,7 @@ impl ApiKeyUse {
             role,
             banned: banned_slot,
             ban_expires,
+            extras,
         })
     }
 
@@ -436,6 +479,7 @@ impl ApiKeyUse {
                 role: self.role.read(row)?,
                 banned: self.banned.read(row)?,
                 ban_expires: self.ban_expires.read(row)?,
+                extras: self.extras.decode(row)?,
             }),
         };
         Ok(ApiKeyRecord {
