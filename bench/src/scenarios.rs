@@ -247,12 +247,13 @@ impl Bench {
     async fn limit_worker(&self) -> Result<Op, String> {
         // The exact statement our handler runs, from its own store.
         let auth = self.authenticator(Scenario::DatabasePath)?;
-        let sql = auth
+        let lookup = auth
             .database()
-            .session_lookup_sql()
+            .session_lookup()
             .await
-            .map_err(|e| e.to_string())?
-            .to_owned();
+            .map_err(|e| e.to_string())?;
+        let sql = lookup.sql.clone();
+        let lookup = Arc::new(lookup);
         let client = Arc::new(seed::connect(&self.database_url).await?);
         let statement = client
             .prepare_typed(&sql, &[Type::TEXT])
@@ -263,13 +264,16 @@ impl Bench {
             let client = Arc::clone(&client);
             let statement = statement.clone();
             let sessions = Arc::clone(&sessions);
+            let lookup = Arc::clone(&lookup);
             Box::pin(async move {
                 let (token, user) = &sessions[i % sessions.len()];
                 let started = Instant::now();
                 let rows = client.query(&statement, &[token]).await;
                 let took = started.elapsed();
-                let ok =
-                    rows.is_ok_and(|rows| rows.len() == 1 && rows[0].get::<_, String>(1) == *user);
+                // Checked after the clock stops, with the statement's own decoder.
+                let ok = rows.is_ok_and(|rows| {
+                    rows.len() == 1 && lookup.decode(&rows[0]).is_ok_and(|r| r.user_id == *user)
+                });
                 (ok, took)
             })
         }))

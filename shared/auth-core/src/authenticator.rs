@@ -535,7 +535,7 @@ mod tests {
             remaining: Some(4),
             permissions: None,
             expires_at: None,
-            owner: Some(crate::identity::KeyOwner {
+            owner: Some(crate::identity::CredentialUser {
                 user_id: "owner".into(),
                 email: "owner@example.com".into(),
                 name: "Owner".into(),

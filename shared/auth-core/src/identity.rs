@@ -213,12 +213,13 @@ pub struct ApiKeyRecord {
     /// `expiresAt`.
     pub expires_at: Option<DateTime<Utc>>,
     /// The owner (`referenceId`), when such a user exists.
-    pub owner: Option<KeyOwner>,
+    pub owner: Option<CredentialUser>,
 }
 
-/// The user who owns an API key.
+/// The user behind a credential, as the database holds them (the owner of an API key; the user of
+/// a session).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyOwner {
+pub struct CredentialUser {
     /// `user.id`.
     pub user_id: String,
     /// `user.email`.
@@ -533,7 +534,7 @@ mod tests {
     #[test]
     fn api_key_refusals_follow_better_auths_order_then_ours() {
         let now = Utc::now();
-        let owner = KeyOwner {
+        let owner = CredentialUser {
             user_id: "o".into(),
             email: "o@example.com".into(),
             name: "O".into(),

@@ -277,8 +277,9 @@ impl AccountStore<'_> {
                 self.revoke_rows(table, condition, &params, false).await
             }
             Place::Storage { stored, rows, .. } => {
+                let listed = stored.listed_tokens(user_id).await?;
                 let mut tokens: HashSet<String> = stored
-                    .list(user_id)
+                    .sessions_listed(user_id, listed.clone())
                     .await?
                     .into_iter()
                     .filter(|s| Some(s.info.id.as_str()) != keep)
@@ -297,19 +298,14 @@ impl AccountStore<'_> {
                         .await?;
                 }
                 let live = tokens.len() as u64;
-                if keep.is_none() {
+                let every_session = keep.is_none().then_some(listed.as_slice());
+                if every_session.is_some() {
                     // Every listed key goes, readable or not (Better Auth's
                     // `deleteUserSessions` takes the list as it is).
-                    tokens.extend(
-                        stored
-                            .listed_tokens(user_id)
-                            .await?
-                            .into_iter()
-                            .map(|(t, _)| t),
-                    );
+                    tokens.extend(listed.iter().map(|(t, _)| t.clone()));
                 }
                 let tokens: Vec<String> = tokens.into_iter().collect();
-                stored.delete(user_id, &tokens, keep.is_none()).await?;
+                stored.delete(user_id, &tokens, every_session).await?;
                 Ok(live.max(ended))
             }
         }
@@ -341,7 +337,7 @@ impl AccountStore<'_> {
                     return Ok(false);
                 };
                 let deleted = stored
-                    .delete(user_id, std::slice::from_ref(&token), false)
+                    .delete(user_id, std::slice::from_ref(&token), None)
                     .await?;
                 let mut ended = 0;
                 if let Some(rows) = rows {

@@ -155,7 +155,17 @@ impl<'a> StoredSessions<'a> {
     /// The user's live sessions (Better Auth's `listSessions`): listed, present, readable, not
     /// under the revocation marker, not expired, and the user's own.
     pub(crate) async fn list(&self, user_id: &str) -> Result<Vec<StoredSession>, StoreError> {
-        let tokens = self.listed_tokens(user_id).await?;
+        let listed = self.listed_tokens(user_id).await?;
+        self.sessions_listed(user_id, listed).await
+    }
+
+    /// The live sessions among `tokens` (from [`Self::listed_tokens`]): one `MGET` with the
+    /// user's revocation marker.
+    pub(crate) async fn sessions_listed(
+        &self,
+        user_id: &str,
+        tokens: Vec<(String, f64)>,
+    ) -> Result<Vec<StoredSession>, StoreError> {
         if tokens.is_empty() {
             return Ok(Vec::new());
         }
@@ -203,28 +213,25 @@ impl<'a> StoredSessions<'a> {
     }
 
     /// Deletes the sessions with these tokens and takes them off the user's list; with
-    /// `every_session`, also sets the user's revocation marker (Better Auth's
-    /// `deleteUserSessions`), so a session of theirs created before now is refused even if its
-    /// key lingers. Returns how many of the keys existed.
+    /// `every_session` (the user's listed tokens, from [`Self::listed_tokens`]), also sets the
+    /// user's revocation marker (Better Auth's `deleteUserSessions`) for as long as the furthest
+    /// of them could live, so a session of theirs created before now is refused even if its key
+    /// lingers. Returns how many of the keys existed.
     pub(crate) async fn delete(
         &self,
         user_id: &str,
         tokens: &[String],
-        every_session: bool,
+        every_session: Option<&[(String, f64)]>,
     ) -> Result<u64, StoreError> {
         let now = Utc::now().timestamp_millis();
-        let marker_ttl = if every_session {
-            let furthest = self
-                .listed_tokens(user_id)
-                .await?
+        let marker_ttl = every_session.map_or(0, |listed| {
+            listed
                 .iter()
                 .map(|(_, expires)| ((*expires as i64) - now) / 1000)
                 .max()
-                .unwrap_or(0);
-            furthest.max(MARKER_MIN_TTL_SECONDS)
-        } else {
-            0
-        };
+                .unwrap_or(0)
+                .max(MARKER_MIN_TTL_SECONDS)
+        });
         let list_key = self.redis.active_sessions_key(user_id);
         let marker_key = self.redis.revoked_before_key(user_id);
         let session_keys: Vec<String> = tokens.iter().map(|t| self.redis.session_key(t)).collect();

@@ -734,8 +734,8 @@ mod tests {
         assert_eq!(layout.revocation, Revocation::Delete);
         assert_eq!(
             lookup_sql(&layout),
-            "SELECT s.\"id\"::text, s.\"userId\"::text, s.\"expiresAt\", s.\"impersonatedBy\"::text, false, \
-             u.\"email\"::text, u.\"name\"::text, u.\"emailVerified\", u.\"role\"::text, u.\"banned\", u.\"banExpires\", \
+            "SELECT s.\"id\"::text, s.\"expiresAt\", s.\"impersonatedBy\"::text, false, \
+             u.\"id\"::text, u.\"email\"::text, u.\"name\"::text, u.\"emailVerified\", u.\"role\"::text, u.\"banned\", u.\"banExpires\", \
              i.\"banned\", i.\"banExpires\" \
              FROM \"session\" AS s JOIN \"user\" AS u ON u.\"id\" = s.\"userId\" \
              LEFT JOIN \"user\" AS i ON i.\"id\" = (s.\"impersonatedBy\")::text WHERE s.\"token\" = $1"
@@ -931,7 +931,7 @@ mod tests {
         let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
         let sql = lookup_sql(&layout);
         assert!(
-            sql.contains("NULL::text, false, u.\"email\"::text"),
+            sql.contains("NULL::text, false, u.\"id\"::text, u.\"email\"::text"),
             "{sql}"
         );
         assert!(

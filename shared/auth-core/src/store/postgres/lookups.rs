@@ -3,45 +3,71 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
-use crate::identity::{ApiKeyRecord, KeyOwner, SessionRecord, UserExtras};
+use crate::identity::{ApiKeyRecord, CredentialUser, SessionRecord};
 use crate::schema::{
     ApiKeyField, JwksField, Projection, SchemaLayout, SessionField, Slot, TableLayout, UserField,
     quote,
 };
 use crate::store::{StoreError, StoredKey, UserBan};
 
-/// The user's context columns (plugin fields, `BETTER_AUTH_CONTEXT_USER_FIELDS`), as text.
-#[derive(Debug, Clone, Default)]
-pub struct UserExtraColumns {
-    slots: Vec<(String, Slot<Option<String>>)>,
+/// The user behind a credential, from the user table aliased as the statement names it: the core
+/// fields, the ban, and the context columns (plugin fields, `BETTER_AUTH_CONTEXT_USER_FIELDS`) as
+/// text. One projection for every statement that reads a credential's user.
+#[derive(Debug, Clone)]
+struct UserColumns {
+    id: Slot<Option<String>>,
+    email: Slot<Option<String>>,
+    name: Slot<Option<String>>,
+    email_verified: Slot<Option<bool>>,
+    role: Slot<Option<String>>,
+    banned: Slot<Option<bool>>,
+    ban_expires: Slot<Option<DateTime<Utc>>>,
+    extras: Vec<(String, Slot<Option<String>>)>,
 }
 
-impl UserExtraColumns {
-    /// Pushes the columns of the user table aliased `alias`.
-    pub fn project(p: &mut Projection, layout: &SchemaLayout, alias: &str) -> Self {
+impl UserColumns {
+    fn project(p: &mut Projection, layout: &SchemaLayout, alias: &str) -> Self {
+        let u = &layout.user;
         Self {
-            slots: layout
+            id: p.field(u, alias, UserField::Id),
+            email: p.field(u, alias, UserField::Email),
+            name: p.field(u, alias, UserField::Name),
+            email_verified: p.field(u, alias, UserField::EmailVerified),
+            role: p.field(u, alias, UserField::Role),
+            banned: p.field(u, alias, UserField::Banned),
+            ban_expires: p.field(u, alias, UserField::BanExpires),
+            extras: layout
                 .user_context
                 .iter()
                 .map(|(field, column)| {
-                    (
-                        field.clone(),
-                        p.expr(format!("{alias}.{}::text", quote(&column.name))),
-                    )
+                    let text = format!("{alias}.{}::text", quote(&column.name));
+                    (field.clone(), p.expr(text))
                 })
                 .collect(),
         }
     }
 
-    /// The non-null ones of a row.
-    pub fn decode(&self, row: &Row) -> Result<UserExtras, StoreError> {
+    /// The user; `None` when the (outer-joined) row has none.
+    fn decode(&self, row: &Row) -> Result<Option<CredentialUser>, StoreError> {
+        let Some(user_id) = self.id.read(row)? else {
+            return Ok(None);
+        };
         let mut extras = Vec::new();
-        for (field, slot) in &self.slots {
+        for (field, slot) in &self.extras {
             if let Some(value) = slot.read(row)? {
                 extras.push((field.clone(), value));
             }
         }
-        Ok(extras)
+        Ok(Some(CredentialUser {
+            user_id,
+            email: self.email.read(row)?.unwrap_or_default(),
+            name: self.name.read(row)?.unwrap_or_default(),
+            email_verified: self.email_verified.read(row)?.unwrap_or(false),
+            role: self.role.read(row)?,
+            banned: self.banned.read(row)?,
+            ban_expires: self.ban_expires.read(row)?,
+            extras,
+        }))
     }
 }
 
@@ -51,19 +77,12 @@ pub struct SessionLookup {
     /// The statement.
     pub sql: String,
     session_id: Slot<String>,
-    user_id: Slot<String>,
     expires_at: Slot<DateTime<Utc>>,
     impersonated_by: Slot<Option<String>>,
     revoked: Slot<bool>,
-    email: Slot<Option<String>>,
-    name: Slot<Option<String>>,
-    email_verified: Slot<Option<bool>>,
-    role: Slot<Option<String>>,
-    banned: Slot<Option<bool>>,
-    ban_expires: Slot<Option<DateTime<Utc>>>,
+    user: UserColumns,
     impersonator_banned: Slot<Option<bool>>,
     impersonator_ban_expires: Slot<Option<DateTime<Utc>>>,
-    extras: UserExtraColumns,
 }
 
 impl SessionLookup {
@@ -72,17 +91,10 @@ impl SessionLookup {
         let (s, u) = (layout.session.as_ref()?, &layout.user);
         let mut p = Projection::default();
         let session_id = p.field(s, "s", SessionField::Id);
-        let user_id = p.field(s, "s", SessionField::UserId);
         let expires_at = p.field(s, "s", SessionField::ExpiresAt);
         let impersonated_by = p.field(s, "s", SessionField::ImpersonatedBy);
         let revoked = p.expr(layout.revocation.revoked_expr("s"));
-        let email = p.field(u, "u", UserField::Email);
-        let name = p.field(u, "u", UserField::Name);
-        let email_verified = p.field(u, "u", UserField::EmailVerified);
-        let role = p.field(u, "u", UserField::Role);
-        let banned = p.field(u, "u", UserField::Banned);
-        let ban_expires = p.field(u, "u", UserField::BanExpires);
-        let extras = UserExtraColumns::project(&mut p, layout, "u");
+        let user = UserColumns::project(&mut p, layout, "u");
         // An impersonation session ends with its admin's ban: the admin's ban is read in the
         // same round trip (a primary-key join, only where both columns exist).
         let impersonator = s.has(SessionField::ImpersonatedBy) && u.has(UserField::Banned);
@@ -119,39 +131,37 @@ impl SessionLookup {
         Some(Self {
             sql,
             session_id,
-            user_id,
             expires_at,
             impersonated_by,
             revoked,
-            email,
-            name,
-            email_verified,
-            role,
-            banned,
-            ban_expires,
+            user,
             impersonator_banned,
             impersonator_ban_expires,
-            extras,
         })
     }
 
     /// Reads a row of [`Self::sql`].
     pub fn decode(&self, row: &Row) -> Result<SessionRecord, StoreError> {
+        // An inner join: the user is always there.
+        let user = self
+            .user
+            .decode(row)?
+            .ok_or_else(|| StoreError::Query("a session row without its user".into()))?;
         Ok(SessionRecord {
             session_id: self.session_id.read(row)?,
-            user_id: self.user_id.read(row)?,
+            user_id: user.user_id,
             expires_at: self.expires_at.read(row)?,
             impersonated_by: self.impersonated_by.read(row)?,
             revoked: self.revoked.read(row)?,
-            email: self.email.read(row)?.unwrap_or_default(),
-            name: self.name.read(row)?.unwrap_or_default(),
-            email_verified: self.email_verified.read(row)?.unwrap_or(false),
-            role: self.role.read(row)?,
-            banned: self.banned.read(row)?,
-            ban_expires: self.ban_expires.read(row)?,
+            email: user.email,
+            name: user.name,
+            email_verified: user.email_verified,
+            role: user.role,
+            banned: user.banned,
+            ban_expires: user.ban_expires,
             impersonator_banned: self.impersonator_banned.read(row)?,
             impersonator_ban_expires: self.impersonator_ban_expires.read(row)?,
-            extras: self.extras.decode(row)?,
+            extras: user.extras,
         })
     }
 }
@@ -256,14 +266,7 @@ pub struct ApiKeyUse {
     remaining: Slot<Option<i64>>,
     permissions: Slot<Option<String>>,
     expires_at: Slot<Option<DateTime<Utc>>>,
-    owner_id: Slot<Option<String>>,
-    email: Slot<Option<String>>,
-    name: Slot<Option<String>>,
-    email_verified: Slot<Option<bool>>,
-    role: Slot<Option<String>>,
-    banned: Slot<Option<bool>>,
-    ban_expires: Slot<Option<DateTime<Utc>>>,
-    extras: UserExtraColumns,
+    owner: UserColumns,
 }
 
 /// The rules of a key row aliased `a`, as SQL booleans (never NULL).
@@ -408,14 +411,7 @@ impl ApiKeyUse {
         ));
         let permissions = p.field(k, "k", ApiKeyField::Permissions);
         let expires_at = p.field(k, "k", ApiKeyField::ExpiresAt);
-        let owner_id = p.field(u, "o", UserField::Id);
-        let email = p.field(u, "o", UserField::Email);
-        let name = p.field(u, "o", UserField::Name);
-        let email_verified = p.field(u, "o", UserField::EmailVerified);
-        let role = p.field(u, "o", UserField::Role);
-        let banned_slot = p.field(u, "o", UserField::Banned);
-        let ban_expires = p.field(u, "o", UserField::BanExpires);
-        let extras = UserExtraColumns::project(&mut p, layout, "o");
+        let owner = UserColumns::project(&mut p, layout, "o");
         let sql = format!(
             "WITH used AS (\
                 UPDATE {table} AS k SET {sets} FROM {users} AS o \
@@ -456,32 +452,13 @@ impl ApiKeyUse {
             remaining,
             permissions,
             expires_at,
-            owner_id,
-            email,
-            name,
-            email_verified,
-            role,
-            banned: banned_slot,
-            ban_expires,
-            extras,
+            owner,
         })
     }
 
     /// Reads a row of [`Self::sql`].
     pub fn decode(&self, row: &Row) -> Result<ApiKeyRecord, StoreError> {
-        let owner = match self.owner_id.read(row)? {
-            None => None,
-            Some(user_id) => Some(KeyOwner {
-                user_id,
-                email: self.email.read(row)?.unwrap_or_default(),
-                name: self.name.read(row)?.unwrap_or_default(),
-                email_verified: self.email_verified.read(row)?.unwrap_or(false),
-                role: self.role.read(row)?,
-                banned: self.banned.read(row)?,
-                ban_expires: self.ban_expires.read(row)?,
-                extras: self.extras.decode(row)?,
-            }),
-        };
+        let owner = self.owner.decode(row)?;
         Ok(ApiKeyRecord {
             key_id: self.key_id.read(row)?,
             counted: self.counted.read(row)?,
@@ -499,11 +476,12 @@ impl ApiKeyUse {
 
 /// Extends a session (`$1` token, `$2` the `expiresAt` it was read with, `$3` the new one), as
 /// Better Auth's refresh does: `expiresAt` and `updatedAt`, guarded by the value read so that
-/// of concurrent refreshes one writes.
+/// of concurrent refreshes one writes. Answers how many rows it extended.
 #[derive(Debug, Clone)]
 pub struct SessionRefresh {
     /// The statement.
     pub sql: String,
+    extended: Slot<i64>,
 }
 
 impl SessionRefresh {
@@ -521,13 +499,21 @@ impl SessionRefresh {
             SessionField::UpdatedAt,
             &s.ts_value(SessionField::UpdatedAt, "date_trunc('milliseconds', now())"),
         ));
+        let mut p = Projection::default();
+        let extended = p.expr("count(*)");
         let sql = format!(
-            "UPDATE {} AS s SET {} WHERE {} = $1 AND {} = $2::timestamptz",
+            "WITH r AS (UPDATE {} AS s SET {} WHERE {} = $1 AND {} = $2::timestamptz RETURNING 1) SELECT {} FROM r",
             s.sql_name(),
             sets.join(", "),
             s.col("s", SessionField::Token),
             s.select("s", SessionField::ExpiresAt),
+            p.list(),
         );
-        Some(Self { sql })
+        Some(Self { sql, extended })
+    }
+
+    /// Whether a row of [`Self::sql`] says a session was extended.
+    pub fn decode(&self, row: &Row) -> Result<bool, StoreError> {
+        Ok(self.extended.read(row)? > 0)
     }
 }

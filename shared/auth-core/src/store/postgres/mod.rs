@@ -352,10 +352,10 @@ impl Database {
         Ok(prepared.api_key()?.sql.clone())
     }
 
-    /// The one statement the session lookup runs (`$1` is the token), for benchmarks and
-    /// diagnostics.
-    pub async fn session_lookup_sql(&self) -> Result<String, StoreError> {
-        Ok(self.prepared().await?.session()?.sql.clone())
+    /// The one statement the session lookup runs (`$1` is the token) and its decoder, for
+    /// benchmarks and diagnostics.
+    pub async fn session_lookup(&self) -> Result<SessionLookup, StoreError> {
+        Ok(self.prepared().await?.session()?.clone())
     }
 
     /// One round trip (`SELECT 1`), timed: what `/health/db` reports.
@@ -521,10 +521,7 @@ impl AuthStore for Database {
         };
         let rows = self
             .query(
-                &format!(
-                    "WITH r AS ({} RETURNING 1) SELECT count(*) FROM r",
-                    refresh.sql
-                ),
+                &refresh.sql,
                 &[
                     (&token, Type::TEXT),
                     (&observed, Type::TIMESTAMPTZ),
@@ -532,13 +529,10 @@ impl AuthStore for Database {
                 ],
             )
             .await?;
-        let updated: i64 = rows
-            .first()
-            .map(|row| row.try_get(0))
+        rows.first()
+            .map(|row| refresh.decode(row))
             .transpose()
-            .map_err(|e| StoreError::Query(format!("unexpected column value: {e}")))?
-            .unwrap_or(0);
-        Ok(updated > 0)
+            .map(|extended| extended.unwrap_or(false))
     }
 
     async fn use_api_key(
