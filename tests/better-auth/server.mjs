@@ -22,6 +22,8 @@
 //   MULTI_SESSION=1       the multi-session plugin
 //   USER_PLUGINS=1        the anonymous and username plugins, and an app field user.plan
 //                         (additionalFields, default "free")
+//   ORGANIZATION=1        the organization plugin with teams enabled (invitations need no email:
+//                         the tests accept them by id)
 //   API_KEYS=1            the api-key plugin (@better-auth/api-key, defaults), plus two test-only
 //                         routes calling its server-only endpoints: POST /test/api-keys
 //                         (auth.api.createApiKey with the JSON body) and POST /test/api-keys/verify
@@ -32,7 +34,7 @@
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { betterAuth } from "better-auth";
-import { admin, anonymous, bearer, jwt, multiSession, username } from "better-auth/plugins";
+import { admin, anonymous, bearer, jwt, multiSession, organization, username } from "better-auth/plugins";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
 import pg from "pg";
@@ -145,6 +147,9 @@ if (env.MULTI_SESSION === "1") {
 }
 if (env.API_KEYS === "1") {
   options.plugins.push(apiKey());
+}
+if (env.ORGANIZATION === "1") {
+  options.plugins.push(organization({ teams: { enabled: true } }));
 }
 
 let redis;

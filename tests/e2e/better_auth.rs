@@ -1498,3 +1498,253 @@ mod on_1_6 {
         ban_flows(on_1_6(with_redis(Profile::Default, &redis, false))).await;
     }
 }
+
+/// The organization plugin: the context carries the active organization, its slug, the member's
+/// roles and the active team only while Better Auth's own membership tables confirm them; a stale
+/// pointer (member removed, organization deleted) grants nothing, whichever store keeps the
+/// session.
+async fn organization_flows(keeping: &str) {
+    let redis = TestRedis::new();
+    let mut options = match keeping {
+        "database" => ServerOptions::new(Profile::Default, SECRET),
+        _ => with_redis(Profile::Default, &redis, false),
+    };
+    options.organizations = true;
+    let ctx = Ctx::start(options).await;
+    let requiring = ctx.authenticator_with(&[("BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION", "true")]);
+    let context_of = |ours: Ours| match ours {
+        Ours::Allow(context) => context,
+        other => panic!("expected an Allow, got {other:?}"),
+    };
+    let org_fields = |context: &Value| {
+        [
+            "activeOrganizationId",
+            "organizationSlug",
+            "organizationRole",
+            "activeTeamId",
+        ]
+        .map(|f| context.get(f).cloned().unwrap_or(Value::Null))
+    };
+    let (olga_email, mia_email) = (email("olga"), email("mia"));
+    let owner = ctx.ba.sign_up(&olga_email).await;
+    let owner_cookie = Credential::Cookie(owner.cookie.clone());
+    let mia = ctx.ba.sign_up(&mia_email).await;
+    let mia_cookie = Credential::Cookie(mia.cookie.clone());
+
+    // No organization yet: nothing in the context; refused when one is required.
+    let before = context_of(ctx.ours(Shape::HttpV2, &owner_cookie).await);
+    assert_eq!(
+        org_fields(&before),
+        [Value::Null, Value::Null, Value::Null, Value::Null]
+    );
+    assert_eq!(
+        ctx.ours_with(&requiring, Shape::RestRequest, &owner_cookie)
+            .await,
+        Ours::Deny
+    );
+
+    // Creating an organization makes it the creator's active one.
+    let slug = format!("acme-{}", &owner.user_id[..8].to_lowercase());
+    let created = ctx
+        .ba
+        .post(
+            "/organization/create",
+            json!({"name": "Acme", "slug": slug}),
+            Some(&owner_cookie),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let org_id = created.body["id"]
+        .as_str()
+        .expect("organization id")
+        .to_owned();
+    let full = ctx
+        .ba
+        .request(
+            "GET",
+            "/organization/get-full-organization",
+            None,
+            Some(&owner_cookie),
+        )
+        .await;
+    assert_eq!(full.body["id"], json!(org_id.clone()), "{}", full.body);
+    // With teams, Better Auth also makes a default team and puts the creator on it.
+    let owner_session = ctx.ba.get_session(&owner_cookie).await.expect("a session");
+    let owner_context = context_of(ctx.ours(Shape::RestRequest, &owner_cookie).await);
+    assert_eq!(
+        org_fields(&owner_context),
+        [
+            json!(org_id.clone()),
+            full.body["slug"].clone(),
+            json!("owner"),
+            owner_session["session"]["activeTeamId"].clone()
+        ]
+    );
+
+    // An invitation accepted: the new member's session is in the organization, as a member.
+    let invitation = ctx
+        .ba
+        .post(
+            "/organization/invite-member",
+            json!({"email": mia_email.clone(), "role": "member", "organizationId": org_id.clone()}),
+            Some(&owner_cookie),
+        )
+        .await;
+    assert_eq!(invitation.status, 200, "{}", invitation.body);
+    let accepted = ctx
+        .ba
+        .post(
+            "/organization/accept-invitation",
+            json!({"invitationId": invitation.body["id"].clone()}),
+            Some(&mia_cookie),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let active_member = ctx
+        .ba
+        .request(
+            "GET",
+            "/organization/get-active-member",
+            None,
+            Some(&mia_cookie),
+        )
+        .await;
+    assert_eq!(active_member.status, 200, "{}", active_member.body);
+    let mia_context = context_of(ctx.ours(Shape::HttpV2, &mia_cookie).await);
+    assert_eq!(mia_context["activeOrganizationId"], json!(org_id.clone()));
+    assert_eq!(mia_context["organizationRole"], active_member.body["role"]);
+    assert_eq!(mia_context["organizationRole"], "member");
+    assert_eq!(
+        context_of(ctx.ours_with(&requiring, Shape::HttpV2, &mia_cookie).await)["userId"],
+        json!(mia.user_id.clone())
+    );
+
+    // A team: active only once the member is on it.
+    let team = ctx
+        .ba
+        .post(
+            "/organization/create-team",
+            json!({"name": "Ops", "organizationId": org_id.clone()}),
+            Some(&owner_cookie),
+        )
+        .await;
+    assert_eq!(team.status, 200, "{}", team.body);
+    let team_id = team.body["id"].as_str().expect("team id").to_owned();
+    let added = ctx
+        .ba
+        .post(
+            "/organization/add-team-member",
+            json!({"teamId": team_id.clone(), "userId": mia.user_id.clone()}),
+            Some(&owner_cookie),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let set_team = ctx
+        .ba
+        .post(
+            "/organization/set-active-team",
+            json!({"teamId": team_id.clone()}),
+            Some(&mia_cookie),
+        )
+        .await;
+    assert_eq!(set_team.status, 200, "{}", set_team.body);
+    let on_team = context_of(ctx.ours(Shape::RestToken, &mia_cookie).await);
+    assert_eq!(on_team["activeTeamId"], json!(team_id.clone()));
+
+    // Removed by the owner: Better Auth leaves Mia's session pointing at the organization, but
+    // the membership is gone; so is everything it granted.
+    let removed = ctx
+        .ba
+        .post(
+            "/organization/remove-member",
+            json!({"memberIdOrEmail": mia_email.clone(), "organizationId": org_id.clone()}),
+            Some(&owner_cookie),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let stale = ctx
+        .ba
+        .request(
+            "GET",
+            "/organization/get-active-member",
+            None,
+            Some(&mia_cookie),
+        )
+        .await;
+    assert_ne!(
+        stale.status, 200,
+        "Better Auth: no longer a member: {}",
+        stale.body
+    );
+    let pointer = ctx.ba.get_session(&mia_cookie).await.expect("a session");
+    assert_eq!(
+        pointer["session"]["activeOrganizationId"],
+        json!(org_id.clone()),
+        "the session still points at the organization"
+    );
+    let after = context_of(ctx.ours(Shape::HttpV2, &mia_cookie).await);
+    assert_eq!(
+        after["userId"],
+        json!(mia.user_id.clone()),
+        "still signed in"
+    );
+    assert_eq!(
+        org_fields(&after),
+        [Value::Null, Value::Null, Value::Null, Value::Null]
+    );
+    assert!(matches!(
+        ctx.ours_with(&requiring, Shape::HttpV2, &mia_cookie).await,
+        Ours::Refused
+    ));
+
+    // Deleted: the owner's other session still points at it, and gets nothing from it.
+    let second = ctx.ba.sign_in(&olga_email).await;
+    let second_cookie = Credential::Cookie(second.cookie.clone());
+    let set_active = ctx
+        .ba
+        .post(
+            "/organization/set-active",
+            json!({"organizationId": org_id.clone()}),
+            Some(&second_cookie),
+        )
+        .await;
+    assert_eq!(set_active.status, 200, "{}", set_active.body);
+    assert_eq!(
+        context_of(ctx.ours(Shape::HttpV2, &second_cookie).await)["organizationRole"],
+        "owner"
+    );
+    let deleted = ctx
+        .ba
+        .post(
+            "/organization/delete",
+            json!({"organizationId": org_id.clone()}),
+            Some(&owner_cookie),
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    let pointer = ctx.ba.get_session(&second_cookie).await.expect("a session");
+    assert_eq!(
+        pointer["session"]["activeOrganizationId"],
+        json!(org_id.clone())
+    );
+    let orphaned = context_of(ctx.ours(Shape::HttpV2, &second_cookie).await);
+    assert_eq!(
+        org_fields(&orphaned),
+        [Value::Null, Value::Null, Value::Null, Value::Null]
+    );
+    assert_eq!(
+        ctx.ours_with(&requiring, Shape::RestRequest, &second_cookie)
+            .await,
+        Ours::Deny
+    );
+}
+
+#[tokio::test]
+async fn organizations_agree_in_the_database() {
+    organization_flows("database").await;
+}
+
+#[tokio::test]
+async fn organizations_agree_in_redis() {
+    organization_flows("redis").await;
+}

@@ -324,6 +324,15 @@ pub struct Context {
     permissions: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     remaining: Option<String>,
+    /// The confirmed active organization (organization plugin): absent without a membership.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active_organization_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization_slug: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization_role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active_team_id: Option<String>,
     /// A Deny's reason (a stable code).
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
@@ -360,6 +369,11 @@ impl Context {
         fields: &[String],
     ) -> Self {
         let api_key = identity.api_key.map(|key| *key);
+        let (active_organization_id, organization_slug, organization_role, active_team_id) =
+            match identity.organization.map(|o| *o) {
+                Some(o) => (Some(o.id), Some(o.slug), Some(o.role), o.team_id),
+                None => (None, None, None, None),
+            };
         let extras = Extras(
             identity
                 .extras
@@ -385,6 +399,10 @@ impl Context {
                 .as_ref()
                 .map(|k| k.permissions.clone().unwrap_or_default()),
             api_key_id: api_key.map(|k| k.id),
+            active_organization_id,
+            organization_slug,
+            organization_role,
+            active_team_id,
             user_id: Some(identity.user_id),
             reason: None,
         }

@@ -181,6 +181,7 @@ pub fn read_claims(
             expires_at: Some(expires_at),
             api_key: None,
             extras: crate::identity::json_extras(&claims.other),
+            organization: None,
         },
         banned: claims.banned,
         ban_expires: claims.ban_expires,
@@ -198,6 +199,10 @@ impl TokenIdentity {
         }
         if policy.refuse_anonymous && crate::identity::is_anonymous(&self.identity.extras) {
             return Err(Refusal::Anonymous);
+        }
+        if policy.require_active_organization {
+            // A JWT is a snapshot of the user, not of a membership: it confirms none.
+            return Err(Refusal::NoActiveOrganization);
         }
         Ok(())
     }
@@ -321,8 +326,19 @@ mod tests {
         let t = read_claims(&unverified, &rules(), now).expect("valid");
         let strict = Policy {
             require_email_verified: true,
-            refuse_anonymous: false,
+            ..Policy::default()
         };
         assert_eq!(t.check(now, strict), Err(Refusal::EmailNotVerified));
+        let verified =
+            read_claims(&payload(now.timestamp(), |_| {}), &rules(), now).expect("valid");
+        let organization = Policy {
+            require_active_organization: true,
+            ..Policy::default()
+        };
+        assert_eq!(
+            verified.check(now, organization),
+            Err(Refusal::NoActiveOrganization),
+            "a JWT confirms no membership"
+        );
     }
 }

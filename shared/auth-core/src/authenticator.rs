@@ -276,6 +276,7 @@ mod tests {
             impersonator_banned: None,
             impersonator_ban_expires: None,
             extras: Vec::new(),
+            organization: None,
         }
     }
 

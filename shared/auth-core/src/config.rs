@@ -124,6 +124,9 @@ pub struct Config {
     pub require_email_verified: bool,
     /// `BETTER_AUTH_REFUSE_ANONYMOUS` (default false): refuse anonymous-plugin guests.
     pub refuse_anonymous: bool,
+    /// `BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION` (default false): refuse callers without a
+    /// confirmed active organization (organization plugin).
+    pub require_active_organization: bool,
     /// The user fields the authorizer's context carries besides the core ones: the plugin
     /// fields (`isAnonymous`, `username`, …) and `BETTER_AUTH_CONTEXT_USER_FIELDS`.
     pub context_user_fields: Vec<String>,
@@ -213,6 +216,8 @@ impl Config {
             require_signature: env.flag("BETTER_AUTH_REQUIRE_SIGNATURE", false)?,
             require_email_verified: env.flag("BETTER_AUTH_REQUIRE_EMAIL_VERIFIED", false)?,
             refuse_anonymous: env.flag("BETTER_AUTH_REFUSE_ANONYMOUS", false)?,
+            require_active_organization: env
+                .flag("BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION", false)?,
             context_user_fields,
             keys: key_settings(
                 &get,
@@ -240,6 +245,7 @@ impl Config {
         Policy {
             require_email_verified: self.require_email_verified,
             refuse_anonymous: self.refuse_anonymous,
+            require_active_organization: self.require_active_organization,
         }
     }
 }
@@ -666,6 +672,10 @@ fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
         account: table_override(get)?,
         jwks: table_override(get)?,
         api_key: table_override(get)?,
+        organization: table_override(get)?,
+        member: table_override(get)?,
+        team: table_override(get)?,
+        team_member: table_override(get)?,
         context_user_fields: Vec::new(),
         require_admin_columns: flag(get, "BETTER_AUTH_REQUIRE_ADMIN_COLUMNS", false)?,
         session_table_optional: false,

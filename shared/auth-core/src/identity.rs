@@ -35,6 +35,26 @@ pub struct SessionRecord {
     /// More of the user, as text (`isAnonymous`, `username`, … and
     /// `BETTER_AUTH_CONTEXT_USER_FIELDS`): what the authorizer may pass on in its context.
     pub extras: UserExtras,
+    /// The session's active organization, only as confirmed by a membership (boxed: most
+    /// sessions have none).
+    pub organization: Option<Box<ActiveOrganization>>,
+}
+
+/// A session's active organization (organization plugin), confirmed: the session points at it
+/// and a `member` row for this user and organization exists. A stale pointer (member removed,
+/// organization deleted) is never one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveOrganization {
+    /// `organization.id` (the session's `activeOrganizationId`).
+    pub id: String,
+    /// `organization.slug`.
+    pub slug: String,
+    /// The member's `role` list as stored (comma-separated).
+    pub role: String,
+    /// The session's `activeTeamId`, only when the team is this organization's and the user is
+    /// on it.
+    pub team_id: Option<String>,
 }
 
 /// User fields beyond the core ones, as `(field, text)`: plugin fields (`isAnonymous`,
@@ -146,6 +166,7 @@ impl UserSnapshot {
             impersonator_banned: None,
             impersonator_ban_expires: None,
             extras: json_extras(&self.other),
+            organization: None,
         }
     }
 }
@@ -176,6 +197,9 @@ pub struct Identity {
     pub api_key: Option<Box<ApiKeyGrant>>,
     /// More of the user (see [`UserExtras`]); the authorizer passes on the configured ones.
     pub extras: UserExtras,
+    /// The confirmed active organization (sessions looked up in the store only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Box<ActiveOrganization>>,
 }
 
 /// What an API key grants: which key, its permissions and the uses it has left.
@@ -268,6 +292,10 @@ pub fn evaluate_api_key(
     if policy.refuse_anonymous && is_anonymous(&owner.extras) {
         return Err(Refusal::Anonymous);
     }
+    if policy.require_active_organization {
+        // A user's API key acts for the user, in no organization.
+        return Err(Refusal::NoActiveOrganization);
+    }
     if !record.counted {
         // Allowed when read, not counted when written: a concurrent use took the last one.
         return Err(Refusal::UsageExceeded);
@@ -287,6 +315,7 @@ pub fn evaluate_api_key(
             remaining: record.remaining,
         })),
         extras: owner.extras,
+        organization: None,
     })
 }
 
@@ -329,6 +358,9 @@ pub enum Refusal {
     /// An anonymous-plugin guest, with `BETTER_AUTH_REFUSE_ANONYMOUS`.
     #[error("anonymous user")]
     Anonymous,
+    /// No confirmed active organization, with `BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION`.
+    #[error("no active organization")]
+    NoActiveOrganization,
     /// An API key whose `enabled` is false.
     #[error("API key disabled")]
     KeyDisabled,
@@ -351,6 +383,7 @@ impl Refusal {
             Self::EmailNotVerified => "email_not_verified",
             Self::ImpersonatorBanned => "impersonator_banned",
             Self::Anonymous => "anonymous_user",
+            Self::NoActiveOrganization => "no_active_organization",
             Self::KeyDisabled => "api_key_disabled",
             Self::UsageExceeded => "usage_exceeded",
             Self::RateLimited => "rate_limited",
@@ -364,6 +397,7 @@ impl Refusal {
             Self::Banned
                 | Self::EmailNotVerified
                 | Self::Anonymous
+                | Self::NoActiveOrganization
                 | Self::UsageExceeded
                 | Self::RateLimited
         )
@@ -377,6 +411,9 @@ pub struct Policy {
     pub require_email_verified: bool,
     /// `BETTER_AUTH_REFUSE_ANONYMOUS`: refuse anonymous-plugin guests.
     pub refuse_anonymous: bool,
+    /// `BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION`: refuse callers without a confirmed active
+    /// organization.
+    pub require_active_organization: bool,
 }
 
 /// True when `banned` is set and the ban has no end or ends in the future.
@@ -414,6 +451,9 @@ pub fn check(record: &SessionRecord, now: DateTime<Utc>, policy: Policy) -> Resu
     if policy.refuse_anonymous && is_anonymous(&record.extras) {
         return Err(Refusal::Anonymous);
     }
+    if policy.require_active_organization && record.organization.is_none() {
+        return Err(Refusal::NoActiveOrganization);
+    }
     Ok(())
 }
 
@@ -430,6 +470,7 @@ impl From<SessionRecord> for Identity {
             expires_at: Some(record.expires_at),
             api_key: None,
             extras: record.extras,
+            organization: record.organization,
         }
     }
 }
@@ -466,6 +507,7 @@ mod tests {
             impersonator_banned: None,
             impersonator_ban_expires: None,
             extras: Vec::new(),
+            organization: None,
         }
     }
 
@@ -505,13 +547,30 @@ mod tests {
         r.email_verified = false;
         let strict = Policy {
             require_email_verified: true,
-            refuse_anonymous: false,
+            ..Policy::default()
         };
         assert_eq!(
             evaluate(Some(r.clone()), now, strict),
             Err(Refusal::EmailNotVerified)
         );
         assert!(evaluate(Some(r), now, Policy::default()).is_ok());
+        let organization = Policy {
+            require_active_organization: true,
+            ..Policy::default()
+        };
+        assert_eq!(
+            evaluate(Some(record(now)), now, organization),
+            Err(Refusal::NoActiveOrganization)
+        );
+        let mut member = record(now);
+        member.organization = Some(Box::new(ActiveOrganization {
+            id: "o1".into(),
+            slug: "acme".into(),
+            role: "owner".into(),
+            team_id: None,
+        }));
+        let identity = evaluate(Some(member), now, organization).expect("a member");
+        assert_eq!(identity.organization.map(|o| o.slug), Some("acme".into()));
     }
 
     #[test]
@@ -584,7 +643,7 @@ mod tests {
         r.counted = true;
         let strict = Policy {
             require_email_verified: true,
-            refuse_anonymous: false,
+            ..Policy::default()
         };
         assert_eq!(
             evaluate_api_key(Some(r.clone()), now, strict),

@@ -106,6 +106,8 @@ pub struct ServerOptions {
     pub multi_session: bool,
     /// The anonymous and username plugins, and the app field `user.plan`.
     pub user_plugins: bool,
+    /// The organization plugin, teams enabled.
+    pub organizations: bool,
     /// Which Better Auth.
     pub version: Version,
 }
@@ -131,6 +133,7 @@ impl ServerOptions {
             session_cookie_name: None,
             multi_session: false,
             user_plugins: false,
+            organizations: false,
             version: Version::V1_7,
         }
     }
@@ -341,6 +344,10 @@ impl BetterAuthServer {
                 if options.multi_session { "1" } else { "0" },
             )
             .env("USER_PLUGINS", if options.user_plugins { "1" } else { "0" })
+            .env(
+                "ORGANIZATION",
+                if options.organizations { "1" } else { "0" },
+            )
             .env(
                 "SESSION_COOKIE_NAME",
                 options.session_cookie_name.as_deref().unwrap_or_default(),

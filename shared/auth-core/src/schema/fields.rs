@@ -14,16 +14,28 @@ pub enum Model {
     Jwks,
     /// The api-key plugin's `apikey` model (`@better-auth/api-key`). Optional.
     ApiKey,
+    /// The organization plugin's `organization` model. Optional.
+    Organization,
+    /// The organization plugin's `member` model. Optional.
+    Member,
+    /// The organization plugin's `team` model (teams enabled). Optional.
+    Team,
+    /// The organization plugin's `teamMember` model (teams enabled). Optional.
+    TeamMember,
 }
 
 impl Model {
     /// Every model, in detection order.
-    pub const ALL: [Model; 5] = [
+    pub const ALL: [Model; 9] = [
         Self::User,
         Self::Session,
         Self::Account,
         Self::Jwks,
         Self::ApiKey,
+        Self::Organization,
+        Self::Member,
+        Self::Team,
+        Self::TeamMember,
     ];
 
     /// The model's name in Better Auth.
@@ -34,6 +46,10 @@ impl Model {
             Self::Account => "account",
             Self::Jwks => "jwks",
             Self::ApiKey => "apikey",
+            Self::Organization => "organization",
+            Self::Member => "member",
+            Self::Team => "team",
+            Self::TeamMember => "teamMember",
         }
     }
 
@@ -45,6 +61,10 @@ impl Model {
             Self::Account => &["account", "accounts", "user_accounts"],
             Self::Jwks => &["jwks"],
             Self::ApiKey => &["apikey", "api_key", "api_keys"],
+            Self::Organization => &["organization", "organizations"],
+            Self::Member => &["member", "members"],
+            Self::Team => &["team", "teams"],
+            Self::TeamMember => &["teamMember", "team_member", "team_members"],
         }
     }
 
@@ -56,6 +76,10 @@ impl Model {
             Self::Account => "BETTER_AUTH_ACCOUNT_TABLE",
             Self::Jwks => "BETTER_AUTH_JWKS_TABLE",
             Self::ApiKey => "BETTER_AUTH_API_KEY_TABLE",
+            Self::Organization => "BETTER_AUTH_ORGANIZATION_TABLE",
+            Self::Member => "BETTER_AUTH_MEMBER_TABLE",
+            Self::Team => "BETTER_AUTH_TEAM_TABLE",
+            Self::TeamMember => "BETTER_AUTH_TEAM_MEMBER_TABLE",
         }
     }
 
@@ -67,6 +91,10 @@ impl Model {
             Self::Account => "BETTER_AUTH_ACCOUNT_FIELDS",
             Self::Jwks => "BETTER_AUTH_JWKS_FIELDS",
             Self::ApiKey => "BETTER_AUTH_API_KEY_FIELDS",
+            Self::Organization => "BETTER_AUTH_ORGANIZATION_FIELDS",
+            Self::Member => "BETTER_AUTH_MEMBER_FIELDS",
+            Self::Team => "BETTER_AUTH_TEAM_FIELDS",
+            Self::TeamMember => "BETTER_AUTH_TEAM_MEMBER_FIELDS",
         }
     }
 }
@@ -181,6 +209,10 @@ model_fields! {
         UserAgent = "userAgent", Text, false;
         /// `impersonatedBy` (admin plugin)
         ImpersonatedBy = "impersonatedBy", Text, false;
+        /// `activeOrganizationId` (organization plugin): a pointer the membership must confirm
+        ActiveOrganizationId = "activeOrganizationId", Text, false;
+        /// `activeTeamId` (organization plugin, teams enabled)
+        ActiveTeamId = "activeTeamId", Text, false;
         /// `revoked` (not Better Auth's)
         Revoked = "revoked", Bool, false;
     }
@@ -271,5 +303,51 @@ model_fields! {
         CreatedAt = "createdAt", Timestamp, false;
         /// `updatedAt`
         UpdatedAt = "updatedAt", Timestamp, false;
+    }
+}
+
+model_fields! {
+    /// The organization plugin's `organization` fields the context needs.
+    OrganizationField for Organization {
+        /// `id`
+        Id = "id", Text, true;
+        /// `slug`
+        Slug = "slug", Text, true;
+    }
+}
+
+model_fields! {
+    /// The organization plugin's `member` fields: who belongs where, with which roles.
+    MemberField for Member {
+        /// `id`
+        Id = "id", Text, true;
+        /// `organizationId`
+        OrganizationId = "organizationId", Text, true;
+        /// `userId`
+        UserId = "userId", Text, true;
+        /// `role`: a comma-separated list, as stored
+        Role = "role", Text, true;
+    }
+}
+
+model_fields! {
+    /// The organization plugin's `team` fields (teams enabled).
+    TeamField for Team {
+        /// `id`
+        Id = "id", Text, true;
+        /// `organizationId`
+        OrganizationId = "organizationId", Text, true;
+    }
+}
+
+model_fields! {
+    /// The organization plugin's `teamMember` fields (teams enabled).
+    TeamMemberField for TeamMember {
+        /// `id`
+        Id = "id", Text, true;
+        /// `teamId`
+        TeamId = "teamId", Text, true;
+        /// `userId`
+        UserId = "userId", Text, true;
     }
 }

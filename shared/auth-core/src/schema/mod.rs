@@ -16,7 +16,8 @@ pub mod projection;
 use std::collections::BTreeMap;
 
 pub use fields::{
-    AccountField, ApiKeyField, JwksField, Kind, Model, ModelField, SessionField, UserField,
+    AccountField, ApiKeyField, JwksField, Kind, MemberField, Model, ModelField, OrganizationField,
+    SessionField, TeamField, TeamMemberField, UserField,
 };
 pub use projection::{Projection, Slot};
 
@@ -62,6 +63,14 @@ pub struct SchemaOverrides {
     pub jwks: TableOverride<JwksField>,
     /// The api-key plugin's table.
     pub api_key: TableOverride<ApiKeyField>,
+    /// The organization plugin's organization table.
+    pub organization: TableOverride<OrganizationField>,
+    /// The organization plugin's member table.
+    pub member: TableOverride<MemberField>,
+    /// The organization plugin's team table.
+    pub team: TableOverride<TeamField>,
+    /// The organization plugin's team-member table.
+    pub team_member: TableOverride<TeamMemberField>,
     /// `BETTER_AUTH_CONTEXT_USER_FIELDS`: user columns to read for the context (each must
     /// exist); the plugin fields are read whenever they exist.
     pub context_user_fields: Vec<String>,
@@ -82,6 +91,10 @@ impl SchemaOverrides {
         names.extend(self.account.candidates());
         names.extend(self.jwks.candidates());
         names.extend(self.api_key.candidates());
+        names.extend(self.organization.candidates());
+        names.extend(self.member.candidates());
+        names.extend(self.team.candidates());
+        names.extend(self.team_member.candidates());
         names.into_iter().map(str::to_owned).collect()
     }
 }
@@ -384,8 +397,21 @@ pub struct SchemaLayout {
     /// User columns the context carries: `(field, column)`, the plugin fields that exist and
     /// the configured ones.
     pub user_context: Vec<(String, Column)>,
+    /// The organization plugin's tables, when the plugin's organization and member tables fit.
+    pub organizations: Option<OrganizationLayout>,
     /// How sessions are revoked.
     pub revocation: Revocation,
+}
+
+/// The organization plugin's tables: what confirms a session's active organization (and team).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationLayout {
+    /// `organization`.
+    pub organization: TableLayout<OrganizationField>,
+    /// `member`.
+    pub member: TableLayout<MemberField>,
+    /// `team` and `teamMember`, when teams are enabled.
+    pub teams: Option<(TableLayout<TeamField>, TableLayout<TeamMemberField>)>,
 }
 
 impl SchemaLayout {
@@ -471,8 +497,29 @@ pub fn resolve(
         jwks: resolve_table(schema, schema_name, columns, &overrides.jwks).ok(),
         // API keys serve the `api-key` method only; a table that does not fit is reported then.
         api_key: resolve_table(schema, schema_name, columns, &overrides.api_key).ok(),
+        // The organization plugin is optional: without its tables no session has an active
+        // organization (a pointer alone grants nothing).
+        organizations: organization_layout(schema, schema_name, columns, overrides),
         user_context,
         revocation,
+    })
+}
+
+fn organization_layout(
+    schema: Option<&str>,
+    schema_name: &str,
+    columns: &[ColumnInfo],
+    overrides: &SchemaOverrides,
+) -> Option<OrganizationLayout> {
+    let organization = resolve_table(schema, schema_name, columns, &overrides.organization).ok()?;
+    let member = resolve_table(schema, schema_name, columns, &overrides.member).ok()?;
+    let teams = resolve_table(schema, schema_name, columns, &overrides.team)
+        .ok()
+        .zip(resolve_table(schema, schema_name, columns, &overrides.team_member).ok());
+    Some(OrganizationLayout {
+        organization,
+        member,
+        teams,
     })
 }
 
@@ -873,6 +920,44 @@ mod tests {
             .fields
             .insert(SessionField::Revoked, "revokd".into());
         assert!(resolve("public", &better_auth_default(), &overrides).is_err());
+    }
+
+    #[test]
+    fn organization_tables_are_optional_and_teams_more_so() {
+        let mut c = better_auth_default();
+        assert!(
+            resolve("public", &c, &SchemaOverrides::default())
+                .expect("resolves")
+                .organizations
+                .is_none()
+        );
+        c.extend(cols(
+            "organization",
+            &[("id", "text"), ("name", "text"), ("slug", "text")],
+        ));
+        c.extend(cols(
+            "member",
+            &[
+                ("id", "text"),
+                ("organizationId", "text"),
+                ("userId", "text"),
+                ("role", "text"),
+            ],
+        ));
+        let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
+        let orgs = layout.organizations.expect("the plugin's tables");
+        assert!(orgs.teams.is_none());
+        c.extend(cols("team", &[("id", "text"), ("organizationId", "text")]));
+        c.extend(cols(
+            "teamMember",
+            &[("id", "text"), ("teamId", "text"), ("userId", "text")],
+        ));
+        let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
+        assert!(layout.organizations.expect("tables").teams.is_some());
+        // A member table without a role is not the plugin's: no organization is ever confirmed.
+        c.retain(|x| !(x.table == "member" && x.column == "role"));
+        let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
+        assert!(layout.organizations.is_none());
     }
 
     #[test]

@@ -133,6 +133,19 @@ struct StoredSession {
     impersonated_by: Option<String>,
     #[serde(default)]
     created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    active_organization_id: Option<String>,
+    #[serde(default)]
+    active_team_id: Option<String>,
+}
+
+/// What a stored session says beyond its record: when it was created (for the revocation
+/// marker) and the organization and team it points at (for the database to confirm).
+#[derive(Debug, Default)]
+struct StoredClaims {
+    created_at: Option<DateTime<Utc>>,
+    active_organization_id: Option<String>,
+    active_team_id: Option<String>,
 }
 
 fn garbage(what: &str) -> StoreError {
@@ -166,7 +179,7 @@ pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
     decode_stored(value).map(|(record, _)| record)
 }
 
-fn decode_stored(value: &str) -> Result<(SessionRecord, Option<DateTime<Utc>>), StoreError> {
+fn decode_stored(value: &str) -> Result<(SessionRecord, StoredClaims), StoreError> {
     // The common case straight from the text (one pass); a double-encoded value through a JSON
     // string first.
     let stored: Stored = match serde_json::from_str(value) {
@@ -177,13 +190,18 @@ fn decode_stored(value: &str) -> Result<(SessionRecord, Option<DateTime<Utc>>), 
     if stored.session.user_id != stored.user.id {
         return Err(garbage("the session's userId is not its user's id"));
     }
-    let created_at = stored.session.created_at;
+    let session = stored.session;
+    let claims = StoredClaims {
+        created_at: session.created_at,
+        active_organization_id: session.active_organization_id.filter(|id| !id.is_empty()),
+        active_team_id: session.active_team_id.filter(|id| !id.is_empty()),
+    };
     let record = stored.user.into_record(
-        stored.session.id.unwrap_or_default(),
-        stored.session.expires_at,
-        stored.session.impersonated_by,
+        session.id.unwrap_or_default(),
+        session.expires_at,
+        session.impersonated_by,
     );
-    Ok((record, created_at))
+    Ok((record, claims))
 }
 
 /// Reads a session value and its user's `revoked-sessions-before` marker in one round trip.
@@ -470,9 +488,9 @@ impl SecondaryStore {
         token: &str,
         database: &Database,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let mut record = match self.read_session(token).await? {
+        let (mut record, claims) = match self.read_session(token).await? {
             (Some(value), marker_of, marker) => {
-                let (record, created_at) = decode_stored(&value)?;
+                let (record, claims) = decode_stored(&value)?;
                 // The script read the marker of the user it found; should that not be the
                 // session's user (an odd value), read the right one.
                 let marker = if marker_of.as_deref() == Some(record.user_id.as_str()) {
@@ -480,10 +498,10 @@ impl SecondaryStore {
                 } else {
                     self.marker(&record.user_id).await?
                 };
-                if revoked_by_marker(created_at, marker.as_deref()) {
+                if revoked_by_marker(claims.created_at, marker.as_deref()) {
                     return Ok(None);
                 }
-                record
+                (record, claims)
             }
             (None, _, _) if self.settings.falls_back_to_database() => {
                 return database.find_session(token).await;
@@ -500,6 +518,17 @@ impl SecondaryStore {
                 }
                 None => return Ok(None),
             }
+        }
+        if let Some(organization_id) = &claims.active_organization_id {
+            // The stored pointer is a claim: the membership tables confirm it (one more round
+            // trip, only for sessions with an active organization).
+            record.organization = database
+                .active_organization(
+                    organization_id,
+                    &record.user_id,
+                    claims.active_team_id.as_deref(),
+                )
+                .await?;
         }
         Ok(Some(record))
     }

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
-use crate::identity::{ApiKeyRecord, CredentialUser, SessionRecord};
+use crate::identity::{ActiveOrganization, ApiKeyRecord, CredentialUser, SessionRecord};
 use crate::schema::{
-    ApiKeyField, JwksField, Projection, SchemaLayout, SessionField, Slot, TableLayout, UserField,
-    quote,
+    ApiKeyField, JwksField, MemberField, OrganizationField, OrganizationLayout, Projection,
+    SchemaLayout, SessionField, Slot, TableLayout, TeamField, TeamMemberField, UserField, quote,
 };
 use crate::store::{StoreError, StoredKey, UserBan};
 
@@ -71,6 +71,114 @@ impl UserColumns {
     }
 }
 
+/// A session's active organization and team as confirmed by membership: two `LEFT JOIN
+/// LATERAL`s the statement appends, and the columns they add. The organization is there only
+/// when a `member` row ties the user to it; the team only when it is that organization's and a
+/// `teamMember` row ties the user to it. Each side reads at most one row (`LIMIT 1`), so the
+/// statement keeps returning one row per session.
+#[derive(Debug, Clone)]
+struct MembershipColumns {
+    id: Slot<Option<String>>,
+    slug: Slot<Option<String>>,
+    role: Slot<Option<String>>,
+    team_id: Slot<Option<String>>,
+}
+
+impl MembershipColumns {
+    /// The joins for a session whose organization pointer, team pointer and user id are the SQL
+    /// expressions given (`NULL` team: no team), and the columns they project.
+    fn project(
+        p: &mut Projection,
+        orgs: &OrganizationLayout,
+        organization_id: &str,
+        team_id: &str,
+        user_id: &str,
+    ) -> (Self, String) {
+        let (o, m) = (&orgs.organization, &orgs.member);
+        let mut joins = format!(
+            " LEFT JOIN LATERAL (SELECT {}::text AS id, {}::text AS slug, {}::text AS role \
+             FROM {} AS m JOIN {} AS o ON {} \
+             WHERE {} AND {} LIMIT 1) AS active_org ON true",
+            o.col("o", OrganizationField::Id),
+            o.col("o", OrganizationField::Slug),
+            m.col("m", MemberField::Role),
+            m.sql_name(),
+            o.sql_name(),
+            o.eq_expr(
+                "o",
+                OrganizationField::Id,
+                &m.col("m", MemberField::OrganizationId)
+            ),
+            m.eq_expr("m", MemberField::OrganizationId, organization_id),
+            m.eq_expr("m", MemberField::UserId, user_id),
+        );
+        let team = match &orgs.teams {
+            Some((t, tm)) => {
+                joins.push_str(&format!(
+                    " LEFT JOIN LATERAL (SELECT {}::text AS id FROM {} AS t JOIN {} AS tm ON {} \
+                     WHERE {} AND {} AND {} LIMIT 1) AS active_team ON true",
+                    t.col("t", TeamField::Id),
+                    t.sql_name(),
+                    tm.sql_name(),
+                    tm.eq_expr("tm", TeamMemberField::TeamId, &t.col("t", TeamField::Id)),
+                    t.eq_expr("t", TeamField::Id, team_id),
+                    t.eq_expr("t", TeamField::OrganizationId, "active_org.id"),
+                    tm.eq_expr("tm", TeamMemberField::UserId, user_id),
+                ));
+                p.expr("active_team.id")
+            }
+            None => p.expr("NULL::text"),
+        };
+        let columns = Self {
+            id: p.expr("active_org.id"),
+            slug: p.expr("active_org.slug"),
+            role: p.expr("active_org.role"),
+            team_id: team,
+        };
+        (columns, joins)
+    }
+
+    /// The confirmed organization, when the row has one.
+    fn decode(&self, row: &Row) -> Result<Option<Box<ActiveOrganization>>, StoreError> {
+        let Some(id) = self.id.read(row)? else {
+            return Ok(None);
+        };
+        Ok(Some(Box::new(ActiveOrganization {
+            id,
+            slug: self.slug.read(row)?.unwrap_or_default(),
+            role: self.role.read(row)?.unwrap_or_default(),
+            team_id: self.team_id.read(row)?,
+        })))
+    }
+}
+
+/// A membership check on its own (`$1`: the organization pointer, `$2`: the user id, `$3`: the
+/// team pointer or NULL): for sessions read from secondary storage, whose pointers the database
+/// must confirm.
+#[derive(Debug, Clone)]
+pub struct MembershipLookup {
+    /// The statement.
+    pub sql: String,
+    columns: MembershipColumns,
+}
+
+impl MembershipLookup {
+    /// Writes the statement, or `None` without the organization plugin's tables.
+    pub fn new(layout: &SchemaLayout) -> Option<Self> {
+        let orgs = layout.organizations.as_ref()?;
+        let mut p = Projection::default();
+        let (columns, joins) =
+            MembershipColumns::project(&mut p, orgs, "$1::text", "$3::text", "$2::text");
+        let sql = format!("SELECT {} FROM (SELECT 1) AS one{joins}", p.list());
+        Some(Self { sql, columns })
+    }
+
+    /// Reads a row of [`Self::sql`].
+    pub fn decode(&self, row: &Row) -> Result<Option<Box<ActiveOrganization>>, StoreError> {
+        self.columns.decode(row)
+    }
+}
+
 /// One round trip: the session joined with its user, by token (`$1`).
 #[derive(Debug, Clone)]
 pub struct SessionLookup {
@@ -83,6 +191,7 @@ pub struct SessionLookup {
     user: UserColumns,
     impersonator_banned: Slot<Option<bool>>,
     impersonator_ban_expires: Slot<Option<DateTime<Utc>>>,
+    organization: Option<MembershipColumns>,
 }
 
 impl SessionLookup {
@@ -119,8 +228,28 @@ impl SessionLookup {
                 String::new(),
             )
         };
+        // The session's active organization, confirmed by membership in the same round trip
+        // (only where the session can point at one and the plugin's tables exist).
+        let (organization, organization_join) = match &layout.organizations {
+            Some(orgs) if s.has(SessionField::ActiveOrganizationId) => {
+                let team = if s.has(SessionField::ActiveTeamId) {
+                    s.col("s", SessionField::ActiveTeamId)
+                } else {
+                    "NULL::text".to_owned()
+                };
+                let (columns, joins) = MembershipColumns::project(
+                    &mut p,
+                    orgs,
+                    &s.col("s", SessionField::ActiveOrganizationId),
+                    &team,
+                    &s.col("s", SessionField::UserId),
+                );
+                (Some(columns), joins)
+            }
+            _ => (None, String::new()),
+        };
         let sql = format!(
-            "SELECT {} FROM {} AS s JOIN {} AS u ON {} = {}{join} WHERE {} = $1",
+            "SELECT {} FROM {} AS s JOIN {} AS u ON {} = {}{join}{organization_join} WHERE {} = $1",
             p.list(),
             s.sql_name(),
             u.sql_name(),
@@ -137,6 +266,7 @@ impl SessionLookup {
             user,
             impersonator_banned,
             impersonator_ban_expires,
+            organization,
         })
     }
 
@@ -162,6 +292,10 @@ impl SessionLookup {
             impersonator_banned: self.impersonator_banned.read(row)?,
             impersonator_ban_expires: self.impersonator_ban_expires.read(row)?,
             extras: user.extras,
+            organization: match &self.organization {
+                Some(columns) => columns.decode(row)?,
+                None => None,
+            },
         })
     }
 }

@@ -26,7 +26,9 @@ use tokio::task::JoinHandle;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Row, config::SslMode};
 
-use self::lookups::{ApiKeyUse, BanLookup, KeyLookup, SessionLookup, SessionRefresh};
+use self::lookups::{
+    ApiKeyUse, BanLookup, KeyLookup, MembershipLookup, SessionLookup, SessionRefresh,
+};
 use crate::config::{ConfigError, DatabaseSettings, PasswordSource};
 use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::schema::{ColumnListing, SchemaLayout, SchemaOverrides, SessionField, UserField};
@@ -109,6 +111,7 @@ struct Prepared {
     keys: Option<KeyLookup>,
     api_key: Option<ApiKeyUse>,
     refresh: Option<SessionRefresh>,
+    membership: Option<MembershipLookup>,
 }
 
 /// A lazily connecting pool plus the resolved Better Auth schema.
@@ -307,6 +310,8 @@ impl Database {
             revoked = session.is_some_and(|s| s.has(SessionField::Revoked)),
             jwks = layout.jwks.is_some(),
             api_keys = layout.api_key.is_some(),
+            organizations = layout.organizations.is_some(),
+            teams = layout.organizations.as_ref().is_some_and(|o| o.teams.is_some()),
             "better auth schema detected (optional security columns found: true/false)"
         );
         Ok(Arc::new(Prepared {
@@ -315,6 +320,7 @@ impl Database {
             keys: KeyLookup::new(&layout),
             api_key: ApiKeyUse::new(&layout),
             refresh: SessionRefresh::new(&layout),
+            membership: MembershipLookup::new(&layout),
             layout: Arc::new(layout),
         }))
     }
@@ -356,6 +362,36 @@ impl Database {
     /// benchmarks and diagnostics.
     pub async fn session_lookup(&self) -> Result<SessionLookup, StoreError> {
         Ok(self.prepared().await?.session()?.clone())
+    }
+
+    /// Confirms a session's active organization (and team) pointers against the membership
+    /// tables, for sessions read from secondary storage: `None` without the organization
+    /// plugin's tables, or when the user is not a member (a stale pointer grants nothing).
+    pub async fn active_organization(
+        &self,
+        organization_id: &str,
+        user_id: &str,
+        team_id: Option<&str>,
+    ) -> Result<Option<Box<crate::identity::ActiveOrganization>>, StoreError> {
+        let prepared = self.prepared().await?;
+        let Some(membership) = &prepared.membership else {
+            return Ok(None);
+        };
+        let rows = self
+            .query(
+                &membership.sql,
+                &[
+                    (&organization_id, Type::TEXT),
+                    (&user_id, Type::TEXT),
+                    (&team_id, Type::TEXT),
+                ],
+            )
+            .await?;
+        Ok(rows
+            .first()
+            .map(|row| membership.decode(row))
+            .transpose()?
+            .flatten())
     }
 
     /// One round trip (`SELECT 1`), timed: what `/health/db` reports.
