@@ -24,6 +24,9 @@
 //                         (additionalFields, default "free")
 //   ORGANIZATION=1        the organization plugin with teams enabled (invitations need no email:
 //                         the tests accept them by id)
+//   OAUTH_PROVIDER=1      @better-auth/oauth-provider (same jwt-plugin keys), its base URL seeded as a
+//                         resource (so access tokens are at+jwt), plus a test-only route
+//                         POST /test/oauth/client (auth.api.adminCreateOAuthClient with the body, as the signed-in caller)
 //   API_KEYS=1            the api-key plugin (@better-auth/api-key, defaults), plus two test-only
 //                         routes calling its server-only endpoints: POST /test/api-keys
 //                         (auth.api.createApiKey with the JSON body) and POST /test/api-keys/verify
@@ -148,6 +151,21 @@ if (env.MULTI_SESSION === "1") {
 if (env.API_KEYS === "1") {
   options.plugins.push(apiKey());
 }
+if (env.OAUTH_PROVIDER === "1") {
+  // Imported only when asked for: only the 1.7 harness installs it.
+  const { oauthProvider } = await import("@better-auth/oauth-provider");
+  options.plugins.push(
+    oauthProvider({
+      loginPage: "/login",
+      consentPage: "/consent",
+      scopes: ["openid", "profile", "email", "offline_access", "read"],
+      resources: [options.baseURL],
+      enforcePerClientResources: false,
+      // The test harness lets any signed-in user register machine clients.
+      clientPrivileges: () => true,
+    }),
+  );
+}
 if (env.ORGANIZATION === "1") {
   options.plugins.push(organization({ teams: { enabled: true } }));
 }
@@ -182,22 +200,30 @@ const readJson = (req) =>
   });
 const answer = (res, status, value) =>
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
-// The api-key plugin's server-only endpoints, for the tests (never in a real deployment).
+// The plugins' server-only endpoints, for the tests (never in a real deployment).
 const testRoutes = {
-  "/test/api-keys": (body) => auth.api.createApiKey({ body }),
-  "/test/api-keys/verify": (body) => auth.api.verifyApiKey({ body }),
+  "/test/api-keys": env.API_KEYS === "1" && ((body) => auth.api.createApiKey({ body })),
+  "/test/api-keys/verify": env.API_KEYS === "1" && ((body) => auth.api.verifyApiKey({ body })),
+  "/test/oauth/client":
+    env.OAUTH_PROVIDER === "1" && ((body, headers) => auth.api.adminCreateOAuthClient({ body, headers })),
 };
 server.on("request", (req, res) => {
   if (req.url === "/health") {
     res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     return;
   }
-  const route = env.API_KEYS === "1" && req.method === "POST" && testRoutes[req.url];
+  const route = req.method === "POST" && testRoutes[req.url];
   if (route) {
     readJson(req)
-      .then(route)
+      .then((body) => route(body, new Headers(Object.entries(req.headers))))
       .then((value) => answer(res, 200, value))
-      .catch((error) => answer(res, error?.statusCode || 500, { error: String(error?.message || error), code: error?.body?.code }));
+      .catch((error) =>
+        answer(res, error?.statusCode || 500, {
+          error: String(error?.message || error),
+          code: error?.body?.code,
+          detail: error?.body,
+        }),
+      );
     return;
   }
   handler(req, res);

@@ -43,7 +43,8 @@ pub enum TokenError {
     #[error("missing or malformed claims")]
     Claims,
     /// Another kind of token signed with the same keys: an OAuth access token (`at+jwt`, or
-    /// `azp`/`client_id`/`scope` claims), a logout token, a cookie cache. Never a session.
+    /// `azp`/`client_id`/`scope` claims), an OpenID Connect ID token, a logout token, a cookie
+    /// cache. Never a session.
     #[error("not a Better Auth session token")]
     NotASessionToken,
 }
@@ -103,6 +104,10 @@ struct Claims {
     other: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Claims only OpenID Connect ID tokens carry (oauth-provider signs them with the jwt plugin's
+/// keys, `typ` `JWT`, `aud` the client's id): their presence marks an ID token, never a session.
+const ID_TOKEN_CLAIMS: [&str; 6] = ["at_hash", "c_hash", "nonce", "auth_time", "acr", "amr"];
+
 /// Whether a JWS header's `typ` is a session JWT's: absent or `JWT`. Access tokens (`at+jwt`),
 /// logout tokens (`logout+jwt`) and cookie caches (`better-auth.session-cache+jwt`) are signed
 /// with the same keys and are refused by the `jwt` method.
@@ -156,6 +161,12 @@ pub fn read_claims(
 ) -> Result<TokenIdentity, TokenError> {
     let claims: Claims = serde_json::from_slice(payload).map_err(|_| TokenError::Claims)?;
     if claims.azp.is_some() || claims.client_id.is_some() || claims.scope.is_some() {
+        return Err(TokenError::NotASessionToken);
+    }
+    if ID_TOKEN_CLAIMS
+        .iter()
+        .any(|c| claims.other.contains_key(*c))
+    {
         return Err(TokenError::NotASessionToken);
     }
     let expires_at = check_times(claims.exp, claims.nbf, now, rules.leeway_seconds)?;
@@ -295,7 +306,17 @@ mod tests {
     #[test]
     fn oauth_and_other_tokens_are_not_sessions() {
         let now = Utc::now();
-        for claim in ["azp", "client_id", "scope"] {
+        for claim in [
+            "azp",
+            "client_id",
+            "scope",
+            "at_hash",
+            "c_hash",
+            "nonce",
+            "auth_time",
+            "acr",
+            "amr",
+        ] {
             let other = payload(now.timestamp(), |c| c[claim] = json!("x"));
             assert_eq!(
                 read_claims(&other, &rules(), now).map(|_| ()),

@@ -108,6 +108,8 @@ pub struct ServerOptions {
     pub user_plugins: bool,
     /// The organization plugin, teams enabled.
     pub organizations: bool,
+    /// `@better-auth/oauth-provider` on the jwt plugin's keys, its base URL a resource.
+    pub oauth_provider: bool,
     /// Which Better Auth.
     pub version: Version,
 }
@@ -134,6 +136,7 @@ impl ServerOptions {
             multi_session: false,
             user_plugins: false,
             organizations: false,
+            oauth_provider: false,
             version: Version::V1_7,
         }
     }
@@ -287,6 +290,8 @@ pub struct Reply {
     pub auth_jwt: Option<String>,
     /// Every non-empty `name=value` pair the response set, in order.
     pub cookies: Vec<String>,
+    /// The `location` header (redirects).
+    pub location: Option<String>,
 }
 
 /// What a sign-up or sign-in gives a client.
@@ -344,6 +349,10 @@ impl BetterAuthServer {
                 if options.multi_session { "1" } else { "0" },
             )
             .env("USER_PLUGINS", if options.user_plugins { "1" } else { "0" })
+            .env(
+                "OAUTH_PROVIDER",
+                if options.oauth_provider { "1" } else { "0" },
+            )
             .env(
                 "ORGANIZATION",
                 if options.organizations { "1" } else { "0" },
@@ -472,6 +481,7 @@ impl BetterAuthServer {
         };
         let auth_token = header("set-auth-token");
         let auth_jwt = header("set-auth-jwt");
+        let location = header("location");
         let cookies = response
             .headers()
             .get_all("set-cookie")
@@ -490,6 +500,7 @@ impl BetterAuthServer {
             auth_token,
             auth_jwt,
             cookies,
+            location,
         }
     }
 
@@ -511,11 +522,66 @@ impl BetterAuthServer {
         reply.1
     }
 
-    async fn test_route(&self, path: &str, body: Value) -> (u16, Value) {
+    /// Registers an OAuth client server-side (oauth-provider's `adminCreateOAuthClient`) as the
+    /// signed-in `owner`: the plugin's answer, `client_id` and `client_secret` included.
+    pub async fn create_oauth_client(&self, body: Value, owner: &Credential) -> Value {
+        let reply = self
+            .test_route_as("/test/oauth/client", body, Some(owner))
+            .await;
+        assert_eq!(reply.0, 200, "adminCreateOAuthClient failed: {}", reply.1);
+        reply.1
+    }
+
+    /// `POST /api/auth{path}` with a form-encoded body (OAuth's token endpoint accepts no JSON).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
         let response = self
             .http
+            .post(format!("{}/api/auth{path}", self.base_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("Better Auth answers");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Reply {
+            status,
+            body,
+            session_cookie: None,
+            auth_token: None,
+            auth_jwt: None,
+            cookies: Vec::new(),
+            location: None,
+        }
+    }
+
+    async fn test_route(&self, path: &str, body: Value) -> (u16, Value) {
+        self.test_route_as(path, body, None).await
+    }
+
+    async fn test_route_as(
+        &self,
+        path: &str,
+        body: Value,
+        as_: Option<&Credential>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
             .post(format!("{}{path}", self.base_url))
-            .json(&body)
+            .json(&body);
+        if let Some(credential) = as_ {
+            let (authorization, cookie) = credential.headers();
+            if let Some(a) = authorization {
+                request = request.header("authorization", a);
+            }
+            if let Some(c) = cookie {
+                request = request.header("cookie", c);
+            }
+        }
+        let response = request
             .send()
             .await
             .expect("the Better Auth server answers");
