@@ -1511,6 +1511,7 @@ async fn organization_flows(keeping: &str, version: Version) {
     };
     options.organizations = true;
     options.version = version;
+    options.cookie_cache = Some("compact");
     let ctx = Ctx::start(options).await;
     let requiring = ctx.authenticator_with(&[("BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION", "true")]);
     let context_of = |ours: Ours| match ours {
@@ -1580,6 +1581,44 @@ async fn organization_flows(keeping: &str, version: Version) {
             json!("owner"),
             owner_session["session"]["activeTeamId"].clone()
         ]
+    );
+
+    // A cookie cache is a snapshot: it carries no organization, and when one is required it
+    // passes on to the session lookup, which confirms the membership.
+    let cached = ctx
+        .ba
+        .request("GET", "/get-session", None, Some(&owner_cookie))
+        .await;
+    let with_cache = Credential::Cookie(format!(
+        "{}; {}",
+        owner.cookie,
+        cached
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("better-auth.session_data="))
+            .expect("a cookie cache")
+    ));
+    let cache_first = ctx.authenticator_with(&[("BETTER_AUTH_METHODS", "cookie-cache,session")]);
+    let from_cache = context_of(
+        ctx.ours_with(&cache_first, Shape::HttpV2, &with_cache)
+            .await,
+    );
+    assert_eq!(from_cache["verifiedBy"], "cookie-cache");
+    assert!(from_cache.get("activeOrganizationId").is_none());
+    let cache_then_membership = ctx.authenticator_with(&[
+        ("BETTER_AUTH_METHODS", "cookie-cache,session"),
+        ("BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION", "true"),
+    ]);
+    let confirmed = context_of(
+        ctx.ours_with(&cache_then_membership, Shape::HttpV2, &with_cache)
+            .await,
+    );
+    assert_eq!(
+        (
+            confirmed["verifiedBy"].clone(),
+            confirmed["activeOrganizationId"].clone()
+        ),
+        (json!("session"), json!(org_id.clone()))
     );
 
     // An invitation accepted: the new member's session is in the organization, as a member.
