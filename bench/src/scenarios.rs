@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use auth_core::Authenticator;
 use auth_core::signing::{Secret, sign_cookie_value};
-use authorizer::event::AuthorizerPayload;
+use authorizer::event::RawEvent;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer as _, SigningKey};
@@ -431,7 +431,7 @@ impl Bench {
             let bytes = payload.to_string();
             Box::pin(async move {
                 let started = Instant::now();
-                let answer = match serde_json::from_str::<AuthorizerPayload>(&bytes) {
+                let answer = match serde_json::from_str::<RawEvent>(&bytes) {
                     Ok(payload) => authorizer::handler::handle(
                         &auth,
                         LambdaEvent::new(payload, Context::default()),

@@ -1,99 +1,61 @@
 //! API Gateway authorizer events in, policies out: the edge between AWS's shapes and `auth-core`.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::fmt;
 
 use auth_core::{Identity, RawCredentials};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-/// The three authorizer events API Gateway sends, reduced to what the decision reads.
+/// The invocation as the runtime hands it over: its JSON text, not yet parsed (the runtime only
+/// checks it is JSON and copies it). [`AuthorizerEvent::parse`] then reads what the decision
+/// needs straight from the text.
+pub type RawEvent = Box<serde_json::value::RawValue>;
+
+/// One authorizer event, reduced to what the decision reads: its shape, the ARN the policy
+/// names, and the credentials. Every string borrows from the invocation's text (a copy only
+/// when JSON escapes force one).
 ///
-/// `aws_lambda_events`' full request types parse every field (request context, a `HeaderMap`
-/// per header set, untagged one-or-many values) at ~15 µs per REST event; the benchmark showed
-/// it dominating the refusal path. These views read only the credentials and the ARN and skip
-/// the rest; the responses are typed structs written straight to JSON.
+/// A REST REQUEST event carries some twenty headers twice (`headers` and `multiValueHeaders`)
+/// and a large `requestContext`: building maps of them cost ~10 µs per event, more than the
+/// decision itself. The parser walks the JSON once, keeps the `Authorization`, `Cookie` and
+/// API-key headers, and skips everything else without building it.
 #[derive(Debug)]
-pub enum AuthorizerEvent {
+pub struct AuthorizerEvent<'a> {
+    shape: Shape,
+    /// REST: `methodArn`; HTTP API: `routeArn`.
+    arn: Option<Cow<'a, str>>,
+    /// TOKEN: the one identity source (`authorizationToken`).
+    token: Option<Cow<'a, str>>,
+    /// REQUEST and HTTP API: the credential headers; HTTP API: the `cookies` array too.
+    found: Found<'a>,
+}
+
+/// Which of the three events API Gateway sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
     /// REST API, TOKEN authorizer: one identity source in `authorizationToken`.
-    Token(TokenEvent),
+    Token,
     /// REST API (or HTTP API payload 1.0), REQUEST authorizer: headers and multi-value headers.
-    Request(RequestEvent),
+    Request,
     /// HTTP API payload 2.0: headers plus a separate `cookies` array; simple responses.
-    HttpV2(HttpV2Event),
+    HttpV2,
 }
 
-/// Every field of the three event shapes that the decision reads, deserialized straight from
-/// the invocation's bytes (everything else is skipped without being built). The runtime hands
-/// the handler this; [`AuthorizerEvent::from_payload`] then tells the shapes apart.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizerPayload {
-    /// `"2.0"` for HTTP API payload 2.0.
-    #[serde(default)]
-    pub version: Option<String>,
-    /// `TOKEN` or `REQUEST` for REST APIs.
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    /// TOKEN: the identity source's value.
-    #[serde(default)]
-    pub authorization_token: Option<String>,
-    /// REST: the method being called.
-    #[serde(default)]
-    pub method_arn: Option<String>,
-    /// HTTP API: the route being called.
-    #[serde(default)]
-    pub route_arn: Option<String>,
-    /// REQUEST and HTTP API: headers.
-    #[serde(default)]
-    pub headers: Option<HashMap<String, Option<String>>>,
-    /// REQUEST: multi-value headers.
-    #[serde(default)]
-    pub multi_value_headers: Option<HashMap<String, Option<Vec<String>>>>,
-    /// HTTP API: cookies.
-    #[serde(default)]
-    pub cookies: Option<Vec<String>>,
+/// Credential values found among headers.
+#[derive(Debug, Default)]
+struct Found<'a> {
+    authorization: Vec<Cow<'a, str>>,
+    cookies: Vec<Cow<'a, str>>,
+    api_keys: Vec<Cow<'a, str>>,
 }
 
-/// What a TOKEN event carries that matters.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenEvent {
-    /// The identity source's value.
-    #[serde(default)]
-    pub authorization_token: Option<String>,
-    /// The method being called.
-    #[serde(default)]
-    pub method_arn: Option<String>,
-}
-
-/// What a REQUEST event carries that matters.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestEvent {
-    /// The method being called.
-    #[serde(default)]
-    pub method_arn: Option<String>,
-    /// Single-value headers (names in any case).
-    #[serde(default)]
-    pub headers: Option<HashMap<String, Option<String>>>,
-    /// Multi-value headers (names in any case).
-    #[serde(default)]
-    pub multi_value_headers: Option<HashMap<String, Option<Vec<String>>>>,
-}
-
-/// What an HTTP API 2.0 event carries that matters.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpV2Event {
-    /// The route being called.
-    #[serde(default)]
-    pub route_arn: Option<String>,
-    /// Headers (lower-case names; repeated ones joined with commas by API Gateway).
-    #[serde(default)]
-    pub headers: Option<HashMap<String, Option<String>>>,
-    /// The request's cookies, one `name=value` per entry.
-    #[serde(default)]
-    pub cookies: Option<Vec<String>>,
+impl<'a> Found<'a> {
+    fn append(&mut self, other: Found<'a>) {
+        self.authorization.extend(other.authorization);
+        self.cookies.extend(other.cookies);
+        self.api_keys.extend(other.api_keys);
+    }
 }
 
 /// An event we cannot read: answered with an error (API Gateway: 500), never an Allow.
@@ -115,109 +77,97 @@ pub enum EventError {
     MethodArn,
 }
 
-impl AuthorizerEvent {
-    /// Recognises the shape of an already deserialized payload.
-    pub fn from_payload(payload: AuthorizerPayload) -> Result<Self, EventError> {
-        let AuthorizerPayload {
+impl<'a> AuthorizerEvent<'a> {
+    /// Reads an event from its JSON text, keeping the values of the `Authorization` and
+    /// `Cookie` headers and of `api_key_headers` (lower-case names; compared without case).
+    pub fn parse(json: &'a str, api_key_headers: &[String]) -> Result<Self, EventError> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let fields = EventSeed { api_key_headers }
+            .deserialize(&mut deserializer)
+            .and_then(|fields| deserializer.end().map(|()| fields))
+            .map_err(|e| EventError::Malformed {
+                kind: "authorizer",
+                message: e.to_string(),
+            })?;
+        let EventFields {
             version,
             kind,
             authorization_token,
             method_arn,
             route_arn,
-            headers,
+            mut headers,
             multi_value_headers,
             cookies,
-        } = payload;
+        } = fields;
         match (version.as_deref(), kind.as_deref()) {
-            (Some("2.0"), _) => Ok(Self::HttpV2(HttpV2Event {
-                route_arn,
-                headers,
-                cookies,
-            })),
-            (_, Some("TOKEN")) => Ok(Self::Token(TokenEvent {
-                authorization_token,
-                method_arn,
-            })),
-            (_, Some("REQUEST")) => Ok(Self::Request(RequestEvent {
-                method_arn,
-                headers,
-                multi_value_headers,
-            })),
+            (Some("2.0"), _) => {
+                headers.cookies.extend(cookies);
+                Ok(Self {
+                    shape: Shape::HttpV2,
+                    arn: route_arn,
+                    token: None,
+                    found: headers,
+                })
+            }
+            (_, Some("TOKEN")) => Ok(Self {
+                shape: Shape::Token,
+                arn: method_arn,
+                token: authorization_token,
+                found: Found::default(),
+            }),
+            (_, Some("REQUEST")) => {
+                headers.append(multi_value_headers);
+                Ok(Self {
+                    shape: Shape::Request,
+                    arn: method_arn,
+                    token: None,
+                    found: headers,
+                })
+            }
             _ => Err(EventError::Unrecognised),
         }
     }
 
-    /// Recognises the event from a JSON value (what the runtime would deserialize).
-    pub fn parse(value: Value) -> Result<Self, EventError> {
-        let payload = serde_json::from_value(value).map_err(|e| EventError::Malformed {
-            kind: "authorizer",
-            message: e.to_string(),
-        })?;
-        Self::from_payload(payload)
+    /// Which event this is.
+    pub fn shape(&self) -> Shape {
+        self.shape
     }
 
     /// A short name for logs.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Token(_) => "rest_token",
-            Self::Request(_) => "rest_request",
-            Self::HttpV2(_) => "http_v2",
+        match self.shape {
+            Shape::Token => "rest_token",
+            Shape::Request => "rest_request",
+            Shape::HttpV2 => "http_v2",
         }
     }
 
-    /// The `Authorization`, `Cookie` and API key (`api_key_headers`, lower-case) values the
-    /// request carries.
+    /// The `Authorization`, `Cookie` and API key values the request carries.
     ///
     /// For TOKEN events the single identity source is the API key when `token_is_api_key` (the
     /// authorizer accepts API keys only), else read as an `Authorization` header when it starts
     /// with `Bearer`, as a `Cookie` header when it holds a `name=value` pair (whatever the session
     /// cookie is called), and as an `Authorization` header otherwise (then refused).
-    pub fn credentials<'a>(
-        &'a self,
-        api_key_headers: &[String],
-        token_is_api_key: bool,
-    ) -> RawCredentials<'a> {
+    pub fn credentials(&self, token_is_api_key: bool) -> RawCredentials<'_> {
         let mut raw = RawCredentials::default();
-        match self {
-            Self::Token(event) => {
-                let value = event.authorization_token.as_deref().unwrap_or_default();
-                if token_is_api_key {
-                    if !value.is_empty() {
-                        raw.api_keys.push(value);
-                    }
-                } else if !starts_with_bearer(value) && value.contains('=') {
-                    raw.cookies.push(value);
-                } else if !value.is_empty() {
-                    raw.authorization.push(value);
+        if self.shape == Shape::Token {
+            let value = self.token.as_deref().unwrap_or_default();
+            if token_is_api_key {
+                if !value.is_empty() {
+                    raw.api_keys.push(value);
                 }
+            } else if !starts_with_bearer(value) && value.contains('=') {
+                raw.cookies.push(value);
+            } else if !value.is_empty() {
+                raw.authorization.push(value);
             }
-            Self::Request(event) => {
-                if let Some(headers) = &event.headers {
-                    collect(
-                        headers.iter().filter_map(|(k, v)| Some((k, v.as_deref()?))),
-                        api_key_headers,
-                        &mut raw,
-                    );
-                }
-                if let Some(headers) = &event.multi_value_headers {
-                    let values = headers
-                        .iter()
-                        .flat_map(|(k, vs)| vs.iter().flatten().map(move |v| (k, v.as_str())));
-                    collect(values, api_key_headers, &mut raw);
-                }
-            }
-            Self::HttpV2(event) => {
-                if let Some(headers) = &event.headers {
-                    collect(
-                        headers.iter().filter_map(|(k, v)| Some((k, v.as_deref()?))),
-                        api_key_headers,
-                        &mut raw,
-                    );
-                }
-                raw.cookies
-                    .extend(event.cookies.iter().flatten().map(String::as_str));
-            }
+            return raw;
         }
+        let found = &self.found;
+        raw.authorization
+            .extend(found.authorization.iter().map(Cow::as_ref));
+        raw.cookies.extend(found.cookies.iter().map(Cow::as_ref));
+        raw.api_keys.extend(found.api_keys.iter().map(Cow::as_ref));
         raw
     }
 
@@ -225,12 +175,10 @@ impl AuthorizerEvent {
     /// (`arn:aws:execute-api:region:account:api/stage/*/*`), so that API Gateway's cached result
     /// serves every route.
     pub fn policy_resource(&self) -> Result<String, EventError> {
-        let arn = match self {
-            Self::Token(e) => e.method_arn.as_deref(),
-            Self::Request(e) => e.method_arn.as_deref(),
-            Self::HttpV2(e) => e.route_arn.as_deref(),
-        };
-        arn.and_then(api_wildcard).ok_or(EventError::MethodArn)
+        self.arn
+            .as_deref()
+            .and_then(api_wildcard)
+            .ok_or(EventError::MethodArn)
     }
 }
 
@@ -242,21 +190,150 @@ fn starts_with_bearer(value: &str) -> bool {
         && matches!(bytes[6], b' ' | b'\t')
 }
 
-/// The `Authorization`, `Cookie` and API key values among `headers` (names compared without
-/// case). A REST REQUEST event lists a header in both maps: a value seen twice is one value.
-fn collect<'a>(
-    headers: impl Iterator<Item = (&'a String, &'a str)>,
-    api_key_headers: &[String],
-    raw: &mut RawCredentials<'a>,
-) {
-    for (name, value) in headers {
-        if name.eq_ignore_ascii_case("authorization") {
-            raw.authorization.push(value);
-        } else if name.eq_ignore_ascii_case("cookie") {
-            raw.cookies.push(value);
-        } else if api_key_headers.iter().any(|h| name.eq_ignore_ascii_case(h)) {
-            raw.api_keys.push(value);
+/// A JSON string, borrowed from the text unless escapes forced a copy.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// The top-level fields the decision reads, whatever the shape.
+#[derive(Default)]
+struct EventFields<'a> {
+    version: Option<Cow<'a, str>>,
+    kind: Option<Cow<'a, str>>,
+    authorization_token: Option<Cow<'a, str>>,
+    method_arn: Option<Cow<'a, str>>,
+    route_arn: Option<Cow<'a, str>>,
+    headers: Found<'a>,
+    multi_value_headers: Found<'a>,
+    cookies: Vec<Cow<'a, str>>,
+}
+
+/// Reads the event object: the fields above, every other field skipped unbuilt.
+struct EventSeed<'h> {
+    api_key_headers: &'h [String],
+}
+
+impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
+    type Value = EventFields<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_> {
+    type Value = EventFields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an API Gateway authorizer event (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = EventFields::default();
+        let text = |value: Option<Text<'de>>| value.map(|t| t.0);
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            match key.as_ref() {
+                "version" => fields.version = text(map.next_value()?),
+                "type" => fields.kind = text(map.next_value()?),
+                "authorizationToken" => fields.authorization_token = text(map.next_value()?),
+                "methodArn" => fields.method_arn = text(map.next_value()?),
+                "routeArn" => fields.route_arn = text(map.next_value()?),
+                "headers" => map.next_value_seed(HeadersSeed {
+                    api_key_headers: self.api_key_headers,
+                    multi: false,
+                    into: &mut fields.headers,
+                })?,
+                "multiValueHeaders" => map.next_value_seed(HeadersSeed {
+                    api_key_headers: self.api_key_headers,
+                    multi: true,
+                    into: &mut fields.multi_value_headers,
+                })?,
+                "cookies" => {
+                    let cookies: Option<Vec<Text<'de>>> = map.next_value()?;
+                    fields.cookies = cookies.into_iter().flatten().map(|t| t.0).collect();
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
         }
+        Ok(fields)
+    }
+}
+
+/// Which credential a header carries, by its name (compared without case).
+#[derive(Clone, Copy)]
+enum HeaderKind {
+    Authorization,
+    Cookie,
+    ApiKey,
+}
+
+fn header_kind(name: &str, api_key_headers: &[String]) -> Option<HeaderKind> {
+    if name.eq_ignore_ascii_case("authorization") {
+        Some(HeaderKind::Authorization)
+    } else if name.eq_ignore_ascii_case("cookie") {
+        Some(HeaderKind::Cookie)
+    } else if api_key_headers.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        Some(HeaderKind::ApiKey)
+    } else {
+        None
+    }
+}
+
+/// Reads a header map (`null`, `{name: value}`, or `{name: [values]}` when `multi`) into
+/// `into`, keeping only the credential headers.
+struct HeadersSeed<'h, 'f, 'de> {
+    api_key_headers: &'h [String],
+    multi: bool,
+    into: &'f mut Found<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for HeadersSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadersSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of headers or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            let Some(kind) = header_kind(&name, self.api_key_headers) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let into = match kind {
+                HeaderKind::Authorization => &mut self.into.authorization,
+                HeaderKind::Cookie => &mut self.into.cookies,
+                HeaderKind::ApiKey => &mut self.into.api_keys,
+            };
+            if self.multi {
+                let values: Option<Vec<Option<Text<'de>>>> = map.next_value()?;
+                into.extend(values.into_iter().flatten().flatten().map(|t| t.0));
+            } else if let Some(Text(value)) = map.next_value::<Option<Text<'de>>>()? {
+                into.push(value);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -531,31 +608,38 @@ mod tests {
 
     #[test]
     fn recognises_each_event_shape() {
-        let token = serde_json::json!({"type": "TOKEN", "authorizationToken": "Bearer x", "methodArn": "arn:aws:execute-api:r:1:a/s/GET/"});
+        let parse = |json: &str| AuthorizerEvent::parse(json, &[]).map(|e| e.kind());
         assert_eq!(
-            AuthorizerEvent::parse(token).expect("token").kind(),
+            parse(r#"{"type": "TOKEN", "authorizationToken": "Bearer x", "methodArn": "arn:aws:execute-api:r:1:a/s/GET/"}"#).expect("token"),
             "rest_token"
         );
         assert!(matches!(
-            AuthorizerEvent::parse(serde_json::json!({"hello": "world"})),
+            parse(r#"{"hello": "world"}"#),
             Err(EventError::Unrecognised)
         ));
-        assert!(matches!(
-            AuthorizerEvent::parse(serde_json::json!({"type": "REQUEST", "headers": 5})),
-            Err(EventError::Malformed { .. })
-        ));
+        for malformed in [
+            r#"{"type": "REQUEST", "headers": 5}"#,
+            r#"{"type": "REQUEST", "multiValueHeaders": {"cookie": "not a list"}}"#,
+            r#"{"version": "2.0", "cookies": [1]}"#,
+            r#"[1, 2]"#,
+            r#"{"type": "TOKEN"} trailing"#,
+        ] {
+            assert!(
+                matches!(parse(malformed), Err(EventError::Malformed { .. })),
+                "{malformed}"
+            );
+        }
     }
 
     #[test]
     fn a_token_events_one_source_is_read_for_what_it_is() {
-        let event = |value: &str| {
-            AuthorizerEvent::parse(serde_json::json!({
+        let json_of = |value: &str| {
+            serde_json::json!({
                 "type": "TOKEN", "authorizationToken": value,
                 "methodArn": "arn:aws:execute-api:r:1:a/s/GET/",
-            }))
-            .expect("token event")
+            })
+            .to_string()
         };
-        let keys = ["x-api-key".to_owned()];
         for (value, authorization, cookies) in [
             ("Bearer abc", 1, 0),
             ("bearer\tabc", 1, 0),
@@ -564,8 +648,9 @@ mod tests {
             ("abc", 1, 0),
             ("Bearé=x", 0, 1),
         ] {
-            let e = event(value);
-            let raw = e.credentials(&keys, false);
+            let json = json_of(value);
+            let e = AuthorizerEvent::parse(&json, &[]).expect("token event");
+            let raw = e.credentials(false);
             assert_eq!(
                 (
                     raw.authorization.len(),
@@ -576,23 +661,49 @@ mod tests {
                 "{value}"
             );
         }
-        let e = event("the-key");
-        assert_eq!(e.credentials(&keys, true).api_keys, vec!["the-key"]);
+        let json = json_of("the-key");
+        let e = AuthorizerEvent::parse(&json, &[]).expect("token event");
+        assert_eq!(e.credentials(true).api_keys, vec!["the-key"]);
     }
 
     #[test]
     fn api_key_headers_are_collected_in_any_case() {
-        let e = AuthorizerEvent::parse(serde_json::json!({
+        let json = r#"{
             "version": "2.0", "routeArn": "arn:aws:execute-api:r:1:a/s/GET/x",
-            "headers": {"X-Api-Key": "k1", "x-other": "no", "authorization": "Bearer t"},
-        }))
-        .expect("http event");
-        let raw = e.credentials(&["x-api-key".to_owned()], false);
+            "headers": {"X-Api-Key": "k1", "x-other": "no", "authorization": "Bearer t"}
+        }"#;
+        let e = AuthorizerEvent::parse(json, &["x-api-key".to_owned()]).expect("http event");
+        let raw = e.credentials(false);
         assert_eq!(raw.api_keys, vec!["k1"]);
         assert_eq!(raw.authorization, vec!["Bearer t"]);
+        let without = AuthorizerEvent::parse(json, &[]).expect("http event");
         assert!(
-            e.credentials(&[], false).api_keys.is_empty(),
+            without.credentials(false).api_keys.is_empty(),
             "only when the method is on"
         );
+    }
+
+    #[test]
+    fn headers_are_read_from_both_maps_escaped_or_not_and_the_rest_is_skipped() {
+        let json = r#"{
+            "type": "REQUEST", "methodArn": "arn:aws:execute-api:r:1:a/s/GET/x",
+            "headers": {"Cookie": "a=\"q\"", "Host": "h", "AUTHORIZATION": null},
+            "multiValueHeaders": {"cookie": ["b=2", null], "Accept": ["*/*"], "Authorization": null},
+            "requestContext": {"deep": [{"nested": {"headers": {"cookie": "no"}}}]},
+            "cookies": ["not=read"]
+        }"#;
+        let e = AuthorizerEvent::parse(json, &[]).expect("request event");
+        let raw = e.credentials(false);
+        assert_eq!(raw.cookies, vec!["a=\"q\"", "b=2"]);
+        assert!(raw.authorization.is_empty() && raw.api_keys.is_empty());
+        assert_eq!(
+            e.policy_resource().expect("arn"),
+            "arn:aws:execute-api:r:1:a/s/*/*"
+        );
+        let http = r#"{"version": "2.0", "cookies": ["x=1", "y=2"], "headers": null,
+            "multiValueHeaders": {"cookie": ["ignored=1"]}}"#;
+        let e = AuthorizerEvent::parse(http, &[]).expect("http event");
+        assert_eq!(e.credentials(false).cookies, vec!["x=1", "y=2"]);
+        assert!(matches!(e.policy_resource(), Err(EventError::MethodArn)));
     }
 }

@@ -15,7 +15,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
 use crate::event::{
-    self, AuthorizerEvent, AuthorizerPayload, AuthorizerResponse, Context, Effect, EventError,
+    self, AuthorizerEvent, AuthorizerResponse, Context, Effect, EventError, RawEvent, Shape,
 };
 
 /// What the Lambda runtime reports when we do not answer with a policy.
@@ -42,40 +42,42 @@ impl From<AuthorizerError> for Diagnostic {
     }
 }
 
-/// Handles one authorizer invocation.
-///
-/// The runtime deserializes the invocation's bytes straight into [`AuthorizerPayload`]; a
-/// payload that does not fit is refused by the runtime itself (an error: API Gateway answers 500).
-pub fn handle(
+/// Handles one authorizer invocation: the runtime hands over the event's JSON text
+/// ([`RawEvent`]), read here for what the decision needs; an event that does not fit is an
+/// error (API Gateway answers 500), never an Allow.
+pub async fn handle(
     auth: &Authenticator,
-    event: LambdaEvent<AuthorizerPayload>,
-) -> impl Future<Output = Result<AuthorizerResponse, AuthorizerError>> + '_ {
-    // Not `async`: one future fewer around the decision (and within the compiler's layout depth).
-    answer(auth, AuthorizerEvent::from_payload(event.payload))
+    event: LambdaEvent<RawEvent>,
+) -> Result<AuthorizerResponse, AuthorizerError> {
+    let json = event.payload;
+    answer(
+        auth,
+        AuthorizerEvent::parse(json.get(), auth.api_key_headers()),
+    )
+    .await
 }
 
-/// [`handle`] for an event given as JSON: deserialized as the runtime would, refusing (as the
-/// runtime does) what does not fit; the answer as the JSON API Gateway receives.
+/// [`handle`] for an event given as a JSON value (tests); the answer as the JSON API Gateway
+/// receives.
 pub async fn handle_json(
     auth: &Authenticator,
     event: LambdaEvent<Value>,
 ) -> Result<Value, AuthorizerError> {
-    let response = answer(auth, AuthorizerEvent::parse(event.payload)).await?;
+    let json = event.payload.to_string();
+    let response = answer(auth, AuthorizerEvent::parse(&json, auth.api_key_headers())).await?;
     serde_json::to_value(response).map_err(|_| AuthorizerError::Internal)
 }
 
 async fn answer(
     auth: &Authenticator,
-    event: Result<AuthorizerEvent, EventError>,
+    event: Result<AuthorizerEvent<'_>, EventError>,
 ) -> Result<AuthorizerResponse, AuthorizerError> {
     let started = Instant::now();
     let event = event.map_err(|error| {
         tracing::error!(decision = "error", reason = "bad_event", error = %error, "authorizer event refused");
         AuthorizerError::Internal
     })?;
-    let attempt = auth
-        .attempt(&event.credentials(auth.api_key_headers(), auth.api_key_only()))
-        .await;
+    let attempt = auth.attempt(&event.credentials(auth.api_key_only())).await;
     let (result, token_fingerprint) = (attempt.result, attempt.fingerprint);
     let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let fp = token_fingerprint.as_deref().unwrap_or("-");
@@ -116,11 +118,11 @@ async fn answer(
 
 /// Turns a decision into the response API Gateway expects for this event shape.
 pub fn respond(
-    event: &AuthorizerEvent,
+    event: &AuthorizerEvent<'_>,
     result: Result<Authenticated, AuthError>,
     fields: &[String],
 ) -> Result<AuthorizerResponse, AuthorizerError> {
-    let rest = !matches!(event, AuthorizerEvent::HttpV2(_));
+    let rest = event.shape() != Shape::HttpV2;
     match result {
         Ok(ok) => {
             let (source, method) = (ok.source.as_str(), ok.method.as_str());

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use auth_core::Authenticator;
-use authorizer::event::AuthorizerPayload;
+use authorizer::event::RawEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 // One event at a time per sandbox: a single-threaded runtime keeps the database round trip on
@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let auth = Arc::new(Authenticator::new(&config)?);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerPayload>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<RawEvent>| {
         let auth = Arc::clone(&auth);
         async move { authorizer::handler::handle(&auth, event).await }
     }))
