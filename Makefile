@@ -3,6 +3,8 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 FUNCTIONS := authorizer me users sessions
 CARGO_LAMBDA := $(shell command -v cargo-lambda 2>/dev/null)
+# The profile make bench measures with (`release` for the deployed build's exact code).
+BENCH_PROFILE ?= benchmark
 
 .PHONY: help dev dev-redis test bench lint lint-templates fmt build deploy watch invoke-examples tools-lambda clean
 
@@ -19,9 +21,11 @@ test: ## Run every test against a real PostgreSQL and Redis (found or started; s
 	scripts/ensure-pgbouncer.sh
 	scripts/with-postgres.sh scripts/with-redis.sh cargo test --workspace --locked
 
-bench: ## The benchmark: the limit, every authorizer path, Better Auth's getSession, cold start, memory (writes bench/latest.json)
-	cargo build --release --locked -p authorizer -p me -p users -p sessions -p bench
-	scripts/with-postgres.sh scripts/with-redis.sh cargo run --release --locked --quiet -p bench
+bench: tools-lambda ## The benchmark: each path against its limit, Better Auth's getSession, cold start, memory, arm64 zip sizes, capacity model (writes bench/latest.json)
+	scripts/ensure-pgbouncer.sh
+	cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+	cargo build --profile $(BENCH_PROFILE) --locked -p authorizer -p bench
+	scripts/with-postgres.sh scripts/with-redis.sh cargo run --profile $(BENCH_PROFILE) --locked --quiet -p bench
 
 lint: lint-templates ## cargo fmt --check, clippy with warnings denied, and the SAM templates
 	cargo fmt --all -- --check

@@ -54,15 +54,22 @@ pub enum Scenario {
     ApiKeyLimit,
     /// Our handler, a Better Auth API key (`x-api-key`).
     ApiKeyPath,
+    /// The EdDSA signature check of the same JWTs alone (ed25519-dalek): the JWT path's limit.
+    SignatureLimit,
+    /// Our handler, the database path through PgBouncer in transaction mode (what RDS Proxy and
+    /// poolers add); compared with the direct limit.
+    PgBouncerPath,
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 11] = [
+pub const ALL: [Scenario; 13] = [
     Scenario::Limit,
     Scenario::DatabasePath,
+    Scenario::PgBouncerPath,
     Scenario::UnknownToken,
     Scenario::BadSignature,
     Scenario::ResultCache,
+    Scenario::SignatureLimit,
     Scenario::Jwt,
     Scenario::CookieCache,
     Scenario::RedisLimit,
@@ -86,6 +93,10 @@ impl Scenario {
             Self::RedisPath => "authorizer: secondary storage (Redis; session + revocation marker)",
             Self::ApiKeyLimit => "API-key limit: the same guarded write (tokio-postgres)",
             Self::ApiKeyPath => "authorizer: API key (`x-api-key`; one guarded write)",
+            Self::SignatureLimit => "JWT limit: the EdDSA signature check alone (ed25519-dalek)",
+            Self::PgBouncerPath => {
+                "authorizer: database path through PgBouncer (transaction mode, unnamed statements)"
+            }
         }
     }
 
@@ -94,6 +105,7 @@ impl Scenario {
         match self {
             Self::RedisLimit | Self::RedisPath => Self::RedisLimit,
             Self::ApiKeyLimit | Self::ApiKeyPath => Self::ApiKeyLimit,
+            Self::SignatureLimit | Self::Jwt => Self::SignatureLimit,
             _ => Self::Limit,
         }
     }
@@ -136,6 +148,10 @@ pub struct Bench {
     /// The Redis the secondary-storage rows use, and the benchmark's key prefix there.
     redis_url: String,
     redis_prefix: String,
+    /// A PgBouncer of the run's own (transaction mode) in front of the server.
+    pgbouncer: test_support::pgbouncer::PgBouncer,
+    /// The JWT signing key's public half.
+    jwt_key: ed25519_dalek::VerifyingKey,
 }
 
 type Expected = Option<String>;
@@ -177,7 +193,10 @@ impl Bench {
         let redis_url = test_support::redis::redis_url();
         let redis_prefix = format!("better-auth-bench-{}:", std::process::id());
         seed::store_in_redis(&redis_url, &redis_prefix, &sessions, now).await?;
+        let pgbouncer = test_support::pgbouncer::PgBouncer::start(&database_url, 20).await;
         Ok(Self {
+            pgbouncer,
+            jwt_key: key.verifying_key(),
             database_url,
             sessions: Arc::new(sessions),
             jwts: Arc::new(jwts),
@@ -197,8 +216,13 @@ impl Bench {
     }
 
     fn authenticator(&self, scenario: Scenario) -> Result<Authenticator, String> {
+        let through_pgbouncer = self.pgbouncer.url_for(&self.database_url, seed::DATABASE);
+        let database_url = match scenario {
+            Scenario::PgBouncerPath => through_pgbouncer.as_str(),
+            _ => self.database_url.as_str(),
+        };
         let mut vars: Vec<(&str, &str)> = vec![
-            ("DATABASE_URL", &self.database_url),
+            ("DATABASE_URL", database_url),
             ("BETTER_AUTH_SECRET", SECRET),
         ];
         match scenario {
@@ -208,6 +232,7 @@ impl Bench {
                 ("BETTER_AUTH_URL", ISSUER),
             ]),
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
+            Scenario::PgBouncerPath => vars.push(("DATABASE_PREPARED_STATEMENTS", "false")),
             Scenario::ApiKeyLimit | Scenario::ApiKeyPath => {
                 vars.push(("BETTER_AUTH_METHODS", "api-key,session"))
             }
@@ -238,6 +263,7 @@ impl Bench {
                 Scenario::Limit => self.limit_worker().await?,
                 Scenario::RedisLimit => self.redis_limit_worker().await?,
                 Scenario::ApiKeyLimit => self.api_key_limit_worker().await?,
+                Scenario::SignatureLimit => self.signature_limit_worker()?,
                 _ => self.handler_worker(scenario)?,
             });
         }
@@ -312,6 +338,51 @@ impl Bench {
         }))
     }
 
+    fn signature_limit_worker(&self) -> Result<Op, String> {
+        // The signature part of each JWT, decoded ahead: only `verify_strict` is timed.
+        let signed: Vec<(String, ed25519_dalek::Signature)> = self
+            .jwts
+            .iter()
+            .map(|jwt| {
+                let (input, signature) = jwt.rsplit_once('.').ok_or("a JWS")?;
+                let bytes: [u8; 64] = URL_SAFE_NO_PAD
+                    .decode(signature)
+                    .map_err(|e| e.to_string())?
+                    .try_into()
+                    .map_err(|_| "a 64-byte signature".to_owned())?;
+                Ok((
+                    input.to_owned(),
+                    ed25519_dalek::Signature::from_bytes(&bytes),
+                ))
+            })
+            .collect::<Result<_, String>>()?;
+        let signed = Arc::new(signed);
+        let key = self.jwt_key;
+        Ok(Arc::new(move |i| {
+            let signed = Arc::clone(&signed);
+            Box::pin(async move {
+                let (input, signature) = &signed[i % signed.len()];
+                let started = Instant::now();
+                let ok = key.verify_strict(input.as_bytes(), signature).is_ok();
+                (ok, started.elapsed())
+            })
+        }))
+    }
+
+    /// `runs` new PostgreSQL connections (TCP, startup, authentication; no TLS), one at a time:
+    /// the median, in milliseconds.
+    pub async fn connect_ms(&self, runs: usize) -> Result<f64, String> {
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let started = Instant::now();
+            let client = seed::connect(&self.database_url).await?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            drop(client);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
+    }
+
     async fn redis_limit_worker(&self) -> Result<Op, String> {
         let client = redis::Client::open(self.redis_url.as_str()).map_err(|e| e.to_string())?;
         let connection = client
@@ -366,6 +437,8 @@ impl Bench {
                 }
                 Scenario::Limit
                 | Scenario::DatabasePath
+                | Scenario::PgBouncerPath
+                | Scenario::SignatureLimit
                 | Scenario::RedisLimit
                 | Scenario::RedisPath => (
                     event(Shape::RestRequest, None, Some(&signed(token))),

@@ -342,3 +342,44 @@ async fn a_blocked_query_times_out_and_refuses() {
         "recovers once the lock is gone"
     );
 }
+
+/// Warm-up at start-up opens the connection, detects the schema and prepares the lookup, so the
+/// first request reuses all three; against a database that is not there it fails quietly and
+/// the first request fails closed on its own.
+#[tokio::test]
+async fn warm_up_connects_at_start_up_and_a_missing_database_changes_nothing() {
+    let db = TestDb::new(Variant::Default).await;
+    let user_id = db.create_user(&NewUser::new("warm@example.com")).await;
+    let session = db
+        .create_session(&user_id, Utc::now() + Duration::minutes(30))
+        .await;
+    let auth = authenticator(&db.url, &[]);
+    assert_eq!(auth.database().pool().status().size, 0, "lazy until asked");
+    auth.database().warm_up().await.expect("warm-up");
+    assert_eq!(
+        auth.database().pool().status().size,
+        1,
+        "connected at start-up"
+    );
+    let identity = check(&auth, &session.token).await.expect("a valid session");
+    assert_eq!(identity.user_id, user_id);
+    assert_eq!(
+        auth.database().pool().status().size,
+        1,
+        "the first request reused the warm connection"
+    );
+
+    let nowhere = authenticator(
+        "postgres://nobody@127.0.0.1:1/none",
+        &[("DATABASE_CONNECT_TIMEOUT_MS", "200")],
+    );
+    let started = Instant::now();
+    nowhere.warm_up().await;
+    assert!(started.elapsed() < StdDuration::from_secs(5));
+    assert!(matches!(
+        check(&nowhere, &session.token).await,
+        Err(AuthError::Store(
+            StoreError::Unavailable(_) | StoreError::Timeout(_)
+        ))
+    ));
+}

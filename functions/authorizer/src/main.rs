@@ -18,6 +18,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let auth = Arc::new(Authenticator::new(&config)?);
+    // Connect and detect the schema during init, so the first invocation costs one query.
+    auth.warm_up().await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RawEvent>| {
         let auth = Arc::clone(&auth);
         async move { authorizer::handler::handle(&auth, event).await }

@@ -74,6 +74,22 @@ impl Authenticator<SessionStore> {
     pub fn database(&self) -> &Database {
         self.store.database()
     }
+
+    /// Connects and detects the schema during the function's init phase (see
+    /// [`Database::warm_up`]); a failure is logged and left to the first request.
+    pub async fn warm_up(&self) {
+        let started = std::time::Instant::now();
+        match self.database().warm_up().await {
+            Ok(()) => tracing::info!(
+                took_ms = started.elapsed().as_millis() as u64,
+                "connected and detected the schema at start-up"
+            ),
+            Err(error) => tracing::warn!(
+                error = %error,
+                "could not connect at start-up; the first request will try again"
+            ),
+        }
+    }
 }
 
 impl<S: AuthStore> Authenticator<S> {

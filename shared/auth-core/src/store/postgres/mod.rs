@@ -237,6 +237,28 @@ impl Database {
             .map_err(|e| pool_error(e, self.settings.connect_timeout))
     }
 
+    /// Connects, detects the schema and prepares the session lookup now rather than on the
+    /// first request: what a function's start-up calls (its init phase has nothing else to wait
+    /// for), so that the first invocation costs one query. A failure here changes nothing: the
+    /// first request tries again.
+    pub async fn warm_up(&self) -> Result<(), StoreError> {
+        let prepared = self.prepared().await?;
+        if let (Some(session), true) = (
+            &prepared.session,
+            self.settings.prepared_statements && !self.unnamed_only.load(Ordering::Relaxed),
+        ) {
+            let client = self.client().await?;
+            tokio::time::timeout(
+                self.settings.statement_timeout,
+                client.prepare_typed_cached(&session.sql, &[Type::TEXT]),
+            )
+            .await
+            .map_err(|_| StoreError::Timeout(self.settings.statement_timeout))?
+            .map_err(|e| StoreError::Query(describe(&e)))?;
+        }
+        Ok(())
+    }
+
     /// The Better Auth schema layout, detected on first use and re-detected after the refresh
     /// interval.
     pub async fn layout(&self) -> Result<Arc<SchemaLayout>, StoreError> {
