@@ -232,7 +232,12 @@ impl Bench {
                 ("BETTER_AUTH_URL", ISSUER),
             ]),
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
-            Scenario::PgBouncerPath => vars.push(("DATABASE_PREPARED_STATEMENTS", "false")),
+            // As the README says for transaction poolers: unnamed statements, and no
+            // `statement_timeout` startup option (PgBouncer refuses unknown ones).
+            Scenario::PgBouncerPath => vars.extend([
+                ("DATABASE_PREPARED_STATEMENTS", "false"),
+                ("DATABASE_SERVER_STATEMENT_TIMEOUT", "false"),
+            ]),
             Scenario::ApiKeyLimit | Scenario::ApiKeyPath => {
                 vars.push(("BETTER_AUTH_METHODS", "api-key,session"))
             }

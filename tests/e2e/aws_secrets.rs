@@ -16,11 +16,35 @@ struct Emulator {
     sdk: aws_config::SdkConfig,
 }
 
+/// The AWS SDK, pointed at the emulator: only the tests use it (to create what our code reads);
+/// our code signs its own two calls.
+async fn sdk_config(env: &HashMap<&str, String>) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .endpoint_url(env["AWS_ENDPOINT_URL"].clone())
+        .region(aws_config::Region::new(env["AWS_REGION"].clone()))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            env["AWS_ACCESS_KEY_ID"].clone(),
+            env["AWS_SECRET_ACCESS_KEY"].clone(),
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await
+}
+
 impl Emulator {
     async fn start() -> Self {
         let moto = Moto::start().await;
         let env: HashMap<&str, String> = moto.env().into_iter().collect();
-        let sdk = auth_core::aws::sdk_config(&|k| env.get(k).cloned()).await;
+        let sdk = sdk_config(&env).await;
         Self { moto, sdk }
     }
 
@@ -255,4 +279,102 @@ async fn iam_auth_gives_every_new_connection_a_fresh_token() {
     );
     assert!(token.contains("X-Amz-Expires=900") && token.contains("%2Feu-west-1%2Frds-db%2F"));
     assert!(format!("{:?}", config.database).contains("iam_auth: true"));
+}
+
+/// A container credentials endpoint (what Lambda SnapStart and ECS provide instead of
+/// environment variables): answers `credentials` to requests carrying `Authorization: token`,
+/// 401 otherwise; counts the requests it answered.
+async fn credentials_endpoint(
+    token: &'static str,
+    credentials: serde_json::Value,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!(
+        "http://{}/credentials",
+        listener.local_addr().expect("address")
+    );
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&served);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = vec![0u8; 4096];
+            let n = stream.read(&mut request).await.unwrap_or(0);
+            let text = String::from_utf8_lossy(&request[..n]).to_ascii_lowercase();
+            let (status, body) = if text.contains(&format!("authorization: {token}")) {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                ("200 OK", credentials.to_string())
+            } else {
+                ("401 Unauthorized", "{}".to_owned())
+            };
+            let answer = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (url, served)
+}
+
+#[tokio::test]
+async fn container_credentials_are_fetched_when_the_environment_has_none() {
+    let aws = Emulator::start().await;
+    let db = TestDb::new(Variant::Default).await;
+    let url_arn = aws.secret("container/database-url", &db.url).await;
+    let secret_arn = aws.secret("container/secret", SECRET).await;
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(6)).to_rfc3339();
+    let (endpoint, served) = credentials_endpoint(
+        "container-token",
+        serde_json::json!({
+            "AccessKeyId": "ASIACONTAINER", "SecretAccessKey": "container-secret",
+            "Token": "container-session", "Expiration": expires,
+        }),
+    )
+    .await;
+    let mut vars: HashMap<String, String> = aws
+        .moto
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET"))
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    vars.insert(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+        endpoint.clone(),
+    );
+    vars.insert(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN".into(),
+        "container-token".into(),
+    );
+    vars.insert("DATABASE_URL_SECRET_ARN".into(), url_arn.clone());
+    vars.insert("BETTER_AUTH_SECRET_ARN".into(), secret_arn.clone());
+    let config = auth_core::aws::config_from_lookup(|k| vars.get(k).cloned())
+        .await
+        .expect("config with container credentials");
+    authenticates(&config, &db).await;
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "fetched once, reused for the second call"
+    );
+
+    // A wrong token: the endpoint refuses, the start stops naming the variable.
+    vars.insert("AWS_CONTAINER_AUTHORIZATION_TOKEN".into(), "wrong".into());
+    let err = auth_core::aws::config_from_lookup(|k| vars.get(k).cloned())
+        .await
+        .expect_err("no credentials");
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid {
+                var: "DATABASE_URL_SECRET_ARN",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("container-secret"));
 }

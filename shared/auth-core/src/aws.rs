@@ -1,5 +1,5 @@
 //! Secrets from AWS (Secrets Manager, SSM Parameter Store) and RDS IAM authentication, read once
-//! at cold start with the default AWS credential chain (feature `aws`).
+//! at cold start with the function's own credentials (feature `aws`; see [`client`]).
 //!
 //! | variable | what it loads |
 //! |---|---|
@@ -11,23 +11,25 @@
 //! | `BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER` | the same from an SSM parameter |
 //! | `DATABASE_IAM_AUTH=true` | a fresh RDS IAM token as the password of every new connection |
 //!
-//! Without any of them no AWS client is built and nothing is fetched. `AWS_ENDPOINT_URL` (or the
+//! Without any of them no AWS client is built and nothing is fetched. Credentials are the ones
+//! Lambda gives every function (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+//! or the container credentials endpoint); the region is `AWS_REGION`. `AWS_ENDPOINT_URL` (or the
 //! service-specific `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_SSM`) points the
 //! clients elsewhere, e.g. at a local emulator in tests.
+
+pub mod client;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{
     SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
 };
 use aws_sigv4::sign::v4;
-use aws_smithy_http_client::tls;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
+pub use self::client::{AwsClient, AwsCredentials, AwsError, CredentialSource};
 use crate::config::{Config, ConfigError, PasswordSource};
 
 /// How long an RDS IAM token is valid.
@@ -38,35 +40,6 @@ fn failed(var: &'static str, reason: impl std::fmt::Display) -> ConfigError {
         var,
         reason: reason.to_string(),
     }
-}
-
-/// The AWS configuration: the default credential chain and region, an HTTPS client on
-/// rustls/ring. `AWS_ENDPOINT_URL`, `AWS_REGION` and static `AWS_ACCESS_KEY_ID` /
-/// `AWS_SECRET_ACCESS_KEY` are taken from `get` (the environment in production, where the
-/// default chain would find the same values; a map in tests).
-pub async fn sdk_config(get: &dyn Fn(&str) -> Option<String>) -> SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
-    if let Some(url) = get("AWS_ENDPOINT_URL") {
-        loader = loader.endpoint_url(url);
-    }
-    if let Some(region) = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")) {
-        loader = loader.region(aws_config::Region::new(region));
-    }
-    if let (Some(id), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
-            id,
-            secret,
-            get("AWS_SESSION_TOKEN"),
-            None,
-            "environment",
-        ));
-    }
-    loader.load().await
 }
 
 /// Reads the process environment, resolves the AWS-held values, and parses the [`Config`].
@@ -97,7 +70,18 @@ pub async fn config_from_lookup(
     if !wants_iam && sources.iter().all(|v| get(v).is_none()) {
         return Config::from_lookup(&lookup);
     }
-    let sdk = sdk_config(&get).await;
+    let sdk = AwsClient::from_env(&get).map_err(|e| {
+        let var = if wants_iam {
+            "DATABASE_IAM_AUTH"
+        } else {
+            sources
+                .iter()
+                .copied()
+                .find(|v| get(v).is_some())
+                .unwrap_or("AWS_REGION")
+        };
+        failed(var, e)
+    })?;
     let mut overlay: HashMap<&'static str, String> = HashMap::new();
     if let Some(arn) = get("DATABASE_URL_SECRET_ARN") {
         let value = secret_string(&sdk, &arn, "DATABASE_URL_SECRET_ARN").await?;
@@ -139,52 +123,20 @@ pub async fn config_from_lookup(
 }
 
 async fn secret_string(
-    sdk: &SdkConfig,
+    sdk: &AwsClient,
     arn: &str,
     var: &'static str,
 ) -> Result<String, ConfigError> {
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let output = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
+    sdk.secret_string(arn)
         .await
-        .map_err(|e| {
-            failed(
-                var,
-                format!(
-                    "cannot read the secret: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-                ),
-            )
-        })?;
-    output
-        .secret_string()
-        .map(str::to_owned)
+        .map_err(|e| failed(var, format!("cannot read the secret: {e}")))?
         .ok_or_else(|| failed(var, "the secret has no string value"))
 }
 
-async fn parameter(sdk: &SdkConfig, name: &str, var: &'static str) -> Result<String, ConfigError> {
-    let client = aws_sdk_ssm::Client::new(sdk);
-    let output = client
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
+async fn parameter(sdk: &AwsClient, name: &str, var: &'static str) -> Result<String, ConfigError> {
+    sdk.parameter(name)
         .await
-        .map_err(|e| {
-            failed(
-                var,
-                format!(
-                    "cannot read the parameter: {}",
-                    aws_sdk_ssm::error::DisplayErrorContext(e)
-                ),
-            )
-        })?;
-    output
-        .parameter()
-        .and_then(|p| p.value())
-        .map(str::to_owned)
+        .map_err(|e| failed(var, format!("cannot read the parameter: {e}")))?
         .ok_or_else(|| failed(var, "the parameter has no value"))
 }
 
@@ -273,18 +225,17 @@ pub fn auth_secret_from_secret(value: &str) -> Result<String, ConfigError> {
 }
 
 /// Mints RDS IAM authentication tokens (SigV4 presigned `connect` URLs, valid 15 minutes) for the
-/// configured host, port and user, with the default credential chain.
+/// configured host, port and user, with the function's credentials.
 pub struct RdsIamToken {
-    credentials: aws_credential_types::provider::SharedCredentialsProvider,
-    region: String,
+    aws: AwsClient,
     host: String,
     port: u16,
     user: String,
 }
 
 impl RdsIamToken {
-    /// From the SDK configuration and the database URL (host, port, user).
-    pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, ConfigError> {
+    /// From the AWS client and the database URL (host, port, user).
+    pub fn new(aws: &AwsClient, config: &Config) -> Result<Self, ConfigError> {
         const VAR: &str = "DATABASE_IAM_AUTH";
         let pg = &config.database.pg;
         let host = match pg.get_hosts().first() {
@@ -292,13 +243,7 @@ impl RdsIamToken {
             _ => return Err(failed(VAR, "DATABASE_URL must name a TCP host")),
         };
         Ok(Self {
-            credentials: sdk
-                .credentials_provider()
-                .ok_or_else(|| failed(VAR, "no AWS credentials provider"))?,
-            region: sdk
-                .region()
-                .map(|r| r.to_string())
-                .ok_or_else(|| failed(VAR, "no AWS region (AWS_REGION)"))?,
+            aws: aws.clone(),
             port: pg.get_ports().first().copied().unwrap_or(5432),
             user: pg
                 .get_user()
@@ -316,13 +261,13 @@ impl PasswordSource for RdsIamToken {
     {
         Box::pin(async move {
             let credentials = self
-                .credentials
-                .provide_credentials()
+                .aws
+                .credentials()
                 .await
                 .map_err(|e| format!("no AWS credentials: {e}"))?;
             rds_auth_token(
-                credentials,
-                &self.region,
+                credentials.identity(),
+                self.aws.region(),
                 &self.host,
                 self.port,
                 &self.user,

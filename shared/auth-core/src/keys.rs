@@ -262,7 +262,7 @@ pub fn keys_from_document(body: &[u8], default_alg: Algorithm) -> Result<KeySet,
     Ok(KeySet::new(keys))
 }
 
-fn http_client(timeout: Duration) -> Result<reqwest::Client, KeyError> {
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, KeyError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     let tls = crate::store::postgres::client_tls_config(roots)
