@@ -13,6 +13,7 @@
 
 mod better_auth;
 mod capacity;
+mod instructions;
 mod measure;
 mod runtime_api;
 mod scenarios;
@@ -52,6 +53,9 @@ fn main() {
 }
 
 async fn run(cores: usize) -> Result<(), String> {
+    if let Some((scenario, ops)) = instructions::child() {
+        return instructions::run_child(scenario, ops).await;
+    }
     // Production logging (JSON lines), written to a sink: its cost is part of every figure.
     let _ = tracing::subscriber::set_global_default(auth_core::telemetry::json_subscriber(
         std::io::sink,
@@ -250,6 +254,14 @@ async fn run(cores: usize) -> Result<(), String> {
         ],
     );
     let wrong: usize = rows.iter().map(|r| r.1.wrong + r.2.wrong).sum();
+    eprintln!("bench: instructions per invocation (callgrind) …");
+    let counted = match std::env::current_exe() {
+        Ok(exe) => instructions::count(&exe).await,
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = &counted {
+        eprintln!("bench: instruction counts skipped: {e}");
+    }
 
     let mut markdown = render(
         &machine,
@@ -267,6 +279,7 @@ async fn run(cores: usize) -> Result<(), String> {
         &capacity_rows,
         connect_ms,
     ));
+    markdown.push_str(&render_instructions(&counted));
     println!("{markdown}");
     let report = json!({
         "machine": machine,
@@ -282,6 +295,10 @@ async fn run(cores: usize) -> Result<(), String> {
         "startup_ms": { "p50": round(startup.p50_ms), "min": round(startup.min_ms), "max": round(startup.max_ms), "runs": startup.runs },
         "first_invocation_ms": memory.first_invocation_ms.map(round),
         "new_connection_ms": round(connect_ms),
+        "instructions_per_invocation": match &counted {
+            Ok(counts) => json!(counts.iter().map(|(s, n)| (s.label().to_owned(), json!(n))).collect::<serde_json::Map<_, _>>()),
+            Err(e) => json!({ "skipped": e }),
+        },
         "capacity": capacity::json(capacity_inputs, &capacity_rows),
         "peak_rss_kib": memory.peak_rss_kib,
         "invocations_in_memory_run": memory.invocations,
@@ -502,6 +519,26 @@ fn render_capacity(
             r.direct_connections,
             r.pooled_server_connections
         );
+    }
+    out
+}
+
+fn render_instructions(counted: &Result<Vec<(scenarios::Scenario, u64)>, String>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    match counted {
+        Ok(counts) => {
+            let _ = writeln!(
+                out,
+                "\nInstructions per invocation (callgrind; the handler's own work from the event's bytes to the answer's, without the database driver's connection task):\n\n| path | instructions |\n|---|---:|"
+            );
+            for (scenario, n) in counts {
+                let _ = writeln!(out, "| {} | {n} |", scenario.label());
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "\nInstruction counts skipped: {e}.");
+        }
     }
     out
 }

@@ -160,7 +160,18 @@ impl Bench {
     /// Seeds the database and prepares tokens, JWTs and cookie caches.
     pub async fn prepare(size: seed::Size) -> Result<Self, String> {
         let database_url = seed::rebuild(&test_support::server_url(), size).await?;
-        let sessions = seed::sample_sessions(&database_url, SAMPLE).await?;
+        Self::with_database(database_url, SAMPLE).await
+    }
+
+    /// The database a full run seeded, with a smaller sample (for the instruction counts, which
+    /// run under callgrind).
+    pub async fn attach(sample: i64) -> Result<Self, String> {
+        let url = test_support::with_database(&test_support::server_url(), seed::DATABASE);
+        Self::with_database(url, sample).await
+    }
+
+    async fn with_database(database_url: String, sample: i64) -> Result<Self, String> {
+        let sessions = seed::sample_sessions(&database_url, sample).await?;
         let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
         let jwk = json!({"crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()), "kty": "OKP"});
         seed::store_jwk(&database_url, KID, &jwk.to_string()).await?;
@@ -509,18 +520,7 @@ impl Bench {
             let bytes = payload.to_string();
             Box::pin(async move {
                 let started = Instant::now();
-                let answer = match serde_json::from_str::<RawEvent>(&bytes) {
-                    Ok(payload) => authorizer::handler::handle(
-                        &auth,
-                        LambdaEvent::new(payload, Context::default()),
-                    )
-                    .await
-                    .and_then(|response| {
-                        serde_json::to_vec(&response)
-                            .map_err(|_| authorizer::handler::AuthorizerError::Internal)
-                    }),
-                    Err(_) => Err(authorizer::handler::AuthorizerError::Internal),
-                };
+                let answer = authorizer_invocation(&auth, &bytes).await;
                 let took = started.elapsed();
                 let answer = answer
                     .map(|bytes| serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null));
@@ -650,6 +650,40 @@ fn jwt(key: &SigningKey, user: &str, now: i64) -> String {
     );
     let signature = key.sign(input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
+/// One invocation as the runtime runs it: the event's bytes to the answer's bytes, polled through
+/// [`InstructionCounted`] (what `make bench` counts under callgrind).
+pub fn authorizer_invocation<'a>(
+    auth: &'a Authenticator,
+    bytes: &'a str,
+) -> InstructionCounted<
+    impl Future<Output = Result<Vec<u8>, authorizer::handler::AuthorizerError>> + 'a,
+> {
+    InstructionCounted(Box::pin(async move {
+        let raw: RawEvent = serde_json::from_str(bytes)
+            .map_err(|_| authorizer::handler::AuthorizerError::Internal)?;
+        let response =
+            authorizer::handler::handle(auth, LambdaEvent::new(raw, Context::default())).await?;
+        serde_json::to_vec(&response).map_err(|_| authorizer::handler::AuthorizerError::Internal)
+    }))
+}
+
+/// A future whose every poll is one non-inlined call: callgrind's `--toggle-collect` counts the
+/// instructions executed inside it, by this type's name, and nothing else (not the event's
+/// construction, not the tokio-postgres connection task, not the runtime's I/O driver).
+pub struct InstructionCounted<F>(std::pin::Pin<Box<F>>);
+
+impl<F: Future> Future for InstructionCounted<F> {
+    type Output = F::Output;
+
+    #[inline(never)]
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.0.as_mut().poll(cx)
+    }
 }
 
 /// Better Auth's `compact` cookie cache: base64url of

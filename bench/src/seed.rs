@@ -82,7 +82,8 @@ pub async fn sample_sessions(url: &str, n: i64) -> Result<Vec<(String, String)>,
 pub async fn store_jwk(url: &str, kid: &str, public_jwk: &str) -> Result<(), String> {
     let db = connect(url).await?;
     db.execute(
-        "INSERT INTO jwks (id, \"publicKey\", \"privateKey\", \"createdAt\", alg, crv) VALUES ($1, $2, 'unused', now(), 'EdDSA', 'Ed25519')",
+        "INSERT INTO jwks (id, \"publicKey\", \"privateKey\", \"createdAt\", alg, crv) VALUES ($1, $2, 'unused', now(), 'EdDSA', 'Ed25519')
+         ON CONFLICT (id) DO UPDATE SET \"publicKey\" = EXCLUDED.\"publicKey\"",
         &[&kid, &public_jwk],
     )
     .await
@@ -103,7 +104,8 @@ pub async fn store_api_keys(url: &str, keys: &[(String, String)]) -> Result<(), 
     db.execute(
         "INSERT INTO apikey (id, \"configId\", name, start, \"referenceId\", key, enabled, \"rateLimitEnabled\", \"requestCount\", \"createdAt\", \"updatedAt\")
          SELECT id, 'default', 'bench', left(id, 6), owner, hash, true, false, 0, now(), now()
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS k(id, hash, owner)",
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS k(id, hash, owner)
+         ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key, \"referenceId\" = EXCLUDED.\"referenceId\"",
         &[&ids, &hashes, &owners],
     )
     .await
