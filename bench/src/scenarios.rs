@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use auth_core::Authenticator;
 use auth_core::signing::{Secret, sign_cookie_value};
-use authorizer::event::RawEvent;
+use authorizer::event::AuthorizerPayload;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer as _, SigningKey};
@@ -661,10 +661,11 @@ pub fn authorizer_invocation<'a>(
     impl Future<Output = Result<Vec<u8>, authorizer::handler::AuthorizerError>> + 'a,
 > {
     InstructionCounted(Box::pin(async move {
-        let raw: RawEvent = serde_json::from_str(bytes)
+        let payload: AuthorizerPayload = serde_json::from_str(bytes)
             .map_err(|_| authorizer::handler::AuthorizerError::Internal)?;
         let response =
-            authorizer::handler::handle(auth, LambdaEvent::new(raw, Context::default())).await?;
+            authorizer::handler::handle(auth, LambdaEvent::new(payload, Context::default()))
+                .await?;
         serde_json::to_vec(&response).map_err(|_| authorizer::handler::AuthorizerError::Internal)
     }))
 }

@@ -7,10 +7,33 @@ use auth_core::{Identity, RawCredentials};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-/// The invocation as the runtime hands it over: its JSON text, not yet parsed (the runtime only
-/// checks it is JSON and copies it). [`AuthorizerEvent::parse`] then reads what the decision
-/// needs straight from the text.
-pub type RawEvent = Box<serde_json::value::RawValue>;
+/// The invocation as the runtime hands it over: read in the runtime's one pass over the event's
+/// bytes, keeping only what the decision needs (owned: the bytes do not outlive the pass), or
+/// why the event is not an authorizer event.
+///
+/// The runtime deserializes before the handler runs, with no way to pass settings in: the
+/// API-key header names come from [`configure`], called once at start-up.
+#[derive(Debug)]
+pub struct AuthorizerPayload(pub Result<AuthorizerEvent<'static>, EventError>);
+
+static API_KEY_HEADERS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Sets, once at start-up, the headers that carry an API key (lower-case; empty unless the
+/// `api-key` method is on), for [`AuthorizerPayload`]s. Until it is called none are collected
+/// (an API key is then refused, never accepted).
+pub fn configure(api_key_headers: &[String]) {
+    let _ = API_KEY_HEADERS.set(api_key_headers.to_vec());
+}
+
+impl<'de> Deserialize<'de> for AuthorizerPayload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let api_key_headers = API_KEY_HEADERS.get().map_or(&[][..], Vec::as_slice);
+        let fields = EventSeed { api_key_headers }.deserialize(deserializer)?;
+        Ok(Self(
+            AuthorizerEvent::from_fields(fields).map(AuthorizerEvent::into_owned),
+        ))
+    }
+}
 
 /// One authorizer event, reduced to what the decision reads: its shape, the ARN the policy
 /// names, and the credentials. Every string borrows from the invocation's text (a copy only
@@ -89,6 +112,10 @@ impl<'a> AuthorizerEvent<'a> {
                 kind: "authorizer",
                 message: e.to_string(),
             })?;
+        Self::from_fields(fields)
+    }
+
+    fn from_fields(fields: EventFields<'a>) -> Result<Self, EventError> {
         let EventFields {
             version,
             kind,
@@ -125,6 +152,23 @@ impl<'a> AuthorizerEvent<'a> {
                 })
             }
             _ => Err(EventError::Unrecognised),
+        }
+    }
+
+    /// The same event, owning its strings.
+    pub fn into_owned(self) -> AuthorizerEvent<'static> {
+        let own = |v: Vec<Cow<'a, str>>| -> Vec<Cow<'static, str>> {
+            v.into_iter().map(|c| Cow::Owned(c.into_owned())).collect()
+        };
+        AuthorizerEvent {
+            shape: self.shape,
+            arn: self.arn.map(|c| Cow::Owned(c.into_owned())),
+            token: self.token.map(|c| Cow::Owned(c.into_owned())),
+            found: Found {
+                authorization: own(self.found.authorization),
+                cookies: own(self.found.cookies),
+                api_keys: own(self.found.api_keys),
+            },
         }
     }
 

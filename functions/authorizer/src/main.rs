@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use auth_core::Authenticator;
-use authorizer::event::RawEvent;
+use authorizer::event::AuthorizerPayload;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 // One event at a time per sandbox: a single-threaded runtime keeps the database round trip on
@@ -18,9 +18,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let auth = Arc::new(Authenticator::new(&config)?);
+    authorizer::event::configure(auth.api_key_headers());
     // Connect and detect the schema during init, so the first invocation costs one query.
     auth.warm_up().await;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<RawEvent>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerPayload>| {
         let auth = Arc::clone(&auth);
         async move { authorizer::handler::handle(&auth, event).await }
     }))
