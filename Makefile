@@ -23,7 +23,7 @@ test: ## Run every test against a real PostgreSQL and Redis (found or started; s
 
 bench: tools-lambda ## The benchmark: each path against its limit, Better Auth's getSession, cold start, memory, arm64 zip sizes, capacity model (writes bench/latest.json)
 	scripts/ensure-pgbouncer.sh
-	scripts/ensure-valgrind.sh
+	scripts/ensure-apt-package.sh valgrind valgrind "make bench counts instructions under callgrind" optional
 	cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
 	cargo build --profile $(BENCH_PROFILE) --locked -p authorizer -p bench
 	scripts/with-postgres.sh scripts/with-redis.sh cargo run --profile $(BENCH_PROFILE) --locked --quiet -p bench

@@ -59,6 +59,13 @@ pub async fn count(exe: &Path) -> Result<Vec<(Scenario, u64)>, String> {
             .ok_or("unknown scenario")?;
         let few = total(exe, index, FEW).await?;
         let many = total(exe, index, MANY).await?;
+        if many == 0 {
+            return Err(
+                "callgrind counted nothing: the binary has no symbols (the release profile strips them; \
+                 the benchmark profile keeps them)"
+                    .into(),
+            );
+        }
         counts.push((scenario, many.saturating_sub(few) / (MANY - FEW) as u64));
     }
     Ok(counts)

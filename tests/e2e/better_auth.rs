@@ -1549,25 +1549,16 @@ async fn organization_flows(keeping: &str, version: Version) {
     let slug = format!("acme-{}", &owner.user_id[..8].to_lowercase());
     let created = ctx
         .ba
-        .post(
+        .post_ok(
             "/organization/create",
             json!({"name": "Acme", "slug": slug}),
-            Some(&owner_cookie),
+            &owner_cookie,
         )
         .await;
-    assert_eq!(created.status, 200, "{}", created.body);
-    let org_id = created.body["id"]
-        .as_str()
-        .expect("organization id")
-        .to_owned();
+    let org_id = created["id"].as_str().expect("organization id").to_owned();
     let full = ctx
         .ba
-        .request(
-            "GET",
-            "/organization/get-full-organization",
-            None,
-            Some(&owner_cookie),
-        )
+        .get("/organization/get-full-organization", &owner_cookie)
         .await;
     assert_eq!(full.body["id"], json!(org_id.clone()), "{}", full.body);
     // With teams, Better Auth also makes a default team and puts the creator on it.
@@ -1585,10 +1576,7 @@ async fn organization_flows(keeping: &str, version: Version) {
 
     // A cookie cache is a snapshot: it carries no organization, and when one is required it
     // passes on to the session lookup, which confirms the membership.
-    let cached = ctx
-        .ba
-        .request("GET", "/get-session", None, Some(&owner_cookie))
-        .await;
+    let cached = ctx.ba.get("/get-session", &owner_cookie).await;
     let with_cache = Credential::Cookie(format!(
         "{}; {}",
         owner.cookie,
@@ -1624,30 +1612,22 @@ async fn organization_flows(keeping: &str, version: Version) {
     // An invitation accepted: the new member's session is in the organization, as a member.
     let invitation = ctx
         .ba
-        .post(
+        .post_ok(
             "/organization/invite-member",
             json!({"email": mia_email.clone(), "role": "member", "organizationId": org_id.clone()}),
-            Some(&owner_cookie),
+            &owner_cookie,
         )
         .await;
-    assert_eq!(invitation.status, 200, "{}", invitation.body);
-    let accepted = ctx
-        .ba
-        .post(
+    ctx.ba
+        .post_ok(
             "/organization/accept-invitation",
-            json!({"invitationId": invitation.body["id"].clone()}),
-            Some(&mia_cookie),
+            json!({"invitationId": invitation["id"].clone()}),
+            &mia_cookie,
         )
         .await;
-    assert_eq!(accepted.status, 200, "{}", accepted.body);
     let active_member = ctx
         .ba
-        .request(
-            "GET",
-            "/organization/get-active-member",
-            None,
-            Some(&mia_cookie),
-        )
+        .get("/organization/get-active-member", &mia_cookie)
         .await;
     assert_eq!(active_member.status, 200, "{}", active_member.body);
     let mia_context = context_of(ctx.ours(Shape::HttpV2, &mia_cookie).await);
@@ -1662,54 +1642,42 @@ async fn organization_flows(keeping: &str, version: Version) {
     // A team: active only once the member is on it.
     let team = ctx
         .ba
-        .post(
+        .post_ok(
             "/organization/create-team",
             json!({"name": "Ops", "organizationId": org_id.clone()}),
-            Some(&owner_cookie),
+            &owner_cookie,
         )
         .await;
-    assert_eq!(team.status, 200, "{}", team.body);
-    let team_id = team.body["id"].as_str().expect("team id").to_owned();
-    let added = ctx
-        .ba
-        .post(
+    let team_id = team["id"].as_str().expect("team id").to_owned();
+    ctx.ba
+        .post_ok(
             "/organization/add-team-member",
             json!({"teamId": team_id.clone(), "userId": mia.user_id.clone()}),
-            Some(&owner_cookie),
+            &owner_cookie,
         )
         .await;
-    assert_eq!(added.status, 200, "{}", added.body);
-    let set_team = ctx
-        .ba
-        .post(
+    ctx.ba
+        .post_ok(
             "/organization/set-active-team",
             json!({"teamId": team_id.clone()}),
-            Some(&mia_cookie),
+            &mia_cookie,
         )
         .await;
-    assert_eq!(set_team.status, 200, "{}", set_team.body);
     let on_team = context_of(ctx.ours(Shape::RestToken, &mia_cookie).await);
     assert_eq!(on_team["activeTeamId"], json!(team_id.clone()));
 
     // Removed by the owner: Better Auth leaves Mia's session pointing at the organization, but
     // the membership is gone; so is everything it granted.
-    let removed = ctx
-        .ba
-        .post(
+    ctx.ba
+        .post_ok(
             "/organization/remove-member",
             json!({"memberIdOrEmail": mia_email.clone(), "organizationId": org_id.clone()}),
-            Some(&owner_cookie),
+            &owner_cookie,
         )
         .await;
-    assert_eq!(removed.status, 200, "{}", removed.body);
     let stale = ctx
         .ba
-        .request(
-            "GET",
-            "/organization/get-active-member",
-            None,
-            Some(&mia_cookie),
-        )
+        .get("/organization/get-active-member", &mia_cookie)
         .await;
     assert_ne!(
         stale.status, 200,
@@ -1740,28 +1708,24 @@ async fn organization_flows(keeping: &str, version: Version) {
     // Deleted: the owner's other session still points at it, and gets nothing from it.
     let second = ctx.ba.sign_in(&olga_email).await;
     let second_cookie = Credential::Cookie(second.cookie.clone());
-    let set_active = ctx
-        .ba
-        .post(
+    ctx.ba
+        .post_ok(
             "/organization/set-active",
             json!({"organizationId": org_id.clone()}),
-            Some(&second_cookie),
+            &second_cookie,
         )
         .await;
-    assert_eq!(set_active.status, 200, "{}", set_active.body);
     assert_eq!(
         context_of(ctx.ours(Shape::HttpV2, &second_cookie).await)["organizationRole"],
         "owner"
     );
-    let deleted = ctx
-        .ba
-        .post(
+    ctx.ba
+        .post_ok(
             "/organization/delete",
             json!({"organizationId": org_id.clone()}),
-            Some(&owner_cookie),
+            &owner_cookie,
         )
         .await;
-    assert_eq!(deleted.status, 200, "{}", deleted.body);
     let pointer = ctx.ba.get_session(&second_cookie).await.expect("a session");
     assert_eq!(
         pointer["session"]["activeOrganizationId"],

@@ -446,18 +446,9 @@ impl BetterAuthServer {
     ) -> Reply {
         let url = format!("{}/api/auth{path}", self.base_url);
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self.http.request(method, url);
+        let mut request = with_credential(self.http.request(method, url), as_);
         if let Some(body) = body {
             request = request.json(&body);
-        }
-        if let Some(credential) = as_ {
-            let (authorization, cookie) = credential.headers();
-            if let Some(a) = authorization {
-                request = request.header("authorization", a);
-            }
-            if let Some(c) = cookie {
-                request = request.header("cookie", c);
-            }
         }
         let response = request.send().await.expect("Better Auth answers");
         let status = response.status().as_u16();
@@ -568,20 +559,11 @@ impl BetterAuthServer {
         body: Value,
         as_: Option<&Credential>,
     ) -> (u16, Value) {
-        let mut request = self
+        let request = self
             .http
             .post(format!("{}{path}", self.base_url))
             .json(&body);
-        if let Some(credential) = as_ {
-            let (authorization, cookie) = credential.headers();
-            if let Some(a) = authorization {
-                request = request.header("authorization", a);
-            }
-            if let Some(c) = cookie {
-                request = request.header("cookie", c);
-            }
-        }
-        let response = request
+        let response = with_credential(request, as_)
             .send()
             .await
             .expect("the Better Auth server answers");
@@ -592,6 +574,18 @@ impl BetterAuthServer {
     /// `POST` with a JSON body.
     pub async fn post(&self, path: &str, body: Value, as_: Option<&Credential>) -> Reply {
         self.request("POST", path, Some(body), as_).await
+    }
+
+    /// `POST` with a JSON body as `as_`, which must succeed (200): the answer's body.
+    pub async fn post_ok(&self, path: &str, body: Value, as_: &Credential) -> Value {
+        let reply = self.post(path, body, Some(as_)).await;
+        assert_eq!(reply.status, 200, "POST {path}: {}", reply.body);
+        reply.body
+    }
+
+    /// `GET` as `as_`.
+    pub async fn get(&self, path: &str, as_: &Credential) -> Reply {
+        self.request("GET", path, None, Some(as_)).await
     }
 
     fn signed_in(reply: Reply, what: &str) -> SignedIn {
@@ -660,6 +654,23 @@ impl BetterAuthServer {
         assert_eq!(reply.status, 200, "get-session: {}", reply.body);
         (!reply.body.is_null()).then_some(reply.body)
     }
+}
+
+/// `request` presenting `as_` (its `Authorization` or `Cookie` header), when given.
+fn with_credential(
+    mut request: reqwest::RequestBuilder,
+    as_: Option<&Credential>,
+) -> reqwest::RequestBuilder {
+    if let Some(credential) = as_ {
+        let (authorization, cookie) = credential.headers();
+        if let Some(a) = authorization {
+            request = request.header("authorization", a);
+        }
+        if let Some(c) = cookie {
+            request = request.header("cookie", c);
+        }
+    }
+    request
 }
 
 impl Drop for BetterAuthServer {
