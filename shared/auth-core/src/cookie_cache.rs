@@ -18,10 +18,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sha2::Sha256;
 
 use crate::access_token::{audience_matches, check_times};
 use crate::identity::{SessionRecord, UserSnapshot};
@@ -233,7 +232,7 @@ fn compact(value: &str, secret: &Secret, now: DateTime<Utc>) -> Result<Payload, 
     let signature = URL_SAFE_NO_PAD
         .decode(&outer.signature)
         .map_err(|_| JoseError::Signature)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.bytes()).map_err(|_| JoseError::Key)?;
+    let mut mac = secret.hmac_sha256();
     mac.update(body.as_bytes());
     mac.update(format!(",\"expiresAt\":{}}}", outer.expires_at).as_bytes());
     mac.verify_slice(&signature)

@@ -38,27 +38,40 @@ const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b')');
 
 /// The Better Auth secret used to sign session cookies. Its `Debug` never shows the value.
+///
+/// The HMAC-SHA256 key schedule (the inner and outer padded key blocks) is computed once, here:
+/// each MAC then starts from a copy of it, two SHA-256 blocks fewer per request.
 #[derive(Clone)]
-pub struct Secret(Vec<u8>);
+pub struct Secret {
+    bytes: Vec<u8>,
+    keyed: HmacSha256,
+}
 
 impl Secret {
     /// Wraps the secret's bytes (the UTF-8 text of `BETTER_AUTH_SECRET`).
     pub fn new(value: impl Into<Vec<u8>>) -> Self {
-        Self(value.into())
+        let bytes = value.into();
+        // HMAC accepts keys of any length; this cannot fail.
+        let keyed = match HmacSha256::new_from_slice(&bytes) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
+        };
+        Self { bytes, keyed }
     }
 
-    /// The secret's bytes, for the other things Better Auth keys with it (cookie cache MACs,
-    /// HS256, the JWE key derivation). Never log them.
+    /// The secret's bytes, for the other things Better Auth keys with it (HS256, the JWE key
+    /// derivation). Never log them.
     pub fn bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// A fresh HMAC-SHA256 keyed with the secret (cookie signatures, the compact cookie cache).
+    pub fn hmac_sha256(&self) -> HmacSha256 {
+        self.keyed.clone()
     }
 
     fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length; this cannot fail.
-        match HmacSha256::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
-        }
+        self.hmac_sha256()
     }
 }
 
