@@ -941,23 +941,7 @@ async fn user_fields_reach_the_context_and_guests_can_be_refused() {
         ),
         (json!("jwt"), json!("vera_v"), json!("free"))
     );
-    let cached = ctx
-        .ba
-        .request(
-            "GET",
-            "/get-session",
-            None,
-            Some(&Credential::Cookie(cookie.clone())),
-        )
-        .await;
-    let with_cache = format!(
-        "{cookie}; {}",
-        cached
-            .cookies
-            .iter()
-            .find(|c| c.starts_with("better-auth.session_data="))
-            .expect("a cookie cache")
-    );
+    let with_cache = ctx.ba.with_cookie_cache(&cookie).await;
     let from_cache = context_of(
         ctx.ours_with(&stateless, Shape::HttpV2, &Credential::Cookie(with_cache))
             .await,
@@ -1576,16 +1560,7 @@ async fn organization_flows(keeping: &str, version: Version) {
 
     // A cookie cache is a snapshot: it carries no organization, and when one is required it
     // passes on to the session lookup, which confirms the membership.
-    let cached = ctx.ba.get("/get-session", &owner_cookie).await;
-    let with_cache = Credential::Cookie(format!(
-        "{}; {}",
-        owner.cookie,
-        cached
-            .cookies
-            .iter()
-            .find(|c| c.starts_with("better-auth.session_data="))
-            .expect("a cookie cache")
-    ));
+    let with_cache = Credential::Cookie(ctx.ba.with_cookie_cache(&owner.cookie).await);
     let cache_first = ctx.authenticator_with(&[("BETTER_AUTH_METHODS", "cookie-cache,session")]);
     let from_cache = context_of(
         ctx.ours_with(&cache_first, Shape::HttpV2, &with_cache)

@@ -583,6 +583,23 @@ impl BetterAuthServer {
         reply.body
     }
 
+    /// `session_cookie` (a `name=value` pair) with the cookie cache Better Auth sets for it on
+    /// `get-session` (default prefix), as a browser would send both.
+    pub async fn with_cookie_cache(&self, session_cookie: &str) -> String {
+        let reply = self
+            .get(
+                "/get-session",
+                &Credential::Cookie(session_cookie.to_owned()),
+            )
+            .await;
+        let cache = reply
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("better-auth.session_data="))
+            .expect("Better Auth set a cookie cache");
+        format!("{session_cookie}; {cache}")
+    }
+
     /// `GET` as `as_`.
     pub async fn get(&self, path: &str, as_: &Credential) -> Reply {
         self.request("GET", path, None, Some(as_)).await

@@ -210,7 +210,7 @@ impl AwsClient {
         } else {
             "amazonaws.com"
         };
-        format!("https://{}.{}.{suffix}", service.host_prefix(), self.region)
+        format!("https://{}.{}.{suffix}", service.name(), self.region)
     }
 
     /// One JSON 1.1 call (`X-Amz-Target: <target>`), signed for the service.
@@ -227,7 +227,7 @@ impl AwsClient {
         let signed = signed_json_request(
             &credentials,
             &self.region,
-            service.signing_name(),
+            service.name(),
             &url,
             &host,
             target,
@@ -351,15 +351,12 @@ enum Service {
 }
 
 impl Service {
-    fn host_prefix(self) -> &'static str {
+    /// The endpoint's host prefix, which is also the SigV4 signing name.
+    fn name(self) -> &'static str {
         match self {
             Self::SecretsManager => "secretsmanager",
             Self::Ssm => "ssm",
         }
-    }
-
-    fn signing_name(self) -> &'static str {
-        self.host_prefix()
     }
 }
 

@@ -243,10 +243,11 @@ impl Database {
     /// first request tries again.
     pub async fn warm_up(&self) -> Result<(), StoreError> {
         let prepared = self.prepared().await?;
-        if let (Some(session), true) = (
-            &prepared.session,
-            self.settings.prepared_statements && !self.unnamed_only.load(Ordering::Relaxed),
-        ) {
+        if let Some(session) = prepared
+            .session
+            .as_ref()
+            .filter(|_| self.named_statements())
+        {
             let client = self.client().await?;
             tokio::time::timeout(
                 self.settings.statement_timeout,
@@ -257,6 +258,12 @@ impl Database {
             .map_err(|e| StoreError::Query(describe(&e)))?;
         }
         Ok(())
+    }
+
+    /// Whether queries use cached named statements: configured so, and no pooler has shown that
+    /// they do not survive between round trips.
+    fn named_statements(&self) -> bool {
+        self.settings.prepared_statements && !self.unnamed_only.load(Ordering::Relaxed)
     }
 
     /// The Better Auth schema layout, detected on first use and re-detected after the refresh
@@ -487,7 +494,7 @@ impl Database {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        if self.settings.prepared_statements && !self.unnamed_only.load(Ordering::Relaxed) {
+        if self.named_statements() {
             let statement = client.prepare_typed_cached(sql, &types(params)).await?;
             let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
             client.query(&statement, &values).await
