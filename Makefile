@@ -6,7 +6,7 @@ CARGO_LAMBDA := $(shell command -v cargo-lambda 2>/dev/null)
 # The profile make bench measures with (`release` for the deployed build's exact code).
 BENCH_PROFILE ?= benchmark
 
-.PHONY: help dev dev-redis test bench lint lint-templates fmt build deploy watch invoke-examples tools-lambda clean
+.PHONY: help dev dev-redis test test-repeat bench lint lint-templates fmt build deploy watch invoke-examples tools-lambda clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ dev-redis: tools-lambda ## make dev with the sessions in Redis (Better Auth's se
 test: ## Run every test against a real PostgreSQL and Redis (found or started; see scripts/with-postgres.sh, scripts/with-redis.sh) and PgBouncer (installed if missing)
 	scripts/ensure-pgbouncer.sh
 	scripts/with-postgres.sh scripts/with-redis.sh cargo test --workspace --locked
+
+test-repeat: ## The flake check: .ci/run N times in a row on a fresh clone of HEAD (N=3), each run's time printed
+	scripts/test-repeat.sh $(or $(N),3)
 
 bench: tools-lambda ## The benchmark: each path against its limit, Better Auth's getSession, cold start, memory, arm64 zip sizes, capacity model (writes bench/latest.json)
 	scripts/ensure-pgbouncer.sh

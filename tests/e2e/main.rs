@@ -8,6 +8,7 @@ mod aws_secrets;
 mod bad_input;
 mod better_auth;
 mod faults;
+mod harness;
 mod load;
 mod me_routes;
 mod openapi;

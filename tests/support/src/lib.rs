@@ -1,7 +1,16 @@
 //! What a test needs: a real PostgreSQL, a fresh Better Auth schema of its own, and helpers to
-//! put users and sessions in it. Each [`TestDb`] is a new PostgreSQL schema (namespace) in the
-//! shared test database, reached through a URL whose `search_path` points at it, and dropped
-//! when the `TestDb` is dropped: tests are isolated and run in parallel.
+//! put users and sessions in it. Each [`TestDb`] is a new PostgreSQL schema (namespace) reached
+//! through a URL whose `search_path` points at it, and dropped when the `TestDb` is dropped:
+//! tests are isolated and run in parallel.
+//!
+//! Where the schema lives depends on who reads the catalogue. Our own code reads one schema
+//! (`current_schema()`), so most tests share one database ([`TEST_DATABASE`]) and each gets a
+//! schema in it, which is cheap. A Better Auth server is different: its migrator introspects the
+//! tables of *every* schema in its database and then reads their columns, so a sibling test
+//! dropping its schema between those two steps crashed the server at start-up ("schema … does
+//! not exist", seen with Better Auth 1.6). A schema for a Better Auth server ([`TestDb::isolated`])
+//! therefore lives in a database of its own, which no other test touches: the race cannot
+//! happen, whatever the timing. [`crate::better_auth::BetterAuthServer::start`] refuses any other.
 //!
 //! The server comes from `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`.
 //! `make test` (scripts/with-postgres.sh) starts a throwaway cluster when neither answers.
@@ -248,28 +257,52 @@ pub struct TestDb {
     pub schema: String,
     /// A URL whose connections see only this schema (`search_path`).
     pub url: String,
-    /// The test database's URL, without the `search_path` option.
+    /// The URL of the database holding the schema, without the `search_path` option.
     pub database_url: String,
     /// A connection to it.
     pub client: Client,
+    /// The database this test owns alone (dropped with it), or `None` in the shared one.
+    own_database: Option<String>,
 }
 
 impl TestDb {
-    /// Creates a schema holding `variant`'s tables.
+    /// Creates a schema holding `variant`'s tables, in the shared test database.
     pub async fn new(variant: Variant) -> Self {
-        Self::create(variant, variant.sql()).await
-    }
-
-    /// Creates an empty schema whose tables will follow `variant` (Better Auth's migrator
-    /// creates them).
-    pub async fn empty(variant: Variant) -> Self {
-        Self::create(variant, "").await
-    }
-
-    async fn create(variant: Variant, ddl: &str) -> Self {
         ensure_test_database().await;
+        Self::create(variant, variant.sql(), TEST_DATABASE, None).await
+    }
+
+    /// Creates a schema in a database of its own, for a Better Auth server to migrate: empty
+    /// (Better Auth's migrator creates the tables) or holding `ddl` first. See the module docs
+    /// for why a server never shares its database with other tests.
+    pub async fn isolated(variant: Variant, ddl: &str) -> Self {
+        let name = format!("t_{}", random_token(16).to_ascii_lowercase());
+        let admin = connect(&server_url()).await;
+        // template0: a CREATE DATABASE from template1 fails while anything is connected to it.
+        if let Err(e) = admin
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"
+            ))
+            .await
+        {
+            panic!("cannot create a database for the Better Auth server: {e}");
+        }
+        Self::create(variant, ddl, &name, Some(name.clone())).await
+    }
+
+    /// Whether the schema lives in a database no other test uses.
+    pub fn is_isolated(&self) -> bool {
+        self.own_database.is_some()
+    }
+
+    async fn create(
+        variant: Variant,
+        ddl: &str,
+        database: &str,
+        own_database: Option<String>,
+    ) -> Self {
         let schema = format!("t_{}", random_token(16).to_ascii_lowercase());
-        let database_url = with_database(&server_url(), TEST_DATABASE);
+        let database_url = with_database(&server_url(), database);
         let url = with_search_path(&database_url, &schema);
         let client = connect(&database_url).await;
         client
@@ -284,6 +317,7 @@ impl TestDb {
             url,
             database_url,
             client,
+            own_database,
         }
     }
 
@@ -426,8 +460,17 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let schema = self.schema.clone();
-        let url = with_database(&server_url(), TEST_DATABASE);
+        let (url, statement) = match &self.own_database {
+            // FORCE: the Better Auth server's pool may not have closed its connections yet.
+            Some(name) => (
+                server_url(),
+                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            ),
+            None => (
+                with_database(&server_url(), TEST_DATABASE),
+                format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema),
+            ),
+        };
         // Async drop does not exist: tear down on a thread with its own small runtime.
         let handle = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -439,9 +482,7 @@ impl Drop for TestDb {
             runtime.block_on(async move {
                 if let Ok((client, connection)) = tokio_postgres::connect(&url, NoTls).await {
                     tokio::spawn(connection);
-                    let _ = client
-                        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                        .await;
+                    let _ = client.batch_execute(&statement).await;
                 }
             });
         });
