@@ -31,9 +31,10 @@ bench: tools-lambda ## The benchmark: each path against its limit, Better Auth's
 	cargo build --profile $(BENCH_PROFILE) --locked -p authorizer -p bench
 	scripts/with-postgres.sh scripts/with-redis.sh cargo run --profile $(BENCH_PROFILE) --locked --quiet -p bench
 
-lint: lint-templates ## cargo fmt --check, clippy with warnings denied, and the SAM templates
+lint: lint-templates ## cargo fmt --check, clippy with warnings denied, auth-core's layers (no import cycle), and the SAM templates
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo test --locked -p auth-core --test layers
 
 lint-templates: ## cfn-lint and an offline SAM transform of template.yaml and deploy/template-httpapi.yaml (installs both from PyPI)
 	scripts/lint-templates.sh

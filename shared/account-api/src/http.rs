@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use auth_core::credentials::{CredentialError, CredentialSource, RawCredentials};
+use auth_core::env::Env;
 use auth_core::{AuthError, Authenticator, Config, ConfigError, Refusal, StoreError};
 
 use crate::store::{AccountError, AccountStore};
@@ -55,11 +56,9 @@ impl ApiSettings {
 
     /// Reads settings through `lookup` (empty values count as unset).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let invalid = |var: &'static str, reason: &str| ConfigError::Invalid {
-            var,
-            reason: reason.to_owned(),
-        };
+        let env = Env::new(&lookup);
+        let get = |name: &str| env.get(name);
+        let invalid = |var: &'static str, reason: &str| auth_core::env::invalid(var, reason);
         let cors_origins: HashSet<String> =
             list(get("CORS_ALLOWED_ORIGINS"), "").into_iter().collect();
         for origin in &cors_origins {
@@ -92,17 +91,6 @@ impl ApiSettings {
         }
         trusted_origins.sort();
         trusted_origins.dedup();
-        let number = |var: &'static str, default: i64, min: i64, max: i64| match get(var) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (min..=max).contains(n))
-                .ok_or_else(|| {
-                    invalid(var, &format!("expected a whole number from {min} to {max}"))
-                }),
-        };
         let assignable_roles = list(get("ASSIGNABLE_ROLES"), "admin,user");
         if assignable_roles
             .iter()
@@ -116,8 +104,8 @@ impl ApiSettings {
             assignable_roles,
             cors_origins,
             trusted_origins,
-            max_body_bytes: number("MAX_BODY_BYTES", 16 * 1024, 256, 1024 * 1024)? as usize,
-            max_list_limit: number("USERS_MAX_LIMIT", 500, 1, 10_000)?,
+            max_body_bytes: env.number("MAX_BODY_BYTES", 16 * 1024, 256, 1024 * 1024)?,
+            max_list_limit: env.number("USERS_MAX_LIMIT", 500, 1, 10_000)?,
         })
     }
 }

@@ -10,18 +10,20 @@
 //!   `session` cannot answer (the store is down) and `cookie-cache` comes after it, a valid
 //!   cache still decides; otherwise the error stands: an error is never an allow.
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::credentials::{
     Credential, CredentialError, CredentialSource, ExtractOptions, RawCredentials,
 };
+use crate::env::ConfigError;
 use crate::error::AuthError;
 use crate::identity::{Identity, Policy, Refusal};
-use crate::keys::KeyStore;
+use crate::keys::JwksCache;
 use crate::methods::{ConfiguredMethod, Context, MethodName, Precedence, Step, Verdict};
 use crate::result_cache::ResultCache;
+use crate::store::SessionStore;
+use crate::store::port::AuthStore;
 use crate::store::postgres::Database;
 use crate::store::secondary::SecondaryStore;
-use crate::store::{AuthStore, SessionStore};
 
 /// A verified caller and how they proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +51,7 @@ pub struct Authenticator<S = SessionStore> {
     extract: ExtractOptions,
     policy: Policy,
     store: S,
-    keys: KeyStore,
+    keys: JwksCache,
     /// Exclusive methods first, then the others, each group in the configured order.
     methods: Vec<ConfiguredMethod>,
     /// The user fields a context may carry besides the core ones.
@@ -95,13 +97,17 @@ impl Authenticator<SessionStore> {
 impl<S: AuthStore> Authenticator<S> {
     /// Builds the validator on any store. No I/O.
     pub fn with_store(config: &Config, store: S) -> Result<Self, ConfigError> {
-        let keys = KeyStore::new(config.keys.clone()).map_err(|e| ConfigError::Invalid {
+        let keys = JwksCache::new(config.keys.clone()).map_err(|e| ConfigError::Invalid {
             var: "BETTER_AUTH_JWKS_URL",
             reason: e.to_string(),
         })?;
-        let mut methods = Vec::with_capacity(config.order.len());
+        let mut methods = Vec::with_capacity(config.method_order.len());
         for precedence in [Precedence::Exclusive, Precedence::Ordered] {
-            for name in config.order.iter().filter(|m| m.precedence() == precedence) {
+            for name in config
+                .method_order
+                .iter()
+                .filter(|m| m.precedence() == precedence)
+            {
                 methods.push(ConfiguredMethod::build(*name, &config.methods)?);
             }
         }
@@ -127,7 +133,7 @@ impl<S: AuthStore> Authenticator<S> {
     }
 
     /// The jwt plugin's key cache.
-    pub fn keys(&self) -> &KeyStore {
+    pub fn keys(&self) -> &JwksCache {
         &self.keys
     }
 
@@ -205,8 +211,13 @@ impl<S: AuthStore> Authenticator<S> {
             };
             match verdict {
                 Verdict::Decided(result) => {
+                    let method = method.name();
                     return Attempt {
-                        result,
+                        result: result.map(|verified| Authenticated {
+                            identity: verified.identity,
+                            source: verified.source,
+                            method,
+                        }),
                         fingerprint,
                     };
                 }

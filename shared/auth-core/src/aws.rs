@@ -30,7 +30,9 @@ use aws_sigv4::sign::v4;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 pub use self::client::{AwsClient, AwsCredentials, AwsError, CredentialSource};
-use crate::config::{Config, ConfigError, PasswordSource};
+use crate::config::Config;
+use crate::env::{ConfigError, Env};
+use crate::store::postgres::settings::PasswordSource;
 
 /// How long an RDS IAM token is valid.
 pub const IAM_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
@@ -52,13 +54,10 @@ pub async fn config_from_env() -> Result<Config, ConfigError> {
 pub async fn config_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-    let wants_iam = matches!(
-        get("DATABASE_IAM_AUTH")
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref(),
-        Some("true" | "1" | "yes" | "on")
-    );
+    let env = Env::new(&lookup);
+    let get = |name: &str| env.get(name);
+    // `DATABASE_IAM_AUTH=ture` stops the function: it never silently means false.
+    let wants_iam = env.flag("DATABASE_IAM_AUTH", false)?;
     let sources = [
         "DATABASE_URL_SECRET_ARN",
         "DATABASE_URL_PARAMETER",
@@ -315,6 +314,33 @@ pub fn rds_auth_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A typo in a flag stops the function (it used to mean false, silently).
+    #[tokio::test]
+    async fn a_misspelt_iam_flag_is_an_error_not_false() {
+        let vars = [
+            ("DATABASE_URL", "postgres://u@127.0.0.1:9/d"),
+            (
+                "BETTER_AUTH_SECRET",
+                "a-secret-of-at-least-32-characters-long",
+            ),
+            ("DATABASE_IAM_AUTH", "ture"),
+        ];
+        let error = config_from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .await
+        .expect_err("ture is not a flag");
+        assert_eq!(
+            error,
+            ConfigError::Invalid {
+                var: "DATABASE_IAM_AUTH",
+                reason: "expected true or false".into()
+            }
+        );
+    }
 
     #[test]
     fn database_urls_are_read_from_every_secret_shape() {

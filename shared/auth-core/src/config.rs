@@ -5,93 +5,17 @@
 //! naming the variable; values themselves (URLs, secrets) never appear in an error.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use crate::credentials::{CookieNames, ExtractOptions};
+use crate::env::{ConfigError, Env, Get, flag, invalid, number};
 use crate::identity::Policy;
 use crate::jose::Algorithm;
 use crate::keys::{KeySettings, KeySource};
 use crate::methods::{Common, MethodName, MethodSettings};
 use crate::schema::{ModelField, SchemaOverrides, TableOverride, validate_identifier};
 use crate::signing::Secret;
-
-/// A setting that is missing or cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// A required variable is not set.
-    #[error("{0} is required but not set")]
-    Missing(&'static str),
-    /// A variable is set to something unusable.
-    #[error("{var} is invalid: {reason}")]
-    Invalid {
-        /// The variable.
-        var: &'static str,
-        /// Why (never the value of a secret).
-        reason: String,
-    },
-}
-
-fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        var,
-        reason: reason.into(),
-    }
-}
-
-/// Supplies a fresh password for each new connection (RDS IAM authentication tokens).
-pub trait PasswordSource: Send + Sync {
-    /// A password valid now. Errors are logged; the connection is then tried without one.
-    fn password(
-        &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + '_>>;
-}
-
-/// How to reach PostgreSQL.
-#[derive(Clone)]
-pub struct DatabaseSettings {
-    /// The parsed `DATABASE_URL`.
-    pub pg: tokio_postgres::Config,
-    /// `DATABASE_POOL_MAX_SIZE`: connections per container (default 2).
-    pub pool_max_size: usize,
-    /// `DATABASE_CONNECT_TIMEOUT_MS`: opening a connection (default 3000).
-    pub connect_timeout: Duration,
-    /// `DATABASE_STATEMENT_TIMEOUT_MS`: one query, enforced by the client and sent to the server
-    /// as `statement_timeout` (default 2000).
-    pub statement_timeout: Duration,
-    /// `DATABASE_SERVER_STATEMENT_TIMEOUT`: also send `statement_timeout` as a startup option
-    /// (default true; turn off for poolers that refuse startup options).
-    pub server_statement_timeout: bool,
-    /// `DATABASE_PREPARED_STATEMENTS`: cache named prepared statements per connection (default
-    /// true). Set false behind transaction poolers without prepared-statement support.
-    pub prepared_statements: bool,
-    /// `DATABASE_VERIFY_IDLE_AFTER_MS`: a pooled connection idle this long is pinged before use,
-    /// catching connections that died while the sandbox was frozen (default 10000; 0 = always).
-    pub verify_idle_after: Duration,
-    /// `BETTER_AUTH_SCHEMA_REFRESH_SECONDS`: how long a detected schema layout is used before it
-    /// is detected again (default 300): a column added by a migration is honoured within it.
-    pub schema_refresh: Duration,
-    /// `DATABASE_CA_FILE`: extra PEM roots (e.g. the Amazon RDS bundle) for `sslmode=require`.
-    pub ca_file: Option<PathBuf>,
-    /// A per-connection password (RDS IAM), set by `auth_core::aws` when `DATABASE_IAM_AUTH=true`.
-    pub password_source: Option<std::sync::Arc<dyn PasswordSource>>,
-}
-
-impl std::fmt::Debug for DatabaseSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatabaseSettings")
-            .field("hosts", &self.pg.get_hosts().len())
-            .field("dbname", &self.pg.get_dbname())
-            .field("user", &self.pg.get_user())
-            .field("pool_max_size", &self.pool_max_size)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("statement_timeout", &self.statement_timeout)
-            .field("prepared_statements", &self.prepared_statements)
-            .field("iam_auth", &self.password_source.is_some())
-            .finish_non_exhaustive()
-    }
-}
+use crate::store::postgres::settings::DatabaseSettings;
 
 /// Everything the session validator needs.
 #[derive(Debug, Clone)]
@@ -101,7 +25,7 @@ pub struct Config {
     /// Every configured secret, current first (JWE cookie caches may use an older one).
     pub all_secrets: Vec<Secret>,
     /// `BETTER_AUTH_METHODS`, in order (default: `session`).
-    pub order: Vec<MethodName>,
+    pub method_order: Vec<MethodName>,
     /// Every method's own settings (parsed next to the method, in [`crate::methods`]).
     pub methods: MethodSettings,
     /// Where the jwt plugin's public keys come from and how they are cached (shared by `jwt`
@@ -148,7 +72,7 @@ impl Config {
     /// Reads settings through `lookup` (the environment, or a map in tests). Empty values count
     /// as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env { lookup: &lookup };
+        let env = Env::new(&lookup);
         let get = |name: &str| env.get(name);
         let order = methods(&get)?;
         let base_url = get("BETTER_AUTH_URL").map(|v| v.trim().to_owned());
@@ -172,7 +96,7 @@ impl Config {
         };
         let cache_cookie_names =
             crate::credentials::cache_cookie_names(&cache_cookie_name, secure_cookies);
-        let database = database(&get)?;
+        let database = DatabaseSettings::parse(&env)?;
         let secondary_storage = crate::store::secondary::SecondaryStorageSettings::parse(
             &env,
             database.connect_timeout,
@@ -196,10 +120,10 @@ impl Config {
                 base_url: base_url.as_deref(),
                 origin: origin.as_deref(),
                 leeway_seconds,
-                order: &order,
                 secrets: &all_secrets,
                 cache_cookie_names: &cache_cookie_names,
             },
+            &order,
         )?;
         Ok(Self {
             secret: all_secrets
@@ -207,7 +131,7 @@ impl Config {
                 .cloned()
                 .ok_or(ConfigError::Missing("BETTER_AUTH_SECRET"))?,
             all_secrets,
-            order,
+            method_order: order,
             methods,
             leeway_seconds,
             cookie_prefix,
@@ -247,64 +171,6 @@ impl Config {
             refuse_anonymous: self.refuse_anonymous,
             require_active_organization: self.require_active_organization,
         }
-    }
-}
-
-type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
-
-/// The environment (or a map, in tests) as settings read it: empty values count as unset, and
-/// every parse error names its variable.
-pub struct Env<'a> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-}
-
-impl std::fmt::Debug for Env<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Env")
-    }
-}
-
-impl<'a> Env<'a> {
-    /// Reads through `lookup`.
-    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
-        Self { lookup }
-    }
-
-    /// The value as set, blank or not.
-    pub fn raw(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
-    }
-
-    /// The value, when set and not blank.
-    pub fn get(&self, name: &str) -> Option<String> {
-        (self.lookup)(name).filter(|v| !v.trim().is_empty())
-    }
-
-    /// `true`/`false` (also 1/0, yes/no, on/off).
-    pub fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
-        flag(&|name| self.get(name), var, default)
-    }
-
-    /// A whole number within bounds.
-    pub fn number<T: FromStr + PartialOrd + Copy + std::fmt::Display>(
-        &self,
-        var: &'static str,
-        default: T,
-        min: T,
-        max: T,
-    ) -> Result<T, ConfigError> {
-        number(&|name| self.get(name), var, default, min, max)
-    }
-
-    /// Milliseconds within bounds.
-    pub fn millis(
-        &self,
-        var: &'static str,
-        default: u64,
-        min: u64,
-        max: u64,
-    ) -> Result<Duration, ConfigError> {
-        millis(&|name| self.get(name), var, default, min, max)
     }
 }
 
@@ -550,81 +416,6 @@ fn cookie_prefix(value: Option<String>) -> Result<String, ConfigError> {
     }
 }
 
-fn flag(get: &Get<'_>, var: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match get(var).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
-        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
-        Some(_) => Err(invalid(var, "expected true or false")),
-    }
-}
-
-fn number<T: FromStr + PartialOrd + Copy + std::fmt::Display>(
-    get: &Get<'_>,
-    var: &'static str,
-    default: T,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError> {
-    let Some(raw) = get(var) else {
-        return Ok(default);
-    };
-    match raw.trim().parse::<T>() {
-        Ok(v) if v >= min && v <= max => Ok(v),
-        _ => Err(invalid(
-            var,
-            format!("expected a whole number from {min} to {max}"),
-        )),
-    }
-}
-
-fn millis(
-    get: &Get<'_>,
-    var: &'static str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<Duration, ConfigError> {
-    number(get, var, default, min, max).map(Duration::from_millis)
-}
-
-fn database(get: &Get<'_>) -> Result<DatabaseSettings, ConfigError> {
-    let url = get("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?;
-    let pg = tokio_postgres::Config::from_str(url.trim()).map_err(|_| {
-        invalid(
-            "DATABASE_URL",
-            "not a PostgreSQL connection string (postgres://user:password@host:port/db?sslmode=require)",
-        )
-    })?;
-    if pg.get_hosts().is_empty() {
-        return Err(invalid("DATABASE_URL", "names no host"));
-    }
-    let ca_file = get("DATABASE_CA_FILE").map(PathBuf::from);
-    if let Some(path) = &ca_file
-        && !path.is_file()
-    {
-        return Err(invalid("DATABASE_CA_FILE", "no such file"));
-    }
-    Ok(DatabaseSettings {
-        pg,
-        pool_max_size: number(get, "DATABASE_POOL_MAX_SIZE", 2, 1, 64)?,
-        connect_timeout: millis(get, "DATABASE_CONNECT_TIMEOUT_MS", 3000, 100, 60_000)?,
-        statement_timeout: millis(get, "DATABASE_STATEMENT_TIMEOUT_MS", 2000, 10, 60_000)?,
-        server_statement_timeout: flag(get, "DATABASE_SERVER_STATEMENT_TIMEOUT", true)?,
-        prepared_statements: flag(get, "DATABASE_PREPARED_STATEMENTS", true)?,
-        verify_idle_after: millis(get, "DATABASE_VERIFY_IDLE_AFTER_MS", 10_000, 0, 3_600_000)?,
-        schema_refresh: Duration::from_secs(number(
-            get,
-            "BETTER_AUTH_SCHEMA_REFRESH_SECONDS",
-            300,
-            1,
-            86_400,
-        )?),
-        ca_file,
-        password_source: None,
-    })
-}
-
 fn identifier(var: &'static str, value: &str) -> Result<String, ConfigError> {
     let value = value.trim();
     validate_identifier(value).map_err(|e| invalid(var, e.to_string()))?;
@@ -852,7 +643,7 @@ mod tests {
     fn methods_and_stateless_settings() {
         let c = config(&BASE).expect("valid");
         assert_eq!(
-            c.order,
+            c.method_order,
             [MethodName::Session],
             "the database session only, by default"
         );
@@ -869,7 +660,7 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(
-            c.order,
+            c.method_order,
             [
                 MethodName::CookieCache,
                 MethodName::Session,

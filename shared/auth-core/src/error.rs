@@ -4,7 +4,7 @@ use crate::access_token::TokenError;
 use crate::credentials::CredentialError;
 use crate::identity::Refusal;
 use crate::keys::KeyError;
-use crate::store::StoreError;
+use crate::store::port::StoreError;
 
 /// Why a request is not authenticated.
 #[derive(Debug, thiserror::Error)]

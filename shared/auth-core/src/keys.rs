@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::jose::{Algorithm, Jwk, KeySet, PublicKey, VerificationKey};
-use crate::store::{AuthStore, StoreError, StoredKey};
+use crate::store::port::{AuthStore, StoreError, StoredKey};
 
 /// Largest JWKS document we read.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -73,7 +73,7 @@ struct State {
 }
 
 /// The cached key set. One per container.
-pub struct KeyStore {
+pub struct JwksCache {
     settings: KeySettings,
     state: Mutex<State>,
     fetch: tokio::sync::Mutex<()>,
@@ -81,15 +81,15 @@ pub struct KeyStore {
     http: Option<reqwest::Client>,
 }
 
-impl std::fmt::Debug for KeyStore {
+impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyStore")
+        f.debug_struct("JwksCache")
             .field("source", &self.settings.source)
             .finish_non_exhaustive()
     }
 }
 
-impl KeyStore {
+impl JwksCache {
     /// A store that has loaded nothing yet.
     pub fn new(settings: KeySettings) -> Result<Self, KeyError> {
         let http = match settings.source {
@@ -265,8 +265,7 @@ pub fn keys_from_document(body: &[u8], default_alg: Algorithm) -> Result<KeySet,
 pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, KeyError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = crate::store::postgres::client_tls_config(roots)
-        .map_err(|e| KeyError::Fetch(e.to_string()))?;
+    let tls = crate::tls::client_config(roots).map_err(|e| KeyError::Fetch(e.to_string()))?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(timeout)

@@ -426,8 +426,8 @@ impl BetterAuthServer {
         );
         // Plain HTTP to the local server; the TLS backend is configured only because reqwest
         // insists on one (the workspace builds it without a default crypto provider).
-        let tls = auth_core::store::postgres::client_tls_config(rustls::RootCertStore::empty())
-            .expect("tls config");
+        let tls =
+            auth_core::tls::client_config(rustls::RootCertStore::empty()).expect("tls config");
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .default_headers(headers)

@@ -1,7 +1,8 @@
 //! Linked accounts (sign-in methods): never their tokens or password hash.
 
 use auth_core::StoreError;
-use auth_core::schema::{AccountField, Projection, Slot, TableLayout};
+use auth_core::schema::{AccountField, TableLayout};
+use auth_core::store::postgres::projection::{Projection, Slot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;

@@ -1,7 +1,8 @@
 //! API keys (`@better-auth/api-key`): a user's keys and their deletion. Never the key's hash.
 
 use auth_core::StoreError;
-use auth_core::schema::{ApiKeyField, Projection, Slot, TableLayout};
+use auth_core::schema::{ApiKeyField, TableLayout};
+use auth_core::store::postgres::projection::{Projection, Slot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;

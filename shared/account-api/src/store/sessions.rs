@@ -6,7 +6,8 @@
 use std::collections::HashSet;
 
 use auth_core::StoreError;
-use auth_core::schema::{Projection, Revocation, SessionField, Slot, TableLayout};
+use auth_core::schema::{Revocation, SessionField, TableLayout};
+use auth_core::store::postgres::projection::{Projection, Slot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;

@@ -1,7 +1,8 @@
 //! Users: read, list, update, roles and bans.
 
 use auth_core::StoreError;
-use auth_core::schema::{Kind, ModelField, Projection, Slot, TableLayout, UserField};
+use auth_core::schema::{Kind, ModelField, TableLayout, UserField};
+use auth_core::store::postgres::projection::{Projection, Slot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;

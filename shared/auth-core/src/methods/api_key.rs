@@ -12,13 +12,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::{Claim, Common, Context, CredentialMethod, MethodName, Precedence, Verdict};
-use crate::authenticator::Authenticated;
-use crate::config::{ConfigError, Env};
+use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
 use crate::credentials::{CredentialError, CredentialSource, RawCredentials};
+use crate::env::{ConfigError, Env};
 use crate::error::AuthError;
 use crate::identity;
-use crate::store::AuthStore;
+use crate::store::port::AuthStore;
 use crate::telemetry::fingerprint;
 
 /// The longest key read (Better Auth's default is 64 characters plus a prefix).
@@ -73,7 +72,11 @@ impl CredentialMethod for ApiKeyMethod {
     // A request that carries a key is decided by the key alone.
     const PRECEDENCE: Precedence = Precedence::Exclusive;
 
-    fn settings(env: &Env<'_>, _: &Common<'_>) -> Result<ApiKeySettings, ConfigError> {
+    fn settings(
+        env: &Env<'_>,
+        _: &Common<'_>,
+        _configured: bool,
+    ) -> Result<ApiKeySettings, ConfigError> {
         const VAR: &str = "BETTER_AUTH_API_KEY_HEADERS";
         let headers: Vec<String> = env
             .get(VAR)
@@ -154,10 +157,9 @@ impl CredentialMethod for ApiKeyMethod {
             .map(|o| o.user_id.clone());
         Verdict::Decided(
             match identity::evaluate_api_key(record, Utc::now(), context.policy) {
-                Ok(identity) => Ok(Authenticated {
+                Ok(identity) => Ok(Verified {
                     identity,
                     source: CredentialSource::ApiKey,
-                    method: MethodName::ApiKey,
                 }),
                 Err(reason) => Err(AuthError::Refused {
                     reason,

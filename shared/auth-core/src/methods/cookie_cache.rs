@@ -4,14 +4,13 @@
 
 use chrono::Utc;
 
-use super::{Claim, Common, Context, CredentialMethod, MethodName, Precedence, Verdict};
-use crate::authenticator::Authenticated;
-use crate::config::{ConfigError, Env};
+use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
 use crate::cookie_cache::{self, CacheMiss, CacheSettings, Strategy};
 use crate::credentials::{self, Credential, CredentialSource, RawCredentials};
+use crate::env::{ConfigError, Env};
 use crate::identity;
 use crate::jose::{self, JweKey};
-use crate::store::AuthStore;
+use crate::store::port::AuthStore;
 use crate::telemetry::fingerprint;
 
 /// `cookie-cache`'s settings.
@@ -41,7 +40,11 @@ impl CredentialMethod for CookieCacheMethod {
     type Credential = CachedSession;
     const PRECEDENCE: Precedence = Precedence::Ordered;
 
-    fn settings(env: &Env<'_>, common: &Common<'_>) -> Result<CookieCacheSettings, ConfigError> {
+    fn settings(
+        env: &Env<'_>,
+        common: &Common<'_>,
+        _configured: bool,
+    ) -> Result<CookieCacheSettings, ConfigError> {
         const STRATEGY: &str = "BETTER_AUTH_COOKIE_CACHE_STRATEGY";
         let strategy = match env.get(STRATEGY) {
             None => Strategy::Compact,
@@ -128,7 +131,7 @@ impl CookieCacheMethod {
         &self,
         credential: &CachedSession,
         context: &Context<'_, S>,
-    ) -> Result<Authenticated, CacheMiss> {
+    ) -> Result<Verified, CacheMiss> {
         let value = credential.cache.as_deref().ok_or(CacheMiss::Absent)?;
         let settings = &self.settings.cache;
         let keys = match cookie_cache::plugin_key_id(value, settings) {
@@ -147,10 +150,9 @@ impl CookieCacheMethod {
         // A refusal read from a cache that may be minutes old is not final: the next method
         // (normally the store) decides. Without one, the request is refused.
         identity::check(&record, now, context.policy).map_err(|_| CacheMiss::Refused)?;
-        Ok(Authenticated {
+        Ok(Verified {
             identity: record.into(),
             source: credential.session.source,
-            method: MethodName::CookieCache,
         })
     }
 }

@@ -6,15 +6,14 @@
 
 use chrono::Utc;
 
-use super::{Claim, Common, Context, CredentialMethod, MethodName, Precedence, Verdict};
+use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
 use crate::access_token::{self, ClaimRules, TokenError};
-use crate::authenticator::Authenticated;
-use crate::config::{ConfigError, Env};
 use crate::credentials::{self, CredentialSource, RawCredentials};
+use crate::env::{ConfigError, Env};
 use crate::error::AuthError;
 use crate::identity::Refusal;
 use crate::jose;
-use crate::store::AuthStore;
+use crate::store::port::AuthStore;
 use crate::telemetry::fingerprint;
 
 /// `jwt`'s settings.
@@ -38,8 +37,12 @@ impl CredentialMethod for JwtMethod {
     type Credential = String;
     const PRECEDENCE: Precedence = Precedence::Exclusive;
 
-    fn settings(env: &Env<'_>, common: &Common<'_>) -> Result<JwtSettings, ConfigError> {
-        let uses_jwt = common.order.contains(&MethodName::Jwt);
+    fn settings(
+        env: &Env<'_>,
+        common: &Common<'_>,
+        configured: bool,
+    ) -> Result<JwtSettings, ConfigError> {
+        let uses_jwt = configured;
         let claim = |var: &'static str| -> Result<String, ConfigError> {
             match env.get(var).or_else(|| common.origin.map(str::to_owned)) {
                 Some(v) => Ok(v.trim().to_owned()),
@@ -94,7 +97,7 @@ impl JwtMethod {
         &self,
         jwt: &str,
         context: &Context<'_, S>,
-    ) -> Result<Authenticated, AuthError> {
+    ) -> Result<Verified, AuthError> {
         let jws = jose::parse_jws(jwt).map_err(TokenError::from)?;
         // Other tokens signed with the same keys (OAuth access tokens, logout tokens, cookie
         // caches) are never sessions, whatever their audience.
@@ -130,10 +133,9 @@ impl JwtMethod {
                 Some(_) => {}
             }
         }
-        Ok(Authenticated {
+        Ok(Verified {
             identity: token.identity,
             source: CredentialSource::BearerJwt,
-            method: MethodName::Jwt,
         })
     }
 }

@@ -16,119 +16,16 @@
 //! [`credential_methods!`] below.
 
 pub mod api_key;
+pub mod contract;
 pub mod cookie_cache;
 pub mod jwt;
 pub mod session;
 
-use std::future::Future;
+pub use contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
 
-use crate::authenticator::Authenticated;
-use crate::config::{ConfigError, Env};
-use crate::credentials::{Credential, CredentialError, ExtractOptions, RawCredentials};
-use crate::error::AuthError;
-use crate::identity::Policy;
-use crate::keys::KeyStore;
-use crate::store::AuthStore;
-
-/// What a method finds in a request.
-#[derive(Debug)]
-pub enum Claim<C> {
-    /// The request carries no credential of this method.
-    Absent,
-    /// It carries one: verify it.
-    Present(C),
-    /// It carries one that is unusable: refused before any lookup.
-    Invalid(CredentialError),
-}
-
-/// A method's answer about the credential it claimed.
-#[derive(Debug)]
-pub enum Verdict {
-    /// Final: the caller, or why not.
-    Decided(Result<Authenticated, AuthError>),
-    /// Not this method's to decide after all (e.g. a cookie-cache miss): the next one decides.
-    Pass(&'static str),
-    /// The method could not answer (its store is down): the next one may; if none decides, this
-    /// error stands. Never an allow.
-    Unavailable(AuthError),
-}
-
-/// Where a method stands in the order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precedence {
-    /// Its credential, when present, decides alone, whatever the configured order.
-    Exclusive,
-    /// Tried in the configured order.
-    Ordered,
-}
-
-/// What every method may use while verifying: the store, the jwt plugin's keys, how session
-/// tokens are found and the policy.
-#[derive(Debug)]
-pub struct Context<'a, S> {
-    /// Sessions, bans and keys.
-    pub store: &'a S,
-    /// The jwt plugin's public keys (cached).
-    pub keys: &'a KeyStore,
-    /// How the session token is found and its signature checked.
-    pub extract: &'a ExtractOptions,
-    /// What a user must satisfy besides a valid credential.
-    pub policy: Policy,
-    /// The request's session token, extracted (signature checked) at most once per request
-    /// however many methods claim it (`cookie-cache` and `session`).
-    pub session_token: std::sync::OnceLock<Result<Credential, CredentialError>>,
-}
-
-/// The settings every method's own settings may depend on.
-#[derive(Debug, Clone)]
-pub struct Common<'a> {
-    /// `BETTER_AUTH_URL`, as written.
-    pub base_url: Option<&'a str>,
-    /// The origin of `BETTER_AUTH_URL`.
-    pub origin: Option<&'a str>,
-    /// `BETTER_AUTH_CLOCK_SKEW_SECONDS`.
-    pub leeway_seconds: i64,
-    /// The configured methods, in order.
-    pub order: &'a [MethodName],
-    /// Every secret, current first.
-    pub secrets: &'a [crate::signing::Secret],
-    /// The cookie cache's names (`<prefix>.session_data`, renamed, `__Secure-` or not).
-    pub cache_cookie_names: &'a [String; 2],
-}
-
-/// One way of proving who a request is.
-pub trait CredentialMethod: Sized + Send + Sync {
-    /// Its settings, parsed from the environment next to the method.
-    type Settings: std::fmt::Debug + Clone + Send + Sync;
-    /// The credential it finds in a request (owned: claims are cheap, verification is not).
-    type Credential: Send + Sync;
-    /// Where it stands in the order.
-    const PRECEDENCE: Precedence;
-
-    /// Parses this method's settings (always, so a bad value is reported even when the method
-    /// is not configured).
-    fn settings(env: &Env<'_>, common: &Common<'_>) -> Result<Self::Settings, ConfigError>;
-
-    /// Builds the method from its settings. Does no I/O.
-    fn new(settings: &Self::Settings) -> Result<Self, ConfigError>;
-
-    /// Whether the request carries this method's credential. No I/O.
-    fn claim<S: AuthStore>(
-        &self,
-        request: &RawCredentials<'_>,
-        context: &Context<'_, S>,
-    ) -> Claim<Self::Credential>;
-
-    /// A short hash of the credential, for logs (never the credential).
-    fn fingerprint(credential: &Self::Credential) -> String;
-
-    /// Decides, passes, or cannot answer.
-    fn verify<S: AuthStore>(
-        &self,
-        credential: &Self::Credential,
-        context: &Context<'_, S>,
-    ) -> impl Future<Output = Verdict> + Send;
-}
+use crate::credentials::{CredentialError, RawCredentials};
+use crate::env::{ConfigError, Env};
+use crate::store::port::AuthStore;
 
 /// One step of the loop: what a configured method made of the request.
 // A transient value moved once per request: boxing the large variant would allocate on every
@@ -192,10 +89,18 @@ macro_rules! credential_methods {
         }
 
         impl MethodSettings {
-            /// Parses every method's settings.
-            pub fn parse(env: &Env<'_>, common: &Common<'_>) -> Result<Self, ConfigError> {
+            /// Parses every method's settings; `order` is the configured methods.
+            pub fn parse(
+                env: &Env<'_>,
+                common: &Common<'_>,
+                order: &[MethodName],
+            ) -> Result<Self, ConfigError> {
                 Ok(Self {
-                    $($module: <$module::$ty as CredentialMethod>::settings(env, common)?,)*
+                    $($module: <$module::$ty as CredentialMethod>::settings(
+                        env,
+                        common,
+                        order.contains(&MethodName::$variant),
+                    )?,)*
                 })
             }
         }

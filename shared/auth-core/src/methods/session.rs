@@ -6,14 +6,13 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::{Claim, Common, Context, CredentialMethod, MethodName, Precedence, Verdict};
-use crate::authenticator::Authenticated;
-use crate::config::{ConfigError, Env};
+use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
 use crate::credentials::{self, Credential, CredentialError, RawCredentials};
+use crate::env::{ConfigError, Env};
 use crate::error::AuthError;
 use crate::identity::{self, Refusal, SessionRecord};
 use crate::result_cache::{self, CacheLimits, Lookup, ResultCache};
-use crate::store::{AuthStore, StoreError};
+use crate::store::port::{AuthStore, StoreError};
 use crate::telemetry::fingerprint;
 
 /// `session`'s settings.
@@ -111,7 +110,11 @@ impl CredentialMethod for SessionMethod {
     type Credential = SessionCredential;
     const PRECEDENCE: Precedence = Precedence::Ordered;
 
-    fn settings(env: &Env<'_>, _: &Common<'_>) -> Result<SessionSettings, ConfigError> {
+    fn settings(
+        env: &Env<'_>,
+        _: &Common<'_>,
+        _configured: bool,
+    ) -> Result<SessionSettings, ConfigError> {
         const DAY: i64 = 24 * 60 * 60;
         let refresh = if env.flag("BETTER_AUTH_REFRESH_SESSIONS", false)? {
             let expires_in =
@@ -212,10 +215,9 @@ impl CredentialMethod for SessionMethod {
                 }
             }
         }
-        Verdict::Decided(Ok(Authenticated {
+        Verdict::Decided(Ok(Verified {
             identity: record.into(),
             source: credential.source,
-            method: MethodName::Session,
         }))
     }
 }

@@ -11,15 +11,12 @@
 //! can never inject SQL.
 
 pub mod fields;
-pub mod projection;
-
-use std::collections::BTreeMap;
+pub use std::collections::BTreeMap;
 
 pub use fields::{
     AccountField, ApiKeyField, JwksField, Kind, MemberField, Model, ModelField, OrganizationField,
     SessionField, TeamField, TeamMemberField, UserField,
 };
-pub use projection::{Projection, Slot};
 
 /// Explicit names for one model's table: anything unset is detected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,57 +105,6 @@ pub struct ColumnInfo {
     pub column: String,
     /// `data_type`, e.g. `timestamp with time zone`.
     pub data_type: String,
-}
-
-/// The query that lists the candidate tables' columns (`$1` the schema or NULL, `$2` the table
-/// names), and how to read its rows.
-#[derive(Debug, Clone)]
-pub struct ColumnListing {
-    /// The statement.
-    pub sql: String,
-    table: Slot<String>,
-    column: Slot<String>,
-    data_type: Slot<String>,
-    schema: Slot<String>,
-}
-
-impl Default for ColumnListing {
-    fn default() -> Self {
-        let mut p = Projection::default();
-        let table = p.expr("table_name::text");
-        let column = p.expr("column_name::text");
-        let data_type = p.expr("data_type::text");
-        let schema = p.expr("COALESCE($1::text, current_schema())::text");
-        let sql = format!(
-            "SELECT {} FROM information_schema.columns \
-             WHERE table_schema = COALESCE($1::text, current_schema()) AND table_name = ANY($2::text[])",
-            p.list()
-        );
-        Self {
-            sql,
-            table,
-            column,
-            data_type,
-            schema,
-        }
-    }
-}
-
-impl ColumnListing {
-    /// One row: the column, and the schema it was found in.
-    pub fn decode(
-        &self,
-        row: &tokio_postgres::Row,
-    ) -> Result<(ColumnInfo, String), crate::store::StoreError> {
-        Ok((
-            ColumnInfo {
-                table: self.table.read(row)?,
-                column: self.column.read(row)?,
-                data_type: self.data_type.read(row)?,
-            },
-            self.schema.read(row)?,
-        ))
-    }
 }
 
 /// Why the database does not fit.

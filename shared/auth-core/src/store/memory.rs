@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::identity::{ApiKeyRecord, SessionRecord};
-use crate::store::{AuthStore, StoreError, StoredKey, UserBan};
+use crate::store::port::{AuthStore, StoreError, StoredKey, UserBan};
 
 /// Sessions (by token), users' bans (by id) and the jwt plugin's keys, in memory.
 #[derive(Debug, Default)]

@@ -24,10 +24,10 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Script};
 use serde::Deserialize;
 
-use crate::config::{ConfigError, Env};
+use crate::env::{ConfigError, Env};
 use crate::identity::{SessionRecord, UserSnapshot};
+use crate::store::port::{AuthStore, StoreError};
 use crate::store::postgres::Database;
-use crate::store::{AuthStore, StoreError};
 
 /// How sessions are kept in secondary storage.
 #[derive(Clone, PartialEq, Eq)]

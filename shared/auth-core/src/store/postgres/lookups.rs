@@ -3,12 +3,13 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
+use super::projection::{Projection, Slot};
 use crate::identity::{ActiveOrganization, ApiKeyRecord, CredentialUser, SessionRecord};
 use crate::schema::{
-    ApiKeyField, JwksField, MemberField, OrganizationField, OrganizationLayout, Projection,
-    SchemaLayout, SessionField, Slot, TableLayout, TeamField, TeamMemberField, UserField, quote,
+    ApiKeyField, JwksField, MemberField, OrganizationField, OrganizationLayout, SchemaLayout,
+    SessionField, TableLayout, TeamField, TeamMemberField, UserField, quote,
 };
-use crate::store::{StoreError, StoredKey, UserBan};
+use crate::store::port::{StoreError, StoredKey, UserBan};
 
 /// The user behind a credential, from the user table aliased as the statement names it: the core
 /// fields, the ban, and the context columns (plugin fields, `BETTER_AUTH_CONTEXT_USER_FIELDS`) as

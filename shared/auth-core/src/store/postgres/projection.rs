@@ -4,7 +4,7 @@
 //! pushes, so the order a row is decoded in can never drift from the order it was selected in.
 //!
 //! ```
-//! use auth_core::schema::{Projection, Slot};
+//! use auth_core::store::postgres::projection::{Projection, Slot};
 //! let mut p = Projection::default();
 //! let one: Slot<i32> = p.expr("1");
 //! let two: Slot<String> = p.expr("'two'");
@@ -17,8 +17,8 @@ use std::marker::PhantomData;
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
-use super::{ModelField, TableLayout};
-use crate::store::StoreError;
+use crate::schema::{ColumnInfo, ModelField, TableLayout};
+use crate::store::port::StoreError;
 
 /// The items of a SELECT list, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,5 +87,53 @@ impl<T: for<'a> FromSql<'a>> Slot<T> {
     pub fn read(self, row: &Row) -> Result<T, StoreError> {
         row.try_get(self.index)
             .map_err(|e| StoreError::Query(format!("unexpected column value: {e}")))
+    }
+}
+
+/// The query that lists the candidate tables' columns (`$1` the schema or NULL, `$2` the table
+/// names), and how to read its rows.
+#[derive(Debug, Clone)]
+pub struct ColumnListing {
+    /// The statement.
+    pub sql: String,
+    table: Slot<String>,
+    column: Slot<String>,
+    data_type: Slot<String>,
+    schema: Slot<String>,
+}
+
+impl Default for ColumnListing {
+    fn default() -> Self {
+        let mut p = Projection::default();
+        let table = p.expr("table_name::text");
+        let column = p.expr("column_name::text");
+        let data_type = p.expr("data_type::text");
+        let schema = p.expr("COALESCE($1::text, current_schema())::text");
+        let sql = format!(
+            "SELECT {} FROM information_schema.columns \
+             WHERE table_schema = COALESCE($1::text, current_schema()) AND table_name = ANY($2::text[])",
+            p.list()
+        );
+        Self {
+            sql,
+            table,
+            column,
+            data_type,
+            schema,
+        }
+    }
+}
+
+impl ColumnListing {
+    /// One row: the column, and the schema it was found in.
+    pub fn decode(&self, row: &tokio_postgres::Row) -> Result<(ColumnInfo, String), StoreError> {
+        Ok((
+            ColumnInfo {
+                table: self.table.read(row)?,
+                column: self.column.read(row)?,
+                data_type: self.data_type.read(row)?,
+            },
+            self.schema.read(row)?,
+        ))
     }
 }
