@@ -302,3 +302,28 @@ async fn routes_answer_behind_a_custom_domains_base_path() {
         assert_eq!(reply.status, 404, "{api:?}");
     }
 }
+
+/// `template.yaml`'s `AuthMethods` pattern accepts every credential method, in any order and
+/// all at once: a method added to auth-core is deployable without editing a regex by guesswork.
+#[test]
+fn the_templates_method_pattern_accepts_every_method() {
+    let line = REST_TEMPLATE
+        .lines()
+        .skip_while(|l| l.trim() != "AuthMethods:")
+        .find(|l| l.trim_start().starts_with("AllowedPattern:"))
+        .expect("AuthMethods has an AllowedPattern");
+    let pattern = line
+        .split_once(':')
+        .map(|(_, p)| p.trim().trim_matches('"'))
+        .unwrap_or_default();
+    let names: Vec<&str> = auth_core::MethodName::ALL
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    let alternation = format!("({})", names.join("|"));
+    let expected = format!("^{alternation}(,{alternation}){{0,{}}}$", names.len() - 1);
+    assert_eq!(
+        pattern, expected,
+        "template.yaml's AuthMethods pattern must list every MethodName (auth_core::MethodName::ALL) and allow all of them at once"
+    );
+}

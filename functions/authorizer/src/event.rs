@@ -489,7 +489,10 @@ impl Context {
         verified_by: &'static str,
         fields: &[String],
     ) -> Self {
-        let api_key = identity.api_key.map(|key| *key);
+        let api_key = match identity.grant {
+            auth_core::identity::Grant::ApiKey(key) => Some(*key),
+            auth_core::identity::Grant::User => None,
+        };
         let (active_organization_id, organization_slug, organization_role, active_team_id) =
             match identity.organization.map(|o| *o) {
                 Some(o) => (Some(o.id), Some(o.slug), Some(o.role), o.team_id),

@@ -61,7 +61,7 @@ pub async fn handle_json(
     event: LambdaEvent<Value>,
 ) -> Result<Value, AuthorizerError> {
     let json = event.payload.to_string();
-    let response = answer(auth, AuthorizerEvent::parse(&json, auth.api_key_headers())).await?;
+    let response = answer(auth, AuthorizerEvent::parse(&json, auth.extra_headers())).await?;
     serde_json::to_value(response).map_err(|_| AuthorizerError::Internal)
 }
 

@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let auth = Arc::new(Authenticator::new(&config)?);
-    authorizer::event::configure(auth.api_key_headers());
+    authorizer::event::configure(auth.extra_headers());
     // Connect and detect the schema during init, so the first invocation costs one query.
     auth.warm_up().await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerPayload>| {

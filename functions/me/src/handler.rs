@@ -91,7 +91,7 @@ async fn health_db(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 async fn verify(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let refused =
         || ok(&json!({"valid": false, "userId": null, "sessionId": null, "expiresAt": null}));
-    let Ok(raw) = raw_credentials(ctx.request.headers(), ctx.app.auth.api_key_headers()) else {
+    let Ok(raw) = raw_credentials(ctx.request.headers(), ctx.app.auth.extra_headers()) else {
         return refused();
     };
     match ctx.app.auth.authenticate(&raw).await {

@@ -460,13 +460,13 @@ pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
     if let Some(caller) = authorizer_caller(request, &app.settings) {
         return Ok(caller);
     }
-    let raw = raw_credentials(request.headers(), app.auth.api_key_headers())
+    let raw = raw_credentials(request.headers(), app.auth.extra_headers())
         .map_err(|_| ApiError::Unauthorized)?;
     let authenticated = app.auth.authenticate(&raw).await?;
     let identity = authenticated.identity;
     Ok(Caller {
         is_admin: is_admin(&app.settings, &identity.user_id, identity.role.as_deref()),
-        api_key_id: identity.api_key.map(|k| k.id),
+        api_key_id: identity.grant.api_key().map(|k| k.id.clone()),
         session_id: identity.session_id,
         user_id: identity.user_id,
         role: identity.role,
@@ -698,7 +698,7 @@ where
     let origin = request.headers().get(header::ORIGIN).cloned();
     let preflight_request = method == Method::OPTIONS;
     let response = if preflight_request {
-        preflight(&request, &app.settings, methods, app.auth.api_key_headers())
+        preflight(&request, &app.settings, methods, app.auth.extra_headers())
     } else {
         let response = match route(request).await {
             Ok(response) => response,

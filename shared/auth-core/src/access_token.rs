@@ -190,7 +190,7 @@ pub fn read_claims(
             email_verified: claims.email_verified.unwrap_or(false),
             impersonated_by: None,
             expires_at: Some(expires_at),
-            api_key: None,
+            grant: crate::identity::Grant::User,
             extras: crate::identity::json_extras(&claims.other),
             organization: None,
         },

@@ -56,6 +56,10 @@ pub struct Authenticator<S = SessionStore> {
     methods: Vec<ConfiguredMethod>,
     /// The user fields a context may carry besides the core ones.
     context_user_fields: Vec<String>,
+    /// Whether a configured method owns bearer values by shape (then each request asks).
+    bearer_owners: bool,
+    /// The headers the methods read besides `Authorization` and `Cookie`.
+    extra_headers: Vec<String>,
 }
 
 impl Authenticator<SessionStore> {
@@ -111,7 +115,16 @@ impl<S: AuthStore> Authenticator<S> {
                 methods.push(ConfiguredMethod::build(*name, &config.methods)?);
             }
         }
+        let bearer_owners = methods.iter().any(|m| m.name().owns_bearer_values());
+        let mut extra_headers: Vec<String> = Vec::new();
+        for header in methods.iter().flat_map(ConfiguredMethod::extra_headers) {
+            if !extra_headers.contains(header) {
+                extra_headers.push(header.clone());
+            }
+        }
         Ok(Self {
+            bearer_owners,
+            extra_headers,
             extract: config.extract_options(),
             policy: config.policy(),
             store,
@@ -145,16 +158,11 @@ impl<S: AuthStore> Authenticator<S> {
         })
     }
 
-    /// The headers that carry an API key (lower-case), empty unless the `api-key` method is
-    /// on: what event parsers collect into [`RawCredentials::api_keys`].
-    pub fn api_key_headers(&self) -> &[String] {
-        self.methods
-            .iter()
-            .find_map(|m| match m {
-                ConfiguredMethod::ApiKey(method) => Some(method.headers()),
-                _ => None,
-            })
-            .unwrap_or(&[])
+    /// The headers the configured methods read besides `Authorization` and `Cookie` (lower-case;
+    /// `x-api-key` when the `api-key` method is on): what event parsers collect into
+    /// [`RawCredentials::api_keys`].
+    pub fn extra_headers(&self) -> &[String] {
+        &self.extra_headers
     }
 
     /// Whether `api-key` is the only method: a REST TOKEN authorizer's one identity source is
@@ -186,6 +194,9 @@ impl<S: AuthStore> Authenticator<S> {
             extract: &self.extract,
             policy: self.policy,
             session_token: std::sync::OnceLock::new(),
+            bearer_owned_elsewhere: self.bearer_owners
+                && crate::credentials::bearer(raw)
+                    .is_some_and(|value| self.methods.iter().any(|m| m.owns_bearer(value))),
         };
         let mut fingerprint: Option<String> = None;
         let mut claimed = false;
@@ -580,7 +591,7 @@ mod tests {
     async fn an_api_key_decides_alone_and_is_hashed_as_better_auth_hashes_it() {
         let auth = authenticator(&[("BETTER_AUTH_METHODS", "session,api-key")]);
         assert!(auth.methods().eq([MethodName::ApiKey, MethodName::Session]));
-        assert_eq!(auth.api_key_headers(), ["x-api-key".to_owned()]);
+        assert_eq!(auth.extra_headers(), ["x-api-key".to_owned()]);
         assert!(!auth.api_key_only());
         auth.store()
             .insert_session(TOKEN, record("u1", Utc::now() + Duration::hours(1)));
@@ -597,7 +608,10 @@ mod tests {
         assert_eq!(ok.method, MethodName::ApiKey);
         assert_eq!(ok.source, CredentialSource::ApiKey);
         assert_eq!(ok.identity.user_id, "owner");
-        assert_eq!(ok.identity.api_key.map(|k| k.id).as_deref(), Some("k1"));
+        assert_eq!(
+            ok.identity.grant.api_key().map(|k| k.id.as_str()),
+            Some("k1")
+        );
         // A valid session cookie beside an unknown key: the key decides (refused).
         let mut both = with("another-key");
         let session_cookie = cookie(TOKEN);
@@ -630,5 +644,51 @@ mod tests {
         for bad in ["authorization", "x api key", ",", "cookie"] {
             assert!(config(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Two methods share the bearer slot: a bearer value another configured method owns by its
+    /// shape is never read as the session token, so the session cookie beside it is; a value
+    /// nobody owns is the session token, as before.
+    #[test]
+    fn the_session_token_leaves_a_bearer_value_another_method_owns() {
+        let auth = authenticator(&[("BETTER_AUTH_METHODS", "jwt,session")]);
+        assert!(auth.bearer_owners);
+        let jws = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let cookie = cookie(TOKEN);
+        let context = |raw: &RawCredentials<'_>| Context {
+            store: &auth.store,
+            keys: &auth.keys,
+            extract: &auth.extract,
+            policy: auth.policy,
+            session_token: std::sync::OnceLock::new(),
+            bearer_owned_elsewhere: crate::credentials::bearer(raw)
+                .is_some_and(|value| auth.methods.iter().any(|m| m.owns_bearer(value))),
+        };
+        let owned = format!("Bearer {jws}");
+        let raw = RawCredentials {
+            authorization: vec![&owned],
+            cookies: vec![&cookie],
+            api_keys: vec![],
+        };
+        let with_jws = context(&raw);
+        assert!(with_jws.bearer_owned_elsewhere);
+        match crate::methods::session::session_token(&raw, &with_jws) {
+            crate::methods::Claim::Present(found) => assert_eq!(found.token, TOKEN),
+            other => panic!("the cookie's token, not {other:?}"),
+        }
+        let plain = format!("Bearer {TOKEN}");
+        let raw = RawCredentials {
+            authorization: vec![&plain],
+            cookies: vec![],
+            api_keys: vec![],
+        };
+        let with_token = context(&raw);
+        assert!(!with_token.bearer_owned_elsewhere);
+        assert!(matches!(
+            crate::methods::session::session_token(&raw, &with_token),
+            crate::methods::Claim::Present(found) if found.token == TOKEN
+        ));
+        // Without a method that owns bearer values, no request pays to ask.
+        assert!(!authenticator(&[("BETTER_AUTH_METHODS", "session,api-key")]).bearer_owners);
     }
 }

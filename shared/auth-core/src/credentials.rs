@@ -34,7 +34,7 @@ pub struct RawCredentials<'a> {
     /// Every `Cookie` header value, and every entry of an HTTP API `cookies` array.
     pub cookies: Vec<&'a str>,
     /// Every value of the API key headers (`x-api-key`; collected only when the `api-key`
-    /// method is on: see [`crate::Authenticator::api_key_headers`]).
+    /// method is on: see [`crate::Authenticator::extra_headers`]).
     pub api_keys: Vec<&'a str>,
 }
 
@@ -199,6 +199,21 @@ pub fn extract(
         return from_authorization(header, options);
     }
     from_cookies(&raw.cookies, options)
+}
+
+/// [`extract`] from the cookies alone: the bearer value belongs to another method.
+pub fn extract_from_cookies(
+    raw: &RawCredentials<'_>,
+    options: &ExtractOptions,
+) -> Result<Credential, CredentialError> {
+    from_cookies(&raw.cookies, options)
+}
+
+/// The request's single bearer value, when its `Authorization` header is a well-formed bearer
+/// header; `None` otherwise (no header, another scheme, conflicting headers). Verifies nothing.
+pub fn bearer<'a>(raw: &RawCredentials<'a>) -> Option<&'a str> {
+    let header = single_authorization(&raw.authorization).ok()??;
+    bearer_value(header).ok()
 }
 
 /// The bearer value when the request's `Authorization` header carries a JWS-shaped token (three

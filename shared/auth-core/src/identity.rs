@@ -192,14 +192,36 @@ pub struct Identity {
     /// When the credential expires (the session, the JWT, the API key); `None` for an API key
     /// without expiry.
     pub expires_at: Option<DateTime<Utc>>,
-    /// The API key that vouched for the caller, when one did (boxed: rare, and it keeps every
-    /// session's identity small).
-    pub api_key: Option<Box<ApiKeyGrant>>,
+    /// What the credential grants: all the user may do, or only what an API key allows.
+    pub grant: Grant,
     /// More of the user (see [`UserExtras`]); the authorizer passes on the configured ones.
     pub extras: UserExtras,
     /// The confirmed active organization (sessions looked up in the store only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization: Option<Box<ActiveOrganization>>,
+}
+
+/// What the credential grants besides who the caller is. One variant per kind of delegated
+/// credential: a new method that delegates (an OAuth token) adds one here, not a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Grant {
+    /// The user's own credential (session, JWT, cookie cache): whatever the user may do.
+    #[default]
+    User,
+    /// An API key: its permissions and remaining uses (boxed: rare, and it keeps every
+    /// session's identity small).
+    ApiKey(Box<ApiKeyGrant>),
+}
+
+impl Grant {
+    /// The API key, when one vouched for the caller.
+    pub fn api_key(&self) -> Option<&ApiKeyGrant> {
+        match self {
+            Self::ApiKey(key) => Some(key),
+            Self::User => None,
+        }
+    }
 }
 
 /// What an API key grants: which key, its permissions and the uses it has left.
@@ -309,7 +331,7 @@ pub fn evaluate_api_key(
         email_verified: owner.email_verified,
         impersonated_by: None,
         expires_at: record.expires_at,
-        api_key: Some(Box::new(ApiKeyGrant {
+        grant: Grant::ApiKey(Box::new(ApiKeyGrant {
             id: record.key_id,
             permissions: record.permissions,
             remaining: record.remaining,
@@ -468,7 +490,7 @@ impl From<SessionRecord> for Identity {
             email_verified: record.email_verified,
             impersonated_by: record.impersonated_by,
             expires_at: Some(record.expires_at),
-            api_key: None,
+            grant: Grant::User,
             extras: record.extras,
             organization: record.organization,
         }
@@ -651,7 +673,7 @@ mod tests {
         );
         let identity = evaluate_api_key(Some(r), now, policy).expect("allowed");
         assert_eq!(identity.session_id, None);
-        assert_eq!(identity.api_key.map(|k| k.remaining), Some(Some(0)));
+        assert_eq!(identity.grant.api_key().map(|k| k.remaining), Some(Some(0)));
         assert_eq!(evaluate_api_key(None, now, policy), Err(Refusal::Unknown));
     }
 

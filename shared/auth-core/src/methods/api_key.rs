@@ -59,13 +59,6 @@ pub struct ApiKeyMethod {
     settings: ApiKeySettings,
 }
 
-impl ApiKeyMethod {
-    /// The headers that carry a key.
-    pub fn headers(&self) -> &[String] {
-        &self.settings.headers
-    }
-}
-
 impl CredentialMethod for ApiKeyMethod {
     type Settings = ApiKeySettings;
     type Credential = ApiKey;
@@ -140,6 +133,11 @@ impl CredentialMethod for ApiKeyMethod {
 
     fn fingerprint(key: &ApiKey) -> String {
         fingerprint(&key.0)
+    }
+
+    /// `x-api-key`, or the headers named in `BETTER_AUTH_API_KEY_HEADERS`.
+    fn extra_headers(&self) -> &[String] {
+        &self.settings.headers
     }
 
     async fn verify<S: AuthStore>(&self, key: &ApiKey, context: &Context<'_, S>) -> Verdict {

@@ -70,6 +70,10 @@ pub struct Context<'a, S> {
     /// The request's session token, extracted (signature checked) at most once per request
     /// however many methods claim it (`cookie-cache` and `session`).
     pub session_token: std::sync::OnceLock<Result<Credential, CredentialError>>,
+    /// The request's bearer value belongs to another configured method by its shape or prefix
+    /// ([`CredentialMethod::owns_bearer`]): the session token is then read from cookies only,
+    /// so a method's bearer token is never refused as an unknown or unsigned session token.
+    pub bearer_owned_elsewhere: bool,
 }
 
 /// The settings every method's own settings may depend on.
@@ -95,6 +99,8 @@ pub trait CredentialMethod: Sized + Send + Sync {
     type Credential: Send + Sync;
     /// Where it stands in the order.
     const PRECEDENCE: Precedence;
+    /// Whether [`Self::owns_bearer`] can ever say yes (else no request pays to ask).
+    const OWNS_BEARER_VALUES: bool = false;
 
     /// Parses this method's settings (always, so a bad value is reported even when the method
     /// is not configured; `configured` says whether it is).
@@ -116,6 +122,19 @@ pub trait CredentialMethod: Sized + Send + Sync {
 
     /// A short hash of the credential, for logs (never the credential).
     fn fingerprint(credential: &Self::Credential) -> String;
+
+    /// Whether an `Authorization: Bearer` value is this method's by its shape or prefix alone
+    /// (no I/O): a JWS for `jwt`, a configured prefix for an OAuth token. Two methods share
+    /// the bearer slot this way; the session lookup leaves values another method owns.
+    fn owns_bearer(&self, _value: &str) -> bool {
+        false
+    }
+
+    /// The request headers (lower-case names) this method reads besides `Authorization` and
+    /// `Cookie`, which event parsers must collect into [`RawCredentials::api_keys`].
+    fn extra_headers(&self) -> &[String] {
+        &[]
+    }
 
     /// Decides, passes, or cannot answer.
     fn verify<S: AuthStore>(

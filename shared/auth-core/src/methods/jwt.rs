@@ -36,6 +36,7 @@ impl CredentialMethod for JwtMethod {
     type Settings = JwtSettings;
     type Credential = String;
     const PRECEDENCE: Precedence = Precedence::Exclusive;
+    const OWNS_BEARER_VALUES: bool = true;
 
     fn settings(
         env: &Env<'_>,
@@ -80,6 +81,10 @@ impl CredentialMethod for JwtMethod {
 
     fn fingerprint(credential: &String) -> String {
         fingerprint(credential)
+    }
+
+    fn owns_bearer(&self, value: &str) -> bool {
+        crate::jose::looks_like_jws(value)
     }
 
     async fn verify<S: AuthStore>(&self, jwt: &String, context: &Context<'_, S>) -> Verdict {

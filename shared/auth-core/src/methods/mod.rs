@@ -73,6 +73,13 @@ macro_rules! credential_methods {
                 }
             }
 
+            /// Whether the method recognises bearer values by shape or prefix.
+            pub fn owns_bearer_values(self) -> bool {
+                match self {
+                    $(Self::$variant => <$module::$ty as CredentialMethod>::OWNS_BEARER_VALUES,)*
+                }
+            }
+
             /// Where the method stands in the order.
             pub fn precedence(self) -> Precedence {
                 match self {
@@ -117,6 +124,16 @@ macro_rules! credential_methods {
                 Ok(match name {
                     $(MethodName::$variant => Self::$variant($module::$ty::new(&settings.$module)?),)*
                 })
+            }
+
+            /// Whether a bearer value is this method's by shape or prefix (no I/O).
+            pub fn owns_bearer(&self, value: &str) -> bool {
+                match self { $(Self::$variant(method) => method.owns_bearer(value),)* }
+            }
+
+            /// The headers this method reads besides `Authorization` and `Cookie`.
+            pub fn extra_headers(&self) -> &[String] {
+                match self { $(Self::$variant(method) => method.extra_headers(),)* }
             }
 
             /// The method's name.

@@ -227,9 +227,13 @@ pub(crate) fn session_token<S>(
     request: &RawCredentials<'_>,
     context: &Context<'_, S>,
 ) -> Claim<Credential> {
-    let extracted = context
-        .session_token
-        .get_or_init(|| credentials::extract(request, context.extract));
+    let extracted = context.session_token.get_or_init(|| {
+        if context.bearer_owned_elsewhere {
+            credentials::extract_from_cookies(request, context.extract)
+        } else {
+            credentials::extract(request, context.extract)
+        }
+    });
     match extracted {
         Ok(credential) => Claim::Present(credential.clone()),
         Err(CredentialError::Missing) => Claim::Absent,
