@@ -1,0 +1,491 @@
+//! The borrowed pass over the invocation's JSON text: the event's shape, the ARN the policy
+//! names and the credential headers, everything else skipped unbuilt.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use auth_core::RawCredentials;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use super::response::api_wildcard;
+
+/// The invocation as the runtime hands it over: read in the runtime's one pass over the event's
+/// bytes, keeping only what the decision needs (owned: the bytes do not outlive the pass), or
+/// why the event is not an authorizer event.
+///
+/// The runtime deserializes before the handler runs, with no way to pass settings in: the
+/// API-key header names come from [`configure`], called once at start-up.
+#[derive(Debug)]
+pub struct AuthorizerPayload(pub Result<AuthorizerEvent<'static>, EventError>);
+
+static API_KEY_HEADERS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Sets, once at start-up, the headers that carry an API key (lower-case; empty unless the
+/// `api-key` method is on), for [`AuthorizerPayload`]s. Until it is called none are collected
+/// (an API key is then refused, never accepted).
+pub fn configure(api_key_headers: &[String]) {
+    let _ = API_KEY_HEADERS.set(api_key_headers.to_vec());
+}
+
+impl<'de> Deserialize<'de> for AuthorizerPayload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let api_key_headers = API_KEY_HEADERS.get().map_or(&[][..], Vec::as_slice);
+        let fields = EventSeed { api_key_headers }.deserialize(deserializer)?;
+        Ok(Self(
+            AuthorizerEvent::from_fields(fields).map(AuthorizerEvent::into_owned),
+        ))
+    }
+}
+
+/// One authorizer event, reduced to what the decision reads: its shape, the ARN the policy
+/// names, and the credentials. Every string borrows from the invocation's text (a copy only
+/// when JSON escapes force one).
+///
+/// A REST REQUEST event carries some twenty headers twice (`headers` and `multiValueHeaders`)
+/// and a large `requestContext`: building maps of them cost ~10 µs per event, more than the
+/// decision itself. The parser walks the JSON once, keeps the `Authorization`, `Cookie` and
+/// API-key headers, and skips everything else without building it.
+#[derive(Debug)]
+pub struct AuthorizerEvent<'a> {
+    shape: Shape,
+    /// REST: `methodArn`; HTTP API: `routeArn`.
+    arn: Option<Cow<'a, str>>,
+    /// TOKEN: the one identity source (`authorizationToken`).
+    token: Option<Cow<'a, str>>,
+    /// REQUEST and HTTP API: the credential headers; HTTP API: the `cookies` array too.
+    found: Found<'a>,
+}
+
+/// Which of the three events API Gateway sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// REST API, TOKEN authorizer: one identity source in `authorizationToken`.
+    Token,
+    /// REST API (or HTTP API payload 1.0), REQUEST authorizer: headers and multi-value headers.
+    Request,
+    /// HTTP API payload 2.0: headers plus a separate `cookies` array; simple responses.
+    HttpV2,
+}
+
+/// Credential values found among headers.
+#[derive(Debug, Default)]
+struct Found<'a> {
+    authorization: Vec<Cow<'a, str>>,
+    cookies: Vec<Cow<'a, str>>,
+    api_keys: Vec<Cow<'a, str>>,
+}
+
+impl<'a> Found<'a> {
+    fn append(&mut self, other: Found<'a>) {
+        self.authorization.extend(other.authorization);
+        self.cookies.extend(other.cookies);
+        self.api_keys.extend(other.api_keys);
+    }
+}
+
+/// An event we cannot read: answered with an error (API Gateway: 500), never an Allow.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// Neither `version: "2.0"` nor `type: "TOKEN" | "REQUEST"`.
+    #[error("not an API Gateway authorizer event")]
+    Unrecognised,
+    /// The right marker but the wrong shape.
+    #[error("malformed {kind} authorizer event: {message}")]
+    Malformed {
+        /// Which event.
+        kind: &'static str,
+        /// The parser's complaint.
+        message: String,
+    },
+    /// A REST event without a usable `methodArn`.
+    #[error("the event has no usable methodArn")]
+    MethodArn,
+}
+
+impl<'a> AuthorizerEvent<'a> {
+    /// Reads an event from its JSON text, keeping the values of the `Authorization` and
+    /// `Cookie` headers and of `api_key_headers` (lower-case names; compared without case).
+    pub fn parse(json: &'a str, api_key_headers: &[String]) -> Result<Self, EventError> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let fields = EventSeed { api_key_headers }
+            .deserialize(&mut deserializer)
+            .and_then(|fields| deserializer.end().map(|()| fields))
+            .map_err(|e| EventError::Malformed {
+                kind: "authorizer",
+                message: e.to_string(),
+            })?;
+        Self::from_fields(fields)
+    }
+
+    fn from_fields(fields: EventFields<'a>) -> Result<Self, EventError> {
+        let EventFields {
+            version,
+            kind,
+            authorization_token,
+            method_arn,
+            route_arn,
+            mut headers,
+            multi_value_headers,
+            cookies,
+        } = fields;
+        match (version.as_deref(), kind.as_deref()) {
+            (Some("2.0"), _) => {
+                headers.cookies.extend(cookies);
+                Ok(Self {
+                    shape: Shape::HttpV2,
+                    arn: route_arn,
+                    token: None,
+                    found: headers,
+                })
+            }
+            (_, Some("TOKEN")) => Ok(Self {
+                shape: Shape::Token,
+                arn: method_arn,
+                token: authorization_token,
+                found: Found::default(),
+            }),
+            (_, Some("REQUEST")) => {
+                headers.append(multi_value_headers);
+                Ok(Self {
+                    shape: Shape::Request,
+                    arn: method_arn,
+                    token: None,
+                    found: headers,
+                })
+            }
+            _ => Err(EventError::Unrecognised),
+        }
+    }
+
+    /// The same event, owning its strings.
+    pub fn into_owned(self) -> AuthorizerEvent<'static> {
+        let own = |v: Vec<Cow<'a, str>>| -> Vec<Cow<'static, str>> {
+            v.into_iter().map(|c| Cow::Owned(c.into_owned())).collect()
+        };
+        AuthorizerEvent {
+            shape: self.shape,
+            arn: self.arn.map(|c| Cow::Owned(c.into_owned())),
+            token: self.token.map(|c| Cow::Owned(c.into_owned())),
+            found: Found {
+                authorization: own(self.found.authorization),
+                cookies: own(self.found.cookies),
+                api_keys: own(self.found.api_keys),
+            },
+        }
+    }
+
+    /// Which event this is.
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// A short name for logs.
+    pub fn kind(&self) -> &'static str {
+        match self.shape {
+            Shape::Token => "rest_token",
+            Shape::Request => "rest_request",
+            Shape::HttpV2 => "http_v2",
+        }
+    }
+
+    /// The `Authorization`, `Cookie` and API key values the request carries.
+    ///
+    /// For TOKEN events the single identity source is the API key when `token_is_api_key` (the
+    /// authorizer accepts API keys only), else read as an `Authorization` header when it starts
+    /// with `Bearer`, as a `Cookie` header when it holds a `name=value` pair (whatever the session
+    /// cookie is called), and as an `Authorization` header otherwise (then refused).
+    pub fn credentials(&self, token_is_api_key: bool) -> RawCredentials<'_> {
+        let mut raw = RawCredentials::default();
+        if self.shape == Shape::Token {
+            let value = self.token.as_deref().unwrap_or_default();
+            if token_is_api_key {
+                if !value.is_empty() {
+                    raw.api_keys.push(value);
+                }
+            } else if !starts_with_bearer(value) && value.contains('=') {
+                raw.cookies.push(value);
+            } else if !value.is_empty() {
+                raw.authorization.push(value);
+            }
+            return raw;
+        }
+        let found = &self.found;
+        raw.authorization
+            .extend(found.authorization.iter().map(Cow::as_ref));
+        raw.cookies.extend(found.cookies.iter().map(Cow::as_ref));
+        raw.api_keys.extend(found.api_keys.iter().map(Cow::as_ref));
+        raw
+    }
+
+    /// For REST events, the policy resource: the whole API and stage
+    /// (`arn:aws:execute-api:region:account:api/stage/*/*`), so that API Gateway's cached result
+    /// serves every route.
+    pub fn policy_resource(&self) -> Result<String, EventError> {
+        self.arn
+            .as_deref()
+            .and_then(api_wildcard)
+            .ok_or(EventError::MethodArn)
+    }
+}
+
+/// Whether a value starts with the `Bearer` scheme (any case) and a space.
+fn starts_with_bearer(value: &str) -> bool {
+    let bytes = value.trim_start().as_bytes();
+    bytes.len() > 6
+        && bytes[..6].eq_ignore_ascii_case(b"bearer")
+        && matches!(bytes[6], b' ' | b'\t')
+}
+
+/// A JSON string, borrowed from the text unless escapes forced a copy.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// The top-level fields the decision reads, whatever the shape.
+#[derive(Default)]
+struct EventFields<'a> {
+    version: Option<Cow<'a, str>>,
+    kind: Option<Cow<'a, str>>,
+    authorization_token: Option<Cow<'a, str>>,
+    method_arn: Option<Cow<'a, str>>,
+    route_arn: Option<Cow<'a, str>>,
+    headers: Found<'a>,
+    multi_value_headers: Found<'a>,
+    cookies: Vec<Cow<'a, str>>,
+}
+
+/// Reads the event object: the fields above, every other field skipped unbuilt.
+struct EventSeed<'h> {
+    api_key_headers: &'h [String],
+}
+
+impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
+    type Value = EventFields<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_> {
+    type Value = EventFields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an API Gateway authorizer event (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = EventFields::default();
+        let text = |value: Option<Text<'de>>| value.map(|t| t.0);
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            match key.as_ref() {
+                "version" => fields.version = text(map.next_value()?),
+                "type" => fields.kind = text(map.next_value()?),
+                "authorizationToken" => fields.authorization_token = text(map.next_value()?),
+                "methodArn" => fields.method_arn = text(map.next_value()?),
+                "routeArn" => fields.route_arn = text(map.next_value()?),
+                "headers" => map.next_value_seed(HeadersSeed {
+                    api_key_headers: self.api_key_headers,
+                    multi: false,
+                    into: &mut fields.headers,
+                })?,
+                "multiValueHeaders" => map.next_value_seed(HeadersSeed {
+                    api_key_headers: self.api_key_headers,
+                    multi: true,
+                    into: &mut fields.multi_value_headers,
+                })?,
+                "cookies" => {
+                    let cookies: Option<Vec<Text<'de>>> = map.next_value()?;
+                    fields.cookies = cookies.into_iter().flatten().map(|t| t.0).collect();
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// Which credential a header carries, by its name (compared without case).
+#[derive(Clone, Copy)]
+enum HeaderKind {
+    Authorization,
+    Cookie,
+    ApiKey,
+}
+
+fn header_kind(name: &str, api_key_headers: &[String]) -> Option<HeaderKind> {
+    if name.eq_ignore_ascii_case("authorization") {
+        Some(HeaderKind::Authorization)
+    } else if name.eq_ignore_ascii_case("cookie") {
+        Some(HeaderKind::Cookie)
+    } else if api_key_headers.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        Some(HeaderKind::ApiKey)
+    } else {
+        None
+    }
+}
+
+/// Reads a header map (`null`, `{name: value}`, or `{name: [values]}` when `multi`) into
+/// `into`, keeping only the credential headers.
+struct HeadersSeed<'h, 'f, 'de> {
+    api_key_headers: &'h [String],
+    multi: bool,
+    into: &'f mut Found<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for HeadersSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadersSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of headers or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+            let Some(kind) = header_kind(&name, self.api_key_headers) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let into = match kind {
+                HeaderKind::Authorization => &mut self.into.authorization,
+                HeaderKind::Cookie => &mut self.into.cookies,
+                HeaderKind::ApiKey => &mut self.into.api_keys,
+            };
+            if self.multi {
+                let values: Option<Vec<Option<Text<'de>>>> = map.next_value()?;
+                into.extend(values.into_iter().flatten().flatten().map(|t| t.0));
+            } else if let Some(Text(value)) = map.next_value::<Option<Text<'de>>>()? {
+                into.push(value);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_each_event_shape() {
+        let parse = |json: &str| AuthorizerEvent::parse(json, &[]).map(|e| e.kind());
+        assert_eq!(
+            parse(r#"{"type": "TOKEN", "authorizationToken": "Bearer x", "methodArn": "arn:aws:execute-api:r:1:a/s/GET/"}"#).expect("token"),
+            "rest_token"
+        );
+        assert!(matches!(
+            parse(r#"{"hello": "world"}"#),
+            Err(EventError::Unrecognised)
+        ));
+        for malformed in [
+            r#"{"type": "REQUEST", "headers": 5}"#,
+            r#"{"type": "REQUEST", "multiValueHeaders": {"cookie": "not a list"}}"#,
+            r#"{"version": "2.0", "cookies": [1]}"#,
+            r#"[1, 2]"#,
+            r#"{"type": "TOKEN"} trailing"#,
+        ] {
+            assert!(
+                matches!(parse(malformed), Err(EventError::Malformed { .. })),
+                "{malformed}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_events_one_source_is_read_for_what_it_is() {
+        let json_of = |value: &str| {
+            serde_json::json!({
+                "type": "TOKEN", "authorizationToken": value,
+                "methodArn": "arn:aws:execute-api:r:1:a/s/GET/",
+            })
+            .to_string()
+        };
+        for (value, authorization, cookies) in [
+            ("Bearer abc", 1, 0),
+            ("bearer\tabc", 1, 0),
+            ("better-auth.session_token=abc.sig", 0, 1),
+            ("app_sid=abc.sig", 0, 1),
+            ("abc", 1, 0),
+            ("Bearé=x", 0, 1),
+        ] {
+            let json = json_of(value);
+            let e = AuthorizerEvent::parse(&json, &[]).expect("token event");
+            let raw = e.credentials(false);
+            assert_eq!(
+                (
+                    raw.authorization.len(),
+                    raw.cookies.len(),
+                    raw.api_keys.len()
+                ),
+                (authorization, cookies, 0),
+                "{value}"
+            );
+        }
+        let json = json_of("the-key");
+        let e = AuthorizerEvent::parse(&json, &[]).expect("token event");
+        assert_eq!(e.credentials(true).api_keys, vec!["the-key"]);
+    }
+
+    #[test]
+    fn api_key_headers_are_collected_in_any_case() {
+        let json = r#"{
+            "version": "2.0", "routeArn": "arn:aws:execute-api:r:1:a/s/GET/x",
+            "headers": {"X-Api-Key": "k1", "x-other": "no", "authorization": "Bearer t"}
+        }"#;
+        let e = AuthorizerEvent::parse(json, &["x-api-key".to_owned()]).expect("http event");
+        let raw = e.credentials(false);
+        assert_eq!(raw.api_keys, vec!["k1"]);
+        assert_eq!(raw.authorization, vec!["Bearer t"]);
+        let without = AuthorizerEvent::parse(json, &[]).expect("http event");
+        assert!(
+            without.credentials(false).api_keys.is_empty(),
+            "only when the method is on"
+        );
+    }
+
+    #[test]
+    fn headers_are_read_from_both_maps_escaped_or_not_and_the_rest_is_skipped() {
+        let json = r#"{
+            "type": "REQUEST", "methodArn": "arn:aws:execute-api:r:1:a/s/GET/x",
+            "headers": {"Cookie": "a=\"q\"", "Host": "h", "AUTHORIZATION": null},
+            "multiValueHeaders": {"cookie": ["b=2", null], "Accept": ["*/*"], "Authorization": null},
+            "requestContext": {"deep": [{"nested": {"headers": {"cookie": "no"}}}]},
+            "cookies": ["not=read"]
+        }"#;
+        let e = AuthorizerEvent::parse(json, &[]).expect("request event");
+        let raw = e.credentials(false);
+        assert_eq!(raw.cookies, vec!["a=\"q\"", "b=2"]);
+        assert!(raw.authorization.is_empty() && raw.api_keys.is_empty());
+        assert_eq!(
+            e.policy_resource().expect("arn"),
+            "arn:aws:execute-api:r:1:a/s/*/*"
+        );
+        let http = r#"{"version": "2.0", "cookies": ["x=1", "y=2"], "headers": null,
+            "multiValueHeaders": {"cookie": ["ignored=1"]}}"#;
+        let e = AuthorizerEvent::parse(http, &[]).expect("http event");
+        assert_eq!(e.credentials(false).cookies, vec!["x=1", "y=2"]);
+        assert!(matches!(e.policy_resource(), Err(EventError::MethodArn)));
+    }
+}
