@@ -7,8 +7,9 @@ use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use auth_core::context::AuthorizerContext;
 use auth_core::credentials::{CredentialError, CredentialSource, RawCredentials};
 use auth_core::env::Env;
 use auth_core::{AuthError, Authenticator, Config, ConfigError, Refusal, StoreError};
@@ -392,25 +393,15 @@ fn is_admin(settings: &ApiSettings, user_id: &str, role: Option<&str>) -> bool {
     settings.admin_user_ids.iter().any(|id| id == user_id) || settings.grants_admin(role)
 }
 
-fn context_string(fields: &std::collections::HashMap<String, Value>, key: &str) -> Option<String> {
-    match fields.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// The authorizer's context, when API Gateway passed one (REST: `requestContext.authorizer`;
 /// HTTP API: `requestContext.authorizer.lambda`). Values may arrive as strings.
 pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Caller> {
     let context = request.request_context_ref()?;
-    let fields = &context.authorizer()?.fields;
-    let user_id =
-        context_string(fields, "userId").or_else(|| context_string(fields, "principalId"))?;
-    let role = context_string(fields, "role");
+    let passed = AuthorizerContext::from_fields(&context.authorizer()?.fields)?;
+    let user_id = passed.user_id.filter(|id| !id.is_empty())?;
     // The authorizer says how the caller was verified; without that, a request that carries a
     // cookie and no Authorization header counts as cookie-authenticated (the safe side).
-    let via_cookie = match context_string(fields, "authMethod").as_deref() {
+    let via_cookie = match passed.auth_method.as_deref() {
         Some(method) => method == CredentialSource::Cookie.as_str(),
         None => {
             let headers = request.headers();
@@ -422,11 +413,11 @@ pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Ca
         }
     };
     Some(Caller {
-        is_admin: is_admin(settings, &user_id, role.as_deref()),
-        api_key_id: context_string(fields, "apiKeyId"),
-        session_id: context_string(fields, "sessionId"),
+        is_admin: is_admin(settings, &user_id, passed.role.as_deref()),
+        api_key_id: passed.api_key_id.filter(|id| !id.is_empty()),
+        session_id: passed.session_id.filter(|id| !id.is_empty()),
         user_id,
-        role,
+        role: passed.role,
         via_cookie,
     })
 }

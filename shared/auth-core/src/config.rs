@@ -351,25 +351,6 @@ fn cookie_name(var: &'static str, name: &str) -> Result<String, ConfigError> {
     }
 }
 
-/// Context keys the authorizer writes itself: an app field may not take one.
-const RESERVED_CONTEXT_KEYS: [&str; 15] = [
-    "userId",
-    "principalId",
-    "sessionId",
-    "email",
-    "name",
-    "role",
-    "emailVerified",
-    "expiresAt",
-    "authMethod",
-    "verifiedBy",
-    "impersonatedBy",
-    "apiKeyId",
-    "permissions",
-    "remaining",
-    "reason",
-];
-
 /// `BETTER_AUTH_CONTEXT_USER_FIELDS=plan,tenantId`: user fields (Better Auth's names) passed on
 /// in the authorizer's context.
 fn context_user_fields(get: &Get<'_>) -> Result<Vec<String>, ConfigError> {
@@ -387,7 +368,7 @@ fn context_user_fields(get: &Get<'_>) -> Result<Vec<String>, ConfigError> {
     }
     for field in &fields {
         identifier(VAR, field)?;
-        if RESERVED_CONTEXT_KEYS.contains(&field.as_str())
+        if crate::context::AuthorizerContext::KEYS.contains(&field.as_str())
             || crate::identity::PLUGIN_USER_FIELDS.contains(&field.as_str())
         {
             return Err(invalid(
@@ -574,6 +555,12 @@ mod tests {
         for bad in ["userId", "role", "isAnonymous", "plan;drop", "a b"] {
             assert!(fields(bad).is_err(), "{bad}");
         }
+        // Issue 27, F4: a user column may not pose as organization context (or any key the
+        // context writes: the list derives from the context type itself).
+        for key in crate::context::AuthorizerContext::KEYS {
+            assert!(fields(key).is_err(), "{key} is the context's own key");
+        }
+        assert!(fields("activeOrganizationId").is_err());
     }
 
     #[test]

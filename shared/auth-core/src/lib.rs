@@ -16,6 +16,7 @@ pub mod authenticator;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod config;
+pub mod context;
 pub mod cookie_cache;
 pub mod credentials;
 pub mod env;
