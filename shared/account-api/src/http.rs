@@ -708,6 +708,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<ApiSettings, ConfigError> {
         let pairs: Vec<(String, String)> = pairs
