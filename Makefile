@@ -17,9 +17,10 @@ dev: tools-lambda ## Local API in one command: PostgreSQL + schema + demo users,
 dev-redis: tools-lambda ## make dev with the sessions in Redis (Better Auth's secondaryStorage): a Redis found or started as for make test
 	DEV_SESSIONS=redis scripts/with-postgres.sh scripts/with-redis.sh scripts/dev.sh
 
-test: ## Run every test against a real PostgreSQL and Redis (found or started; see scripts/with-postgres.sh, scripts/with-redis.sh) and PgBouncer (installed if missing)
+test: tools-lambda ## Run every test against a real PostgreSQL and Redis (found or started; see scripts/with-postgres.sh, scripts/with-redis.sh) and PgBouncer (installed if missing), then make dev's printed commands (scripts/check-dev.sh)
 	scripts/ensure-pgbouncer.sh
 	scripts/with-postgres.sh scripts/with-redis.sh cargo test --workspace --locked
+	scripts/with-postgres.sh scripts/check-dev.sh
 
 test-repeat: ## The flake check: .ci/run N times in a row on a fresh clone of HEAD (N=3), each run's time printed
 	scripts/test-repeat.sh $(or $(N),3)
@@ -57,9 +58,10 @@ deploy: ## sam build + sam deploy --guided (needs the AWS SAM CLI and AWS creden
 watch: tools-lambda ## Serve the functions locally with cargo lambda watch (needs DATABASE_URL, BETTER_AUTH_SECRET)
 	cargo lambda watch
 
-invoke-examples: tools-lambda ## Invoke the running authorizer with each event fixture in events/
-	@for f in events/rest-token.json events/rest-request.json events/http-v2.json; do \
-	  echo "== $$f"; cargo lambda invoke authorizer --data-file $$f || true; echo; done
+invoke-examples: tools-lambda ## Invoke make dev's authorizer with each event fixture (events/, filled in with the demo credentials in target/dev/)
+	@test -f target/dev/rest-token.json || { echo "no target/dev/rest-token.json: start make dev first (it fills events/ in with the demo credentials)"; exit 1; }
+	@for f in target/dev/rest-token.json target/dev/rest-request.json target/dev/http-v2.json; do \
+	  echo "== $$f"; cargo lambda invoke authorizer --invoke-address 127.0.0.1 --invoke-port 9000 --data-file $$f || exit 1; echo; done
 
 clean: ## Remove build output
 	cargo clean

@@ -243,7 +243,7 @@ impl Bench {
                 ("BETTER_AUTH_URL", ISSUER),
             ]),
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
-            // As the README says for transaction poolers: unnamed statements, and no
+            // As docs/deployment.md says for transaction poolers: unnamed statements, and no
             // `statement_timeout` startup option (PgBouncer refuses unknown ones).
             Scenario::PgBouncerPath => vars.extend([
                 ("DATABASE_PREPARED_STATEMENTS", "false"),

@@ -4,12 +4,18 @@
 //! commands that work as printed. With `DEV_SESSIONS=redis` (`make dev-redis`) the sessions
 //! are kept in the Redis at `REDIS_URL` as Better Auth's `secondaryStorage` keeps them (prefix
 //! `better-auth:`), and the functions are configured to read them there.
+//!
+//! `DEV_DATABASE` (default `better_auth_dev`), `DEV_DIR` (default `target/dev`, relative to the
+//! repository root) and `DEV_PORT` (default 9000, where `scripts/dev.sh` starts the watcher) let
+//! `scripts/check-dev.sh` run all of it beside a developer's own `make dev`.
 
 use auth_core::signing::{Secret, sign_cookie_value};
 use chrono::{Duration, Utc};
 use tokio_postgres::NoTls;
 
-const DATABASE: &str = "better_auth_dev";
+const DEFAULT_DATABASE: &str = "better_auth_dev";
+const DEFAULT_DIR: &str = "target/dev";
+const DEFAULT_PORT: u16 = 9000;
 const SECRET: &str = "dev-only-secret-change-me-0123456789abcdef";
 const SCHEMA: &str = include_str!("../../../sql/better-auth-1.7-admin.sql");
 
@@ -23,18 +29,33 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Er
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let setting = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let database = setting("DEV_DATABASE").unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+    if !database
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(format!("DEV_DATABASE={database}: expected [a-z0-9_]+").into());
+    }
+    let dev_dir = setting("DEV_DIR").unwrap_or_else(|| DEFAULT_DIR.to_owned());
+    let port = match setting("DEV_PORT") {
+        Some(port) => port
+            .parse::<u16>()
+            .map_err(|_| format!("DEV_PORT={port}: expected a port number"))?,
+        None => DEFAULT_PORT,
+    };
     let server = test_support::server_url();
     let admin = connect(&server).await?;
     let exists = admin
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&DATABASE])
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])
         .await?
         .is_some();
     if !exists {
         admin
-            .batch_execute(&format!("CREATE DATABASE \"{DATABASE}\""))
+            .batch_execute(&format!("CREATE DATABASE \"{database}\""))
             .await?;
     }
-    let url = test_support::with_database(&server, DATABASE);
+    let url = test_support::with_database(&server, &database);
     let db = connect(&url).await?;
     let has_schema = db
         .query_opt("SELECT 1 FROM information_schema.tables WHERE table_name = 'session' AND table_schema = current_schema()", &[])
@@ -117,7 +138,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         tokens.push(token);
     }
-    let env_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dev");
+    let env_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(&dev_dir);
     std::fs::create_dir_all(&env_dir)?;
     let mut env = format!("DATABASE_URL={url}\nBETTER_AUTH_SECRET={SECRET}\n");
     if let Some(redis_url) = &redis_url {
@@ -131,7 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sign_cookie_value(&secret, &tokens[0])
     );
     let user_bearer = &tokens[1];
-    let api = "http://127.0.0.1:9000";
+    let api = format!("http://127.0.0.1:{port}");
     // The authorizer's event fixtures, filled in with the demo credentials: ready to invoke.
     let signed_admin = sign_cookie_value(&secret, &tokens[0]);
     let mut invocations = String::new();
@@ -155,7 +178,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let path = env_dir.join(name);
         std::fs::write(&path, filled)?;
         invocations.push_str(&format!(
-            "  cargo lambda invoke authorizer --data-file target/dev/{name}\n"
+            // `cargo lambda invoke` sends to [::1] unless told; the watcher listens on 127.0.0.1.
+            "  cargo lambda invoke authorizer --invoke-address 127.0.0.1 --invoke-port {port} --data-file {dev_dir}/{name}\n"
         ));
     }
     let where_ = match &redis_url {
@@ -163,7 +187,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => "",
     };
     println!(
-        "\nSeeded {DATABASE}: admin@example.com (admin) and user@example.com (user), each with a 7-day session{where_}.
+        "\nSeeded {database}: admin@example.com (admin) and user@example.com (user), each with a 7-day session{where_}.
 
 Once `cargo lambda watch` below says it is serving, in another terminal:
 
