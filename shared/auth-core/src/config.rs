@@ -4,16 +4,15 @@
 //! both sides can share one environment. Any missing or invalid value is one [`ConfigError`]
 //! naming the variable; values themselves (URLs, secrets) never appear in an error.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::credentials::{CookieNames, ExtractOptions};
-use crate::env::{ConfigError, Env, Get, flag, invalid, number};
+use crate::env::{ConfigError, Env, Get, invalid, number};
 use crate::identity::Policy;
 use crate::jose::Algorithm;
 use crate::keys::{KeySettings, KeySource};
 use crate::methods::{Common, MethodName, MethodSettings};
-use crate::schema::{ModelField, SchemaOverrides, TableOverride, validate_identifier};
+use crate::schema::SchemaOverrides;
 use crate::signing::Secret;
 use crate::store::postgres::settings::DatabaseSettings;
 
@@ -102,7 +101,7 @@ impl Config {
             database.connect_timeout,
             database.statement_timeout,
         )?;
-        let mut schema = schema_overrides(&get)?;
+        let mut schema = SchemaOverrides::parse(&env)?;
         let custom_fields = context_user_fields(&get)?;
         schema.context_user_fields = custom_fields.clone();
         let context_user_fields: Vec<String> = crate::identity::PLUGIN_USER_FIELDS
@@ -367,7 +366,7 @@ fn context_user_fields(get: &Get<'_>) -> Result<Vec<String>, ConfigError> {
         return Err(invalid(VAR, "at most 16 fields"));
     }
     for field in &fields {
-        identifier(VAR, field)?;
+        crate::schema::overrides::identifier(VAR, field)?;
         if crate::context::AuthorizerContext::KEYS.contains(&field.as_str())
             || crate::identity::PLUGIN_USER_FIELDS.contains(&field.as_str())
         {
@@ -395,63 +394,6 @@ fn cookie_prefix(value: Option<String>) -> Result<String, ConfigError> {
             "use letters, digits and -_. (at most 64 characters)",
         ))
     }
-}
-
-fn identifier(var: &'static str, value: &str) -> Result<String, ConfigError> {
-    let value = value.trim();
-    validate_identifier(value).map_err(|e| invalid(var, e.to_string()))?;
-    Ok(value.to_owned())
-}
-
-fn table_override<F: ModelField>(get: &Get<'_>) -> Result<TableOverride<F>, ConfigError> {
-    let model = F::MODEL;
-    let table_var = model.table_variable();
-    let table = get(table_var)
-        .map(|v| identifier(table_var, &v))
-        .transpose()?;
-    let var = model.fields_variable();
-    let mut fields = BTreeMap::new();
-    if let Some(raw) = get(var) {
-        for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, column) = pair
-                .split_once('=')
-                .ok_or_else(|| invalid(var, "expected field=column pairs separated by commas"))?;
-            let name = name.trim();
-            let field = F::parse(name).ok_or_else(|| {
-                let known: Vec<&str> = F::ALL.iter().map(|f| f.name()).collect();
-                invalid(
-                    var,
-                    format!(
-                        "unknown {} field \"{name}\" (known: {})",
-                        model.as_str(),
-                        known.join(", ")
-                    ),
-                )
-            })?;
-            fields.insert(field, identifier(var, column)?);
-        }
-    }
-    Ok(TableOverride { table, fields })
-}
-
-fn schema_overrides(get: &Get<'_>) -> Result<SchemaOverrides, ConfigError> {
-    Ok(SchemaOverrides {
-        db_schema: get("BETTER_AUTH_DB_SCHEMA")
-            .map(|v| identifier("BETTER_AUTH_DB_SCHEMA", &v))
-            .transpose()?,
-        user: table_override(get)?,
-        session: table_override(get)?,
-        account: table_override(get)?,
-        jwks: table_override(get)?,
-        api_key: table_override(get)?,
-        organization: table_override(get)?,
-        member: table_override(get)?,
-        team: table_override(get)?,
-        team_member: table_override(get)?,
-        context_user_fields: Vec::new(),
-        require_admin_columns: flag(get, "BETTER_AUTH_REQUIRE_ADMIN_COLUMNS", false)?,
-        session_table_optional: false,
-    })
 }
 
 #[cfg(test)]

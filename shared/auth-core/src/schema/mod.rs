@@ -11,6 +11,7 @@
 //! can never inject SQL.
 
 pub mod fields;
+pub mod overrides;
 pub use std::collections::BTreeMap;
 
 pub use fields::{
