@@ -1,21 +1,75 @@
 //! End-to-end tests: the authorizer and the account functions against real PostgreSQL (each
 //! test in its own database), real Better Auth servers, PgBouncer and AWS stand-ins. One binary,
 //! one module per suite; helpers live in the `test-support` crate.
+//!
+//! # Where is the test for…
+//!
+//! Suites are named after the behaviour they pin down. Find the behaviour, open the suite; test
+//! names say what they check (`cargo test -p e2e-tests --test e2e -- <suite>::` runs one suite).
+//! Findings of a review keep their issue number in the test's doc comment (`grep -rn "issue 13"
+//! tests/e2e` finds the security review's).
+//!
+//! | behaviour | suite (module) |
+//! |---|---|
+//! | **Authorizer decisions, our side alone** | |
+//! | every event shape (REST request, REST token, HTTP API v2) allows valid credentials; every refusal (bad, expired, revoked, unverified e-mail, signature required) | `authorizer_handler` |
+//! | the session lookup on every schema layout (default, renamed, Drizzle, no admin columns, overrides), time zones, connection handling, warm-up; ban columns mapped wrongly or added later; no token in the logs | `session_lookup` |
+//! | a banned user is refused | `session_lookup::bans_are_enforced_in_every_admin_variant`, `authorizer_handler::banned_users_are_denied_until_the_ban_expires`; against Better Auth: `better_auth::bans_and_revocation` |
+//! | sessions in Redis: values as Better Auth writes them, garbage, a frozen or gone Redis; our functions on Redis | `secondary_storage` |
+//! | JWTs (every key algorithm, JWKS rotation, grace period), the cookie cache (every strategy, chunked), the result cache, forged tokens | `stateless` |
+//! | API keys from `@better-auth/api-key`: quota, refill, rate limit, disabled, expired, banned owner | `api_keys` |
+//! | hostile input to every route and random authorizer events | `bad_input` |
+//! | PostgreSQL stopped, frozen or slow, lost connections, an exhausted pool, the key source down | `faults` |
+//! | PgBouncer in transaction-pooling mode | `pgbouncer` (the functions' routes through it: `openapi`) |
+//! | 50,000 authorizations, mixed credentials, bounded connection count | `load` |
+//! | secrets and parameters loaded at cold start (Secrets Manager, SSM, RDS IAM auth) | `aws_secrets` |
+//! | **The account functions (routes)** | |
+//! | `me`: `/auth/me`, `/auth/session`, `/auth/accounts`, `/auth/verify`, health, CORS | `me_routes` |
+//! | `users`: list, search, read, patch, roles, bans (and unbans), self-ban by another spelling of the id, role splitting | `users_routes` |
+//! | `sessions`: list, revoke one, revoke all (keeping the current one, or refusing without one) | `sessions_routes` |
+//! | a cookie-authenticated write from another site (CSRF) is refused; bearer callers and reads are not | `cross_site` |
+//! | admin impersonation: its powers, who sees it, a banned or demoted admin's impersonations end | `impersonation` (the context naming the admin: `authorizer_handler::impersonated_sessions_carry_the_admin`) |
+//! | every documented route answers as `openapi.json` says | `openapi` |
+//! | `openapi.json`, both SAM templates and the watch router list exactly the routes the tables hold | `route_tables` |
+//! | **Agreement with the real Better Auth server** (our decision = its `get-session`) | `better_auth::…` |
+//! | sign-up, sign-in, sign-out in every schema profile; cookie names (prefix, `__Secure-`, renamed, multi-session); user and plugin fields in the context; anonymous guests; foreign and forged credentials | `better_auth::sign_in` |
+//! | sessions revoked and users banned, unbanned or banned for a while through Better Auth; a ban written straight to the database (refused by us only) | `better_auth::bans_and_revocation` |
+//! | sessions in Redis through `@better-auth/redis-storage` (storage only, or with the database): a miss, the revoke-all marker | `better_auth::redis_storage` |
+//! | Better Auth's refresh and expiry; our sliding refresh (`BETTER_AUTH_REFRESH_SESSIONS`) | `better_auth::refresh` |
+//! | the organization plugin: active organization, role, team; a removed member or deleted organization grants nothing | `better_auth::organizations` |
+//! | `@better-auth/oauth-provider` tokens are never sessions | `better_auth::oauth_provider` |
+//! | our functions' bans, revocations, session lists and roles are what Better Auth then reports | `better_auth::functions` |
+//! | the same flows on Better Auth 1.6 | `better_auth::on_1_6`; also `better_auth::functions::on_better_auth_1_6`, `better_auth::organizations::organizations_agree_on_better_auth_1_6`, `api_keys::better_auth_1_6_keys_are_counted_the_same`, `stateless::better_auth_1_6_jwts_and_cookie_caches_authorize` |
+//! | what the Better Auth suites share (server + authenticator, the agreement check) | `better_auth::common` |
+//! | **The harness itself** | |
+//! | a Better Auth server's database holds no other test's schema (parallel runs don't race) | `harness` |
+//!
+//! # Other tests
+//!
+//! - Unit tests: `#[cfg(test)] mod tests` next to the code, in `shared/auth-core/src` (signing,
+//!   cookie cache, JOSE, keys, config, schema detection, credentials, Redis store, …),
+//!   `shared/account-api/src` (validation, routes, HTTP, queries) and
+//!   `functions/authorizer/src/event.rs`.
+//! - Crate-level tests: `shared/auth-core/tests/parsers.rs` (property tests of every parser an
+//!   attacker reaches) and `functions/authorizer/tests/allocations.rs` (the refusal path's
+//!   allocation count).
+//! - The harness's own unit tests: `tests/support/src`.
 
 mod api_keys;
 mod authorizer_handler;
 mod aws_secrets;
 mod bad_input;
 mod better_auth;
+mod cross_site;
 mod faults;
 mod harness;
+mod impersonation;
 mod load;
 mod me_routes;
 mod openapi;
 mod pgbouncer;
 mod route_tables;
 mod secondary_storage;
-mod security;
 mod session_lookup;
 mod sessions_routes;
 mod stateless;

@@ -1,6 +1,6 @@
 //! Sessions in secondary storage (Redis) against a real Redis: values as Better Auth writes
 //! them, bans, garbage, and a Redis that is frozen, black-holed or gone. (The flows against the
-//! real Better Auth server with `@better-auth/redis-storage` are in `better_auth.rs`.)
+//! real Better Auth server with `@better-auth/redis-storage` are in `better_auth::redis_storage`.)
 
 use std::time::Duration;
 

@@ -4,8 +4,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use auth_core::StoreError;
 use auth_core::signing::{Secret, sign_cookie_value};
-use auth_core::{AuthError, Authenticator, RawCredentials, Refusal};
+use auth_core::{AuthError, Authenticator, Outcome, RawCredentials, Refusal};
 use chrono::{Duration, SubsecRound, Utc};
+use test_support::http::TEST_SECRET;
 use test_support::{NewUser, TestDb, Variant};
 
 const SECRET: &str = "lookup-test-secret-0123456789abcdefghijklmn";
@@ -382,4 +383,106 @@ async fn warm_up_connects_at_start_up_and_a_missing_database_changes_nothing() {
             StoreError::Unavailable(_) | StoreError::Timeout(_)
         ))
     ));
+}
+
+/// A cookie lookup signed with the shared `TEST_SECRET` (what the tests from the security review
+/// use).
+async fn lookup(
+    auth: &auth_core::Authenticator,
+    token: &str,
+) -> Result<auth_core::Authenticated, AuthError> {
+    test_support::authenticate_cookie(auth, TEST_SECRET, token).await
+}
+
+/// Security review finding (issue 13; this test failed before its fix): a ban or revocation column
+/// mapped to a name that does not exist is a schema error naming the setting, never a session
+/// let through; `BETTER_AUTH_REQUIRE_ADMIN_COLUMNS` makes missing ban columns an error.
+#[tokio::test]
+async fn a_ban_column_mapped_with_a_typo_fails_closed() {
+    let db = TestDb::new(Variant::Default).await;
+    let mut user = NewUser::new("banned@example.com");
+    user.banned = Some(true);
+    let id = db.create_user(&user).await;
+    let session = db
+        .create_session(&id, Utc::now() + Duration::hours(1))
+        .await;
+    for (var, value) in [
+        ("BETTER_AUTH_USER_FIELDS", "banned=is_banned"),
+        ("BETTER_AUTH_SESSION_FIELDS", "revoked=revokd"),
+    ] {
+        let auth = test_support::authenticator(&db.url, TEST_SECRET, &[(var, value)]);
+        match lookup(&auth, &session.token).await {
+            Err(AuthError::Store(StoreError::Schema(error))) => {
+                assert!(error.to_string().contains(var), "{error}");
+            }
+            other => panic!("{var}={value}: expected a schema error, got {other:?}"),
+        }
+    }
+    let lax = TestDb::new(Variant::NoAdmin).await;
+    let (_, live) = lax.user_with_session().await;
+    let strict = test_support::authenticator(
+        &lax.url,
+        TEST_SECRET,
+        &[("BETTER_AUTH_REQUIRE_ADMIN_COLUMNS", "true")],
+    );
+    let error = lookup(&strict, &live.token)
+        .await
+        .expect_err("no ban columns");
+    assert_eq!(error.outcome(), Outcome::Unavailable, "{error}");
+    let default = test_support::authenticator(&lax.url, TEST_SECRET, &[]);
+    assert!(lookup(&default, &live.token).await.is_ok());
+}
+
+/// Security review finding (issue 13; this test failed before its fix): ban columns added
+/// after a warm start (the admin plugin installed later) are read within
+/// `BETTER_AUTH_SCHEMA_REFRESH_SECONDS`.
+#[tokio::test]
+async fn a_ban_column_added_after_a_warm_start_is_honoured_within_the_refresh() {
+    let db = TestDb::new(Variant::NoAdmin).await;
+    let (user, session) = db.user_with_session().await;
+    let auth = test_support::authenticator(
+        &db.url,
+        TEST_SECRET,
+        &[("BETTER_AUTH_SCHEMA_REFRESH_SECONDS", "1")],
+    );
+    assert!(lookup(&auth, &session.token).await.is_ok(), "warm");
+    db.execute(
+        "ALTER TABLE \"user\" ADD COLUMN \"banned\" boolean, ADD COLUMN \"banExpires\" timestamptz",
+        &[],
+    )
+    .await;
+    db.set_banned(&user, true).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    match lookup(&auth, &session.token).await {
+        Err(AuthError::Refused { reason, .. }) => assert_eq!(reason, Refusal::Banned),
+        other => panic!("expected the new ban column to be read, got {other:?}"),
+    }
+}
+
+/// Security review finding (issue 13; this test failed before its fix): no session token reaches the
+/// logs at any level, the database driver's trace included.
+#[tokio::test]
+async fn no_token_reaches_the_logs_at_any_level() {
+    let db = TestDb::new(Variant::Default).await;
+    let (_, session) = db.user_with_session().await;
+    for rust_log in [
+        "trace",
+        "debug",
+        "info,tokio_postgres=trace",
+        "trace,postgres_protocol=trace",
+    ] {
+        let (guard, logs) = test_support::logs::capture_at(rust_log);
+        let auth = test_support::authenticator(&db.url, TEST_SECRET, &[]);
+        assert!(lookup(&auth, &session.token).await.is_ok());
+        drop(guard);
+        let text = logs.text();
+        assert!(
+            !text.is_empty(),
+            "{rust_log}: something is logged at this level"
+        );
+        assert!(
+            !text.contains(&session.token),
+            "{rust_log}: the token was logged"
+        );
+    }
 }

@@ -243,3 +243,25 @@ async fn the_revoked_column_variant_flags_rows() {
         "already revoked"
     );
 }
+
+/// Security review finding (issue 13; this test failed before its fix): `keepCurrent=true` from a
+/// caller without a session id (a JWT) is refused (400 `NO_CURRENT_SESSION`) and revokes
+/// nothing.
+#[tokio::test]
+async fn keep_current_without_a_current_session_is_refused() {
+    let db = TestDb::new(Variant::Default).await;
+    let (user, _) = db.user_with_session().await;
+    db.create_session(&user, Utc::now() + Duration::hours(1))
+        .await;
+    let app = app(&db.url, &[]);
+    // A JWT caller: the authorizer's context has no session id.
+    let request = ApiRequest::new(Api::Http, "DELETE", &format!("/users/{user}/sessions"))
+        .query("keepCurrent", "true")
+        .as_user(&user, "", "user");
+    let reply = send(sessions::handler::handle, &app, &request).await;
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (400, Some("NO_CURRENT_SESSION"))
+    );
+    assert_eq!(db.sessions_of(&user).await, 2, "nothing was revoked");
+}

@@ -2,6 +2,7 @@
 
 use account_api::http::App;
 use chrono::DateTime;
+use chrono::Duration;
 use chrono::Utc;
 use serde_json::Value;
 use serde_json::json;
@@ -630,4 +631,58 @@ async fn the_revoked_column_variant_flags_instead_of_deleting() {
     )
     .await;
     assert_eq!(reply.status, 200);
+}
+
+/// Security review finding (issue 13; this test failed before its fix): the self-ban check
+/// compares UUIDs, not spellings (upper case, no hyphens).
+#[tokio::test]
+async fn an_admin_cannot_ban_themselves_by_spelling_their_uuid_differently() {
+    let db = TestDb::new(Variant::RenamedSnakeUuid).await;
+    let mut admin = NewUser::new("admin@example.com");
+    admin.role = Some("admin".into());
+    let admin = db.create_user(&admin).await;
+    let session = db
+        .create_session(&admin, Utc::now() + Duration::hours(1))
+        .await;
+    let app = app(&db.url, &[]);
+    for spelling in [admin.to_uppercase(), admin.replace('-', "")] {
+        let reply = send(
+            users::handler::handle,
+            &app,
+            &ApiRequest::new(Api::Rest, "POST", &format!("/users/{spelling}/ban"))
+                .header("authorization", &format!("Bearer {}", session.token)),
+        )
+        .await;
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (400, Some("YOU_CANNOT_BAN_YOURSELF")),
+            "{spelling}"
+        );
+    }
+    assert_eq!(db.sessions_of(&admin).await, 1);
+}
+
+/// Security review finding (issue 13; this test failed before its fix): roles are split on commas
+/// without trimming, as Better Auth splits them: `"user, admin"` is not an admin.
+#[tokio::test]
+async fn roles_are_split_as_better_auth_splits_them() {
+    let db = TestDb::new(Variant::Default).await;
+    let mut spaced = NewUser::new("spaced@example.com");
+    spaced.role = Some("user, admin".into());
+    let spaced = db.create_user(&spaced).await;
+    let session = db
+        .create_session(&spaced, Utc::now() + Duration::hours(1))
+        .await;
+    let app = app(&db.url, &[]);
+    let reply = send(
+        users::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", "/users")
+            .header("authorization", &format!("Bearer {}", session.token)),
+    )
+    .await;
+    assert_eq!(
+        reply.status, 403,
+        "\"user, admin\" holds \" admin\", not admin"
+    );
 }

@@ -1,0 +1,87 @@
+//! The same flows against the latest Better Auth 1.6 (`tests/better-auth-1.6`). (Our account
+//! functions on 1.6: `functions::on_better_auth_1_6`; organizations on 1.6:
+//! `organizations::organizations_agree_on_better_auth_1_6`.)
+
+use test_support::better_auth::{BetterAuthServer, Profile, ServerOptions, Version};
+use test_support::redis::TestRedis;
+
+use super::bans_and_revocation::{ban_flows, revocation_flows};
+use super::common::{SECRET, with_redis};
+use super::refresh::sliding_refresh_on;
+use super::sign_in::sign_in_flows;
+
+fn on_1_6(mut options: ServerOptions) -> ServerOptions {
+    options.version = Version::V1_6;
+    options
+}
+
+fn defaults() -> ServerOptions {
+    on_1_6(ServerOptions::new(Profile::Default, SECRET))
+}
+
+#[tokio::test]
+async fn sign_in_flows_agree() {
+    sign_in_flows(defaults()).await;
+}
+
+#[tokio::test]
+async fn each_harness_runs_its_own_better_auth() {
+    for (version, expected) in [(Version::V1_7, "1.7."), (Version::V1_6, "1.6.")] {
+        let db = Profile::Default.database().await;
+        let mut options = ServerOptions::new(Profile::Default, SECRET);
+        options.version = version;
+        let server = BetterAuthServer::start(&db, options).await;
+        assert!(
+            server.better_auth_version.starts_with(expected),
+            "{version:?}: {}",
+            server.better_auth_version
+        );
+    }
+}
+
+#[tokio::test]
+async fn secure_and_prefixed_cookies_agree() {
+    let mut options = defaults();
+    options.secure_cookies = true;
+    options.cookie_prefix = Some("myapp".into());
+    sign_in_flows(options).await;
+}
+
+#[tokio::test]
+async fn revocations_agree() {
+    revocation_flows(defaults()).await;
+}
+
+#[tokio::test]
+async fn bans_agree() {
+    ban_flows(defaults()).await;
+}
+
+#[tokio::test]
+async fn sliding_refresh_agrees() {
+    for keeping in ["database", "redis"] {
+        sliding_refresh_on(keeping, Version::V1_6).await;
+    }
+}
+
+#[tokio::test]
+async fn sessions_in_redis_agree() {
+    for store_in_database in [false, true] {
+        let redis = TestRedis::new();
+        sign_in_flows(on_1_6(with_redis(
+            Profile::Default,
+            &redis,
+            store_in_database,
+        )))
+        .await;
+        let redis = TestRedis::new();
+        revocation_flows(on_1_6(with_redis(
+            Profile::Default,
+            &redis,
+            store_in_database,
+        )))
+        .await;
+    }
+    let redis = TestRedis::new();
+    ban_flows(on_1_6(with_redis(Profile::Default, &redis, false))).await;
+}
