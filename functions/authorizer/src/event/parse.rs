@@ -175,6 +175,11 @@ impl<'a> AuthorizerEvent<'a> {
         }
     }
 
+    /// The ARN the event names, as sent: REST `methodArn`, HTTP API `routeArn`.
+    pub fn arn(&self) -> Option<&str> {
+        self.arn.as_deref()
+    }
+
     /// Which event this is.
     pub fn shape(&self) -> Shape {
         self.shape
