@@ -126,7 +126,7 @@ async fn bans_are_enforced_in_every_admin_variant() {
                     ..
                 },
             ) => {
-                assert_eq!(e.status(), 403);
+                assert_eq!(e.outcome(), Outcome::Forbidden);
                 assert_eq!(e.user_id(), Some(user_id.as_str()));
             }
             other => panic!("{variant:?}: expected banned, got {other:?}"),
@@ -239,7 +239,7 @@ async fn a_database_that_does_not_fit_is_named_clearly_and_never_allows() {
     let err = check(&auth, &test_support::random_token(32))
         .await
         .expect_err("mismatch");
-    assert_eq!(err.status(), 503);
+    assert_eq!(err.outcome(), Outcome::Unavailable);
     assert!(err.to_string().contains("session.expiresAt"), "{err}");
 }
 

@@ -22,9 +22,9 @@ use hmac::Mac;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::access_token::{audience_matches, check_times};
 use crate::identity::{SessionRecord, UserSnapshot};
 use crate::jose::{self, JoseError, JweKey, KeySet};
+use crate::session_jwt::{audience_matches, check_times};
 use crate::signing::Secret;
 
 /// The cookie's JWE salt in Better Auth.

@@ -1,9 +1,9 @@
 //! The one error type of authentication, and its mapping to what a caller is told.
 
-use crate::access_token::TokenError;
 use crate::credentials::CredentialError;
 use crate::identity::Refusal;
 use crate::keys::KeyError;
+use crate::session_jwt::TokenError;
 use crate::store::port::StoreError;
 
 /// Why a request is not authenticated.
@@ -72,15 +72,6 @@ impl AuthError {
         match self {
             Self::Refused { user_id, .. } => user_id.as_deref(),
             _ => None,
-        }
-    }
-
-    /// HTTP status for functions answering directly.
-    pub fn status(&self) -> u16 {
-        match self.outcome() {
-            Outcome::Unauthenticated => 401,
-            Outcome::Forbidden => 403,
-            Outcome::Unavailable => 503,
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`access_token`] (JWT claims), [`cookie_cache`] (cookie-cache formats), [`identity`] (is this session valid?) |
+//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`session_jwt`] (JWT claims), [`cookie_cache`] (cookie-cache formats), [`identity`] (is this session valid?) |
 //! | credential methods | [`methods`]: `session`, `jwt`, `cookie-cache`, one module each behind [`methods::CredentialMethod`] |
 //! | the loop | [`authenticator`]: the configured methods, in order |
 //! | stores | [`store`]: the [`store::AuthStore`] port, its PostgreSQL and secondary-storage (Redis) adapters, an in-memory one, and [`store::SessionStore`], the deployed choice |
@@ -11,22 +11,22 @@
 //! | caches | [`keys`] (the jwt plugin's keys), [`result_cache`] (session lookups) |
 //! | edges | [`config`] (parsed once), [`telemetry`] (JSON logs, fingerprints), `aws` (Secrets Manager, SSM, RDS IAM; feature `aws`) |
 
-pub mod access_token;
-pub mod authenticator;
+pub(crate) mod authenticator;
 #[cfg(feature = "aws")]
 pub mod aws;
-pub mod config;
+pub(crate) mod config;
 pub mod context;
 pub mod cookie_cache;
 pub mod credentials;
 pub mod env;
-pub mod error;
+pub(crate) mod error;
 pub mod identity;
 pub mod jose;
-pub mod keys;
+pub(crate) mod keys;
 pub mod methods;
-pub mod result_cache;
+pub(crate) mod result_cache;
 pub mod schema;
+pub mod session_jwt;
 pub mod signing;
 pub mod store;
 pub mod telemetry;

@@ -3,10 +3,10 @@
 //! cookie cache in each strategy, and JWT claims. Whatever the input: no panic, and nothing
 //! unsigned is ever accepted. `PROPTEST_CASES` raises the case count (default 400 per property).
 
-use auth_core::access_token::{ClaimRules, read_claims};
 use auth_core::cookie_cache::{self, CacheSettings, Strategy as CacheStrategy};
 use auth_core::credentials::{CookieNames, ExtractOptions, RawCredentials, extract};
 use auth_core::jose::{self, Algorithm, JweKey, Jwk, KeySet, PublicKey, VerificationKey};
+use auth_core::session_jwt::{ClaimRules, read_claims};
 use auth_core::signing::{Secret, sign_cookie_value, verify};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

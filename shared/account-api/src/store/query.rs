@@ -1,15 +1,10 @@
 //! `GET /users`' query, as validated values: which field, which operator, which value.
 
-use auth_core::schema::{Kind, ModelField, UserField};
+use auth_core::schema::{Kind, UserField};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::users::UserRecord;
-
-/// The user fields `searchField`, `filterField` and `sortBy` may name: every field we read.
-pub fn listable_fields() -> impl Iterator<Item = UserField> {
-    UserField::ALL.iter().copied()
-}
 
 /// How a text search or filter matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

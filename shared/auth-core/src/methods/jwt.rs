@@ -7,12 +7,12 @@
 use chrono::Utc;
 
 use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
-use crate::access_token::{self, ClaimRules, TokenError};
 use crate::credentials::{self, CredentialSource, RawCredentials};
 use crate::env::{ConfigError, Env};
 use crate::error::AuthError;
 use crate::identity::Refusal;
 use crate::jose;
+use crate::session_jwt::{self, ClaimRules, TokenError};
 use crate::store::port::AuthStore;
 use crate::telemetry::fingerprint;
 
@@ -106,7 +106,7 @@ impl JwtMethod {
         let jws = jose::parse_jws(jwt).map_err(TokenError::from)?;
         // Other tokens signed with the same keys (OAuth access tokens, logout tokens, cookie
         // caches) are never sessions, whatever their audience.
-        if !access_token::is_session_typ(jws.header.typ.as_deref()) {
+        if !session_jwt::is_session_typ(jws.header.typ.as_deref()) {
             return Err(TokenError::NotASessionToken.into());
         }
         // Refuse what no key could verify before loading any key.
@@ -121,7 +121,7 @@ impl JwtMethod {
         let keys = context.keys.keys_for(kid, context.store).await?;
         let payload = jws.verify_with(&keys).map_err(TokenError::from)?;
         let now = Utc::now();
-        let token = access_token::read_claims(&payload, &self.settings.rules, now)?;
+        let token = session_jwt::read_claims(&payload, &self.settings.rules, now)?;
         let refused = |reason, user_id: &str| AuthError::Refused {
             reason,
             user_id: Some(user_id.to_owned()),
