@@ -916,3 +916,104 @@ async fn the_key_routes_leave_an_organizations_key_to_its_organization() {
     assert!(f.exists(org_key_id).await, "the organization's key stays");
     assert_eq!(t.org, t.twin.user_id);
 }
+
+/// A key (`remaining` 5, a rate limit of 100 a window) of a user of a Better Auth with the
+/// anonymous plugin, used once (counted): the fixture of the issue 27 F8 tests.
+async fn counted_once() -> (Fixture, String, String) {
+    let db = Profile::Default.database().await;
+    let mut options = ServerOptions::new(Profile::Default, SECRET);
+    options.api_keys = true;
+    options.user_plugins = true;
+    let ba = BetterAuthServer::start(&db, options).await;
+    let owner = ba
+        .sign_up(&format!("owner-{}@example.com", random_token(6)))
+        .await;
+    let auth = test_support::authenticator(&db.url, SECRET, &[("BETTER_AUTH_METHODS", "api-key")]);
+    let keys_only =
+        test_support::authenticator(&db.url, SECRET, &[("BETTER_AUTH_METHODS", "api-key")]);
+    let f = Fixture {
+        db,
+        ba,
+        auth,
+        keys_only,
+        owner: owner.user_id,
+        owner_token: owner.token,
+    };
+    let (key, id) = f
+        .key(
+            json!({"remaining": 5, "rateLimitEnabled": true, "rateLimitMax": 100,
+                    "rateLimitTimeWindow": 600000}),
+        )
+        .await;
+    assert!(allowed(&f.ours(Shape::HttpV2, &key).await));
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("4"));
+    assert_eq!(f.column(&id, "requestCount").await.as_deref(), Some("1"));
+    (f, key, id)
+}
+
+impl Fixture {
+    /// What a use changes: `remaining`, `requestCount`, `lastRequest`.
+    async fn counters(&self, id: &str) -> [Option<String>; 3] {
+        [
+            self.column(id, "remaining").await,
+            self.column(id, "requestCount").await,
+            self.column(id, "lastRequest").await,
+        ]
+    }
+
+    /// Our authenticator (`api-key` alone) with one more setting.
+    fn with_setting(&self, name: &str, value: &str) -> Authenticator {
+        test_support::authenticator(
+            &self.db.url,
+            SECRET,
+            &[("BETTER_AUTH_METHODS", "api-key"), (name, value)],
+        )
+    }
+}
+
+/// Issue 27 F8: with `BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION` every key is refused (a user's key
+/// confirms no organization), and the refusal spends neither quota nor rate limit.
+#[tokio::test]
+async fn keys_refused_for_want_of_an_organization_are_not_counted() {
+    let (f, key, id) = counted_once().await;
+    let before = f.counters(&id).await;
+    let organization = f.with_setting("BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION", "true");
+    assert_eq!(
+        f.ours_with(&organization, Shape::RestRequest, &key).await,
+        Ours::Deny("no_active_organization".into())
+    );
+    assert_eq!(
+        f.ours_with(&organization, Shape::HttpV2, &key).await,
+        Ours::Refused
+    );
+    assert_eq!(f.counters(&id).await, before, "not counted");
+}
+
+/// Issue 27 F8: with `BETTER_AUTH_REFUSE_ANONYMOUS` an anonymous owner's key is refused in the
+/// statement's guard: neither quota nor rate limit is spent.
+#[tokio::test]
+async fn an_anonymous_owners_refused_key_is_not_counted() {
+    let (f, key, id) = counted_once().await;
+    f.db.client
+        .execute(
+            "UPDATE \"user\" SET \"isAnonymous\" = true WHERE id = $1",
+            &[&f.owner],
+        )
+        .await
+        .expect("an anonymous owner");
+    let before = f.counters(&id).await;
+    let anonymous = f.with_setting("BETTER_AUTH_REFUSE_ANONYMOUS", "true");
+    assert_eq!(
+        f.ours_with(&anonymous, Shape::RestRequest, &key).await,
+        Ours::Deny("anonymous_user".into())
+    );
+    assert_eq!(
+        f.ours_with(&anonymous, Shape::HttpV2, &key).await,
+        Ours::Refused
+    );
+    assert_eq!(f.counters(&id).await, before, "not counted");
+    assert!(
+        allowed(&f.ours(Shape::HttpV2, &key).await),
+        "without the rule the key works"
+    );
+}

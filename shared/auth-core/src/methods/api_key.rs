@@ -5,7 +5,8 @@
 //! The key is hashed as Better Auth hashes it (base64url, no padding, of SHA-256 over the whole
 //! key, prefix included) and used in one guarded statement
 //! ([`crate::store::postgres::lookups::ApiKeyUse`]). Stricter than Better Auth: the owner must
-//! exist, must not be banned, and must meet `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED`.
+//! exist, must not be banned, and must meet `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED` and
+//! `BETTER_AUTH_REFUSE_ANONYMOUS` (in the statement's guard: a refused use is not counted).
 //!
 //! Only keys of the configurations `BETTER_AUTH_API_KEY_CONFIGS` names are accepted, and only
 //! those whose configuration references users: a key's `referenceId` is an organization id when
@@ -22,7 +23,7 @@ use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verd
 use crate::credentials::{CredentialError, CredentialSource, RawCredentials};
 use crate::env::{ConfigError, Env, invalid};
 use crate::error::AuthError;
-use crate::identity;
+use crate::identity::{self, Refusal};
 use crate::store::port::{AuthStore, KeyUseGuard};
 use crate::telemetry::fingerprint;
 
@@ -232,9 +233,18 @@ impl CredentialMethod for ApiKeyMethod {
     }
 
     async fn verify<S: AuthStore>(&self, key: &ApiKey, context: &Context<'_, S>) -> Verdict {
+        // A user's key confirms no organization: with the organization rule every key is
+        // refused, before the statement, so that the refusal spends no quota or rate limit.
+        if context.policy.require_active_organization {
+            return Verdict::Decided(Err(AuthError::Refused {
+                reason: Refusal::NoActiveOrganization,
+                user_id: None,
+            }));
+        }
         let guard = KeyUseGuard {
             user_configs: &self.user_configs,
             require_email_verified: context.policy.require_email_verified,
+            refuse_anonymous: context.policy.refuse_anonymous,
         };
         let found = context.store.use_api_key(&key.hash(), &guard).await;
         let record = match found {

@@ -108,4 +108,6 @@ pub struct KeyUseGuard<'a> {
     pub user_configs: &'a [String],
     /// `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED`.
     pub require_email_verified: bool,
+    /// `BETTER_AUTH_REFUSE_ANONYMOUS`.
+    pub refuse_anonymous: bool,
 }

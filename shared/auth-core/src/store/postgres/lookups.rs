@@ -391,10 +391,10 @@ pub fn accepted_config(keys: &TableLayout<ApiKeyField>, alias: &str, n: usize) -
 }
 
 /// One API key use in one statement (`$1`: the key's hash, `$2`: whether the owner's email must
-/// be verified, `$3`: the `configId`s whose keys act as their user, a `text[]`): the guarded
-/// update that counts the use (quota, refill, rate-limit window) only while every rule still
-/// holds, the deletion of an expired or used-up key (as Better Auth deletes them), and the key's
-/// state and owner for the decision.
+/// be verified, `$3`: whether an anonymous owner is refused, `$4`: the `configId`s whose keys
+/// act as their user, a `text[]`): the guarded update that counts the use (quota, refill,
+/// rate-limit window) only while every rule still holds, the deletion of an expired or used-up
+/// key (as Better Auth deletes them), and the key's state and owner for the decision.
 ///
 /// A key of any other configuration (an organization's, whose `referenceId` is no user id, or
 /// one the deployment does not accept) is neither counted, deleted nor returned: it is unknown.
@@ -547,6 +547,15 @@ impl ApiKeyUse {
             e = u.select("o", UserField::BanExpires),
         );
         let deleted = KeyRules::deleted(k, "d", &KeyRules::new(k, "d"));
+        // The anonymous plugin's flag, as the context reads it (text `true`).
+        let anonymous = layout
+            .user_context
+            .iter()
+            .find(|(field, _)| field == "isAnonymous")
+            .map_or_else(
+                || "false".to_owned(),
+                |(_, column)| format!("COALESCE(o.{}::text = 'true', false)", quote(&column.name)),
+            );
         let mut p = Projection::default();
         let key_id = p.field(k, "k", ApiKeyField::Id);
         let counted = p.expr("(used.k IS NOT NULL)");
@@ -568,6 +577,7 @@ impl ApiKeyUse {
                 AND NOT {disabled_rule} AND NOT {expired_rule} AND NOT {exhausted_rule} \
                 AND NOT {rate_limited_rule} AND NOT ({banned}) \
                 AND (NOT $2 OR COALESCE({verified}, false)) \
+                AND (NOT $3 OR NOT {anonymous}) \
                 RETURNING {id} AS k, {remaining_after} AS remaining\
             ), gone AS (\
                 DELETE FROM {table} AS d WHERE {delete_key} = $1 AND {delete_config} \
@@ -588,8 +598,8 @@ impl ApiKeyUse {
             id = f(ApiKeyField::Id),
             remaining_after = f(ApiKeyField::Remaining),
             delete_key = k.col("d", ApiKeyField::Key),
-            config = accepted_config(k, "k", 3),
-            delete_config = accepted_config(k, "d", 3),
+            config = accepted_config(k, "k", 4),
+            delete_config = accepted_config(k, "d", 4),
             list = p.list(),
         );
         Some(Self {

@@ -461,6 +461,7 @@ impl AuthStore for Database {
                 &[
                     (&key_hash, Type::TEXT),
                     (&guard.require_email_verified, Type::BOOL),
+                    (&guard.refuse_anonymous, Type::BOOL),
                     (&guard.user_configs, Type::TEXT_ARRAY),
                 ],
             )
