@@ -1017,3 +1017,45 @@ async fn an_anonymous_owners_refused_key_is_not_counted() {
         "without the rule the key works"
     );
 }
+
+/// Issue 27 F1, older schemas: without a `configId` column (plugins before 1.5) every key is of
+/// the default configuration, accepted when `default` is listed and refused when it is not.
+#[tokio::test]
+async fn without_a_config_id_column_every_key_is_the_default_configurations() {
+    let f = start().await;
+    let (key, id) = f
+        .key(json!({"remaining": 5, "rateLimitEnabled": false}))
+        .await;
+    f.db.client
+        .batch_execute("ALTER TABLE apikey DROP COLUMN \"configId\"")
+        .await
+        .expect("an older schema");
+    // New authenticators: the schema is detected on first use.
+    let default =
+        test_support::authenticator(&f.db.url, SECRET, &[("BETTER_AUTH_METHODS", "api-key")]);
+    match f.ours_with(&default, Shape::HttpV2, &key).await {
+        Ours::Allow(context) => assert_eq!(context["userId"], json!(f.owner)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("4"));
+    let without_default = test_support::authenticator(
+        &f.db.url,
+        SECRET,
+        &[
+            ("BETTER_AUTH_METHODS", "api-key"),
+            (
+                "BETTER_AUTH_API_KEY_CONFIGS",
+                r#"[{"configId":"ci"},{"configId":"default","references":"organization"}]"#,
+            ),
+        ],
+    );
+    assert_eq!(
+        f.ours_with(&without_default, Shape::HttpV2, &key).await,
+        Ours::Refused
+    );
+    assert_eq!(
+        f.column(&id, "remaining").await.as_deref(),
+        Some("4"),
+        "not counted"
+    );
+}
