@@ -30,7 +30,12 @@
 //   API_KEYS=1            the api-key plugin (@better-auth/api-key, defaults), plus two test-only
 //                         routes calling its server-only endpoints: POST /test/api-keys
 //                         (auth.api.createApiKey with the JSON body) and POST /test/api-keys/verify
-//                         (auth.api.verifyApiKey({ body: { key } }))
+//                         (auth.api.verifyApiKey with the JSON body: { key, configId? })
+//   API_KEY_CONFIGS       with API_KEYS=1: the plugin's configuration array, as JSON (e.g.
+//                         [{"configId":"default"},{"configId":"org","references":"organization"}])
+//                         instead of its defaults
+//   SERIAL_IDS=1          advanced.database.generateId: "serial" (integer ids: organization N and
+//                         user N share the number N)
 //
 // It creates its schema with Better Auth's own migrator, listens on 127.0.0.1 and prints one JSON
 // line {"port": N, "betterAuth": "<version>"} on stdout when ready.
@@ -149,7 +154,10 @@ if (env.MULTI_SESSION === "1") {
   options.plugins.push(multiSession());
 }
 if (env.API_KEYS === "1") {
-  options.plugins.push(apiKey());
+  options.plugins.push(env.API_KEY_CONFIGS ? apiKey(JSON.parse(env.API_KEY_CONFIGS)) : apiKey());
+}
+if (env.SERIAL_IDS === "1") {
+  options.advanced.database = { ...options.advanced.database, generateId: "serial" };
 }
 if (env.OAUTH_PROVIDER === "1") {
   // Imported only when asked for: only the 1.7 harness installs it.

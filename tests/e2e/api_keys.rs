@@ -109,7 +109,7 @@ impl Fixture {
     }
 
     async fn column(&self, id: &str, column: &str) -> Option<String> {
-        let sql = format!("SELECT \"{column}\"::text FROM apikey WHERE id = $1");
+        let sql = format!("SELECT \"{column}\"::text FROM apikey WHERE id::text = $1");
         self.db
             .client
             .query_opt(&sql, &[&id])
@@ -121,7 +121,7 @@ impl Fixture {
     async fn exists(&self, id: &str) -> bool {
         self.db
             .client
-            .query_opt("SELECT 1 FROM apikey WHERE id = $1", &[&id])
+            .query_opt("SELECT 1 FROM apikey WHERE id::text = $1", &[&id])
             .await
             .expect("query")
             .is_some()
@@ -642,4 +642,420 @@ async fn no_key_reaches_the_logs_at_any_level() {
             "{rust_log}: its fingerprint is"
         );
     }
+}
+
+/// The plugin's configurations in the issue-27 F1 tests: user keys (`default`, and `ci`, a second
+/// user configuration) and organization keys (`org`, read by Better Auth's session hook from a
+/// header of its own so that the hook reaches its reference check).
+const TWO_CONFIGS: &str = r#"[
+    {"configId": "default", "enableSessionForAPIKeys": true},
+    {"configId": "ci", "defaultPrefix": "ci_"},
+    {"configId": "org", "references": "organization", "enableSessionForAPIKeys": true,
+     "apiKeyHeaders": "x-org-api-key"}
+]"#;
+
+/// Serial ids, three key configurations and the organization plugin: `twin` is user N,
+/// `org` is organization N (made by `admin`, its owner), `org_key` is the organization's key
+/// (`referenceId` N, like the twin's id) and `user_key` the twin's own.
+struct Twins {
+    f: Fixture,
+    twin: test_support::better_auth::SignedIn,
+    admin: test_support::better_auth::SignedIn,
+    org: String,
+    org_key: (String, String),
+    user_key: (String, String),
+}
+
+/// An id as Better Auth answers it (a string, or a number with serial ids).
+fn id_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("not an id: {other}"),
+    }
+}
+
+async fn twins() -> Twins {
+    let db = Profile::Default.database().await;
+    let mut options = ServerOptions::new(Profile::Default, SECRET);
+    options.api_keys = true;
+    options.organizations = true;
+    options.serial_ids = true;
+    options.api_key_configs = Some(TWO_CONFIGS.to_owned());
+    let ba = BetterAuthServer::start(&db, options).await;
+    let twin = ba
+        .sign_up(&format!("twin-{}@example.com", random_token(6)))
+        .await;
+    let admin = ba
+        .sign_up(&format!("org-admin-{}@example.com", random_token(6)))
+        .await;
+    let created = ba
+        .post_ok(
+            "/organization/create",
+            json!({"name": "Twin Org", "slug": format!("twin-{}", random_token(6).to_lowercase())}),
+            &test_support::better_auth::Credential::Bearer(admin.token.clone()),
+        )
+        .await;
+    let org = id_text(&created["id"]);
+    assert_eq!(
+        org, twin.user_id,
+        "serial ids: the organization and the twin share their number"
+    );
+    let made = |body: Value| {
+        let ba = &ba;
+        async move {
+            let made = ba.create_api_key(body).await;
+            (
+                made["key"].as_str().expect("the plaintext key").to_owned(),
+                id_text(&made["id"]),
+            )
+        }
+    };
+    let org_key = made(json!({
+        "configId": "org", "organizationId": org, "userId": admin.user_id,
+        "remaining": 5, "rateLimitEnabled": false,
+    }))
+    .await;
+    let user_key = made(json!({
+        "userId": twin.user_id, "remaining": 5, "rateLimitEnabled": false,
+    }))
+    .await;
+    let auth = test_support::authenticator(
+        &db.url,
+        SECRET,
+        &[("BETTER_AUTH_METHODS", "api-key,session")],
+    );
+    let keys_only =
+        test_support::authenticator(&db.url, SECRET, &[("BETTER_AUTH_METHODS", "api-key")]);
+    let f = Fixture {
+        db,
+        ba,
+        auth,
+        keys_only,
+        owner: twin.user_id.clone(),
+        owner_token: twin.token.clone(),
+    };
+    Twins {
+        f,
+        twin,
+        admin,
+        org,
+        org_key,
+        user_key,
+    }
+}
+
+/// Issue 27 F1: with serial ids organization N's key is not user N's. Refused (401, unknown, not
+/// counted) whether or not the deployment lists the organization configuration; Better Auth's
+/// own session hook refuses it too (`INVALID_REFERENCE_ID_FROM_API_KEY`). The twin's own key
+/// still works.
+#[tokio::test]
+async fn an_organizations_key_never_acts_as_the_user_sharing_its_id() {
+    let t = twins().await;
+    let f = &t.f;
+    let (org_key, org_key_id) = &t.org_key;
+    let listing_org = test_support::authenticator(
+        &f.db.url,
+        SECRET,
+        &[
+            ("BETTER_AUTH_METHODS", "api-key"),
+            (
+                "BETTER_AUTH_API_KEY_CONFIGS",
+                r#"[{"configId":"default"},{"configId":"org","references":"organization"}]"#,
+            ),
+        ],
+    );
+    for shape in Shape::ALL {
+        assert_eq!(f.ours(shape, org_key).await, Ours::Refused, "{shape:?}");
+        assert_eq!(
+            f.ours_with(&listing_org, shape, org_key).await,
+            Ours::Refused,
+            "{shape:?}"
+        );
+    }
+    assert_eq!(
+        f.column(org_key_id, "remaining").await.as_deref(),
+        Some("5"),
+        "never counted"
+    );
+    // Better Auth: its session hook refuses an organization's key as a user (having counted
+    // the use first)...
+    let (status, body) =
+        f.ba.get_with_header("/get-session", "x-org-api-key", org_key)
+            .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("INVALID_REFERENCE_ID_FROM_API_KEY")),
+        "{body}"
+    );
+    // ...and so does its verifyApiKey for user keys (the default configuration).
+    let verified = f.ba.verify_api_key_in(org_key, "default").await;
+    assert_eq!(verified["valid"], json!(false), "{verified}");
+
+    // The twin's own key is the twin.
+    let (user_key, user_key_id) = &t.user_key;
+    for shape in Shape::ALL {
+        match f.ours(shape, user_key).await {
+            Ours::Allow(context) => {
+                assert_eq!(context["userId"], json!(t.twin.user_id), "{shape:?}");
+                assert_eq!(context["apiKeyId"], json!(user_key_id));
+            }
+            other => panic!("{shape:?}: {other:?}"),
+        }
+    }
+    let (status, session) =
+        f.ba.get_with_header("/get-session", "x-api-key", user_key)
+            .await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(id_text(&session["user"]["id"]), t.twin.user_id);
+}
+
+/// Issue 27 F1: keys of a configuration `BETTER_AUTH_API_KEY_CONFIGS` does not list are refused
+/// and not counted (the default lists `default` only); listed, they work.
+#[tokio::test]
+async fn a_key_of_an_unlisted_configuration_is_refused() {
+    let t = twins().await;
+    let f = &t.f;
+    let made =
+        f.ba.create_api_key(json!({
+            "configId": "ci", "userId": t.twin.user_id, "remaining": 5, "rateLimitEnabled": false,
+        }))
+        .await;
+    let key = made["key"].as_str().expect("the plaintext key").to_owned();
+    let id = id_text(&made["id"]);
+    assert!(f.ba.verify_api_key_in(&key, "ci").await["valid"] == json!(true));
+    let remaining = f.column(&id, "remaining").await;
+    for shape in Shape::ALL {
+        assert_eq!(f.ours(shape, &key).await, Ours::Refused, "{shape:?}");
+    }
+    assert_eq!(f.column(&id, "remaining").await, remaining, "not counted");
+    let listing_ci = test_support::authenticator(
+        &f.db.url,
+        SECRET,
+        &[
+            ("BETTER_AUTH_METHODS", "api-key"),
+            (
+                "BETTER_AUTH_API_KEY_CONFIGS",
+                r#"[{"configId":"default"},{"configId":"ci"}]"#,
+            ),
+        ],
+    );
+    match f.ours_with(&listing_ci, Shape::HttpV2, &key).await {
+        Ours::Allow(context) => assert_eq!(context["userId"], json!(t.twin.user_id)),
+        other => panic!("{other:?}"),
+    }
+    // Listing `ci` does not drop `default`'s keys.
+    assert!(allowed(
+        &f.ours_with(&listing_ci, Shape::HttpV2, &t.user_key.0).await
+    ));
+}
+
+/// Issue 27 F1: the account functions' key routes neither list nor delete an organization's key
+/// for the user who shares its id.
+#[tokio::test]
+async fn the_key_routes_leave_an_organizations_key_to_its_organization() {
+    use test_support::http::{Api, ApiRequest, send};
+    let t = twins().await;
+    let f = &t.f;
+    let url = f.db.url.clone();
+    let app = account_api::http::App::from_lookup(move |k| match k {
+        "DATABASE_URL" => Some(url.clone()),
+        "BETTER_AUTH_SECRET" => Some(SECRET.to_owned()),
+        "BETTER_AUTH_METHODS" => Some("api-key,session".to_owned()),
+        "BETTER_AUTH_API_KEY_CONFIGS" => Some(
+            r#"[{"configId":"default"},{"configId":"org","references":"organization"}]"#.to_owned(),
+        ),
+        _ => None,
+    })
+    .expect("app");
+    let bearer = format!("Bearer {}", t.twin.token);
+    let (org_key_id, user_key_id) = (&t.org_key.1, &t.user_key.1);
+    let ids = |body: &Value| -> Vec<String> {
+        body["apiKeys"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|k| id_text(&k["id"]))
+            .collect()
+    };
+    let mine = send(
+        me::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", "/auth/api-keys").header("authorization", &bearer),
+    )
+    .await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert_eq!(ids(&mine.body), vec![user_key_id.clone()]);
+    let admin_list = send(
+        users::handler::handle,
+        &app,
+        &ApiRequest::new(
+            Api::Http,
+            "GET",
+            &format!("/users/{}/api-keys", t.twin.user_id),
+        )
+        .as_user(&t.admin.user_id, "-", "admin"),
+    )
+    .await;
+    assert_eq!(admin_list.status, 200, "{}", admin_list.body);
+    assert_eq!(ids(&admin_list.body), vec![user_key_id.clone()]);
+
+    let delete = send(
+        me::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "DELETE", &format!("/auth/api-keys/{org_key_id}"))
+            .header("authorization", &bearer),
+    )
+    .await;
+    assert_eq!(
+        (delete.status, delete.body["code"].as_str()),
+        (404, Some("API_KEY_NOT_FOUND")),
+        "{}",
+        delete.body
+    );
+    assert!(f.exists(org_key_id).await, "the organization's key stays");
+    assert_eq!(t.org, t.twin.user_id);
+}
+
+/// A key (`remaining` 5, a rate limit of 100 a window) of a user of a Better Auth with the
+/// anonymous plugin, used once (counted): the fixture of the issue 27 F8 tests.
+async fn counted_once() -> (Fixture, String, String) {
+    let db = Profile::Default.database().await;
+    let mut options = ServerOptions::new(Profile::Default, SECRET);
+    options.api_keys = true;
+    options.user_plugins = true;
+    let ba = BetterAuthServer::start(&db, options).await;
+    let owner = ba
+        .sign_up(&format!("owner-{}@example.com", random_token(6)))
+        .await;
+    let auth = test_support::authenticator(&db.url, SECRET, &[("BETTER_AUTH_METHODS", "api-key")]);
+    let keys_only =
+        test_support::authenticator(&db.url, SECRET, &[("BETTER_AUTH_METHODS", "api-key")]);
+    let f = Fixture {
+        db,
+        ba,
+        auth,
+        keys_only,
+        owner: owner.user_id,
+        owner_token: owner.token,
+    };
+    let (key, id) = f
+        .key(
+            json!({"remaining": 5, "rateLimitEnabled": true, "rateLimitMax": 100,
+                    "rateLimitTimeWindow": 600000}),
+        )
+        .await;
+    assert!(allowed(&f.ours(Shape::HttpV2, &key).await));
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("4"));
+    assert_eq!(f.column(&id, "requestCount").await.as_deref(), Some("1"));
+    (f, key, id)
+}
+
+impl Fixture {
+    /// What a use changes: `remaining`, `requestCount`, `lastRequest`.
+    async fn counters(&self, id: &str) -> [Option<String>; 3] {
+        [
+            self.column(id, "remaining").await,
+            self.column(id, "requestCount").await,
+            self.column(id, "lastRequest").await,
+        ]
+    }
+
+    /// Our authenticator (`api-key` alone) with one more setting.
+    fn with_setting(&self, name: &str, value: &str) -> Authenticator {
+        test_support::authenticator(
+            &self.db.url,
+            SECRET,
+            &[("BETTER_AUTH_METHODS", "api-key"), (name, value)],
+        )
+    }
+}
+
+/// Issue 27 F8: with `BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION` every key is refused (a user's key
+/// confirms no organization), and the refusal spends neither quota nor rate limit.
+#[tokio::test]
+async fn keys_refused_for_want_of_an_organization_are_not_counted() {
+    let (f, key, id) = counted_once().await;
+    let before = f.counters(&id).await;
+    let organization = f.with_setting("BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION", "true");
+    assert_eq!(
+        f.ours_with(&organization, Shape::RestRequest, &key).await,
+        Ours::Deny("no_active_organization".into())
+    );
+    assert_eq!(
+        f.ours_with(&organization, Shape::HttpV2, &key).await,
+        Ours::Refused
+    );
+    assert_eq!(f.counters(&id).await, before, "not counted");
+}
+
+/// Issue 27 F8: with `BETTER_AUTH_REFUSE_ANONYMOUS` an anonymous owner's key is refused in the
+/// statement's guard: neither quota nor rate limit is spent.
+#[tokio::test]
+async fn an_anonymous_owners_refused_key_is_not_counted() {
+    let (f, key, id) = counted_once().await;
+    f.db.client
+        .execute(
+            "UPDATE \"user\" SET \"isAnonymous\" = true WHERE id = $1",
+            &[&f.owner],
+        )
+        .await
+        .expect("an anonymous owner");
+    let before = f.counters(&id).await;
+    let anonymous = f.with_setting("BETTER_AUTH_REFUSE_ANONYMOUS", "true");
+    assert_eq!(
+        f.ours_with(&anonymous, Shape::RestRequest, &key).await,
+        Ours::Deny("anonymous_user".into())
+    );
+    assert_eq!(
+        f.ours_with(&anonymous, Shape::HttpV2, &key).await,
+        Ours::Refused
+    );
+    assert_eq!(f.counters(&id).await, before, "not counted");
+    assert!(
+        allowed(&f.ours(Shape::HttpV2, &key).await),
+        "without the rule the key works"
+    );
+}
+
+/// Issue 27 F1, older schemas: without a `configId` column (plugins before 1.5) every key is of
+/// the default configuration, accepted when `default` is listed and refused when it is not.
+#[tokio::test]
+async fn without_a_config_id_column_every_key_is_the_default_configurations() {
+    let f = start().await;
+    let (key, id) = f
+        .key(json!({"remaining": 5, "rateLimitEnabled": false}))
+        .await;
+    f.db.client
+        .batch_execute("ALTER TABLE apikey DROP COLUMN \"configId\"")
+        .await
+        .expect("an older schema");
+    // New authenticators: the schema is detected on first use.
+    let default =
+        test_support::authenticator(&f.db.url, SECRET, &[("BETTER_AUTH_METHODS", "api-key")]);
+    match f.ours_with(&default, Shape::HttpV2, &key).await {
+        Ours::Allow(context) => assert_eq!(context["userId"], json!(f.owner)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(f.column(&id, "remaining").await.as_deref(), Some("4"));
+    let without_default = test_support::authenticator(
+        &f.db.url,
+        SECRET,
+        &[
+            ("BETTER_AUTH_METHODS", "api-key"),
+            (
+                "BETTER_AUTH_API_KEY_CONFIGS",
+                r#"[{"configId":"ci"},{"configId":"default","references":"organization"}]"#,
+            ),
+        ],
+    );
+    assert_eq!(
+        f.ours_with(&without_default, Shape::HttpV2, &key).await,
+        Ours::Refused
+    );
+    assert_eq!(
+        f.column(&id, "remaining").await.as_deref(),
+        Some("4"),
+        "not counted"
+    );
 }

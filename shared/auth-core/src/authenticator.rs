@@ -60,6 +60,8 @@ pub struct Authenticator<S = SessionStore> {
     bearer_owners: bool,
     /// The headers the methods read besides `Authorization` and `Cookie`.
     extra_headers: Vec<String>,
+    /// The api-key configurations whose keys are users'.
+    api_key_user_configs: Vec<String>,
 }
 
 impl Authenticator<SessionStore> {
@@ -131,7 +133,15 @@ impl<S: AuthStore> Authenticator<S> {
             keys,
             methods,
             context_user_fields: config.context_user_fields.clone(),
+            api_key_user_configs: config.methods.api_key.user_config_ids(),
         })
+    }
+
+    /// The api-key configurations whose keys act as their user (`BETTER_AUTH_API_KEY_CONFIGS`,
+    /// whether or not `api-key` is among the methods): the account functions' key routes show
+    /// and delete only keys of these.
+    pub fn api_key_user_configs(&self) -> &[String] {
+        &self.api_key_user_configs
     }
 
     /// The user fields a context carries besides the core ones: the plugin fields

@@ -102,6 +102,11 @@ pub struct ServerOptions {
     /// The api-key plugin (`@better-auth/api-key`, defaults) and the test-only routes that
     /// create and verify keys server-side.
     pub api_keys: bool,
+    /// The api-key plugin's configuration array (JSON), instead of its defaults.
+    pub api_key_configs: Option<String>,
+    /// `advanced.database.generateId: "serial"`: integer ids, so organization N and user N share
+    /// the number N.
+    pub serial_ids: bool,
     /// `advanced.cookies.session_token.name`: the session cookie renamed entirely.
     pub session_cookie_name: Option<String>,
     /// The multi-session plugin.
@@ -134,6 +139,8 @@ impl ServerOptions {
             store_session_in_database: false,
             preserve_session_in_database: false,
             api_keys: false,
+            api_key_configs: None,
+            serial_ids: false,
             session_cookie_name: None,
             multi_session: false,
             user_plugins: false,
@@ -353,6 +360,11 @@ impl BetterAuthServer {
             .env_remove("PRESERVE_SESSION_IN_DATABASE")
             .env("API_KEYS", if options.api_keys { "1" } else { "0" })
             .env(
+                "API_KEY_CONFIGS",
+                options.api_key_configs.as_deref().unwrap_or_default(),
+            )
+            .env("SERIAL_IDS", if options.serial_ids { "1" } else { "0" })
+            .env(
                 "MULTI_SESSION",
                 if options.multi_session { "1" } else { "0" },
             )
@@ -519,6 +531,32 @@ impl BetterAuthServer {
             .await;
         assert_eq!(reply.0, 200, "verifyApiKey failed: {}", reply.1);
         reply.1
+    }
+
+    /// Better Auth's own `verifyApiKey` scoped to one configuration (`{ key, configId }`).
+    pub async fn verify_api_key_in(&self, key: &str, config_id: &str) -> Value {
+        let reply = self
+            .test_route(
+                "/test/api-keys/verify",
+                serde_json::json!({ "key": key, "configId": config_id }),
+            )
+            .await;
+        assert_eq!(reply.0, 200, "verifyApiKey failed: {}", reply.1);
+        reply.1
+    }
+
+    /// `GET /api/auth{path}` with one extra header (an API key for the plugin's session hook,
+    /// `enableSessionForAPIKeys`): the status and the JSON body.
+    pub async fn get_with_header(&self, path: &str, header: &str, value: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}/api/auth{path}", self.base_url))
+            .header(header, value)
+            .send()
+            .await
+            .expect("the Better Auth server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Registers an OAuth client server-side (oauth-provider's `adminCreateOAuthClient`) as the

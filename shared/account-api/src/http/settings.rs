@@ -141,6 +141,7 @@ impl App {
     pub async fn accounts(&self) -> Result<AccountStore<'_>, ApiError> {
         Ok(AccountStore::open(self.auth.database())
             .await?
-            .with_secondary_storage(self.auth.store().secondary()))
+            .with_secondary_storage(self.auth.store().secondary())
+            .with_api_key_configs(self.auth.api_key_user_configs().to_vec()))
     }
 }

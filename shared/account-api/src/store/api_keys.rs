@@ -2,13 +2,16 @@
 
 use auth_core::StoreError;
 use auth_core::schema::{ApiKeyField, TableLayout};
+use auth_core::store::postgres::lookups::accepted_config;
 use auth_core::store::postgres::projection::{Projection, Slot};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use tokio_postgres::Row;
 
-use super::{AccountError, AccountStore, count, iso, text};
+use tokio_postgres::types::Type;
+
+use super::{AccountError, AccountStore, Param, count, iso, text};
 
 /// An API key as we show it: what Better Auth's `/api-key/list` shows, never the hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,7 +149,13 @@ impl AccountStore<'_> {
             ))
     }
 
-    /// A user's API keys, newest first.
+    /// The key-configuration parameter (`text[]`) of [`accepted_config`].
+    fn configs_param(&self) -> Param {
+        (Box::new(self.api_key_configs.clone()), Type::TEXT_ARRAY)
+    }
+
+    /// A user's API keys, newest first: those of the configurations whose keys are users'
+    /// (an organization's keys have organization ids in `referenceId`).
     pub async fn api_keys_of(&self, user_id: &str) -> Result<Vec<ApiKeyInfo>, AccountError> {
         let keys = self.api_key_table()?;
         let order = match keys.column(ApiKeyField::CreatedAt) {
@@ -156,31 +165,39 @@ impl AccountStore<'_> {
         let mut p = Projection::default();
         let key = ApiKeyColumns::project(&mut p, keys);
         let sql = format!(
-            "SELECT {} FROM {} AS k WHERE {} ORDER BY {order}",
+            "SELECT {} FROM {} AS k WHERE {} AND {} ORDER BY {order}",
             p.list(),
             keys.sql_name(),
-            keys.eq_param("k", ApiKeyField::ReferenceId, 1)
+            keys.eq_param("k", ApiKeyField::ReferenceId, 1),
+            accepted_config(keys, "k", 2),
         );
-        let rows = self.run(&sql, &[text(user_id)]).await?;
+        let rows = self
+            .run(&sql, &[text(user_id), self.configs_param()])
+            .await?;
         Ok(rows
             .iter()
             .map(|r| key.decode(r))
             .collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Deletes an API key; with `owner`, only when it is theirs. Returns whether it did.
+    /// Deletes a user's API key (one of the configurations whose keys are users'); with
+    /// `owner`, only when it is theirs. Returns whether it did.
     pub async fn delete_api_key(
         &self,
         id: &str,
         owner: Option<&str>,
     ) -> Result<bool, AccountError> {
         let keys = self.api_key_table()?;
-        let mut condition = keys.eq_param("k", ApiKeyField::Id, 1);
-        let mut params = vec![text(id)];
+        let mut condition = format!(
+            "{} AND {}",
+            keys.eq_param("k", ApiKeyField::Id, 1),
+            accepted_config(keys, "k", 2)
+        );
+        let mut params = vec![text(id), self.configs_param()];
         if let Some(owner) = owner {
             condition.push_str(&format!(
                 " AND {}",
-                keys.eq_param("k", ApiKeyField::ReferenceId, 2)
+                keys.eq_param("k", ApiKeyField::ReferenceId, 3)
             ));
             params.push(text(owner));
         }

@@ -57,6 +57,9 @@ pub struct AccountStore<'a> {
     /// Where sessions are kept when Better Auth has `secondaryStorage` (and, with
     /// `storeSessionInDatabase`, in the database too).
     secondary: Option<&'a SecondaryStore>,
+    /// The api-key configurations whose keys belong to users (`BETTER_AUTH_API_KEY_CONFIGS`):
+    /// the key routes list and delete only keys of these.
+    api_key_configs: Vec<String>,
 }
 
 impl<'a> AccountStore<'a> {
@@ -66,7 +69,16 @@ impl<'a> AccountStore<'a> {
             db,
             layout: db.layout().await?,
             secondary: None,
+            api_key_configs: vec![auth_core::methods::api_key::DEFAULT_CONFIG_ID.to_owned()],
         })
+    }
+
+    /// The api-key configurations whose keys are users' (default: `default` alone): an
+    /// organization's key, or one of a configuration not listed, is never listed or deleted as
+    /// a user's, whatever its `referenceId` (issue 27 F1).
+    pub fn with_api_key_configs(mut self, configs: Vec<String>) -> Self {
+        self.api_key_configs = configs;
+        self
     }
 
     /// Sessions kept in secondary storage (Better Auth's `secondaryStorage`): listed, revoked

@@ -5,7 +5,14 @@
 //! The key is hashed as Better Auth hashes it (base64url, no padding, of SHA-256 over the whole
 //! key, prefix included) and used in one guarded statement
 //! ([`crate::store::postgres::lookups::ApiKeyUse`]). Stricter than Better Auth: the owner must
-//! exist, must not be banned, and must meet `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED`.
+//! exist, must not be banned, and must meet `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED` and
+//! `BETTER_AUTH_REFUSE_ANONYMOUS` (in the statement's guard: a refused use is not counted).
+//!
+//! Only keys of the configurations `BETTER_AUTH_API_KEY_CONFIGS` names are accepted, and only
+//! those whose configuration references users: a key's `referenceId` is an organization id when
+//! its configuration says `references: "organization"`, and such a key never resolves to the
+//! user who happens to share that id (issue 27 F1). Until organization principals exist they are
+//! refused as unknown, uncounted.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,14 +21,17 @@ use sha2::{Digest, Sha256};
 
 use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
 use crate::credentials::{CredentialError, CredentialSource, RawCredentials};
-use crate::env::{ConfigError, Env};
+use crate::env::{ConfigError, Env, invalid};
 use crate::error::AuthError;
-use crate::identity;
-use crate::store::port::AuthStore;
+use crate::identity::{self, Refusal};
+use crate::store::port::{AuthStore, KeyUseGuard};
 use crate::telemetry::fingerprint;
 
 /// The longest key read (Better Auth's default is 64 characters plus a prefix).
 const MAX_KEY_LENGTH: usize = 512;
+
+/// The configuration Better Auth uses for a key whose `configId` is null or empty.
+pub const DEFAULT_CONFIG_ID: &str = "default";
 
 /// `api-key`'s settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +39,84 @@ pub struct ApiKeySettings {
     /// `BETTER_AUTH_API_KEY_HEADERS`: the headers that carry a key (lower-case; default
     /// `x-api-key`, as the plugin's `apiKeyHeaders`).
     pub headers: Vec<String>,
+    /// `BETTER_AUTH_API_KEY_CONFIGS`: the plugin's configurations whose keys are accepted
+    /// (default: `[{"configId":"default"}]`).
+    pub configs: Vec<ApiKeyConfig>,
+}
+
+impl Default for ApiKeySettings {
+    fn default() -> Self {
+        Self {
+            headers: vec!["x-api-key".to_owned()],
+            configs: vec![ApiKeyConfig {
+                config_id: DEFAULT_CONFIG_ID.to_owned(),
+                references: References::User,
+            }],
+        }
+    }
+}
+
+impl ApiKeySettings {
+    /// The configurations whose keys act as their user (`references: "user"`): the `configId`s
+    /// the key statement and the key routes accept (`default` stands for a null `configId`).
+    pub fn user_config_ids(&self) -> Vec<String> {
+        self.configs
+            .iter()
+            .filter(|c| c.references == References::User)
+            .map(|c| c.config_id.clone())
+            .collect()
+    }
+}
+
+/// One of the api-key plugin's configurations, as `BETTER_AUTH_API_KEY_CONFIGS` names it (the
+/// plugin's own `configId` and `references`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiKeyConfig {
+    /// `configId`, as stored in the key's row (`default`: also a null one).
+    pub config_id: String,
+    /// `references` (default `user`): whose id a key's `referenceId` is.
+    #[serde(default)]
+    pub references: References,
+}
+
+/// Whose id a key's `referenceId` is (the plugin's `references`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum References {
+    /// A user's: the key acts as that user.
+    #[default]
+    User,
+    /// An organization's: never a user (refused until organization principals exist).
+    Organization,
+}
+
+/// Parses `BETTER_AUTH_API_KEY_CONFIGS` (unset: the default configuration alone).
+fn parse_configs(value: Option<&str>) -> Result<Vec<ApiKeyConfig>, ConfigError> {
+    const VAR: &str = "BETTER_AUTH_API_KEY_CONFIGS";
+    let Some(value) = value else {
+        return Ok(ApiKeySettings::default().configs);
+    };
+    let configs: Vec<ApiKeyConfig> = serde_json::from_str(value).map_err(|e| {
+        invalid(
+            VAR,
+            format!(
+                "expected a JSON array like [{{\"configId\":\"default\"}},{{\"configId\":\"org\",\"references\":\"organization\"}}] (keys: configId, references): {e}"
+            ),
+        )
+    })?;
+    if configs.is_empty() {
+        return Err(invalid(VAR, "name at least one configuration"));
+    }
+    for (i, config) in configs.iter().enumerate() {
+        if config.config_id.trim().is_empty() {
+            return Err(invalid(VAR, "every configuration needs a configId"));
+        }
+        if configs[..i].iter().any(|c| c.config_id == config.config_id) {
+            return Err(invalid(VAR, "configId must be unique"));
+        }
+    }
+    Ok(configs)
 }
 
 /// An API key as sent (never logged: its fingerprint is).
@@ -57,6 +145,8 @@ pub fn hash_key(key: &str) -> String {
 #[derive(Debug)]
 pub struct ApiKeyMethod {
     settings: ApiKeySettings,
+    /// [`ApiKeySettings::user_config_ids`], once.
+    user_configs: Vec<String>,
 }
 
 impl CredentialMethod for ApiKeyMethod {
@@ -97,12 +187,14 @@ impl CredentialMethod for ApiKeyMethod {
                 reason: "Authorization and Cookie carry sessions and JWTs".into(),
             });
         }
-        Ok(ApiKeySettings { headers })
+        let configs = parse_configs(env.get("BETTER_AUTH_API_KEY_CONFIGS").as_deref())?;
+        Ok(ApiKeySettings { headers, configs })
     }
 
     fn new(settings: &ApiKeySettings) -> Result<Self, ConfigError> {
         Ok(Self {
             settings: settings.clone(),
+            user_configs: settings.user_config_ids(),
         })
     }
 
@@ -141,10 +233,20 @@ impl CredentialMethod for ApiKeyMethod {
     }
 
     async fn verify<S: AuthStore>(&self, key: &ApiKey, context: &Context<'_, S>) -> Verdict {
-        let found = context
-            .store
-            .use_api_key(&key.hash(), context.policy.require_email_verified)
-            .await;
+        // A user's key confirms no organization: with the organization rule every key is
+        // refused, before the statement, so that the refusal spends no quota or rate limit.
+        if context.policy.require_active_organization {
+            return Verdict::Decided(Err(AuthError::Refused {
+                reason: Refusal::NoActiveOrganization,
+                user_id: None,
+            }));
+        }
+        let guard = KeyUseGuard {
+            user_configs: &self.user_configs,
+            require_email_verified: context.policy.require_email_verified,
+            refuse_anonymous: context.policy.refuse_anonymous,
+        };
+        let found = context.store.use_api_key(&key.hash(), &guard).await;
         let record = match found {
             Ok(record) => record,
             Err(error) => return Verdict::Unavailable(error.into()),
@@ -179,6 +281,44 @@ mod tests {
             hash_key("abc"),
             "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
         );
+    }
+
+    #[test]
+    fn configurations_mirror_the_plugins_array() {
+        let configs = |v: &str| parse_configs(Some(v));
+        assert_eq!(
+            parse_configs(None).map(|c| ApiKeySettings {
+                headers: vec!["x-api-key".into()],
+                configs: c
+            }),
+            Ok(ApiKeySettings::default())
+        );
+        let both = configs(
+            r#"[{"configId":"default"},{"configId":"org","references":"organization"},{"configId":"ci","references":"user"}]"#,
+        )
+        .expect("valid");
+        let settings = ApiKeySettings {
+            headers: vec![],
+            configs: both,
+        };
+        assert_eq!(settings.user_config_ids(), ["default", "ci"]);
+        for bad in [
+            "not json",
+            "{}",
+            "[]",
+            r#"[{"configId":""}]"#,
+            r#"[{"references":"user"}]"#,
+            r#"[{"configId":"a","references":"team"}]"#,
+            r#"[{"configId":"a","apiKeyHeaders":"x"}]"#,
+            r#"[{"configId":"a"},{"configId":"a"}]"#,
+        ] {
+            match configs(bad) {
+                Err(ConfigError::Invalid { var, .. }) => {
+                    assert_eq!(var, "BETTER_AUTH_API_KEY_CONFIGS", "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl AuthStore for MemoryStore {
     async fn use_api_key(
         &self,
         key_hash: &str,
-        _require_email_verified: bool,
+        _guard: &crate::store::port::KeyUseGuard<'_>,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.reach()?;
         Ok(locked(&self.api_keys).get(key_hash).cloned())

@@ -17,7 +17,7 @@ pub mod secondary;
 use chrono::{DateTime, Utc};
 
 use crate::identity::{ApiKeyRecord, SessionRecord};
-pub use port::{AuthStore, StoreError, StoredKey, UserBan};
+pub use port::{AuthStore, KeyUseGuard, StoreError, StoredKey, UserBan};
 
 /// Where this deployment's sessions are: PostgreSQL, or secondary storage in front of it. Chosen
 /// once at cold start; dispatch is a branch, not a virtual call.
@@ -107,11 +107,9 @@ impl AuthStore for SessionStore {
     async fn use_api_key(
         &self,
         key_hash: &str,
-        require_email_verified: bool,
+        guard: &KeyUseGuard<'_>,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
         // API keys live in the database (the api-key plugin's default storage).
-        self.database
-            .use_api_key(key_hash, require_email_verified)
-            .await
+        self.database.use_api_key(key_hash, guard).await
     }
 }

@@ -91,10 +91,23 @@ pub trait AuthStore: Send + Sync {
 
     /// Uses the API key whose hash is `key_hash`: counts the use when every rule holds (one
     /// guarded write), deletes the key when Better Auth would (expired, used up), and returns
-    /// its state and owner; `None` when no key has this hash.
+    /// its state and owner; `None` when no key of an accepted configuration has this hash.
     fn use_api_key(
         &self,
         key_hash: &str,
-        require_email_verified: bool,
+        guard: &KeyUseGuard<'_>,
     ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+}
+
+/// What a key use must satisfy inside the statement that counts it, so that a key refused for
+/// any of these reasons spends no quota and no rate limit.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyUseGuard<'a> {
+    /// The `configId`s whose keys act as their user (`default` also stands for a null one):
+    /// a key of any other configuration is not found.
+    pub user_configs: &'a [String],
+    /// `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED`.
+    pub require_email_verified: bool,
+    /// `BETTER_AUTH_REFUSE_ANONYMOUS`.
+    pub refuse_anonymous: bool,
 }

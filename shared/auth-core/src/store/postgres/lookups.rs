@@ -380,10 +380,24 @@ impl KeyLookup {
     }
 }
 
+/// A boolean SQL expression: the key row `alias` is of one of the configurations listed in the
+/// `text[]` parameter `$n`. A null or empty `configId` is Better Auth's default configuration,
+/// `default` (the plugin's `isDefaultConfigId`); without the column (older schemas) every key is.
+pub fn accepted_config(keys: &TableLayout<ApiKeyField>, alias: &str, n: usize) -> String {
+    format!(
+        "COALESCE(NULLIF({}, ''), 'default') = ANY(${n}::text[])",
+        keys.select(alias, ApiKeyField::ConfigId)
+    )
+}
+
 /// One API key use in one statement (`$1`: the key's hash, `$2`: whether the owner's email must
-/// be verified): the guarded update that counts the use (quota, refill, rate-limit window) only
-/// while every rule still holds, the deletion of an expired or used-up key (as Better Auth
-/// deletes them), and the key's state and owner for the decision.
+/// be verified, `$3`: whether an anonymous owner is refused, `$4`: the `configId`s whose keys
+/// act as their user, a `text[]`): the guarded update that counts the use (quota, refill,
+/// rate-limit window) only while every rule still holds, the deletion of an expired or used-up
+/// key (as Better Auth deletes them), and the key's state and owner for the decision.
+///
+/// A key of any other configuration (an organization's, whose `referenceId` is no user id, or
+/// one the deployment does not accept) is neither counted, deleted nor returned: it is unknown.
 ///
 /// The guards are on the row being updated, so concurrent uses are serialised by PostgreSQL's
 /// row lock and re-checked against the row each one finds: never more uses than the quota or
@@ -533,6 +547,15 @@ impl ApiKeyUse {
             e = u.select("o", UserField::BanExpires),
         );
         let deleted = KeyRules::deleted(k, "d", &KeyRules::new(k, "d"));
+        // The anonymous plugin's flag, as the context reads it (text `true`).
+        let anonymous = layout
+            .user_context
+            .iter()
+            .find(|(field, _)| field == "isAnonymous")
+            .map_or_else(
+                || "false".to_owned(),
+                |(_, column)| format!("COALESCE(o.{}::text = 'true', false)", quote(&column.name)),
+            );
         let mut p = Projection::default();
         let key_id = p.field(k, "k", ApiKeyField::Id);
         let counted = p.expr("(used.k IS NOT NULL)");
@@ -550,17 +573,18 @@ impl ApiKeyUse {
         let sql = format!(
             "WITH used AS (\
                 UPDATE {table} AS k SET {sets} FROM {users} AS o \
-                WHERE {key} = $1 AND {owner} \
+                WHERE {key} = $1 AND {config} AND {owner} \
                 AND NOT {disabled_rule} AND NOT {expired_rule} AND NOT {exhausted_rule} \
                 AND NOT {rate_limited_rule} AND NOT ({banned}) \
                 AND (NOT $2 OR COALESCE({verified}, false)) \
+                AND (NOT $3 OR NOT {anonymous}) \
                 RETURNING {id} AS k, {remaining_after} AS remaining\
             ), gone AS (\
-                DELETE FROM {table} AS d WHERE {delete_key} = $1 \
+                DELETE FROM {table} AS d WHERE {delete_key} = $1 AND {delete_config} \
                 AND NOT EXISTS (SELECT 1 FROM used) AND {deleted} RETURNING 1\
             ) \
             SELECT {list} FROM {table} AS k LEFT JOIN {users} AS o ON {owner} \
-            LEFT JOIN used ON true WHERE {key} = $1 LIMIT 1",
+            LEFT JOIN used ON true WHERE {key} = $1 AND {config} LIMIT 1",
             table = k.sql_name(),
             users = u.sql_name(),
             sets = sets.join(", "),
@@ -574,6 +598,8 @@ impl ApiKeyUse {
             id = f(ApiKeyField::Id),
             remaining_after = f(ApiKeyField::Remaining),
             delete_key = k.col("d", ApiKeyField::Key),
+            config = accepted_config(k, "k", 4),
+            delete_config = accepted_config(k, "d", 4),
             list = p.list(),
         );
         Some(Self {

@@ -34,7 +34,7 @@ use self::settings::DatabaseSettings;
 use crate::env::ConfigError;
 use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::schema::{SchemaLayout, SchemaOverrides, SessionField, UserField};
-use crate::store::port::{AuthStore, StoreError, StoredKey, UserBan};
+use crate::store::port::{AuthStore, KeyUseGuard, StoreError, StoredKey, UserBan};
 
 impl Prepared {
     fn api_key(&self) -> Result<&ApiKeyUse, StoreError> {
@@ -451,7 +451,7 @@ impl AuthStore for Database {
     async fn use_api_key(
         &self,
         key_hash: &str,
-        require_email_verified: bool,
+        guard: &KeyUseGuard<'_>,
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
         let prepared = self.prepared().await?;
         let statement = prepared.api_key()?;
@@ -460,7 +460,9 @@ impl AuthStore for Database {
                 &statement.sql,
                 &[
                     (&key_hash, Type::TEXT),
-                    (&require_email_verified, Type::BOOL),
+                    (&guard.require_email_verified, Type::BOOL),
+                    (&guard.refuse_anonymous, Type::BOOL),
+                    (&guard.user_configs, Type::TEXT_ARRAY),
                 ],
             )
             .await?;
