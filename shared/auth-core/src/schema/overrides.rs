@@ -3,8 +3,90 @@
 
 use std::collections::BTreeMap;
 
-use super::{ModelField, SchemaOverrides, TableOverride, validate_identifier};
+use super::fields::{
+    AccountField, ApiKeyField, JwksField, MemberField, ModelField, OrganizationField, SessionField,
+    TeamField, TeamMemberField, UserField,
+};
+use super::identifier::validate_identifier;
 use crate::env::{ConfigError, Env, Get, flag, invalid};
+
+/// Explicit names for one model's table: anything unset is detected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableOverride<F: ModelField> {
+    /// The table's name.
+    pub table: Option<String>,
+    /// Field → column.
+    pub fields: BTreeMap<F, String>,
+}
+
+impl<F: ModelField> Default for TableOverride<F> {
+    fn default() -> Self {
+        Self {
+            table: None,
+            fields: BTreeMap::new(),
+        }
+    }
+}
+
+impl<F: ModelField> TableOverride<F> {
+    pub(crate) fn candidates(&self) -> Vec<&str> {
+        match &self.table {
+            Some(table) => vec![table.as_str()],
+            None => F::MODEL.default_tables().to_vec(),
+        }
+    }
+}
+
+/// Explicit names from configuration; anything unset is detected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaOverrides {
+    /// The PostgreSQL schema (namespace); default: the connection's `current_schema()`.
+    pub db_schema: Option<String>,
+    /// The user table.
+    pub user: TableOverride<UserField>,
+    /// The session table.
+    pub session: TableOverride<SessionField>,
+    /// The account table.
+    pub account: TableOverride<AccountField>,
+    /// The jwt plugin's key table.
+    pub jwks: TableOverride<JwksField>,
+    /// The api-key plugin's table.
+    pub api_key: TableOverride<ApiKeyField>,
+    /// The organization plugin's organization table.
+    pub organization: TableOverride<OrganizationField>,
+    /// The organization plugin's member table.
+    pub member: TableOverride<MemberField>,
+    /// The organization plugin's team table.
+    pub team: TableOverride<TeamField>,
+    /// The organization plugin's team-member table.
+    pub team_member: TableOverride<TeamMemberField>,
+    /// `BETTER_AUTH_CONTEXT_USER_FIELDS`: user columns to read for the context (each must
+    /// exist); the plugin fields are read whenever they exist.
+    pub context_user_fields: Vec<String>,
+    /// `BETTER_AUTH_REQUIRE_ADMIN_COLUMNS`: fail (closed) when the user table shows no `banned`
+    /// or `banExpires` column, e.g. because the database user may not read them.
+    pub require_admin_columns: bool,
+    /// Sessions live in secondary storage only: the database may have no session table (Better
+    /// Auth's migrator does not create one then).
+    pub session_table_optional: bool,
+}
+
+impl SchemaOverrides {
+    /// Table names worth asking `information_schema` about.
+    pub fn candidate_tables(&self) -> Vec<String> {
+        let mut names: Vec<&str> = Vec::new();
+        names.extend(self.user.candidates());
+        names.extend(self.session.candidates());
+        names.extend(self.account.candidates());
+        names.extend(self.jwks.candidates());
+        names.extend(self.api_key.candidates());
+        names.extend(self.organization.candidates());
+        names.extend(self.member.candidates());
+        names.extend(self.team.candidates());
+        names.extend(self.team_member.candidates());
+        names.into_iter().map(str::to_owned).collect()
+    }
+}
 
 /// A configured identifier, validated.
 pub(crate) fn identifier(var: &'static str, value: &str) -> Result<String, ConfigError> {
