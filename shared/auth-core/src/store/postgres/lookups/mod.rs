@@ -1,0 +1,12 @@
+//! The statements authentication runs, each written and decoded by one [`Projection`]
+//! ([`super::projection`]), one file per concern.
+
+mod api_key;
+mod session;
+mod user;
+mod user_state;
+
+pub use api_key::{ApiKeyUse, accepted_config};
+pub use session::{SessionLookup, SessionRefresh};
+pub use user::MembershipLookup;
+pub use user_state::{BanLookup, KeyLookup};
