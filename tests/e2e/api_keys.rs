@@ -597,6 +597,72 @@ async fn the_account_functions_accept_list_and_delete_keys() {
     assert_eq!(f.ours(Shape::HttpV2, &key).await, Ours::Refused);
 }
 
+/// Issue 27, F9: an admin's API key does not carry the admin's power (a key made with narrow
+/// `permissions` must not ban anyone or list every user); the same admin's session does. Both
+/// when the function verifies the key itself and when the authorizer's context says a key
+/// vouched. Self-access with the key is unchanged.
+#[tokio::test]
+async fn an_admins_api_key_has_no_admin_power() {
+    use test_support::http::{Api, ApiRequest, send};
+    let f = start().await;
+    let owner = f.owner.clone();
+    let app = account_api::http::App::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(f.db.url.clone()),
+        "BETTER_AUTH_SECRET" => Some(SECRET.to_owned()),
+        "BETTER_AUTH_METHODS" => Some("api-key,session".to_owned()),
+        "ADMIN_USER_IDS" => Some(owner.clone()),
+        _ => None,
+    })
+    .expect("app");
+    let (key, id) = f
+        .key(json!({"rateLimitEnabled": false, "permissions": {"order": ["read"]}}))
+        .await;
+    let list_users = || ApiRequest::new(Api::Http, "GET", "/users");
+    let with_session = send(
+        users::handler::handle,
+        &app,
+        &list_users().header("authorization", &format!("Bearer {}", f.owner_token)),
+    )
+    .await;
+    assert_eq!(with_session.status, 200, "{}", with_session.body);
+    let with_key = send(
+        users::handler::handle,
+        &app,
+        &list_users().header("x-api-key", &key),
+    )
+    .await;
+    assert_eq!(with_key.status, 403, "{}", with_key.body);
+    let behind_authorizer = send(
+        users::handler::handle,
+        &app,
+        &list_users()
+            .as_user(&owner, "", "admin")
+            .context_field("apiKeyId", &id),
+    )
+    .await;
+    assert_eq!(behind_authorizer.status, 403, "{}", behind_authorizer.body);
+    let ban = send(
+        users::handler::handle,
+        &app,
+        &ApiRequest::new(
+            Api::Http,
+            "POST",
+            &format!("/users/{}/ban", random_token(8)),
+        )
+        .header("x-api-key", &key)
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(ban.status, 403, "{}", ban.body);
+    let own = send(
+        me::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", "/auth/me").header("x-api-key", &key),
+    )
+    .await;
+    assert_eq!((own.status, own.body["id"].clone()), (200, json!(owner)));
+}
+
 /// Neither the key nor its hash (a query parameter) reaches the logs, whatever `RUST_LOG` says.
 #[tokio::test]
 async fn no_key_reaches_the_logs_at_any_level() {

@@ -20,7 +20,10 @@ pub struct Caller {
     pub api_key_id: Option<String>,
     /// The role list as stored.
     pub role: Option<String>,
-    /// Whether the caller is an admin (a role in `ADMIN_ROLES` or an id in `ADMIN_USER_IDS`).
+    /// Whether the caller is an admin (a role in `ADMIN_ROLES` or an id in `ADMIN_USER_IDS`)
+    /// acting with their own session: an API key never carries its owner's admin power (a key
+    /// made with narrow `permissions` must not ban anyone; until the access-control rules can
+    /// check a key's permissions against a route's statement, admin routes refuse keys).
     pub is_admin: bool,
     /// Whether the session cookie proved who it is (an ambient credential a browser sends to
     /// any site's requests): then state-changing requests must pass the CSRF checks.
@@ -66,9 +69,10 @@ pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Ca
                 && !headers.contains_key(header::AUTHORIZATION)
         }
     };
+    let api_key_id = passed.api_key_id.filter(|id| !id.is_empty());
     Some(Caller {
-        is_admin: is_admin(settings, &user_id, passed.role.as_deref()),
-        api_key_id: passed.api_key_id.filter(|id| !id.is_empty()),
+        is_admin: api_key_id.is_none() && is_admin(settings, &user_id, passed.role.as_deref()),
+        api_key_id,
         session_id: passed.session_id.filter(|id| !id.is_empty()),
         user_id,
         role: passed.role,
@@ -110,7 +114,8 @@ pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
     let authenticated = app.auth.authenticate(&raw).await?;
     let identity = authenticated.identity;
     Ok(Caller {
-        is_admin: is_admin(&app.settings, &identity.user_id, identity.role.as_deref()),
+        is_admin: identity.grant.api_key().is_none()
+            && is_admin(&app.settings, &identity.user_id, identity.role.as_deref()),
         api_key_id: identity.grant.api_key().map(|k| k.id.clone()),
         session_id: identity.session_id,
         user_id: identity.user_id,
