@@ -328,6 +328,10 @@ async fn the_functions_list_revoke_and_ban_in_redis_as_better_auth_does() {
     );
     assert!(check(&auth, &tokens[1]).await.is_ok());
 
+    // Issue 27, F6: a marker Better Auth set for longer (its TTL is the longest of the session
+    // lifetime, a day and the impersonation lifetime: 30 days here) is never shortened.
+    let marker_key = format!("revoked-sessions-before-{victim}");
+    redis.set_ex(&marker_key, "1", 2_592_000).await;
     // Ban: the user is banned in PostgreSQL and every session in Redis goes, with the marker.
     let banned = send(
         users::handler::handle,
@@ -340,7 +344,6 @@ async fn the_functions_list_revoke_and_ban_in_redis_as_better_auth_does() {
     assert_eq!(redis.get(&tokens[1]).await, None);
     assert_eq!(redis.get(&tokens[2]).await, None);
     assert_eq!(redis.get(&list_key).await, None, "an empty list is deleted");
-    let marker_key = format!("revoked-sessions-before-{victim}");
     let marker: i64 = redis
         .get(&marker_key)
         .await
@@ -348,7 +351,10 @@ async fn the_functions_list_revoke_and_ban_in_redis_as_better_auth_does() {
         .parse()
         .expect("epoch ms");
     assert!((Utc::now().timestamp_millis() - marker).abs() < 60_000);
-    assert!(redis.ttl(&marker_key).await >= 7 * 24 * 3600 - 5);
+    assert!(
+        redis.ttl(&marker_key).await >= 2_592_000 - 5,
+        "the longer TTL Better Auth set is kept"
+    );
     // A key that lingers (a replica, a race) is refused under the marker.
     let lingering = value(&victim, &tokens[2], chrono::Duration::hours(5), false);
     let mut lingering: serde_json::Value = serde_json::from_str(&lingering).expect("json");

@@ -24,11 +24,6 @@ use serde_json::Value;
 
 use super::sessions::SessionInfo;
 
-/// How long a revocation marker lives at least (Better Auth: the longer of the session
-/// lifetime, a day and the impersonation lifetime; the default lifetime is 7 days). It also
-/// lives as long as the furthest session it revokes.
-const MARKER_MIN_TTL_SECONDS: i64 = 7 * 24 * 60 * 60;
-
 /// One entry of `active-sessions-<userId>`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,7 +77,15 @@ end
 local marker_ttl = tonumber(ARGV[2])
 if marker_ttl > 0 then
   local previous = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
-  redis.call('SET', KEYS[2], string.format('%d', math.max(now, previous)), 'EX', marker_ttl)
+  local value = string.format('%d', math.max(now, previous))
+  -- Never shorten what Better Auth (or an earlier revocation) set: a marker that expired early
+  -- would let a lingering or re-created key of a revoked session pass again.
+  local existing = redis.call('PTTL', KEYS[2])
+  if existing == -1 then
+    redis.call('SET', KEYS[2], value, 'KEEPTTL')
+  else
+    redis.call('SET', KEYS[2], value, 'PX', math.max(existing, marker_ttl * 1000))
+  end
 end
 local raw = redis.call('GET', KEYS[1])
 if not raw then return count end
@@ -230,7 +233,7 @@ impl<'a> StoredSessions<'a> {
                 .map(|(_, expires)| ((*expires as i64) - now) / 1000)
                 .max()
                 .unwrap_or(0)
-                .max(MARKER_MIN_TTL_SECONDS)
+                .max(self.redis.settings().revocation_marker_min_ttl.as_secs() as i64)
         });
         let list_key = self.redis.active_sessions_key(user_id);
         let marker_key = self.redis.revoked_before_key(user_id);

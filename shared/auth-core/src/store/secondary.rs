@@ -45,6 +45,10 @@ pub struct SecondaryStorageSettings {
     /// `BETTER_AUTH_CHECK_BAN_IN_DATABASE` (default false): also read the user's current ban
     /// from PostgreSQL (one primary-key query), for bans written in SQL.
     pub check_ban_in_database: bool,
+    /// How long a revocation marker lives at least, as Better Auth's: the longest of the session
+    /// lifetime (`BETTER_AUTH_SESSION_EXPIRES_IN`, default 7 days), a day and the impersonation
+    /// lifetime (`BETTER_AUTH_IMPERSONATION_SESSION_DURATION`, default 1 hour).
+    pub revocation_marker_min_ttl: Duration,
     /// Opening the connection (`DATABASE_CONNECT_TIMEOUT_MS`).
     pub connect_timeout: Duration,
     /// One command (`DATABASE_STATEMENT_TIMEOUT_MS`).
@@ -104,6 +108,18 @@ impl SecondaryStorageSettings {
             preserve_session_in_database: env
                 .flag("BETTER_AUTH_PRESERVE_SESSION_IN_DATABASE", false)?,
             check_ban_in_database: env.flag("BETTER_AUTH_CHECK_BAN_IN_DATABASE", false)?,
+            revocation_marker_min_ttl: {
+                const DAY: u64 = 24 * 60 * 60;
+                let lifetime =
+                    env.number("BETTER_AUTH_SESSION_EXPIRES_IN", 7 * DAY, 60, 400 * DAY)?;
+                let impersonation = env.number(
+                    "BETTER_AUTH_IMPERSONATION_SESSION_DURATION",
+                    3600,
+                    60,
+                    400 * DAY,
+                )?;
+                Duration::from_secs(lifetime.max(DAY).max(impersonation))
+            },
             connect_timeout,
             command_timeout,
         }))
@@ -593,6 +609,7 @@ mod tests {
             store_session_in_database: false,
             preserve_session_in_database: false,
             check_ban_in_database: false,
+            revocation_marker_min_ttl: Duration::from_secs(86_400),
             connect_timeout: Duration::from_secs(1),
             command_timeout: Duration::from_secs(1),
         };
