@@ -511,3 +511,76 @@ async fn the_revocation_marker_read_is_the_sessions_users() {
         .await;
     assert_eq!(refusal(check(&auth, &token).await), Refusal::Unknown);
 }
+
+/// Issue 27, F5: the id in the path may be spelt otherwise than stored (an upper-case uuid, a
+/// serial id with leading zeros); PostgreSQL finds the user either way, so the Redis keys must be
+/// built from the id as stored, or the sessions in Redis stay valid while the answer says they
+/// were revoked.
+#[tokio::test]
+async fn revoking_by_another_spelling_of_the_id_revokes_the_sessions_in_redis() {
+    use test_support::http::{Api, ApiRequest, send};
+    let db = TestDb::new(Variant::RenamedSnakeUuid).await;
+    let mut admin = NewUser::new("admin@example.com");
+    admin.role = Some("admin".into());
+    let admin = db.create_user(&admin).await;
+    let victim = db.create_user(&NewUser::new("victim@example.com")).await;
+    let redis = TestRedis::new();
+    let admin_token = store_sessions(&redis, &admin, "admin", &[1])
+        .await
+        .remove(0);
+    let tokens = store_sessions(&redis, &victim, "user", &[3, 2]).await;
+    let vars = [
+        ("BETTER_AUTH_SECONDARY_STORAGE_URL", redis.url.as_str()),
+        (
+            "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+            redis.prefix.as_str(),
+        ),
+    ];
+    let app = test_support::http::app(&db.url, &vars);
+    let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
+    assert!(check(&auth, &tokens[0]).await.is_ok());
+    let bearer = format!("Bearer {admin_token}");
+    let shouted = victim.to_ascii_uppercase();
+    assert_ne!(shouted, victim);
+
+    let one = send(
+        sessions::handler::handle,
+        &app,
+        &ApiRequest::new(
+            Api::Http,
+            "DELETE",
+            &format!("/users/{shouted}/sessions/s-{}", tokens[1]),
+        )
+        .header("authorization", &bearer),
+    )
+    .await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(redis.get(&tokens[1]).await, None);
+
+    let all = send(
+        sessions::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "DELETE", &format!("/users/{shouted}/sessions"))
+            .header("authorization", &bearer),
+    )
+    .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body["revoked"], json!(1), "{}", all.body);
+    assert_eq!(
+        redis.get(&tokens[0]).await,
+        None,
+        "the key in Redis is gone"
+    );
+    assert_eq!(
+        refusal(check(&auth, &tokens[0]).await),
+        Refusal::Unknown,
+        "and the authorizer refuses the session"
+    );
+    assert!(
+        redis
+            .get(&format!("revoked-sessions-before-{victim}"))
+            .await
+            .is_some()
+    );
+    assert!(check(&auth, &admin_token).await.is_ok());
+}

@@ -184,13 +184,24 @@ impl AccountStore<'_> {
                 listed_from_rows: true,
                 ..
             } => self.rows_of(rows.table, user_id).await,
-            Place::Storage { stored, .. } => Ok(stored
-                .list(user_id)
-                .await?
-                .into_iter()
-                .map(|s| (s.token, s.info))
-                .collect()),
+            Place::Storage { stored, .. } => {
+                let Some(user_id) = self.canonical_user_id(user_id).await? else {
+                    return Ok(Vec::new());
+                };
+                Ok(stored
+                    .list(&user_id)
+                    .await?
+                    .into_iter()
+                    .map(|s| (s.token, s.info))
+                    .collect())
+            }
         }
+    }
+
+    /// The user's id as stored (one primary-key lookup), `None` when there is no such user:
+    /// what secondary-storage keys are built from.
+    async fn canonical_user_id(&self, user_id: &str) -> Result<Option<String>, AccountError> {
+        Ok(self.user(user_id).await?.map(|user| user.id))
     }
 
     /// The active rows of a user's sessions, with their tokens.
@@ -278,6 +289,12 @@ impl AccountStore<'_> {
                 self.revoke_rows(table, condition, &params, false).await
             }
             Place::Storage { stored, rows, .. } => {
+                // Redis keys are built from the id as stored, never as typed in the path
+                // (`/users/<UPPER-CASE-UUID>/sessions`, `/users/007/…`): issue 27, F5.
+                let Some(user_id) = self.canonical_user_id(user_id).await? else {
+                    return Ok(0);
+                };
+                let user_id = user_id.as_str();
                 let listed = stored.listed_tokens(user_id).await?;
                 let mut tokens: HashSet<String> = stored
                     .sessions_listed(user_id, listed.clone())
@@ -329,6 +346,10 @@ impl AccountStore<'_> {
                 Ok(self.revoke_rows(table, condition, &params, false).await? > 0)
             }
             Place::Storage { stored, rows, .. } => {
+                let Some(user_id) = self.canonical_user_id(user_id).await? else {
+                    return Ok(false);
+                };
+                let user_id = user_id.as_str();
                 let Some((token, _)) = self
                     .live_sessions(user_id)
                     .await?
