@@ -584,3 +584,52 @@ async fn revoking_by_another_spelling_of_the_id_revokes_the_sessions_in_redis() 
     );
     assert!(check(&auth, &admin_token).await.is_ok());
 }
+
+/// Issue 27, S1: a demoted admin's role can come back in a Redis snapshot (our snapshot refresh
+/// and Better Auth's `updateSession` both read, modify and write the value; the demoted user can
+/// trigger the latter at will). Held here deterministically: the snapshot says `admin` while
+/// PostgreSQL says `user`. Admin routes believe PostgreSQL, through the authorizer's context too;
+/// an admin whose row still says `admin` keeps the power.
+#[tokio::test]
+async fn a_demoted_admins_stale_snapshot_grants_no_admin_power() {
+    use test_support::http::{Api, ApiRequest, send};
+    let db = TestDb::new(Variant::Default).await;
+    let demoted = db.create_user(&NewUser::new("demoted@example.com")).await;
+    let mut admin = NewUser::new("admin@example.com");
+    admin.role = Some("admin".into());
+    let admin = db.create_user(&admin).await;
+    let redis = TestRedis::new();
+    let stale = store_sessions(&redis, &demoted, "admin", &[1])
+        .await
+        .remove(0);
+    let current = store_sessions(&redis, &admin, "admin", &[1])
+        .await
+        .remove(0);
+    let vars = [
+        ("BETTER_AUTH_SECONDARY_STORAGE_URL", redis.url.as_str()),
+        (
+            "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+            redis.prefix.as_str(),
+        ),
+    ];
+    let app = test_support::http::app(&db.url, &vars);
+    let list = |bearer: &str| {
+        ApiRequest::new(Api::Http, "GET", "/users")
+            .header("authorization", &format!("Bearer {bearer}"))
+    };
+    let refused = send(users::handler::handle, &app, &list(&stale)).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let through_authorizer = send(
+        users::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", "/users").as_user(&demoted, "s", "admin"),
+    )
+    .await;
+    assert_eq!(
+        through_authorizer.status, 403,
+        "{}",
+        through_authorizer.body
+    );
+    let allowed = send(users::handler::handle, &app, &list(&current)).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+}

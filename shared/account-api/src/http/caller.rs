@@ -105,7 +105,23 @@ pub fn raw_credentials<'a>(
 
 /// Who is calling: the authorizer's context when present, else the request's own token checked
 /// with the shared validator (a Function URL, `cargo lambda watch`). A function is never open.
+///
+/// With sessions in secondary storage, the role a session carries is a snapshot that a race
+/// with Better Auth's own read-modify-write can bring back after a demotion (issue 27, S1): an
+/// admin by role is then confirmed by the role PostgreSQL holds now (one primary-key query, paid
+/// by admin callers only).
 pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
+    let mut caller = identify(request, app).await?;
+    let by_role = caller.is_admin && !app.settings.admin_user_ids.contains(&caller.user_id);
+    if by_role && app.auth.store().secondary().is_some() {
+        let current = app.accounts().await?.user(&caller.user_id).await?;
+        caller.is_admin =
+            current.is_some_and(|user| app.settings.grants_admin(user.role.as_deref()));
+    }
+    Ok(caller)
+}
+
+async fn identify(request: &Request, app: &App) -> Result<Caller, ApiError> {
     if let Some(caller) = authorizer_caller(request, &app.settings) {
         return Ok(caller);
     }
