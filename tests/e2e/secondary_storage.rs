@@ -633,3 +633,43 @@ async fn a_demoted_admins_stale_snapshot_grants_no_admin_power() {
     let allowed = send(users::handler::handle, &app, &list(&current)).await;
     assert_eq!(allowed.status, 200, "{}", allowed.body);
 }
+
+/// Issue 27, F2: a value in secondary storage carries no impersonator's ban, so a banned
+/// admin's impersonation session kept acting. Now the impersonating admin's current ban is read
+/// from PostgreSQL (one primary-key query, impersonation sessions only), as the PostgreSQL lookup
+/// joins it; an admin who no longer exists impersonates no one.
+#[tokio::test]
+async fn a_banned_admins_impersonation_session_in_redis_is_refused() {
+    let db = TestDb::new(Variant::Default).await;
+    let user = db.create_user(&NewUser::new("target@example.com")).await;
+    let mut admin = NewUser::new("admin@example.com");
+    admin.role = Some("admin".into());
+    let admin = db.create_user(&admin).await;
+    let redis = TestRedis::new();
+    let impersonation = |by: &str| {
+        let token = test_support::random_token(32);
+        let mut stored: serde_json::Value =
+            serde_json::from_str(&value(&user, &token, chrono::Duration::hours(1), false))
+                .expect("json");
+        stored["session"]["impersonatedBy"] = json!(by);
+        (token, stored.to_string())
+    };
+    let (token, stored) = impersonation(&admin);
+    redis.set(&token, &stored).await;
+    let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
+    let allowed = check(&auth, &token).await.expect("the admin is not banned");
+    assert_eq!(
+        allowed.identity.impersonated_by.as_deref(),
+        Some(admin.as_str())
+    );
+
+    db.set_banned(&admin, true).await;
+    assert_eq!(
+        refusal(check(&auth, &token).await),
+        Refusal::ImpersonatorBanned
+    );
+
+    let (orphan, stored) = impersonation("no-such-admin");
+    redis.set(&orphan, &stored).await;
+    assert_eq!(refusal(check(&auth, &orphan).await), Refusal::Unknown);
+}

@@ -535,6 +535,18 @@ impl SecondaryStore {
                 None => return Ok(None),
             }
         }
+        if let Some(admin) = record.impersonated_by.as_deref() {
+            // The snapshot cannot know that the impersonating admin was banned since: one
+            // primary-key query, paid by impersonation sessions only (issue 27, F2). An admin
+            // who no longer exists impersonates no one.
+            match database.user_ban(admin).await? {
+                Some(ban) => {
+                    record.impersonator_banned = ban.banned;
+                    record.impersonator_ban_expires = ban.ban_expires;
+                }
+                None => return Ok(None),
+            }
+        }
         if let Some(organization_id) = &claims.active_organization_id {
             // The stored pointer is a claim: the membership tables confirm it (one more round
             // trip, only for sessions with an active organization).
