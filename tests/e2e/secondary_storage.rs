@@ -673,3 +673,56 @@ async fn a_banned_admins_impersonation_session_in_redis_is_refused() {
     redis.set(&orphan, &stored).await;
     assert_eq!(refusal(check(&auth, &orphan).await), Refusal::Unknown);
 }
+
+/// Issue 27 (hardening): a list entry naming another user's session key never gets this user's
+/// snapshot written into it: promoting one user must not promote whoever's token sits in their
+/// list.
+#[tokio::test]
+async fn a_snapshot_refresh_touches_only_the_list_owners_sessions() {
+    use test_support::http::{Api, ApiRequest, send};
+    let db = TestDb::new(Variant::Default).await;
+    let mut admin = NewUser::new("admin@example.com");
+    admin.role = Some("admin".into());
+    let admin = db.create_user(&admin).await;
+    let promoted = db.create_user(&NewUser::new("promoted@example.com")).await;
+    let bystander = db.create_user(&NewUser::new("bystander@example.com")).await;
+    let redis = TestRedis::new();
+    let admin_token = store_sessions(&redis, &admin, "admin", &[1])
+        .await
+        .remove(0);
+    let own = store_sessions(&redis, &promoted, "user", &[2])
+        .await
+        .remove(0);
+    let foreign = store_sessions(&redis, &bystander, "user", &[2])
+        .await
+        .remove(0);
+    // The promoted user's list also names the bystander's key.
+    let list_key = format!("active-sessions-{promoted}");
+    let expires = (Utc::now() + chrono::Duration::hours(2)).timestamp_millis();
+    let list =
+        json!([{"token": own, "expiresAt": expires}, {"token": foreign, "expiresAt": expires}]);
+    redis.set_ex(&list_key, &list.to_string(), 7200).await;
+    let vars = [
+        ("BETTER_AUTH_SECONDARY_STORAGE_URL", redis.url.as_str()),
+        (
+            "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+            redis.prefix.as_str(),
+        ),
+    ];
+    let app = test_support::http::app(&db.url, &vars);
+    let reply = send(
+        users::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "PUT", &format!("/users/{promoted}/role"))
+            .header("authorization", &format!("Bearer {admin_token}"))
+            .json(&json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let role_in = |stored: Option<String>| -> serde_json::Value {
+        let stored: serde_json::Value = serde_json::from_str(&stored.expect("kept")).expect("json");
+        stored["user"]["role"].clone()
+    };
+    assert_eq!(role_in(redis.get(&own).await), json!("admin"));
+    assert_eq!(role_in(redis.get(&foreign).await), json!("user"));
+}

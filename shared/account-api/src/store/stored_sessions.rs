@@ -277,6 +277,11 @@ impl<'a> StoredSessions<'a> {
             let Some(mut stored) = value.as_deref().and_then(|v| parse_stored_json(v).ok()) else {
                 continue;
             };
+            // A list entry may name a key that holds another user's session (a token reused,
+            // a hand-written list): that user's snapshot is never rewritten with this user.
+            if stored.pointer("/session/userId").and_then(Value::as_str) != Some(user_id) {
+                continue;
+            }
             let Some(snapshot) = stored.get_mut("user").and_then(Value::as_object_mut) else {
                 continue;
             };
