@@ -70,6 +70,14 @@ impl Authenticator<SessionStore> {
         let store = match &config.secondary_storage {
             None => SessionStore::database_only(database),
             Some(settings) => {
+                if settings.prefix.is_empty() && !config.require_signature {
+                    // Issue 27 S2: a bearer value names any key of the Redis then.
+                    tracing::warn!(
+                        "BETTER_AUTH_SECONDARY_STORAGE_PREFIX is empty: a bearer value can name \
+                         any key of the Redis (shared with other applications?); set \
+                         BETTER_AUTH_REQUIRE_SIGNATURE=true so that only signed tokens are looked up"
+                    );
+                }
                 SessionStore::with_secondary(database, SecondaryStore::new(settings.clone())?)
             }
         };

@@ -14,6 +14,12 @@
 //! connection is made on first use and re-made after any failure (a frozen sandbox's socket
 //! stays open and silent), never by a request that does not need it. Redis unreachable, slow or
 //! answering garbage is an error, never an allow.
+//!
+//! A bearer value is a key under the prefix, so a request can name any key there: Better Auth's
+//! own `active-sessions-<userId>` list and `revoked-sessions-before-<userId>` marker, a rate-limit
+//! counter, a key of another type, another token's session. A value that is not a session (not
+//! `{session: {…}, user: {…}}`, or one whose `session.token` is another token) is an unknown
+//! session, not a storage fault (issue 27 S2).
 
 use std::future::Future;
 use std::sync::LazyLock;
@@ -127,6 +133,8 @@ struct Stored {
 struct StoredSession {
     #[serde(default)]
     id: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
     user_id: String,
     expires_at: DateTime<Utc>,
     #[serde(default)]
@@ -176,17 +184,39 @@ pub fn revoked_by_marker(created_at: Option<DateTime<Utc>>, marker: Option<&str>
 /// Reads a stored value: the JSON object, or a JSON string holding it. Anything else is an
 /// error: garbage in storage is never a session.
 pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
-    decode_stored(value).map(|(record, _)| record)
+    match decode_stored(value, None)? {
+        Some((record, _)) => Ok(record),
+        None => Err(garbage("not {session, user}")),
+    }
 }
 
-fn decode_stored(value: &str) -> Result<(SessionRecord, StoredClaims), StoreError> {
-    // The common case straight from the text (one pass); a double-encoded value through a JSON
-    // string first.
+/// Reads the value stored under `token` (any token when `None`). `Ok(None)`: not a session at
+/// all (not JSON, not `{session: {…}, user: {…}}`, another token's session), which a bearer
+/// value naming another key finds; a value shaped as a session that does not decode is an error.
+fn decode_stored(
+    value: &str,
+    token: Option<&str>,
+) -> Result<Option<(SessionRecord, StoredClaims)>, StoreError> {
+    // The common case straight from the text (one pass); anything else through a JSON value
+    // (a double-encoded value is a JSON string holding the JSON).
     let stored: Stored = match serde_json::from_str(value) {
         Ok(stored) => stored,
-        Err(_) => serde_json::from_value(parse_stored_json(value)?)
-            .map_err(|_| garbage("not {session, user}"))?,
+        Err(_) => {
+            let Ok(json) = parse_stored_json(value) else {
+                return Ok(None);
+            };
+            let is_object = |key: &str| json.get(key).is_some_and(serde_json::Value::is_object);
+            if !(is_object("session") && is_object("user")) {
+                return Ok(None);
+            }
+            serde_json::from_value(json).map_err(|_| garbage("not {session, user}"))?
+        }
     };
+    if let (Some(stored_token), Some(token)) = (stored.session.token.as_deref(), token)
+        && stored_token != token
+    {
+        return Ok(None);
+    }
     if stored.session.user_id != stored.user.id {
         return Err(garbage("the session's userId is not its user's id"));
     }
@@ -201,7 +231,7 @@ fn decode_stored(value: &str) -> Result<(SessionRecord, StoredClaims), StoreErro
         session.expires_at,
         session.impersonated_by,
     );
-    Ok((record, claims))
+    Ok(Some((record, claims)))
 }
 
 /// Reads a session value and its user's `revoked-sessions-before` marker in one round trip.
@@ -209,11 +239,13 @@ fn decode_stored(value: &str) -> Result<(SessionRecord, StoredClaims), StoreErro
 /// (`false` for what is missing): the user id whose marker was read, so Rust can check it is the
 /// session's. The id is found with one string match (`"userId":"…"`: inside a JSON string a quote
 /// is always escaped, so only a real key matches), and with cjson only when that fails (a
-/// double-encoded value). The value is returned as stored: Rust decodes and judges it.
+/// double-encoded value). The value is returned as stored: Rust decodes and judges it; a key
+/// of another type (a hash, a list: `GET` fails) holds no session and reads as an empty value.
 static READ_SESSION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-local value = redis.call('GET', KEYS[1])
+local value = redis.pcall('GET', KEYS[1])
+if type(value) == 'table' then return {'', false, false} end
 if not value then return {false, false, false} end
 local user = string.match(value, '"userId":"([^"\\]*)"')
 if not user then
@@ -490,7 +522,10 @@ impl SecondaryStore {
     ) -> Result<Option<SessionRecord>, StoreError> {
         let (mut record, claims) = match self.read_session(token).await? {
             (Some(value), marker_of, marker) => {
-                let (record, claims) = decode_stored(&value)?;
+                let Some((record, claims)) = decode_stored(&value, Some(token))? else {
+                    tracing::debug!("the value under the token is not a session");
+                    return Ok(None);
+                };
                 // The script read the marker of the user it found; should that not be the
                 // session's user (an odd value), read the right one.
                 let marker = if marker_of.as_deref() == Some(record.user_id.as_str()) {
