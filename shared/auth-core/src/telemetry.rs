@@ -113,41 +113,45 @@ where
         .with(quiet_targets())
 }
 
+/// A `MakeWriter` into a shared buffer, for tests that read what was logged.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl LogBuffer {
+    /// Everything written so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
+    }
+}
+
+#[cfg(test)]
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut buffer) = self.0.lock() {
+            buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A `MakeWriter` into a shared buffer.
-    #[derive(Clone, Default)]
-    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut buffer) = self.0.lock() {
-                buffer.extend_from_slice(bytes);
-            }
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
-        type Writer = Buffer;
-
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
-
-    impl Buffer {
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&self.0.lock().map(|b| b.clone()).unwrap_or_default())
-                .into_owned()
-        }
-    }
 
     /// Issue 27 F3: at `RUST_LOG=trace` lambda_runtime writes every raw event (its
     /// `layers::api_response` logs the body: Authorization, Cookie, x-api-key values). Whatever
@@ -163,7 +167,7 @@ mod tests {
             "trace,lambda_runtime::layers=trace,lambda_http=trace",
             "[{body}]=trace,trace",
         ] {
-            let buffer = Buffer::default();
+            let buffer = LogBuffer::default();
             let subscriber = json_subscriber_with(buffer.clone(), filter_from(Some(rust_log)));
             tracing::subscriber::with_default(subscriber, || {
                 let body = format!(r#"{{"headers":{{"authorization":"{SECRET}"}}}}"#);

@@ -93,6 +93,14 @@ impl SecondaryStorageSettings {
         }
         redis::Client::open(url.as_str())
             .map_err(|_| invalid("not a Redis URL (rediss://user:password@host:6379/0)"))?;
+        if insecure_tls(&url)
+            && !env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?
+        {
+            return Err(invalid(
+                "#insecure turns off the TLS certificate check: set \
+                 BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS=true to accept that",
+            ));
+        }
         // An empty prefix is meaningful (hand-written adapters use none): read it raw.
         let prefix = env
             .raw("BETTER_AUTH_SECONDARY_STORAGE_PREFIX")
@@ -119,6 +127,12 @@ impl SecondaryStorageSettings {
     pub fn falls_back_to_database(&self) -> bool {
         self.store_session_in_database && !self.preserve_session_in_database
     }
+}
+
+/// Whether a `rediss://` URL turns the certificate check off (`#insecure`, as the redis crate
+/// reads it).
+fn insecure_tls(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.scheme() == "rediss" && u.fragment() == Some("insecure"))
 }
 
 /// The value Better Auth stores under a session token.
@@ -340,6 +354,13 @@ impl SecondaryStore {
                 var: "BETTER_AUTH_SECONDARY_STORAGE_URL",
                 reason: "not a Redis URL".into(),
             })?;
+        if insecure_tls(&settings.url) {
+            tracing::warn!(
+                "BETTER_AUTH_SECONDARY_STORAGE_URL ends in #insecure \
+                 (BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS=true): the Redis server's TLS \
+                 certificate is not checked"
+            );
+        }
         Ok(Self {
             settings,
             client,
@@ -618,6 +639,52 @@ mod tests {
         assert!(!revoked_by_marker(Some(created), None));
         assert!(!revoked_by_marker(Some(created), Some("garbage")));
         assert!(!revoked_by_marker(None, Some(&(at + 1).to_string())));
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Option<SecondaryStorageSettings>, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let lookup = move |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let second = Duration::from_secs(1);
+        SecondaryStorageSettings::parse(&Env::new(&lookup), second, second)
+    }
+
+    /// Issue 27 hardening: `rediss://…#insecure` (no certificate check) only with an explicit
+    /// opt-in, and a warning at start-up.
+    #[test]
+    fn rediss_insecure_needs_an_explicit_opt_in() {
+        const URL: &str = "BETTER_AUTH_SECONDARY_STORAGE_URL";
+        const OPT_IN: &str = "BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS";
+        let insecure = "rediss://:pw@cache.example:6380/0#insecure";
+        assert!(matches!(
+            parse(&[(URL, insecure)]),
+            Err(ConfigError::Invalid { .. })
+        ));
+        assert!(parse(&[(URL, insecure), (OPT_IN, "false")]).is_err());
+        assert!(parse(&[(URL, insecure), (OPT_IN, "ture")]).is_err());
+        let allowed = parse(&[(URL, insecure), (OPT_IN, "true")])
+            .expect("opted in")
+            .expect("settings");
+        for url in [
+            "rediss://:pw@cache.example:6380/0",
+            "redis://127.0.0.1:6379",
+        ] {
+            assert!(parse(&[(URL, url)]).expect("valid").is_some(), "{url}");
+        }
+
+        let buffer = crate::telemetry::LogBuffer::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(buffer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            SecondaryStore::new(allowed).expect("store");
+        });
+        let logs = buffer.text();
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(logs.contains("certificate"), "{logs}");
+        assert!(!logs.contains("pw@"), "{logs}");
     }
 
     #[test]
