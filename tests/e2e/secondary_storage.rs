@@ -132,16 +132,28 @@ async fn a_ban_written_in_sql_needs_the_database_check() {
     assert!(check(&checked, &token).await.is_ok());
 }
 
+/// A value shaped as a session (`{session: {…}, user: {…}}`) that does not decode is a fault
+/// (500), never an allow; a value that is not a session at all is an unknown session (see
+/// `a_bearer_value_naming_better_auths_own_keys_is_an_unknown_session`).
 #[tokio::test]
 async fn garbage_in_storage_is_an_error_never_an_allow() {
     let db = TestDb::new(Variant::Default).await;
     let redis = TestRedis::new();
     let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
     let token = test_support::random_token(32);
-    for garbage in [
+    for not_a_session in [
         "not json".to_owned(),
         "42".to_owned(),
         json!({"session": {"userId": "u1", "expiresAt": "2099-01-01T00:00:00Z"}}).to_string(),
+    ] {
+        redis.set(&token, &not_a_session).await;
+        assert_eq!(
+            refusal(check(&auth, &token).await),
+            Refusal::Unknown,
+            "{not_a_session}"
+        );
+    }
+    for garbage in [
         json!({"session": {"userId": "u1", "expiresAt": 12}, "user": {"id": "u1"}}).to_string(),
         json!({"session": {"userId": "u2", "expiresAt": "2099-01-01T00:00:00Z"}, "user": {"id": "u1"}})
             .to_string(),
@@ -725,4 +737,88 @@ async fn a_snapshot_refresh_touches_only_the_list_owners_sessions() {
     };
     assert_eq!(role_in(redis.get(&own).await), json!("admin"));
     assert_eq!(role_in(redis.get(&foreign).await), json!("user"));
+}
+
+/// Issue 27 S2: a bearer value is a key under the prefix, so it can name Better Auth's own
+/// bookkeeping keys (the user's session list, the revocation marker), a rate-limit counter, a
+/// key of another type or another token's session. None of them is a session: unknown (401),
+/// not a storage fault (500 and an ERROR line).
+#[tokio::test]
+async fn a_bearer_value_naming_better_auths_own_keys_is_an_unknown_session() {
+    let (db, user, redis, token) = with_live_session().await;
+    let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
+    let expires = (Utc::now() + chrono::Duration::hours(1)).timestamp_millis();
+    redis
+        .set(
+            &format!("active-sessions-{user}"),
+            &json!([{"token": token, "expiresAt": expires}]).to_string(),
+        )
+        .await;
+    redis
+        .set(&format!("revoked-sessions-before-{user}"), "1")
+        .await;
+    redis
+        .set(
+            "ratelimit-127001",
+            &json!({"key": "127001", "count": 1, "lastRequest": expires}).to_string(),
+        )
+        .await;
+    redis.hset("a-hash", "field", "value").await;
+    // The live session's value copied under another key: another token's session.
+    let copied = redis.get(&token).await.expect("the live session");
+    redis.set("copied-session", &copied).await;
+    let (guard, logs) = test_support::logs::capture();
+    for key in [
+        format!("active-sessions-{user}"),
+        format!("revoked-sessions-before-{user}"),
+        "ratelimit-127001".to_owned(),
+        "a-hash".to_owned(),
+        "copied-session".to_owned(),
+    ] {
+        let bearer = format!("Bearer {key}");
+        let result = auth
+            .authenticate(&auth_core::RawCredentials {
+                authorization: vec![&bearer],
+                cookies: vec![],
+                api_keys: vec![],
+            })
+            .await;
+        assert_eq!(refusal(result), Refusal::Unknown, "{key}");
+    }
+    drop(guard);
+    let logs = logs.text();
+    assert!(!logs.contains("\"ERROR\""), "{logs}");
+    assert!(!logs.contains(&user), "{logs}");
+    // The live session itself still works.
+    assert!(check(&auth, &token).await.is_ok());
+}
+
+/// Issue 27 S2: with no key prefix every key of a shared Redis is a bearer value away; a
+/// start-up warning recommends signed bearer tokens.
+#[tokio::test]
+async fn an_empty_prefix_without_required_signatures_is_warned_about() {
+    let db = TestDb::new(Variant::Default).await;
+    let redis = TestRedis::new();
+    let (guard, logs) = test_support::logs::capture();
+    let _ = authenticator(&db, &redis.url, "", &[]);
+    let _ = authenticator(
+        &db,
+        &redis.url,
+        &redis.prefix,
+        &[("BETTER_AUTH_REQUIRE_SIGNATURE", "false")],
+    );
+    let warned = logs.text();
+    let _ = authenticator(
+        &db,
+        &redis.url,
+        "",
+        &[("BETTER_AUTH_REQUIRE_SIGNATURE", "true")],
+    );
+    drop(guard);
+    assert_eq!(
+        warned.matches("BETTER_AUTH_REQUIRE_SIGNATURE=true").count(),
+        1,
+        "{warned}"
+    );
+    assert_eq!(logs.text(), warned, "no warning with signatures required");
 }

@@ -72,6 +72,14 @@ impl Authenticator<SessionStore> {
         let store = match &config.secondary_storage {
             None => SessionStore::database_only(database),
             Some(settings) => {
+                if settings.prefix.is_empty() && !config.require_signature {
+                    // Issue 27 S2: a bearer value names any key of the Redis then.
+                    tracing::warn!(
+                        "BETTER_AUTH_SECONDARY_STORAGE_PREFIX is empty: a bearer value can name \
+                         any key of the Redis (shared with other applications?); set \
+                         BETTER_AUTH_REQUIRE_SIGNATURE=true so that only signed tokens are looked up"
+                    );
+                }
                 SessionStore::with_secondary(database, SecondaryStore::new(settings.clone())?)
             }
         };
@@ -498,6 +506,56 @@ mod tests {
             "with nothing after it, a miss is refused"
         );
         assert_eq!(cache_only.store().lookups(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_chunked_cookie_cache_decodes_with_secure_cookies() {
+        // Issue 27 F7: an https BETTER_AUTH_URL (secure cookies, no BETTER_AUTH_SECURE_COOKIES)
+        // and a cache large enough for Better Auth to split it into `<name>.0`, `<name>.1`.
+        let vars = [
+            ("DATABASE_URL", "postgres://u@127.0.0.1:9/none"),
+            ("BETTER_AUTH_SECRET", SECRET),
+            ("BETTER_AUTH_URL", "https://auth.example.com"),
+            ("BETTER_AUTH_METHODS", "cookie-cache"),
+        ];
+        let config = Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .expect("config");
+        let auth = Authenticator::with_store(&config, MemoryStore::new()).expect("authenticator");
+        let mut live = record("u1", Utc::now() + Duration::hours(1));
+        live.name = "N".repeat(4000);
+        let whole = compact_cache(&live, TOKEN, false);
+        let value = whole
+            .strip_prefix("better-auth.session_data=")
+            .expect("cache value");
+        // Better Auth's session store: chunks of 4096 - 200 characters past 4093.
+        assert!(value.len() > 4093);
+        let chunks: Vec<String> = value
+            .as_bytes()
+            .chunks(4096 - 200)
+            .enumerate()
+            .map(|(i, chunk)| {
+                format!(
+                    "__Secure-better-auth.session_data.{i}={}",
+                    String::from_utf8_lossy(chunk)
+                )
+            })
+            .collect();
+        assert!(chunks.len() > 1);
+        let session = format!(
+            "__Secure-better-auth.session_token={}",
+            sign_cookie_value(&Secret::new(SECRET), TOKEN)
+        );
+        let mut cookies: Vec<&str> = vec![&session];
+        cookies.extend(chunks.iter().map(String::as_str));
+        let ok = run(&auth, &[], &cookies)
+            .await
+            .expect("the chunked cache decides");
+        assert_eq!(ok.method, MethodName::CookieCache);
+        assert_eq!(auth.store().lookups(), 0);
     }
 
     #[tokio::test]

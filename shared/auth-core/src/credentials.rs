@@ -327,21 +327,22 @@ fn from_cookies(cookies: &[&str], options: &ExtractOptions) -> Result<Credential
 }
 
 /// The cookie cache's names: `<prefix>.session_data` (or `name`), with `__Secure-`, without, or
-/// either when `secure` is unknown.
-pub fn cache_cookie_names(name: &str, secure: Option<bool>) -> [String; 2] {
+/// both when `secure` is unknown. Distinct: a name listed twice would see each chunk twice and
+/// refuse it as a duplicate (issue 27 F7).
+pub fn cache_cookie_names(name: &str, secure: Option<bool>) -> Vec<String> {
     let plain = name.to_owned();
     let secure_name = format!("{SECURE_PREFIX}{plain}");
     match secure {
-        None => [plain, secure_name],
-        Some(true) => [secure_name.clone(), secure_name],
-        Some(false) => [plain.clone(), plain],
+        None => vec![plain, secure_name],
+        Some(true) => vec![secure_name],
+        Some(false) => vec![plain],
     }
 }
 
 /// The cookie cache value, reassembled from its chunks (`<name>.0`, `<name>.1`, ...) when Better
 /// Auth split it, percent-decoded. `None` when absent, or when it is malformed, conflicting or
 /// too large (the caller then falls back to the session lookup).
-pub fn cookie_cache_value(cookies: &[&str], names: &[String; 2]) -> Option<String> {
+pub fn cookie_cache_value(cookies: &[&str], names: &[String]) -> Option<String> {
     const MAX_CHUNKS: usize = 100;
     if cookies.len() > MAX_COOKIE_VALUES {
         return None;
@@ -503,6 +504,35 @@ mod tests {
         ] {
             assert_eq!(cookie_cache_value(&[bad], &names), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_chunked_cookie_cache_is_reassembled_when_secure_mode_is_known() {
+        // Issue 27 F7: with secure mode known both names were the same, so every chunk was
+        // seen twice and refused as a duplicate.
+        for (secure, name) in [
+            (true, "__Secure-better-auth.session_data"),
+            (false, "better-auth.session_data"),
+        ] {
+            let names = cache_cookie_names("better-auth.session_data", Some(secure));
+            let header = format!("{name}.1=def; {name}.0=abc");
+            assert_eq!(
+                cookie_cache_value(&[header.as_str()], &names).as_deref(),
+                Some("abcdef"),
+                "{name}"
+            );
+            let whole = format!("{name}=abc");
+            assert_eq!(
+                cookie_cache_value(&[whole.as_str()], &names).as_deref(),
+                Some("abc")
+            );
+        }
+        // The other form is not read once the mode is known.
+        let names = cache_cookie_names("better-auth.session_data", Some(true));
+        assert_eq!(
+            cookie_cache_value(&["better-auth.session_data.0=abc"], &names),
+            None
+        );
     }
 
     #[test]

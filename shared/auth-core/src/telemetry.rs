@@ -1,6 +1,8 @@
 //! Logging set-up and the token fingerprint that logs may carry instead of a token.
 
 use sha2::{Digest, Sha256};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// The first 12 hex characters of SHA-256 of a token: enough to correlate log lines, useless to
 /// an attacker. Logs carry this, never a token.
@@ -24,26 +26,57 @@ pub fn init() {
                 .with_env_filter(filter())
                 .with_target(false)
                 .compact()
+                .finish()
+                .with(quiet_targets())
                 .try_init(),
         );
     }
 }
 
-/// Targets that log query parameters (a session token is one) below `info`: they stay at
-/// `info` or above whatever `RUST_LOG` asks for.
-const QUIET_TARGETS: [&str; 2] = ["tokio_postgres=info", "postgres_protocol=info"];
+/// Targets that log secrets below `info`: query parameters (a session token is one) in
+/// tokio-postgres; the raw invocation event (its `Authorization`, `Cookie` and `x-api-key`
+/// values, request bodies) in lambda_runtime at `trace` (`layers::api_response`: "raw JSON event
+/// received from Lambda"), and the runtime's client and `lambda_http` with it. They stay at
+/// `info` or above whatever `RUST_LOG` asks for (issue 27 F3).
+const QUIET_TARGETS: [&str; 5] = [
+    "tokio_postgres",
+    "postgres_protocol",
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+];
+
+/// Whether `target` is one of [`QUIET_TARGETS`] or a module of one.
+fn is_quiet(target: &str) -> bool {
+    QUIET_TARGETS.iter().any(|quiet| {
+        target
+            .strip_prefix(quiet)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+/// A global filter that drops anything below `info` from [`QUIET_TARGETS`]. The `EnvFilter`
+/// directives alone would not hold: a more specific `RUST_LOG` directive
+/// (`lambda_runtime::layers=trace`) or a span directive (`[{body}]=trace`) outranks them.
+fn quiet_targets() -> tracing_subscriber::filter::FilterFn<impl Fn(&tracing::Metadata<'_>) -> bool>
+{
+    tracing_subscriber::filter::filter_fn(|metadata| {
+        *metadata.level() <= tracing::Level::INFO || !is_quiet(metadata.target())
+    })
+}
 
 fn filter() -> tracing_subscriber::EnvFilter {
     filter_from(std::env::var("RUST_LOG").ok().as_deref())
 }
 
-/// The filter for a `RUST_LOG` value (default `info`), with [`QUIET_TARGETS`] forced.
+/// The filter for a `RUST_LOG` value (default `info`), with [`QUIET_TARGETS`] at `info`
+/// (the subscribers also hold them there with a global filter that no directive outranks).
 pub fn filter_from(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
     let mut filter = rust_log
         .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
     for quiet in QUIET_TARGETS {
-        if let Ok(directive) = quiet.parse() {
+        if let Ok(directive) = format!("{quiet}=info").parse() {
             filter = filter.add_directive(directive);
         }
     }
@@ -77,11 +110,91 @@ where
         .without_time()
         .with_writer(writer)
         .finish()
+        .with(quiet_targets())
+}
+
+/// A `MakeWriter` into a shared buffer, for tests that read what was logged.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl LogBuffer {
+    /// Everything written so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().map(|b| b.clone()).unwrap_or_default()).into_owned()
+    }
+}
+
+#[cfg(test)]
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut buffer) = self.0.lock() {
+            buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 27 F3: at `RUST_LOG=trace` lambda_runtime writes every raw event (its
+    /// `layers::api_response` logs the body: Authorization, Cookie, x-api-key values). Whatever
+    /// `RUST_LOG` says, the runtime's targets stay at `info`; other targets follow `RUST_LOG`.
+    #[test]
+    fn the_runtimes_raw_event_is_never_written_whatever_rust_log_says() {
+        const SECRET: &str = "Bearer s3cr3t-raw-event-token";
+        for rust_log in [
+            "trace",
+            "debug",
+            "lambda_runtime=trace,trace",
+            "lambda_runtime::layers::api_response=trace,trace",
+            "trace,lambda_runtime::layers=trace,lambda_http=trace",
+            "[{body}]=trace,trace",
+        ] {
+            let buffer = LogBuffer::default();
+            let subscriber = json_subscriber_with(buffer.clone(), filter_from(Some(rust_log)));
+            tracing::subscriber::with_default(subscriber, || {
+                let body = format!(r#"{{"headers":{{"authorization":"{SECRET}"}}}}"#);
+                // The runtime's own line (lambda_runtime 1.5, layers/api_response.rs).
+                tracing::trace!(
+                    target: "lambda_runtime::layers::api_response",
+                    body = body.as_str(),
+                    "raw JSON event received from Lambda"
+                );
+                tracing::debug!(target: "lambda_runtime", body = body.as_str(), "runtime debug");
+                tracing::trace!(target: "lambda_http", body = body.as_str(), "http trace");
+                tracing::trace!(
+                    target: "lambda_runtime_api_client",
+                    body = body.as_str(),
+                    "client trace"
+                );
+                tracing::info!(target: "lambda_runtime", "runtime info stays");
+                tracing::trace!(target: "authorizer", "our trace line");
+            });
+            let written = buffer.text();
+            assert!(!written.contains("s3cr3t"), "{rust_log}: {written}");
+            assert!(written.contains("runtime info stays"), "{rust_log}");
+            if !rust_log.starts_with("debug") {
+                assert!(written.contains("our trace line"), "{rust_log}: {written}");
+            }
+        }
+    }
 
     #[test]
     fn fingerprint_is_short_stable_and_not_the_token() {

@@ -68,6 +68,15 @@ impl TestRedis {
         c.ttl(format!("{}{key}", self.prefix)).await.expect("TTL")
     }
 
+    /// Sets a field of the hash `<prefix><key>` (a key that is not a string).
+    pub async fn hset(&self, key: &str, field: &str, value: &str) {
+        let mut c = self.connection().await;
+        let _: i64 = c
+            .hset(format!("{}{key}", self.prefix), field, value)
+            .await
+            .expect("HSET");
+    }
+
     /// Deletes `<prefix><key>`.
     pub async fn delete(&self, key: &str) {
         let mut c = self.connection().await;

@@ -50,7 +50,7 @@ impl AwsCredentials {
 /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` for every function), or the container
 /// credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI`, with
 /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`), as Lambda SnapStart and ECS provide them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum CredentialSource {
     /// Fixed for the sandbox's life.
     Environment(AwsCredentials),
@@ -61,6 +61,22 @@ pub enum CredentialSource {
         /// The `Authorization` header value, when one is required.
         token: Option<String>,
     },
+}
+
+impl std::fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Environment(credentials) => {
+                f.debug_tuple("Environment").field(credentials).finish()
+            }
+            // The authorization token is a credential: never printed.
+            Self::Container { uri, token } => f
+                .debug_struct("Container")
+                .field("uri", uri)
+                .field("token", &token.as_ref().map(|_| "<redacted>"))
+                .finish(),
+        }
+    }
 }
 
 impl CredentialSource {
@@ -79,6 +95,66 @@ impl CredentialSource {
             uri,
             token: get("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
         })
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// The link-local addresses of the container credentials endpoints the AWS SDKs accept
+/// besides loopback: ECS (`169.254.170.2`) and EKS Pod Identity (`169.254.170.23`,
+/// `fd00:ec2::23`).
+fn is_aws_container_host(host: &url::Host<&str>) -> bool {
+    const ECS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 170, 2);
+    const EKS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 170, 23);
+    const EKS_V6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23);
+    match host {
+        url::Host::Ipv4(ip) => *ip == ECS || *ip == EKS,
+        url::Host::Ipv6(ip) => *ip == EKS_V6,
+        url::Host::Domain(_) => false,
+    }
+}
+
+/// `AWS_CONTAINER_CREDENTIALS_FULL_URI` must name a loopback or AWS link-local host (the
+/// endpoint receives `AWS_CONTAINER_AUTHORIZATION_TOKEN` and answers with credentials: any
+/// other host could be someone else's).
+fn check_container_uri(uri: &str) -> Result<(), AwsError> {
+    let refused = || {
+        AwsError::Setup(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI: expected an http(s) URL on a loopback address, \
+             169.254.170.2, 169.254.170.23 or [fd00:ec2::23]"
+                .into(),
+        )
+    };
+    let parsed = url::Url::parse(uri).map_err(|_| refused())?;
+    let host = parsed.host().ok_or_else(refused)?;
+    let allowed = matches!(parsed.scheme(), "http" | "https")
+        && (is_loopback(&host) || is_aws_container_host(&host));
+    if allowed { Ok(()) } else { Err(refused()) }
+}
+
+/// An `AWS_ENDPOINT_URL*` override: `https`, or plain `http` on a loopback address only (a local
+/// emulator); the signed calls carry the credentials' signature and return secrets.
+fn check_endpoint(var: &'static str, url: String) -> Result<String, AwsError> {
+    let parsed =
+        url::Url::parse(url.trim()).map_err(|_| AwsError::Setup(format!("{var}: not a URL")))?;
+    let ok = match (parsed.scheme(), parsed.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(host)) => is_loopback(&host),
+        _ => false,
+    };
+    if ok {
+        Ok(url)
+    } else {
+        Err(AwsError::Setup(format!(
+            "{var}: expected an https URL (plain http only on a loopback address)"
+        )))
     }
 }
 
@@ -128,14 +204,20 @@ impl AwsClient {
                     .into(),
             )
         })?;
+        if let CredentialSource::Container { uri, .. } = &credentials {
+            check_container_uri(uri)?;
+        }
+        let endpoint = |var: &'static str| -> Result<Option<String>, AwsError> {
+            get(var).map(|url| check_endpoint(var, url)).transpose()
+        };
         Ok(Self {
             http: crate::keys::http_client(Duration::from_secs(5))
                 .map_err(|e| AwsError::Setup(e.to_string()))?,
             region,
             credentials,
-            endpoint: get("AWS_ENDPOINT_URL"),
-            secrets_manager_endpoint: get("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
-            ssm_endpoint: get("AWS_ENDPOINT_URL_SSM"),
+            endpoint: endpoint("AWS_ENDPOINT_URL")?,
+            secrets_manager_endpoint: endpoint("AWS_ENDPOINT_URL_SECRETS_MANAGER")?,
+            ssm_endpoint: endpoint("AWS_ENDPOINT_URL_SSM")?,
             cached: Default::default(),
         })
     }
@@ -407,6 +489,90 @@ mod tests {
             !format!("{credentials:?}").contains("wJalr"),
             "the secret key is never printed"
         );
+    }
+
+    fn env_of(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    }
+
+    /// Issue 27 hardening: the container credentials endpoint gets the authorization token and
+    /// answers with credentials; the AWS SDKs only call loopback or AWS link-local hosts.
+    #[test]
+    fn the_container_credentials_uri_must_be_loopback_or_aws_link_local() {
+        let client = |uri: &str| {
+            AwsClient::from_env(&env_of(vec![
+                ("AWS_REGION", "eu-west-1".into()),
+                ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.into()),
+            ]))
+        };
+        for ok in [
+            "http://127.0.0.1:9000/credentials",
+            "http://localhost:9000/credentials",
+            "http://[::1]/credentials",
+            "http://169.254.170.2/v2/credentials/abc",
+            "http://169.254.170.23/v1/credentials",
+            "http://[fd00:ec2::23]/v1/credentials",
+            "https://127.0.0.1/credentials",
+        ] {
+            assert!(client(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://credentials.attacker.example/",
+            "https://credentials.attacker.example/",
+            "http://127.0.0.1.attacker.example/",
+            "http://10.0.0.7/credentials",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://169.254.170.3/",
+            "http://[fd00:ec2::24]/",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(matches!(client(bad), Err(AwsError::Setup(_))), "{bad}");
+        }
+        let source = CredentialSource::Container {
+            uri: "http://127.0.0.1/".into(),
+            token: Some("container-token-value".into()),
+        };
+        assert!(!format!("{source:?}").contains("container-token-value"));
+    }
+
+    /// Issue 27 hardening: an endpoint override is https unless it is a local emulator.
+    #[test]
+    fn aws_endpoint_overrides_need_https_unless_loopback() {
+        for var in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_ENDPOINT_URL_SSM",
+        ] {
+            let client = |url: &str| {
+                AwsClient::from_env(&env_of(vec![
+                    ("AWS_REGION", "eu-west-1".into()),
+                    ("AWS_ACCESS_KEY_ID", "a".into()),
+                    ("AWS_SECRET_ACCESS_KEY", "b".into()),
+                    (var, url.into()),
+                ]))
+            };
+            for ok in [
+                "https://vpce-1.secretsmanager.eu-west-1.vpce.amazonaws.com",
+                "https://emulator.example:4566/",
+                "http://127.0.0.1:4566",
+                "http://localhost:4566/",
+                "http://[::1]:4566",
+            ] {
+                assert!(client(ok).is_ok(), "{var}={ok}");
+            }
+            for bad in [
+                "http://emulator.example:4566",
+                "http://10.0.0.5:4566",
+                "ftp://127.0.0.1/",
+                "not a url",
+            ] {
+                match client(bad) {
+                    Err(AwsError::Setup(reason)) => assert!(reason.contains(var), "{reason}"),
+                    other => panic!("{var}={bad}: {:?}", other.map(|_| ())),
+                }
+            }
+        }
     }
 
     #[test]

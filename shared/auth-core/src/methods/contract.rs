@@ -88,7 +88,7 @@ pub struct Common<'a> {
     /// Every secret, current first.
     pub secrets: &'a [crate::signing::Secret],
     /// The cookie cache's names (`<prefix>.session_data`, renamed, `__Secure-` or not).
-    pub cache_cookie_names: &'a [String; 2],
+    pub cache_cookie_names: &'a [String],
 }
 
 /// One way of proving who a request is.

@@ -19,7 +19,7 @@ pub struct CookieCacheSettings {
     /// How to read the cache (strategy, version, secrets, issuer, leeway).
     pub cache: CacheSettings,
     /// The cache cookie's names: `<prefix>.session_data` and its `__Secure-` form.
-    pub cookie_names: [String; 2],
+    pub cookie_names: Vec<String>,
 }
 
 /// Reads the cookie cache.
@@ -75,7 +75,7 @@ impl CredentialMethod for CookieCacheMethod {
                     .map_or_else(|| "better-auth:session-cache".into(), str::to_owned),
                 leeway_seconds: common.leeway_seconds,
             },
-            cookie_names: common.cache_cookie_names.clone(),
+            cookie_names: common.cache_cookie_names.to_vec(),
         })
     }
 

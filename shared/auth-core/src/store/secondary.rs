@@ -14,6 +14,12 @@
 //! connection is made on first use and re-made after any failure (a frozen sandbox's socket
 //! stays open and silent), never by a request that does not need it. Redis unreachable, slow or
 //! answering garbage is an error, never an allow.
+//!
+//! A bearer value is a key under the prefix, so a request can name any key there: Better Auth's
+//! own `active-sessions-<userId>` list and `revoked-sessions-before-<userId>` marker, a rate-limit
+//! counter, a key of another type, another token's session. A value that is not a session (not
+//! `{session: {…}, user: {…}}`, or one whose `session.token` is another token) is an unknown
+//! session, not a storage fault (issue 27 S2).
 
 use std::future::Future;
 use std::sync::LazyLock;
@@ -91,6 +97,14 @@ impl SecondaryStorageSettings {
         }
         redis::Client::open(url.as_str())
             .map_err(|_| invalid("not a Redis URL (rediss://user:password@host:6379/0)"))?;
+        if insecure_tls(&url)
+            && !env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?
+        {
+            return Err(invalid(
+                "#insecure turns off the TLS certificate check: set \
+                 BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS=true to accept that",
+            ));
+        }
         // An empty prefix is meaningful (hand-written adapters use none): read it raw.
         let prefix = env
             .raw("BETTER_AUTH_SECONDARY_STORAGE_PREFIX")
@@ -131,6 +145,12 @@ impl SecondaryStorageSettings {
     }
 }
 
+/// Whether a `rediss://` URL turns the certificate check off (`#insecure`, as the redis crate
+/// reads it).
+fn insecure_tls(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.scheme() == "rediss" && u.fragment() == Some("insecure"))
+}
+
 /// The value Better Auth stores under a session token.
 #[derive(Debug, Deserialize)]
 struct Stored {
@@ -143,6 +163,8 @@ struct Stored {
 struct StoredSession {
     #[serde(default)]
     id: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
     user_id: String,
     expires_at: DateTime<Utc>,
     #[serde(default)]
@@ -192,17 +214,39 @@ pub fn revoked_by_marker(created_at: Option<DateTime<Utc>>, marker: Option<&str>
 /// Reads a stored value: the JSON object, or a JSON string holding it. Anything else is an
 /// error: garbage in storage is never a session.
 pub fn decode_session_value(value: &str) -> Result<SessionRecord, StoreError> {
-    decode_stored(value).map(|(record, _)| record)
+    match decode_stored(value, None)? {
+        Some((record, _)) => Ok(record),
+        None => Err(garbage("not {session, user}")),
+    }
 }
 
-fn decode_stored(value: &str) -> Result<(SessionRecord, StoredClaims), StoreError> {
-    // The common case straight from the text (one pass); a double-encoded value through a JSON
-    // string first.
+/// Reads the value stored under `token` (any token when `None`). `Ok(None)`: not a session at
+/// all (not JSON, not `{session: {…}, user: {…}}`, another token's session), which a bearer
+/// value naming another key finds; a value shaped as a session that does not decode is an error.
+fn decode_stored(
+    value: &str,
+    token: Option<&str>,
+) -> Result<Option<(SessionRecord, StoredClaims)>, StoreError> {
+    // The common case straight from the text (one pass); anything else through a JSON value
+    // (a double-encoded value is a JSON string holding the JSON).
     let stored: Stored = match serde_json::from_str(value) {
         Ok(stored) => stored,
-        Err(_) => serde_json::from_value(parse_stored_json(value)?)
-            .map_err(|_| garbage("not {session, user}"))?,
+        Err(_) => {
+            let Ok(json) = parse_stored_json(value) else {
+                return Ok(None);
+            };
+            let is_object = |key: &str| json.get(key).is_some_and(serde_json::Value::is_object);
+            if !(is_object("session") && is_object("user")) {
+                return Ok(None);
+            }
+            serde_json::from_value(json).map_err(|_| garbage("not {session, user}"))?
+        }
     };
+    if let (Some(stored_token), Some(token)) = (stored.session.token.as_deref(), token)
+        && stored_token != token
+    {
+        return Ok(None);
+    }
     if stored.session.user_id != stored.user.id {
         return Err(garbage("the session's userId is not its user's id"));
     }
@@ -217,7 +261,7 @@ fn decode_stored(value: &str) -> Result<(SessionRecord, StoredClaims), StoreErro
         session.expires_at,
         session.impersonated_by,
     );
-    Ok((record, claims))
+    Ok(Some((record, claims)))
 }
 
 /// Reads a session value and its user's `revoked-sessions-before` marker in one round trip.
@@ -225,11 +269,13 @@ fn decode_stored(value: &str) -> Result<(SessionRecord, StoredClaims), StoreErro
 /// (`false` for what is missing): the user id whose marker was read, so Rust can check it is the
 /// session's. The id is found with one string match (`"userId":"…"`: inside a JSON string a quote
 /// is always escaped, so only a real key matches), and with cjson only when that fails (a
-/// double-encoded value). The value is returned as stored: Rust decodes and judges it.
+/// double-encoded value). The value is returned as stored: Rust decodes and judges it; a key
+/// of another type (a hash, a list: `GET` fails) holds no session and reads as an empty value.
 static READ_SESSION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-local value = redis.call('GET', KEYS[1])
+local value = redis.pcall('GET', KEYS[1])
+if type(value) == 'table' then return {'', false, false} end
 if not value then return {false, false, false} end
 local user = string.match(value, '"userId":"([^"\\]*)"')
 if not user then
@@ -324,6 +370,13 @@ impl SecondaryStore {
                 var: "BETTER_AUTH_SECONDARY_STORAGE_URL",
                 reason: "not a Redis URL".into(),
             })?;
+        if insecure_tls(&settings.url) {
+            tracing::warn!(
+                "BETTER_AUTH_SECONDARY_STORAGE_URL ends in #insecure \
+                 (BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS=true): the Redis server's TLS \
+                 certificate is not checked"
+            );
+        }
         Ok(Self {
             settings,
             client,
@@ -506,7 +559,10 @@ impl SecondaryStore {
     ) -> Result<Option<SessionRecord>, StoreError> {
         let (mut record, claims) = match self.read_session(token).await? {
             (Some(value), marker_of, marker) => {
-                let (record, claims) = decode_stored(&value)?;
+                let Some((record, claims)) = decode_stored(&value, Some(token))? else {
+                    tracing::debug!("the value under the token is not a session");
+                    return Ok(None);
+                };
                 // The script read the marker of the user it found; should that not be the
                 // session's user (an odd value), read the right one.
                 let marker = if marker_of.as_deref() == Some(record.user_id.as_str()) {
@@ -611,6 +667,52 @@ mod tests {
         assert!(!revoked_by_marker(Some(created), None));
         assert!(!revoked_by_marker(Some(created), Some("garbage")));
         assert!(!revoked_by_marker(None, Some(&(at + 1).to_string())));
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Option<SecondaryStorageSettings>, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let lookup = move |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let second = Duration::from_secs(1);
+        SecondaryStorageSettings::parse(&Env::new(&lookup), second, second)
+    }
+
+    /// Issue 27 hardening: `rediss://…#insecure` (no certificate check) only with an explicit
+    /// opt-in, and a warning at start-up.
+    #[test]
+    fn rediss_insecure_needs_an_explicit_opt_in() {
+        const URL: &str = "BETTER_AUTH_SECONDARY_STORAGE_URL";
+        const OPT_IN: &str = "BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS";
+        let insecure = "rediss://:pw@cache.example:6380/0#insecure";
+        assert!(matches!(
+            parse(&[(URL, insecure)]),
+            Err(ConfigError::Invalid { .. })
+        ));
+        assert!(parse(&[(URL, insecure), (OPT_IN, "false")]).is_err());
+        assert!(parse(&[(URL, insecure), (OPT_IN, "ture")]).is_err());
+        let allowed = parse(&[(URL, insecure), (OPT_IN, "true")])
+            .expect("opted in")
+            .expect("settings");
+        for url in [
+            "rediss://:pw@cache.example:6380/0",
+            "redis://127.0.0.1:6379",
+        ] {
+            assert!(parse(&[(URL, url)]).expect("valid").is_some(), "{url}");
+        }
+
+        let buffer = crate::telemetry::LogBuffer::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(buffer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            SecondaryStore::new(allowed).expect("store");
+        });
+        let logs = buffer.text();
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(logs.contains("certificate"), "{logs}");
+        assert!(!logs.contains("pw@"), "{logs}");
     }
 
     #[test]
