@@ -20,7 +20,7 @@ use crate::identity::{Identity, Policy, Refusal};
 use crate::keys::JwksCache;
 use crate::methods::{ConfiguredMethod, Context, MethodName, Precedence, Step, Verdict};
 use crate::result_cache::ResultCache;
-use crate::store::SessionStore;
+use crate::store::DeployedStore;
 use crate::store::port::AuthStore;
 use crate::store::postgres::Database;
 use crate::store::secondary::SecondaryStore;
@@ -47,7 +47,7 @@ pub struct Attempt {
 
 /// Validates Better Auth credentials against a store. Build one per container and share it.
 #[derive(Debug)]
-pub struct Authenticator<S = SessionStore> {
+pub struct Authenticator<S = DeployedStore> {
     extract: ExtractOptions,
     policy: Policy,
     store: S,
@@ -64,13 +64,13 @@ pub struct Authenticator<S = SessionStore> {
     api_key_user_configs: Vec<String>,
 }
 
-impl Authenticator<SessionStore> {
+impl Authenticator<DeployedStore> {
     /// Builds the validator on the configured store — PostgreSQL, or secondary storage in front
     /// of it — with its (lazy) connections and (empty) key cache. No I/O.
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
         let database = Database::new(&config.database, &config.schema)?;
         let store = match &config.secondary_storage {
-            None => SessionStore::database_only(database),
+            None => DeployedStore::database_only(database),
             Some(settings) => {
                 if settings.prefix.is_empty() && !config.require_signature {
                     // Issue 27 S2: a bearer value names any key of the Redis then.
@@ -80,7 +80,7 @@ impl Authenticator<SessionStore> {
                          BETTER_AUTH_REQUIRE_SIGNATURE=true so that only signed tokens are looked up"
                     );
                 }
-                SessionStore::with_secondary(database, SecondaryStore::new(settings.clone())?)
+                DeployedStore::with_secondary(database, SecondaryStore::new(settings.clone())?)
             }
         };
         Self::with_store(config, store)

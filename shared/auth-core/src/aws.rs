@@ -29,7 +29,7 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-pub use self::client::{AwsClient, AwsCredentials, AwsError, CredentialSource};
+pub use self::client::{AwsClient, AwsCredentialSource, AwsCredentials, AwsError};
 use crate::config::Config;
 use crate::env::{ConfigError, Env};
 use crate::store::postgres::settings::PasswordSource;

@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(c.methods.jwt.rules.audience, "https://auth.example.com");
         assert_eq!(
             c.methods.cookie_cache.cache.strategy,
-            crate::cookie_cache::Strategy::Jwe
+            crate::session_data::Strategy::Jwe
         );
         assert_eq!(c.keys.source, KeySource::Database);
         assert_eq!(

@@ -386,7 +386,7 @@ pub fn cookie_cache_value(cookies: &[&str], names: &[String]) -> Option<String> 
         }
     };
     let decoded = percent_decode(&joined).ok()?;
-    (!decoded.is_empty() && decoded.len() <= crate::cookie_cache::MAX_CACHE_LEN)
+    (!decoded.is_empty() && decoded.len() <= crate::session_data::MAX_CACHE_LEN)
         .then(|| decoded.into_owned())
 }
 

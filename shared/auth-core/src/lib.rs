@@ -3,10 +3,10 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`session_jwt`] (JWT claims), [`cookie_cache`] (cookie-cache formats), [`identity`] (is this session valid?) |
+//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`session_jwt`] (JWT claims), [`session_data`] (cookie-cache formats), [`identity`] (is this session valid?) |
 //! | credential methods | [`methods`]: `session`, `jwt`, `cookie-cache`, one module each behind [`methods::CredentialMethod`] |
 //! | the loop | [`authenticator`]: the configured methods, in order |
-//! | stores | [`store`]: the [`store::AuthStore`] port, its PostgreSQL and secondary-storage (Redis) adapters, an in-memory one, and [`store::SessionStore`], the deployed choice |
+//! | stores | [`store`]: the [`store::AuthStore`] port, its PostgreSQL and secondary-storage (Redis) adapters, an in-memory one, and [`store::DeployedStore`], the deployed choice |
 //! | schema | [`schema`]: typed fields, detection, projections, the revocation strategy |
 //! | caches | [`keys`] (the jwt plugin's keys), [`result_cache`] (session lookups) |
 //! | edges | [`config`] (parsed once), [`telemetry`] (JSON logs, fingerprints), `aws` (Secrets Manager, SSM, RDS IAM; feature `aws`) |
@@ -16,7 +16,6 @@ pub(crate) mod authenticator;
 pub mod aws;
 pub(crate) mod config;
 pub mod context;
-pub mod cookie_cache;
 pub mod credentials;
 pub mod env;
 pub(crate) mod error;
@@ -26,6 +25,7 @@ pub(crate) mod keys;
 pub mod methods;
 pub(crate) mod result_cache;
 pub mod schema;
+pub mod session_data;
 pub mod session_jwt;
 pub mod signing;
 pub mod store;

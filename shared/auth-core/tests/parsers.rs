@@ -3,9 +3,9 @@
 //! cookie cache in each strategy, and JWT claims. Whatever the input: no panic, and nothing
 //! unsigned is ever accepted. `PROPTEST_CASES` raises the case count (default 400 per property).
 
-use auth_core::cookie_cache::{self, CacheSettings, Strategy as CacheStrategy};
 use auth_core::credentials::{CookieNames, ExtractOptions, RawCredentials, extract};
 use auth_core::jose::{self, Algorithm, JweKey, Jwk, KeySet, PublicKey, VerificationKey};
+use auth_core::session_data::{self, CacheSettings, Strategy as CacheStrategy};
 use auth_core::session_jwt::{ClaimRules, read_claims};
 use auth_core::signing::{Secret, sign_cookie_value, verify};
 use base64::Engine as _;
@@ -124,7 +124,7 @@ fn cache_settings(strategy: CacheStrategy) -> CacheSettings {
         strategy,
         version: "1".into(),
         secret: Secret::new(SECRET),
-        jwe_keys: vec![JweKey::derive(SECRET.as_bytes(), cookie_cache::JWE_SALT)],
+        jwe_keys: vec![JweKey::derive(SECRET.as_bytes(), session_data::JWE_SALT)],
         plugin_issuer: "https://app.example".into(),
         leeway_seconds: 5,
     }
@@ -231,11 +231,11 @@ proptest! {
         token in "[A-Za-z0-9]{32}",
     ) {
         let (_, keys) = ed25519_keys();
-        prop_assert!(jose::decrypt_dir(&value, &[JweKey::derive(SECRET.as_bytes(), cookie_cache::JWE_SALT)]).is_err());
+        prop_assert!(jose::decrypt_dir(&value, &[JweKey::derive(SECRET.as_bytes(), session_data::JWE_SALT)]).is_err());
         for strategy in [CacheStrategy::Compact, CacheStrategy::Jwt, CacheStrategy::Jwe] {
             let settings = cache_settings(strategy);
-            let _ = cookie_cache::plugin_key_id(&value, &settings);
-            prop_assert!(cookie_cache::decode(&value, &settings, &keys, &token, Utc::now()).is_err());
+            let _ = session_data::plugin_key_id(&value, &settings);
+            prop_assert!(session_data::decode(&value, &settings, &keys, &token, Utc::now()).is_err());
         }
     }
 

@@ -51,7 +51,7 @@ impl AwsCredentials {
 /// credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI`, with
 /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`), as Lambda SnapStart and ECS provide them.
 #[derive(Clone)]
-pub enum CredentialSource {
+pub enum AwsCredentialSource {
     /// Fixed for the sandbox's life.
     Environment(AwsCredentials),
     /// Fetched, and fetched again before they expire.
@@ -63,7 +63,7 @@ pub enum CredentialSource {
     },
 }
 
-impl std::fmt::Debug for CredentialSource {
+impl std::fmt::Debug for AwsCredentialSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Environment(credentials) => {
@@ -79,7 +79,7 @@ impl std::fmt::Debug for CredentialSource {
     }
 }
 
-impl CredentialSource {
+impl AwsCredentialSource {
     /// From the environment (`get`); `None` when it names no credentials.
     pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
         if let (Some(id), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
@@ -163,7 +163,7 @@ fn check_endpoint(var: &'static str, url: String) -> Result<String, AwsError> {
 pub struct AwsClient {
     http: reqwest::Client,
     region: String,
-    credentials: CredentialSource,
+    credentials: AwsCredentialSource,
     /// `AWS_ENDPOINT_URL`: every service there (a local emulator in tests).
     endpoint: Option<String>,
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
@@ -198,13 +198,13 @@ impl AwsClient {
         let region = get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
             .ok_or_else(|| AwsError::Setup("no AWS region (AWS_REGION)".into()))?;
-        let credentials = CredentialSource::from_env(get).ok_or_else(|| {
+        let credentials = AwsCredentialSource::from_env(get).ok_or_else(|| {
             AwsError::Setup(
                 "no AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_CONTAINER_CREDENTIALS_FULL_URI)"
                     .into(),
             )
         })?;
-        if let CredentialSource::Container { uri, .. } = &credentials {
+        if let AwsCredentialSource::Container { uri, .. } = &credentials {
             check_container_uri(uri)?;
         }
         let endpoint = |var: &'static str| -> Result<Option<String>, AwsError> {
@@ -231,8 +231,8 @@ impl AwsClient {
     /// the last ones expire within five minutes).
     pub async fn credentials(&self) -> Result<AwsCredentials, AwsError> {
         let (uri, token) = match &self.credentials {
-            CredentialSource::Environment(credentials) => return Ok(credentials.clone()),
-            CredentialSource::Container { uri, token } => (uri, token),
+            AwsCredentialSource::Environment(credentials) => return Ok(credentials.clone()),
+            AwsCredentialSource::Container { uri, token } => (uri, token),
         };
         let mut cached = self.cached.lock().await;
         if let Some(credentials) = cached.as_ref()
@@ -529,7 +529,7 @@ mod tests {
         ] {
             assert!(matches!(client(bad), Err(AwsError::Setup(_))), "{bad}");
         }
-        let source = CredentialSource::Container {
+        let source = AwsCredentialSource::Container {
             uri: "http://127.0.0.1/".into(),
             token: Some("container-token-value".into()),
         };

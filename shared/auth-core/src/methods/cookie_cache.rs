@@ -5,11 +5,11 @@
 use chrono::Utc;
 
 use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
-use crate::cookie_cache::{self, CacheMiss, CacheSettings, Strategy};
 use crate::credentials::{self, Credential, CredentialSource, RawCredentials};
 use crate::env::{ConfigError, Env};
 use crate::identity;
 use crate::jose::{self, JweKey};
+use crate::session_data::{self, CacheMiss, CacheSettings, Strategy};
 use crate::store::port::AuthStore;
 use crate::telemetry::fingerprint;
 
@@ -68,7 +68,7 @@ impl CredentialMethod for CookieCacheMethod {
                 jwe_keys: common
                     .secrets
                     .iter()
-                    .map(|s| JweKey::derive(s.bytes(), cookie_cache::JWE_SALT))
+                    .map(|s| JweKey::derive(s.bytes(), session_data::JWE_SALT))
                     .collect(),
                 plugin_issuer: common
                     .base_url
@@ -134,7 +134,7 @@ impl CookieCacheMethod {
     ) -> Result<Verified, CacheMiss> {
         let value = credential.cache.as_deref().ok_or(CacheMiss::Absent)?;
         let settings = &self.settings.cache;
-        let keys = match cookie_cache::plugin_key_id(value, settings) {
+        let keys = match session_data::plugin_key_id(value, settings) {
             Some(kid) => context
                 .keys
                 .keys_for(&kid, context.store)
@@ -146,7 +146,7 @@ impl CookieCacheMethod {
             None => Default::default(),
         };
         let now = Utc::now();
-        let record = cookie_cache::decode(value, settings, &keys, &credential.session.token, now)?;
+        let record = session_data::decode(value, settings, &keys, &credential.session.token, now)?;
         // A refusal read from a cache that may be minutes old is not final: the next method
         // (normally the store) decides. Without one, the request is refused.
         identity::check(&record, now, context.policy).map_err(|_| CacheMiss::Refused)?;

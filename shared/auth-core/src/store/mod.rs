@@ -4,7 +4,7 @@
 //!   one-round-trip session lookup).
 //! - [`secondary`]: sessions in Better Auth's `secondaryStorage` (Redis), the rest in PostgreSQL.
 //! - [`memory`]: an in-memory store for fast unit tests of the ordering and fallback rules.
-//! - [`SessionStore`]: the deployed choice between the first two, made once from configuration.
+//! - [`DeployedStore`]: the deployed choice between the first two, made once from configuration.
 //!
 //! The port is generic (no dynamic dispatch on the hot path): an
 //! [`Authenticator`](crate::Authenticator) is built for one concrete store.
@@ -22,12 +22,12 @@ pub use port::{AuthStore, KeyUseGuard, StoreError, StoredKey, UserBan};
 /// Where this deployment's sessions are: PostgreSQL, or secondary storage in front of it. Chosen
 /// once at cold start; dispatch is a branch, not a virtual call.
 #[derive(Debug)]
-pub struct SessionStore {
+pub struct DeployedStore {
     database: postgres::Database,
     secondary: Option<secondary::SecondaryStore>,
 }
 
-impl SessionStore {
+impl DeployedStore {
     /// Sessions in PostgreSQL (Better Auth's default).
     pub fn database_only(database: postgres::Database) -> Self {
         Self {
@@ -58,7 +58,7 @@ impl SessionStore {
     }
 }
 
-impl AuthStore for SessionStore {
+impl AuthStore for DeployedStore {
     async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
         match &self.secondary {
             None => self.database.find_session(token).await,
