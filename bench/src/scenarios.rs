@@ -331,7 +331,10 @@ impl Bench {
             .map_err(|e| e.to_string())?;
         let client = Arc::new(seed::connect(&self.database_url).await?);
         let statement = client
-            .prepare_typed(&sql, &[Type::TEXT, Type::BOOL])
+            .prepare_typed(
+                &sql,
+                &[Type::TEXT, Type::BOOL, Type::BOOL, Type::TEXT_ARRAY],
+            )
             .await
             .map_err(|e| e.to_string())?;
         let keys: Arc<Vec<(String, String)>> = Arc::new(
@@ -340,14 +343,20 @@ impl Bench {
                 .map(|(key, user)| (auth_core::methods::api_key::hash_key(key), user.clone()))
                 .collect(),
         );
+        // The parameters the method binds: the hash, no email-verified rule, no anonymous rule,
+        // the default configuration (`BETTER_AUTH_API_KEY_CONFIGS` unset).
+        let configs: Arc<Vec<String>> = Arc::new(vec!["default".to_owned()]);
         Ok(Arc::new(move |i| {
             let client = Arc::clone(&client);
             let statement = statement.clone();
             let keys = Arc::clone(&keys);
+            let configs = Arc::clone(&configs);
             Box::pin(async move {
                 let (hash, _) = &keys[i % keys.len()];
                 let started = Instant::now();
-                let rows = client.query(&statement, &[hash, &false]).await;
+                let rows = client
+                    .query(&statement, &[hash, &false, &false, &*configs])
+                    .await;
                 let took = started.elapsed();
                 (rows.is_ok_and(|rows| rows.len() == 1), took)
             })
