@@ -686,3 +686,34 @@ async fn roles_are_split_as_better_auth_splits_them() {
         "\"user, admin\" holds \" admin\", not admin"
     );
 }
+
+/// A role the caller carries as a copy (a JWT's claims, a cookie cache) may predate a demotion:
+/// an admin by role is confirmed by the role PostgreSQL holds now. And admin power comes only
+/// with the user's own credential, named positively (`verifiedBy` session, jwt or cookie-cache):
+/// a context that says another method vouched grants none (review of issue 27's F9/S1 fixes).
+#[tokio::test]
+async fn an_admin_role_carried_as_a_copy_is_confirmed_and_only_own_credentials_grant_it() {
+    let db = TestDb::new(Variant::Default).await;
+    let demoted = db.create_user(&NewUser::new("demoted@example.com")).await;
+    let mut admin = NewUser::new("admin@example.com");
+    admin.role = Some("admin".into());
+    let admin = db.create_user(&admin).await;
+    let app = app(&db.url, &[]);
+    let list = |who: &str, verified_by: &str| {
+        ApiRequest::new(Api::Http, "GET", "/users")
+            .as_user(who, "", "admin")
+            .context_field("verifiedBy", verified_by)
+    };
+    for copy in ["jwt", "cookie-cache"] {
+        let reply = send(handle, &app, &list(&demoted, copy)).await;
+        assert_eq!(reply.status, 403, "{copy}: {}", reply.body);
+        let reply = send(handle, &app, &list(&admin, copy)).await;
+        assert_eq!(reply.status, 200, "{copy}: {}", reply.body);
+    }
+    // The role read from the database in this request's own lookup is current.
+    let reply = send(handle, &app, &list(&admin, "session")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // Another method (an OAuth token, a method added later) grants no admin power.
+    let reply = send(handle, &app, &list(&admin, "oauth")).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+}

@@ -185,7 +185,9 @@ impl AuthorizerContext {
     }
 
     /// Reads the context API Gateway passed on (REST's string values or HTTP API's typed ones);
-    /// `None` when it is not an object. `principalId` stands for `userId` when that is absent.
+    /// `None` when it is not an object or a key has the wrong type (the function then verifies
+    /// the request itself: partial data is never trusted). `principalId` is not read as the
+    /// user: only our authorizer's `userId` names one.
     pub fn from_fields<'a>(
         fields: impl IntoIterator<Item = (&'a String, &'a serde_json::Value)>,
     ) -> Option<Self> {
@@ -193,15 +195,7 @@ impl AuthorizerContext {
             .into_iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let principal = map
-            .get("principalId")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned);
-        let mut context: Self = serde_json::from_value(serde_json::Value::Object(map)).ok()?;
-        if context.user_id.is_none() {
-            context.user_id = principal;
-        }
-        Some(context)
+        serde_json::from_value(serde_json::Value::Object(map)).ok()
     }
 }
 

@@ -1,15 +1,19 @@
 //! `auth-core`: answers "who is this request?" for Rust services behind API Gateway that trust
 //! Better Auth. The authorizer depends on this crate alone.
 //!
+//! Layers, bottom first; a module imports only modules below it (checked by `make lint`:
+//! `tests/layers.rs`; docs/architecture.md has the table with every module):
+//!
 //! | layer | modules |
 //! |---|---|
-//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`session_jwt`] (JWT claims), [`session_data`] (cookie-cache formats), [`identity`] (is this session valid?) |
-//! | credential methods | [`methods`]: `session`, `jwt`, `cookie-cache`, one module each behind [`methods::CredentialMethod`] |
-//! | the loop | [`authenticator`]: the configured methods, in order |
-//! | stores | [`store`]: the [`store::AuthStore`] port, its PostgreSQL and secondary-storage (Redis) adapters, an in-memory one, and [`store::DeployedStore`], the deployed choice |
-//! | schema | [`schema`]: typed fields, detection, projections, the revocation strategy |
-//! | caches | [`keys`] (the jwt plugin's keys), [`result_cache`] (session lookups) |
-//! | edges | [`config`] (parsed once), [`telemetry`] (JSON logs, fingerprints), `aws` (Secrets Manager, SSM, RDS IAM; feature `aws`) |
+//! | settings | [`env`] (the one environment reader), [`tls`] |
+//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`session_jwt`] (session JWT claims), [`session_data`] (cookie-cache formats), [`identity`] (is this session valid? what does it grant?), [`context`] (the authorizer context, defined once), [`telemetry`] |
+//! | schema | [`schema`]: typed fields, overrides, detection, the revocation strategy |
+//! | store port | [`store::port`]: what authentication asks of a store |
+//! | stores | [`store`]: the PostgreSQL adapter (with its projections and statements), secondary storage (Redis), an in-memory one, and [`store::DeployedStore`], the deployed choice; the jwt plugin's key cache |
+//! | credential methods | [`methods`]: `session`, `jwt`, `cookie-cache`, `api-key`, one module each behind [`methods::contract::CredentialMethod`] |
+//! | the loop | [`Authenticator`]: the configured methods, in order, and [`AuthError`] |
+//! | assembly | [`Config`] (every owner's settings, parsed once), `aws` (Secrets Manager, SSM, RDS IAM; feature `aws`) |
 
 pub(crate) mod authenticator;
 #[cfg(feature = "aws")]

@@ -53,13 +53,15 @@ impl ApiRequest {
         }
     }
 
-    /// With the authorizer context of `user_id` (role, session).
+    /// With the authorizer context of `user_id` (role, session), as the authorizer writes it for
+    /// a session looked up in the database (`verifiedBy: session`).
     pub fn as_user(mut self, user_id: &str, session_id: &str, role: &str) -> Self {
         self.context = Some(json!({
             "principalId": user_id,
             "userId": user_id,
             "sessionId": session_id,
             "role": role,
+            "verifiedBy": "session",
             "email": "someone@example.com",
             "emailVerified": "true",
         }));

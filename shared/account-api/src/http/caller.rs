@@ -25,6 +25,10 @@ pub struct Caller {
     /// made with narrow `permissions` must not ban anyone; until the access-control rules can
     /// check a key's permissions against a route's statement, admin routes refuse keys).
     pub is_admin: bool,
+    /// Whether the role was read from PostgreSQL for this request (a `session` lookup in the
+    /// database); a JWT's claims, a cookie cache and a Redis snapshot carry a copy that can be
+    /// older than a demotion.
+    pub role_is_current: bool,
     /// Whether the session cookie proved who it is (an ambient credential a browser sends to
     /// any site's requests): then state-changing requests must pass the CSRF checks.
     pub via_cookie: bool,
@@ -70,8 +74,17 @@ pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Ca
         }
     };
     let api_key_id = passed.api_key_id.filter(|id| !id.is_empty());
+    // Admin power comes with the user's own credential only (a session, a session JWT, the
+    // cookie cache), never with a delegated one (an API key, an OAuth token): checked as a
+    // positive list, so a method added later grants none until it says so.
+    let own_credential = api_key_id.is_none()
+        && matches!(
+            passed.verified_by.as_deref(),
+            Some("session" | "jwt" | "cookie-cache")
+        );
     Some(Caller {
-        is_admin: api_key_id.is_none() && is_admin(settings, &user_id, passed.role.as_deref()),
+        is_admin: own_credential && is_admin(settings, &user_id, passed.role.as_deref()),
+        role_is_current: passed.verified_by.as_deref() == Some("session"),
         api_key_id,
         session_id: passed.session_id.filter(|id| !id.is_empty()),
         user_id,
@@ -106,14 +119,14 @@ pub fn raw_credentials<'a>(
 /// Who is calling: the authorizer's context when present, else the request's own token checked
 /// with the shared validator (a Function URL, `cargo lambda watch`). A function is never open.
 ///
-/// With sessions in secondary storage, the role a session carries is a snapshot that a race
-/// with Better Auth's own read-modify-write can bring back after a demotion (issue 27, S1): an
-/// admin by role is then confirmed by the role PostgreSQL holds now (one primary-key query, paid
-/// by admin callers only).
+/// An admin by role whose role is a copy (a JWT's claims, a cookie cache, a session snapshot in
+/// secondary storage, which a race with Better Auth's own read-modify-write can even bring back
+/// after a demotion: issue 27, S1) is confirmed by the role PostgreSQL holds now: one
+/// primary-key query, paid by such admin callers only.
 pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
     let mut caller = identify(request, app).await?;
     let by_role = caller.is_admin && !app.settings.admin_user_ids.contains(&caller.user_id);
-    if by_role && app.auth.store().secondary().is_some() {
+    if by_role && (!caller.role_is_current || app.auth.store().secondary().is_some()) {
         let current = app.accounts().await?.user(&caller.user_id).await?;
         caller.is_admin =
             current.is_some_and(|user| app.settings.grants_admin(user.role.as_deref()));
@@ -129,9 +142,11 @@ async fn identify(request: &Request, app: &App) -> Result<Caller, ApiError> {
         .map_err(|_| ApiError::Unauthorized)?;
     let authenticated = app.auth.authenticate(&raw).await?;
     let identity = authenticated.identity;
+    let own_credential = matches!(identity.grant, auth_core::identity::Grant::User);
     Ok(Caller {
-        is_admin: identity.grant.api_key().is_none()
+        is_admin: own_credential
             && is_admin(&app.settings, &identity.user_id, identity.role.as_deref()),
+        role_is_current: authenticated.method == auth_core::MethodName::Session,
         api_key_id: identity.grant.api_key().map(|k| k.id.clone()),
         session_id: identity.session_id,
         user_id: identity.user_id,

@@ -12,8 +12,9 @@
 //! 2. The others in the configured order: the first decision wins; a pass goes on; an
 //!    unavailable answer goes on too, and stands as the error if nothing after it decides.
 //!
-//! Adding a method is one module (its settings, claim and verify) plus one line in
-//! [`credential_methods!`] below.
+//! Adding a method is one module behind [`contract::CredentialMethod`] (its settings, claim and
+//! verify) plus one line in [`credential_methods!`] below; a method with its own store lookup
+//! touches the store port and the PostgreSQL adapter too (docs/architecture.md lists the files).
 
 pub mod api_key;
 pub mod contract;

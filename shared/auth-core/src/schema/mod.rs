@@ -1,9 +1,11 @@
 //! Where Better Auth's tables live in this database, and how to read them safely.
 //!
 //! - [`fields`]: the models and their fields as types ([`UserField`], [`SessionField`], …).
-//! - [`resolve`]: a pure function from `information_schema` rows (and configured overrides) to
-//!   a [`SchemaLayout`], so every schema variant is unit-testable.
-//! - [`projection`]: one type that writes a SELECT list and decodes the row in the same order.
+//! - [`overrides`]: table and column names from configuration (`BETTER_AUTH_DB_SCHEMA`, …).
+//! - `resolve`: a pure function from `information_schema` rows (and configured overrides) to
+//!   a [`SchemaLayout`] (`layout`), so every schema variant is unit-testable.
+//! - The projections that write a SELECT list and decode the row in the same order live with
+//!   the driver: `crate::store::postgres::projection`.
 //! - [`Revocation`]: how a session is revoked here (delete the row, or set a flag), decided once
 //!   and used by the lookup and by every revoke.
 //!
