@@ -56,7 +56,7 @@ pub struct Authenticator<S = DeployedStore> {
     methods: Vec<ConfiguredMethod>,
     /// The user fields a context may carry besides the core ones.
     context_user_fields: Vec<String>,
-    /// Whether a configured method owns bearer values by shape (then each request asks).
+    /// Whether an ordered method owns bearer values by shape (then each request asks).
     bearer_owners: bool,
     /// The headers the methods read besides `Authorization` and `Cookie`.
     extra_headers: Vec<String>,
@@ -125,7 +125,12 @@ impl<S: AuthStore> Authenticator<S> {
                 methods.push(ConfiguredMethod::build(*name, &config.methods)?);
             }
         }
-        let bearer_owners = methods.iter().any(|m| m.name().owns_bearer_values());
+        // An exclusive owner (`jwt`) claims its own values before `session` runs and decides
+        // alone: only an ordered owner needs `session` to step aside, so only then does a
+        // request pay to ask.
+        let bearer_owners = methods
+            .iter()
+            .any(|m| m.name().owns_bearer_values() && m.name().precedence() == Precedence::Ordered);
         let mut extra_headers: Vec<String> = Vec::new();
         for header in methods.iter().flat_map(ConfiguredMethod::extra_headers) {
             if !extra_headers.contains(header) {
@@ -720,7 +725,8 @@ mod tests {
     #[test]
     fn the_session_token_leaves_a_bearer_value_another_method_owns() {
         let auth = authenticator(&[("BETTER_AUTH_METHODS", "jwt,session")]);
-        assert!(auth.bearer_owners);
+        // `jwt` decides its own values first (exclusive): today no request pays to ask.
+        assert!(!auth.bearer_owners);
         let jws = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
         let cookie = cookie(TOKEN);
         let context = |raw: &RawCredentials<'_>| Context {
@@ -756,7 +762,6 @@ mod tests {
             crate::methods::session::session_token(&raw, &with_token),
             crate::methods::Claim::Present(found) if found.token == TOKEN
         ));
-        // Without a method that owns bearer values, no request pays to ask.
         assert!(!authenticator(&[("BETTER_AUTH_METHODS", "session,api-key")]).bearer_owners);
     }
 }

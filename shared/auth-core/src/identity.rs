@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::env::{ConfigError, Env};
+
 /// One session joined with its user, as the database returns it (timestamps already in UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
@@ -506,6 +508,14 @@ pub fn evaluate(
     let record = record.ok_or(Refusal::Unknown)?;
     check(&record, now, policy)?;
     Ok(record.into())
+}
+
+/// Better Auth's `session.expiresIn`, in seconds (`BETTER_AUTH_SESSION_EXPIRES_IN`; default 7
+/// days, as Better Auth's): read once here for every rule that depends on it (sliding refresh,
+/// the revocation marker's lifetime).
+pub fn session_expires_in(env: &Env<'_>) -> Result<i64, ConfigError> {
+    const DAY: i64 = 24 * 60 * 60;
+    env.number("BETTER_AUTH_SESSION_EXPIRES_IN", 7 * DAY, 60, 400 * DAY)
 }
 
 #[cfg(test)]

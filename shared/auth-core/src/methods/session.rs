@@ -117,8 +117,7 @@ impl CredentialMethod for SessionMethod {
     ) -> Result<SessionSettings, ConfigError> {
         const DAY: i64 = 24 * 60 * 60;
         let refresh = if env.flag("BETTER_AUTH_REFRESH_SESSIONS", false)? {
-            let expires_in =
-                env.number("BETTER_AUTH_SESSION_EXPIRES_IN", 7 * DAY, 60, 400 * DAY)?;
+            let expires_in = identity::session_expires_in(env)?;
             let update_age = env.number("BETTER_AUTH_SESSION_UPDATE_AGE", DAY, 0, 400 * DAY)?;
             Some(Refresh {
                 expires_in: chrono::Duration::seconds(expires_in),

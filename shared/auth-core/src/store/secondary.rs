@@ -124,8 +124,7 @@ impl SecondaryStorageSettings {
             check_ban_in_database: env.flag("BETTER_AUTH_CHECK_BAN_IN_DATABASE", false)?,
             revocation_marker_min_ttl: {
                 const DAY: u64 = 24 * 60 * 60;
-                let lifetime =
-                    env.number("BETTER_AUTH_SESSION_EXPIRES_IN", 7 * DAY, 60, 400 * DAY)?;
+                let lifetime = crate::identity::session_expires_in(env)?.unsigned_abs();
                 let impersonation = env.number(
                     "BETTER_AUTH_IMPERSONATION_SESSION_DURATION",
                     3600,
