@@ -12,5 +12,6 @@ mod response;
 pub use context::{Context, Extras, MAX_EXTRA_LEN};
 pub use parse::{AuthorizerEvent, AuthorizerPayload, EventError, Shape, configure};
 pub use response::{
-    AuthorizerResponse, Effect, PolicyResponse, SimpleResponse, api_wildcard, policy, simple,
+    AuthorizerResponse, Effect, MethodArn, PolicyResponse, SimpleResponse, api_wildcard,
+    method_arn, policy, policy_of, simple,
 };

@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 
+use auth_core::authorization::{RouteDecision, RouteRef};
 use auth_core::{AuthError, Authenticated, Authenticator, Outcome};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -76,10 +77,44 @@ async fn answer(
     })?;
     let attempt = auth.attempt(&event.credentials(auth.api_key_only())).await;
     let (result, token_fingerprint) = (attempt.result, attempt.fingerprint);
-    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let fp = token_fingerprint.as_deref().unwrap_or("-");
-    match &result {
-        Ok(ok) => tracing::info!(
+    // Who first; then, with AUTHORIZER_ROUTES, what this caller may do here.
+    let route = match &result {
+        Ok(ok) => route_decision(auth, &event, ok).await,
+        Err(_) => Ok(None),
+    };
+    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let route = match route {
+        Ok(route) => route,
+        Err(error) => {
+            tracing::error!(
+                decision = "error",
+                event = event.kind(),
+                reason = error.code(),
+                error = %error,
+                token = fp,
+                latency_us,
+            );
+            return Err(AuthorizerError::Internal);
+        }
+    };
+    match (&result, &route) {
+        (
+            Ok(ok),
+            Some(RouteDecision {
+                verdict: Err(refusal),
+                ..
+            }),
+        ) => tracing::info!(
+            decision = "deny",
+            event = event.kind(),
+            reason = refusal.code(),
+            user_id = %ok.identity.user_id,
+            method = ok.method.as_str(),
+            token = fp,
+            latency_us,
+        ),
+        (Ok(ok), _) => tracing::info!(
             decision = "allow",
             event = event.kind(),
             user_id = %ok.identity.user_id,
@@ -89,7 +124,7 @@ async fn answer(
             token = fp,
             latency_us,
         ),
-        Err(error) if error.outcome() == Outcome::Unavailable => tracing::error!(
+        (Err(error), _) if error.outcome() == Outcome::Unavailable => tracing::error!(
             decision = "error",
             event = event.kind(),
             reason = error.code(),
@@ -97,7 +132,7 @@ async fn answer(
             token = fp,
             latency_us,
         ),
-        Err(error) => tracing::info!(
+        (Err(error), _) => tracing::info!(
             decision = if error.outcome() == Outcome::Forbidden {
                 "deny"
             } else {
@@ -110,7 +145,88 @@ async fn answer(
             latency_us,
         ),
     }
-    respond(&event, result, auth.context_user_fields())
+    match route {
+        Some(route) => respond_by_route(&event, result, route, auth),
+        None => respond(&event, result, auth.context_user_fields()),
+    }
+}
+
+/// With `AUTHORIZER_ROUTES`: the route this event is for and the caller's answer there (REST:
+/// every rule's, for the policy).
+async fn route_decision(
+    auth: &Authenticator,
+    event: &AuthorizerEvent<'_>,
+    ok: &Authenticated,
+) -> Result<Option<RouteDecision>, AuthError> {
+    if auth.routes().is_none() {
+        return Ok(None);
+    }
+    match event.shape() {
+        Shape::HttpV2 => {
+            // No routeKey (not an HTTP API event as API Gateway sends it): listed nowhere.
+            let key = event.route_key().unwrap_or("");
+            auth.decide_route(&ok.identity, RouteRef::Key(key), false)
+                .await
+        }
+        Shape::Token | Shape::Request => {
+            let Some(arn) = event.arn().and_then(event::method_arn) else {
+                // Answered below as an unusable event (500), never an Allow.
+                return Ok(Some(RouteDecision {
+                    rule: None,
+                    verdict: Err(auth_core::access::AccessRefusal::RouteNotListed),
+                    allowed: Vec::new(),
+                }));
+            };
+            let route = RouteRef::Path {
+                method: arn.method,
+                path: &arn.path,
+            };
+            auth.decide_route(&ok.identity, route, true).await
+        }
+    }
+}
+
+/// The answer under `AUTHORIZER_ROUTES`. REST: a policy listing every route the caller may
+/// call, with explicit Denys where a wildcard would cover one they may not (cacheable per
+/// token); HTTP API: `isAuthorized` for the route API Gateway matched.
+fn respond_by_route(
+    event: &AuthorizerEvent<'_>,
+    result: Result<Authenticated, AuthError>,
+    route: RouteDecision,
+    auth: &Authenticator,
+) -> Result<AuthorizerResponse, AuthorizerError> {
+    let Ok(ok) = result else {
+        return respond(event, result, auth.context_user_fields());
+    };
+    let allowed_here = route.verdict.is_ok();
+    let (source, method) = (ok.source.as_str(), ok.method.as_str());
+    if event.shape() == Shape::HttpV2 {
+        return Ok(if allowed_here {
+            event::simple(
+                true,
+                Context::of(ok.identity, source, method, auth.context_user_fields()),
+            )
+        } else {
+            event::simple(false, Context::default())
+        });
+    }
+    let (Some(table), Some(arn)) = (auth.routes(), event.arn().and_then(event::method_arn)) else {
+        tracing::error!("cannot build the policy resource");
+        return Err(AuthorizerError::Internal);
+    };
+    let resources = table.policy(&route.allowed, &arn.stage_prefix, arn.suffix, allowed_here);
+    let principal = ok.identity.user_id.clone();
+    // The context is the caller's even on a Deny here: API Gateway caches the whole answer, and
+    // the routes this policy allows get it from the cache.
+    let context = Context::of(ok.identity, source, method, auth.context_user_fields());
+    Ok(event::policy_of(
+        principal,
+        vec![
+            (Effect::Allow, resources.allow),
+            (Effect::Deny, resources.deny),
+        ],
+        context,
+    ))
 }
 
 /// Turns a decision into the response API Gateway expects for this event shape.

@@ -62,6 +62,8 @@ pub struct Authenticator<S = DeployedStore> {
     extra_headers: Vec<String>,
     /// The api-key configurations whose keys are users'.
     api_key_user_configs: Vec<String>,
+    /// What callers may do (roles, route rules): [`crate::authorization`].
+    pub(crate) access: crate::access::AccessSettings,
 }
 
 impl Authenticator<DeployedStore> {
@@ -147,6 +149,7 @@ impl<S: AuthStore> Authenticator<S> {
             methods,
             context_user_fields: config.context_user_fields.clone(),
             api_key_user_configs: config.methods.api_key.user_config_ids(),
+            access: config.access.clone(),
         })
     }
 

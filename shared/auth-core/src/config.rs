@@ -60,6 +60,8 @@ pub struct Config {
     /// Sessions in Better Auth's `secondaryStorage` (Redis), when
     /// `BETTER_AUTH_SECONDARY_STORAGE_URL` is set.
     pub secondary_storage: Option<crate::store::secondary::SecondaryStorageSettings>,
+    /// What callers may do: roles, route rules (parsed next to them, in [`crate::access`]).
+    pub access: crate::access::AccessSettings,
 }
 
 impl Config {
@@ -151,6 +153,7 @@ impl Config {
             secondary_storage,
             database,
             schema,
+            access: crate::access::AccessSettings::parse(&env)?,
         })
     }
 

@@ -8,14 +8,18 @@
 //! |---|---|
 //! | settings | [`env`] (the one environment reader), [`tls`] |
 //! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`session_jwt`] (session JWT claims), [`session_data`] (cookie-cache formats), [`identity`] (is this session valid? what does it grant?), [`context`] (the authorizer context, defined once), [`telemetry`] |
+//! | authorization (pure) | [`access`]: Better Auth's access control (roles, statements), route rules, the REST policy |
 //! | schema | [`schema`]: typed fields, overrides, detection, the revocation strategy |
 //! | store port | [`store::port`]: what authentication asks of a store |
 //! | stores | [`store`]: the PostgreSQL adapter (with its projections and statements), secondary storage (Redis), an in-memory one, and [`store::DeployedStore`], the deployed choice; the jwt plugin's key cache |
 //! | credential methods | [`methods`]: `session`, `jwt`, `cookie-cache`, `api-key`, one module each behind [`methods::contract::CredentialMethod`] |
 //! | the loop | [`Authenticator`]: the configured methods, in order, and [`AuthError`] |
+//! | the route | [`authorization`]: `AUTHORIZER_ROUTES` decided for an authenticated caller |
 //! | assembly | [`Config`] (every owner's settings, parsed once), `aws` (Secrets Manager, SSM, RDS IAM; feature `aws`) |
 
+pub mod access;
 pub(crate) mod authenticator;
+pub mod authorization;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub(crate) mod config;

@@ -51,6 +51,8 @@ pub struct AuthorizerEvent<'a> {
     shape: Shape,
     /// REST: `methodArn`; HTTP API: `routeArn`.
     arn: Option<Cow<'a, str>>,
+    /// HTTP API: `routeKey` (`GET /orders/{id}`), the route API Gateway matched.
+    route_key: Option<Cow<'a, str>>,
     /// TOKEN: the one identity source (`authorizationToken`).
     token: Option<Cow<'a, str>>,
     /// REQUEST and HTTP API: the credential headers; HTTP API: the `cookies` array too.
@@ -125,6 +127,7 @@ impl<'a> AuthorizerEvent<'a> {
             authorization_token,
             method_arn,
             route_arn,
+            route_key,
             mut headers,
             multi_value_headers,
             cookies,
@@ -135,6 +138,7 @@ impl<'a> AuthorizerEvent<'a> {
                 Ok(Self {
                     shape: Shape::HttpV2,
                     arn: route_arn,
+                    route_key,
                     token: None,
                     found: headers,
                 })
@@ -142,6 +146,7 @@ impl<'a> AuthorizerEvent<'a> {
             (_, Some("TOKEN")) => Ok(Self {
                 shape: Shape::Token,
                 arn: method_arn,
+                route_key: None,
                 token: authorization_token,
                 found: Found::default(),
             }),
@@ -150,6 +155,7 @@ impl<'a> AuthorizerEvent<'a> {
                 Ok(Self {
                     shape: Shape::Request,
                     arn: method_arn,
+                    route_key: None,
                     token: None,
                     found: headers,
                 })
@@ -166,6 +172,7 @@ impl<'a> AuthorizerEvent<'a> {
         AuthorizerEvent {
             shape: self.shape,
             arn: self.arn.map(|c| Cow::Owned(c.into_owned())),
+            route_key: self.route_key.map(|c| Cow::Owned(c.into_owned())),
             token: self.token.map(|c| Cow::Owned(c.into_owned())),
             found: Found {
                 authorization: own(self.found.authorization),
@@ -178,6 +185,11 @@ impl<'a> AuthorizerEvent<'a> {
     /// The ARN the event names, as sent: REST `methodArn`, HTTP API `routeArn`.
     pub fn arn(&self) -> Option<&str> {
         self.arn.as_deref()
+    }
+
+    /// HTTP API: the route API Gateway matched (`routeKey`).
+    pub fn route_key(&self) -> Option<&str> {
+        self.route_key.as_deref()
     }
 
     /// Which event this is.
@@ -254,6 +266,7 @@ struct EventFields<'a> {
     authorization_token: Option<Cow<'a, str>>,
     method_arn: Option<Cow<'a, str>>,
     route_arn: Option<Cow<'a, str>>,
+    route_key: Option<Cow<'a, str>>,
     headers: Found<'a>,
     multi_value_headers: Found<'a>,
     cookies: Vec<Cow<'a, str>>,
@@ -289,6 +302,7 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                 "authorizationToken" => fields.authorization_token = text(map.next_value()?),
                 "methodArn" => fields.method_arn = text(map.next_value()?),
                 "routeArn" => fields.route_arn = text(map.next_value()?),
+                "routeKey" => fields.route_key = text(map.next_value()?),
                 "headers" => map.next_value_seed(HeadersSeed {
                     api_key_headers: self.api_key_headers,
                     multi: false,

@@ -5,23 +5,38 @@ use serde::Serialize;
 
 use super::context::Context;
 
-/// `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/users/1` →
-/// `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/*`.
-pub fn api_wildcard(method_arn: &str) -> Option<String> {
-    if method_arn.len() > 1600 {
+/// A REST method ARN taken apart: `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/users/1`
+/// → stage prefix `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/`, method `GET`,
+/// path `/users/1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodArn<'a> {
+    /// Everything up to and including `stage/`.
+    pub stage_prefix: String,
+    /// The HTTP method (may be `*` in a test console's ARN).
+    pub method: &'a str,
+    /// The request path, `/` first.
+    pub path: String,
+    /// What follows the stage prefix, as sent (`GET/users/1`).
+    pub suffix: &'a str,
+}
+
+/// Takes a method ARN apart; `None` when it is not one API Gateway sends.
+pub fn method_arn(arn: &str) -> Option<MethodArn<'_>> {
+    if arn.len() > 1600 {
         return None;
     }
-    let mut parts = method_arn.splitn(6, ':');
-    let (arn, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
+    let mut parts = arn.splitn(6, ':');
+    let (head, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
     let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
-    if arn != "arn" || service != "execute-api" || partition.is_empty() || region.is_empty() {
+    if head != "arn" || service != "execute-api" || partition.is_empty() || region.is_empty() {
         return None;
     }
     if account.is_empty() || !account.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let mut segments = resource.split('/');
+    let mut segments = resource.splitn(3, '/');
     let (api, stage) = (segments.next()?, segments.next()?);
+    let suffix = segments.next().unwrap_or("");
     let plain = |s: &str| {
         !s.is_empty()
             && s.bytes().all(|b| {
@@ -31,9 +46,19 @@ pub fn api_wildcard(method_arn: &str) -> Option<String> {
     if !plain(api) || !plain(stage) {
         return None;
     }
-    Some(format!(
-        "arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*"
-    ))
+    let (method, path) = suffix.split_once('/').unwrap_or((suffix, ""));
+    Some(MethodArn {
+        stage_prefix: format!("arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/"),
+        method,
+        path: format!("/{path}"),
+        suffix,
+    })
+}
+
+/// `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/users/1` →
+/// `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/*`.
+pub fn api_wildcard(arn: &str) -> Option<String> {
+    method_arn(arn).map(|parts| format!("{}*/*", parts.stage_prefix))
 }
 
 /// An IAM policy's effect.
@@ -69,7 +94,7 @@ pub struct PolicyResponse {
 #[serde(rename_all = "PascalCase")]
 struct PolicyDocument {
     version: &'static str,
-    statement: [Statement; 1],
+    statement: Vec<Statement>,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,7 +102,7 @@ struct PolicyDocument {
 struct Statement {
     action: [&'static str; 1],
     effect: Effect,
-    resource: [String; 1],
+    resource: Vec<String>,
 }
 
 /// An HTTP API simple response.
@@ -88,22 +113,36 @@ pub struct SimpleResponse {
     context: Context,
 }
 
-/// A REST policy response (Allow or Deny) for the whole API.
+/// A REST policy response with one statement (Allow or Deny) for `resource`.
 pub fn policy(
     principal_id: String,
     effect: Effect,
     resource: String,
     context: Context,
 ) -> AuthorizerResponse {
+    policy_of(principal_id, vec![(effect, vec![resource])], context)
+}
+
+/// A REST policy response with a statement per `(effect, resources)`; empty ones are left
+/// out.
+pub fn policy_of(
+    principal_id: String,
+    statements: Vec<(Effect, Vec<String>)>,
+    context: Context,
+) -> AuthorizerResponse {
     AuthorizerResponse::Policy(PolicyResponse {
         principal_id,
         policy_document: PolicyDocument {
             version: "2012-10-17",
-            statement: [Statement {
-                action: ["execute-api:Invoke"],
-                effect,
-                resource: [resource],
-            }],
+            statement: statements
+                .into_iter()
+                .filter(|(_, resources)| !resources.is_empty())
+                .map(|(effect, resource)| Statement {
+                    action: ["execute-api:Invoke"],
+                    effect,
+                    resource,
+                })
+                .collect(),
         },
         context,
     })
@@ -120,6 +159,22 @@ pub fn simple(is_authorized: bool, context: Context) -> AuthorizerResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_method_arn_comes_apart_into_stage_method_and_path() {
+        let parts =
+            method_arn("arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/orders/1").unwrap();
+        assert_eq!(
+            parts.stage_prefix,
+            "arn:aws:execute-api:us-east-1:123456789012:abc/prod/"
+        );
+        assert_eq!(
+            (parts.method, parts.path.as_str(), parts.suffix),
+            ("GET", "/orders/1", "GET/orders/1")
+        );
+        let root = method_arn("arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/").unwrap();
+        assert_eq!((root.method, root.path.as_str()), ("GET", "/"));
+    }
 
     #[test]
     fn wildcard_covers_the_whole_stage() {

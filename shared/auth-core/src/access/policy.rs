@@ -1,0 +1,286 @@
+//! The REST policy a caller gets: every route they may call, and explicit Denys where a
+//! wildcard of theirs would also cover a route they may not, so the policy API Gateway caches
+//! for a token answers every listed route as a fresh decision would.
+//!
+//! An IAM resource's `*` matches any characters, `/` included: `GET/orders/*` (from
+//! `GET /orders/{id}`) also covers `GET /orders/1/audit`, and `*/reports/*` (from `ANY
+//! /reports/{proxy+}`) covers `GET /x/reports/1`. Which rule's pattern can cover which other
+//! rule's requests is worked out once, at start-up ([`Overlaps`]); per request the policy is
+//! bit operations and string joins.
+//!
+//! Where IAM cannot say it (a Deny that would also hit a route the caller has: a parameter
+//! value spanning several segments, an `ANY` pattern reaching into a deeper path), the Deny is
+//! kept (a cached policy then refuses rather than allows) and the request at hand is always
+//! answered exactly: when the full policy would answer it wrongly, or is larger than
+//! [`MAX_POLICY_BYTES`], the policy covers that one request only.
+
+use super::routes::{RouteMethod, RouteTemplate, Segment};
+
+/// The largest policy document returned (bytes of resources): API Gateway's authorizer
+/// response quota is 8 KB for WebSocket APIs, and we hold REST APIs to it too.
+pub const MAX_POLICY_BYTES: usize = 8 * 1024;
+
+/// For each rule `d`, the rules whose IAM pattern covers some request routed by `d`'s
+/// template (bitsets over rule indices).
+#[derive(Debug, Clone, Default)]
+pub struct Overlaps {
+    covered_by: Vec<Vec<u64>>,
+}
+
+impl Overlaps {
+    pub(super) fn of(routes: &[RouteTemplate]) -> Self {
+        let words = routes.len().div_ceil(64);
+        let globs: Vec<Vec<Token>> = routes.iter().map(glob_tokens).collect();
+        let templates: Vec<Vec<Token>> = routes.iter().map(template_tokens).collect();
+        let covered_by = templates
+            .iter()
+            .map(|template| {
+                let mut bits = vec![0u64; words];
+                for (a, glob) in globs.iter().enumerate() {
+                    if intersects(glob, template) {
+                        bits[a / 64] |= 1 << (a % 64);
+                    }
+                }
+                bits
+            })
+            .collect();
+        Self { covered_by }
+    }
+
+    fn covered_by_any(&self, d: usize, allowed: &[u64]) -> bool {
+        self.covered_by[d]
+            .iter()
+            .zip(allowed)
+            .any(|(covers, allowed)| covers & allowed != 0)
+    }
+}
+
+/// The resources of a REST policy (full ARNs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyResources {
+    /// Allowed.
+    pub allow: Vec<String>,
+    /// Denied explicitly (an explicit Deny wins over any Allow).
+    pub deny: Vec<String>,
+}
+
+impl PolicyResources {
+    /// The bytes the resources take in the document (quotes and commas included).
+    pub fn size(&self) -> usize {
+        self.allow
+            .iter()
+            .chain(&self.deny)
+            .map(|r| r.len() + 3)
+            .sum()
+    }
+}
+
+/// The policy over `routes` for a caller allowed `allowed[rule]`, answering the request at
+/// hand (`request_suffix`: `GET/orders/1`, after `stage_prefix`: `arn:…:api/stage/`) with
+/// `decision`.
+pub(super) fn build(
+    routes: &[RouteTemplate],
+    overlaps: &Overlaps,
+    allowed: &[bool],
+    stage_prefix: &str,
+    request_suffix: &str,
+    decision: bool,
+) -> PolicyResources {
+    let exact = || format!("{stage_prefix}{request_suffix}");
+    let mut bits = vec![0u64; routes.len().div_ceil(64)];
+    for (i, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
+        bits[i / 64] |= 1 << (i % 64);
+    }
+    let mut resources = PolicyResources::default();
+    let mut deny_suffixes: Vec<String> = Vec::new();
+    let mut allow_suffixes: Vec<String> = Vec::new();
+    for (i, route) in routes.iter().enumerate() {
+        if allowed[i] {
+            allow_suffixes.push(route.resource_suffix());
+        } else if overlaps.covered_by_any(i, &bits) {
+            deny_suffixes.push(route.resource_suffix());
+        }
+    }
+    let denied_here = deny_suffixes.iter().any(|d| iam_matches(d, request_suffix));
+    let allowed_here = !denied_here
+        && allow_suffixes
+            .iter()
+            .any(|a| iam_matches(a, request_suffix));
+    if allow_suffixes.is_empty() {
+        // Nothing is allowed: one Deny for the stage is exact for every listed route.
+        resources.deny.push(format!("{stage_prefix}*/*"));
+        return resources;
+    }
+    if decision && !allowed_here {
+        // IAM cannot say both: this request is answered exactly, the policy covers it only.
+        resources.allow.push(exact());
+        return resources;
+    }
+    if !decision && allowed_here {
+        deny_suffixes.push(request_suffix.to_owned());
+    }
+    resources.allow = allow_suffixes
+        .iter()
+        .map(|s| format!("{stage_prefix}{s}"))
+        .collect();
+    resources.deny = deny_suffixes
+        .iter()
+        .map(|s| format!("{stage_prefix}{s}"))
+        .collect();
+    if resources.size() > MAX_POLICY_BYTES {
+        let only = exact();
+        return if decision {
+            PolicyResources {
+                allow: vec![only],
+                deny: Vec::new(),
+            }
+        } else {
+            PolicyResources {
+                allow: Vec::new(),
+                deny: vec![only],
+            }
+        };
+    }
+    resources
+}
+
+/// IAM's resource matching: `*` any run of characters (`/` included), `?` any one.
+pub fn iam_matches(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&b| b == b'*')
+}
+
+/// A segment-level token: the IAM pattern and the request language are both sequences of
+/// whole segments (the method is the first), because every `*` of a pattern stands for whole
+/// segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// One segment: this text, or any (`None`).
+    One(Option<String>),
+    /// Zero or more segments.
+    Many,
+}
+
+fn glob_tokens(route: &RouteTemplate) -> Vec<Token> {
+    // A `*` covers one or more whole segments (method included: `*/x` also covers `GET/a/x`).
+    let star = [Token::One(None), Token::Many];
+    let mut tokens = Vec::new();
+    match route.method() {
+        RouteMethod::Any => tokens.extend(star.clone()),
+        RouteMethod::Only(m) => tokens.push(Token::One(Some(m.to_owned()))),
+    }
+    for segment in route.segments() {
+        match segment {
+            Segment::Literal(text) => tokens.push(Token::One(Some(text.clone()))),
+            Segment::Param | Segment::Greedy => tokens.extend(star.clone()),
+        }
+    }
+    root_segment(route, &mut tokens);
+    tokens
+}
+
+/// `GET /` is `GET/` in an ARN: one empty segment after the method.
+fn root_segment(route: &RouteTemplate, tokens: &mut Vec<Token>) {
+    if route.segments().is_empty() {
+        tokens.push(Token::One(Some(String::new())));
+    }
+}
+
+fn template_tokens(route: &RouteTemplate) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    match route.method() {
+        RouteMethod::Any => tokens.push(Token::One(None)),
+        RouteMethod::Only(m) => tokens.push(Token::One(Some(m.to_owned()))),
+    }
+    for segment in route.segments() {
+        match segment {
+            Segment::Literal(text) => tokens.push(Token::One(Some(text.clone()))),
+            Segment::Param => tokens.push(Token::One(None)),
+            Segment::Greedy => tokens.extend([Token::One(None), Token::Many]),
+        }
+    }
+    root_segment(route, &mut tokens);
+    tokens
+}
+
+/// Whether some sequence of segments matches both token lists.
+fn intersects(a: &[Token], b: &[Token]) -> bool {
+    let mut memo = vec![None; (a.len() + 1) * (b.len() + 1)];
+    walk(a, b, 0, 0, &mut memo)
+}
+
+fn walk(a: &[Token], b: &[Token], i: usize, j: usize, memo: &mut [Option<bool>]) -> bool {
+    let slot = i * (b.len() + 1) + j;
+    if let Some(known) = memo[slot] {
+        return known;
+    }
+    let result = match (a.get(i), b.get(j)) {
+        (None, None) => true,
+        (Some(Token::Many), _) if walk(a, b, i + 1, j, memo) => true,
+        (_, Some(Token::Many)) if walk(a, b, i, j + 1, memo) => true,
+        // One segment taken by a `Many` on one side and a single segment on the other.
+        (Some(Token::Many), Some(Token::One(_))) => walk(a, b, i, j + 1, memo),
+        (Some(Token::One(_)), Some(Token::Many)) => walk(a, b, i + 1, j, memo),
+        (Some(Token::One(x)), Some(Token::One(y))) => {
+            let same = match (x, y) {
+                (Some(x), Some(y)) => x == y,
+                _ => true,
+            };
+            same && walk(a, b, i + 1, j + 1, memo)
+        }
+        _ => false,
+    };
+    memo[slot] = Some(result);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens_meet(glob: &str, template: &str) -> bool {
+        let g = RouteTemplate::parse(glob).unwrap();
+        let t = RouteTemplate::parse(template).unwrap();
+        intersects(&glob_tokens(&g), &template_tokens(&t))
+    }
+
+    #[test]
+    fn iam_wildcards_cross_slashes() {
+        assert!(iam_matches("GET/orders/*", "GET/orders/1"));
+        assert!(iam_matches("GET/orders/*", "GET/orders/1/audit"));
+        assert!(iam_matches("*/reports/*", "GET/x/reports/1"));
+        assert!(iam_matches("GET/a?c", "GET/abc"));
+        assert!(!iam_matches("GET/orders/*/audit", "GET/orders/1"));
+        assert!(!iam_matches("GET/orders", "GET/orders/1"));
+        assert!(iam_matches("*", ""));
+    }
+
+    #[test]
+    fn overlaps_follow_iam_not_api_gateway() {
+        assert!(tokens_meet("GET /orders/{id}", "GET /orders/{id}/audit"));
+        assert!(!tokens_meet("GET /orders/{id}/audit", "GET /orders/{id}"));
+        assert!(tokens_meet("ANY /reports/{proxy+}", "GET /x/reports/{id}"));
+        assert!(!tokens_meet("GET /orders/{id}", "POST /orders/{id}/audit"));
+        assert!(tokens_meet("GET /orders/{id}", "ANY /orders/{id}"));
+        assert!(!tokens_meet("GET /orders", "GET /orders/{id}"));
+        assert!(tokens_meet("ANY /{proxy+}", "GET /"));
+        assert!(!tokens_meet("GET /a/{x}", "GET /"));
+    }
+}
