@@ -34,6 +34,12 @@
 //   API_KEY_CONFIGS       with API_KEYS=1: the plugin's configuration array, as JSON (e.g.
 //                         [{"configId":"default"},{"configId":"org","references":"organization"}])
 //                         instead of its defaults
+//   ACCESS_CONTROL=1      the admin and organization plugins with the app's own roles from
+//                         access-control.mjs (organization on, dynamicAccessControl enabled),
+//                         ADMIN_USER_IDS (comma-separated) as adminUserIds; plus a test-only route
+//                         POST /test/access/authorize {role, permissions, connector, organization?}
+//                         answering Better Auth's own role(...).authorize(permissions, connector)
+//                         for each comma-separated role (the connector the endpoints do not take)
 //   SERIAL_IDS=1          advanced.database.generateId: "serial" (integer ids: organization N and
 //                         user N share the number N)
 //
@@ -128,8 +134,19 @@ const options = {
   plugins: [bearer(), jwt(jwtOptions())],
   logger: { level: "error" },
 };
+const accessControl = env.ACCESS_CONTROL === "1" ? await import("./access-control.mjs") : null;
 if (profile !== "noadmin") {
-  options.plugins.push(admin(profile === "default" ? {} : { schema: snakeAdmin }));
+  const adminOptions = profile === "default" ? {} : { schema: snakeAdmin };
+  if (accessControl) {
+    Object.assign(adminOptions, {
+      ac: accessControl.ac,
+      roles: accessControl.roles,
+      defaultRole: accessControl.defaultRole,
+      adminRoles: accessControl.adminRoles,
+      adminUserIds: env.ADMIN_USER_IDS ? env.ADMIN_USER_IDS.split(",") : [],
+    });
+  }
+  options.plugins.push(admin(adminOptions));
 }
 if (profile === "renamed") {
   options.user = { modelName: "users", fields: snakeUser };
@@ -174,7 +191,17 @@ if (env.OAUTH_PROVIDER === "1") {
     }),
   );
 }
-if (env.ORGANIZATION === "1") {
+if (accessControl) {
+  options.plugins.push(
+    organization({
+      teams: { enabled: true },
+      ac: accessControl.organizationAc,
+      roles: accessControl.organizationRoles,
+      creatorRole: accessControl.creatorRole,
+      dynamicAccessControl: { enabled: true },
+    }),
+  );
+} else if (env.ORGANIZATION === "1") {
   options.plugins.push(organization({ teams: { enabled: true } }));
 }
 
@@ -209,7 +236,13 @@ const readJson = (req) =>
 const answer = (res, status, value) =>
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
 // The plugins' server-only endpoints, for the tests (never in a real deployment).
+const authorizeEach = ({ role, permissions, connector, organization: inOrganization }) => {
+  const table = inOrganization ? accessControl.organizationRoles : accessControl.roles;
+  const names = String(role).split(",");
+  return { success: names.some((name) => table[name]?.authorize(permissions, connector)?.success === true) };
+};
 const testRoutes = {
+  "/test/access/authorize": accessControl && (async (body) => authorizeEach(body)),
   "/test/api-keys": env.API_KEYS === "1" && ((body) => auth.api.createApiKey({ body })),
   "/test/api-keys/verify": env.API_KEYS === "1" && ((body) => auth.api.verifyApiKey({ body })),
   "/test/oauth/client":
