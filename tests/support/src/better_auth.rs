@@ -117,6 +117,12 @@ pub struct ServerOptions {
     pub organizations: bool,
     /// `@better-auth/oauth-provider` on the jwt plugin's keys, its base URL a resource.
     pub oauth_provider: bool,
+    /// The app's own roles (`tests/better-auth/access-control.mjs`) for the admin and
+    /// organization plugins (organization on, `dynamicAccessControl` enabled), and the
+    /// test-only route `POST /test/access/authorize`.
+    pub access_control: bool,
+    /// The admin plugin's `adminUserIds` (with `access_control`).
+    pub admin_user_ids: Vec<String>,
     /// Which Better Auth.
     pub version: Version,
 }
@@ -146,6 +152,8 @@ impl ServerOptions {
             user_plugins: false,
             organizations: false,
             oauth_provider: false,
+            access_control: false,
+            admin_user_ids: Vec::new(),
             version: Version::V1_7,
         }
     }
@@ -377,6 +385,11 @@ impl BetterAuthServer {
                 "ORGANIZATION",
                 if options.organizations { "1" } else { "0" },
             )
+            .env(
+                "ACCESS_CONTROL",
+                if options.access_control { "1" } else { "0" },
+            )
+            .env("ADMIN_USER_IDS", options.admin_user_ids.join(","))
             .env(
                 "SESSION_COOKIE_NAME",
                 options.session_cookie_name.as_deref().unwrap_or_default(),
