@@ -186,6 +186,64 @@ async fn ssm_parameters_are_loaded_at_cold_start() {
     authenticates(&config, &db).await;
 }
 
+/// Roles and route rules outgrow Lambda's 4 KB of environment: they load from SSM too, and a
+/// bad value there stops the start naming the setting it stands for.
+#[tokio::test]
+async fn access_control_and_route_rules_are_loaded_from_ssm() {
+    let aws = Emulator::start().await;
+    let db = TestDb::new(Variant::Default).await;
+    aws.parameter(
+        "/app/roles",
+        r#"{"roles":{"clerk":{"order":["read"]}},"defaultRole":"clerk"}"#,
+    )
+    .await;
+    aws.parameter(
+        "/app/routes",
+        r#"[{"route":"GET /orders","permissions":{"order":["read"]}}]"#,
+    )
+    .await;
+    let config = aws
+        .config(&[
+            ("DATABASE_URL", db.url.clone()),
+            ("BETTER_AUTH_SECRET", SECRET.into()),
+            ("BETTER_AUTH_ACCESS_CONTROL_PARAMETER", "/app/roles".into()),
+            ("AUTHORIZER_ROUTES_PARAMETER", "/app/routes".into()),
+        ])
+        .await
+        .expect("config from SSM");
+    let routes = config
+        .access
+        .routes
+        .as_ref()
+        .expect("the rules were loaded");
+    assert_eq!(routes.route_for("GET", "/orders"), Some(0));
+    assert!(config.access.control.is_role("clerk"));
+    assert!(
+        !config.access.control.is_role("admin"),
+        "custom roles replace the defaults"
+    );
+    aws.parameter("/app/bad-routes", r#"[{"route":"GET /orders"}]"#)
+        .await;
+    let err = aws
+        .config(&[
+            ("DATABASE_URL", db.url.clone()),
+            ("BETTER_AUTH_SECRET", SECRET.into()),
+            ("AUTHORIZER_ROUTES_PARAMETER", "/app/bad-routes".into()),
+        ])
+        .await
+        .expect_err("a rule that says nothing");
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid {
+                var: "AUTHORIZER_ROUTES",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_missing_secret_stops_the_start_with_the_variable_named() {
     let aws = Emulator::start().await;

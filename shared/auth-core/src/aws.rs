@@ -9,6 +9,8 @@
 //! | `BETTER_AUTH_SECRET_PARAMETER` | `BETTER_AUTH_SECRET` from an SSM parameter |
 //! | `BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN` | `BETTER_AUTH_SECONDARY_STORAGE_URL` (the Redis URL, with its password) from a Secrets Manager secret: the URL itself or `{"url": …}` |
 //! | `BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER` | the same from an SSM parameter |
+//! | `BETTER_AUTH_ACCESS_CONTROL_PARAMETER` | `BETTER_AUTH_ACCESS_CONTROL` (the app's roles, JSON) from an SSM parameter: Lambda's 4 KB of environment is soon too small for them |
+//! | `AUTHORIZER_ROUTES_PARAMETER` | `AUTHORIZER_ROUTES` (the route rules, JSON) from an SSM parameter |
 //! | `DATABASE_IAM_AUTH=true` | a fresh RDS IAM token as the password of every new connection |
 //!
 //! Without any of them no AWS client is built and nothing is fetched. Credentials are the ones
@@ -65,6 +67,8 @@ pub async fn config_from_lookup(
         "BETTER_AUTH_SECRET_PARAMETER",
         "BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN",
         "BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER",
+        "BETTER_AUTH_ACCESS_CONTROL_PARAMETER",
+        "AUTHORIZER_ROUTES_PARAMETER",
     ];
     if !wants_iam && sources.iter().all(|v| get(v).is_none()) {
         return Config::from_lookup(&lookup);
@@ -107,6 +111,17 @@ pub async fn config_from_lookup(
     } else if let Some(name) = get(REDIS_PARAMETER) {
         let value = parameter(&sdk, &name, REDIS_PARAMETER).await?;
         overlay.insert("BETTER_AUTH_SECONDARY_STORAGE_URL", value.trim().to_owned());
+    }
+    for (source, target) in [
+        (
+            "BETTER_AUTH_ACCESS_CONTROL_PARAMETER",
+            "BETTER_AUTH_ACCESS_CONTROL",
+        ),
+        ("AUTHORIZER_ROUTES_PARAMETER", "AUTHORIZER_ROUTES"),
+    ] {
+        if let Some(name) = get(source) {
+            overlay.insert(target, parameter(&sdk, &name, source).await?);
+        }
     }
     tracing::info!(
         loaded = ?overlay.keys().collect::<Vec<_>>(),
