@@ -11,6 +11,7 @@
 //! concurrency-1 run, default 5000), `BENCH_CONCURRENCY` (simulated containers at once, default
 //! 16), `BENCH_USERS` / `BENCH_SESSIONS` (default 100000 / 200000), `BENCH_OUTPUT`.
 
+mod authorization;
 mod better_auth;
 mod capacity;
 mod instructions;
@@ -146,6 +147,8 @@ async fn run(cores: usize) -> Result<(), String> {
     };
     let throughput_vs_limit =
         saturated(S::DatabasePath)?.throughput / saturated(S::Limit)?.throughput;
+    let routes_added = row(S::RoutesPath)?.p50_us - row(S::DatabasePath)?.p50_us;
+    let policy_100 = row(S::Policy100)?;
     let bad_signature = row(S::BadSignature)?;
     let cookie_cache = row(S::CookieCache)?;
     let result_cache = row(S::ResultCache)?;
@@ -182,6 +185,16 @@ async fn run(cores: usize) -> Result<(), String> {
             "EdDSA JWT p50 ≤ 1.1× the signature check alone",
             format!("{jwt_ratio:.2}×"),
             jwt_ratio <= 1.1,
+        ),
+        target(
+            "route rules (50 rules, 10 roles; decision and REST policy) add ≤ 2 µs p50 to the database path",
+            format!("{routes_added:+.2} µs"),
+            routes_added <= 2.0,
+        ),
+        target(
+            "the REST policy for 100 rules (every rule decided, overlaps, ARNs) p50 ≤ 20 µs",
+            format!("{:.2} µs", policy_100.p50_us),
+            policy_100.p50_us <= 20.0,
         ),
         target(
             "bad-signature refusal p50 ≤ 3 µs",

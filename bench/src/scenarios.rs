@@ -59,12 +59,19 @@ pub enum Scenario {
     /// Our handler, the database path through PgBouncer in transaction mode (what RDS Proxy and
     /// poolers add); compared with the direct limit.
     PgBouncerPath,
+    /// The database path with `AUTHORIZER_ROUTES` (50 rules) and 10 roles: the decision and
+    /// the REST policy listing the caller's routes; compared with the database path.
+    RoutesPath,
+    /// The REST policy for 100 rules alone (every rule decided, overlaps, ARNs; no I/O).
+    Policy100,
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 13] = [
+pub const ALL: [Scenario; 15] = [
     Scenario::Limit,
     Scenario::DatabasePath,
+    Scenario::RoutesPath,
+    Scenario::Policy100,
     Scenario::PgBouncerPath,
     Scenario::UnknownToken,
     Scenario::BadSignature,
@@ -94,6 +101,10 @@ impl Scenario {
             Self::ApiKeyLimit => "API-key limit: the same guarded write (tokio-postgres)",
             Self::ApiKeyPath => "authorizer: API key (`x-api-key`; one guarded write)",
             Self::SignatureLimit => "JWT limit: the EdDSA signature check alone (ed25519-dalek)",
+            Self::RoutesPath => {
+                "authorizer: database path with route rules (50 rules, 10 roles; REST policy)"
+            }
+            Self::Policy100 => "the REST policy for 100 rules alone (decisions, overlaps, ARNs)",
             Self::PgBouncerPath => {
                 "authorizer: database path through PgBouncer (transaction mode, unnamed statements)"
             }
@@ -236,6 +247,7 @@ impl Bench {
             ("DATABASE_URL", database_url),
             ("BETTER_AUTH_SECRET", SECRET),
         ];
+        let mut access: Option<(String, String)> = None;
         match scenario {
             Scenario::ResultCache => vars.push(("AUTH_RESULT_CACHE_TTL_MS", "600000")),
             Scenario::Jwt => vars.extend([
@@ -252,6 +264,12 @@ impl Bench {
             Scenario::ApiKeyLimit | Scenario::ApiKeyPath => {
                 vars.push(("BETTER_AUTH_METHODS", "api-key,session"))
             }
+            Scenario::RoutesPath => {
+                access = Some((
+                    crate::authorization::access_control(10),
+                    crate::authorization::routes(50),
+                ));
+            }
             Scenario::RedisPath => vars.extend([
                 ("BETTER_AUTH_SECONDARY_STORAGE_URL", self.redis_url.as_str()),
                 (
@@ -260,6 +278,12 @@ impl Bench {
                 ),
             ]),
             _ => {}
+        }
+        if let Some((control, routes)) = &access {
+            vars.extend([
+                ("BETTER_AUTH_ACCESS_CONTROL", control.as_str()),
+                ("AUTHORIZER_ROUTES", routes.as_str()),
+            ]);
         }
         let config = auth_core::Config::from_lookup(|k| {
             vars.iter()
@@ -280,6 +304,7 @@ impl Bench {
                 Scenario::RedisLimit => self.redis_limit_worker().await?,
                 Scenario::ApiKeyLimit => self.api_key_limit_worker().await?,
                 Scenario::SignatureLimit => self.signature_limit_worker()?,
+                Scenario::Policy100 => crate::authorization::policy_worker(100)?,
                 _ => self.handler_worker(scenario)?,
             });
         }
@@ -462,6 +487,8 @@ impl Bench {
                 }
                 Scenario::Limit
                 | Scenario::DatabasePath
+                | Scenario::RoutesPath
+                | Scenario::Policy100
                 | Scenario::PgBouncerPath
                 | Scenario::SignatureLimit
                 | Scenario::RedisLimit

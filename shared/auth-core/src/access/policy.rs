@@ -34,10 +34,12 @@ impl Overlaps {
         let templates: Vec<Vec<Token>> = routes.iter().map(template_tokens).collect();
         let covered_by = templates
             .iter()
-            .map(|template| {
+            .enumerate()
+            .map(|(d, template)| {
                 let mut bits = vec![0u64; words];
                 for (a, glob) in globs.iter().enumerate() {
-                    if intersects(glob, template) {
+                    let a_wins = routes[a].precedence(&routes[d]).is_gt();
+                    if a != d && covers_routed(glob, template, a_wins) {
                         bits[a / 64] |= 1 << (a % 64);
                     }
                 }
@@ -79,7 +81,7 @@ impl PolicyResources {
 /// hand (`request_suffix`: `GET/orders/1`, after `stage_prefix`: `arn:…:api/stage/`) with
 /// `decision`.
 pub(super) fn build(
-    routes: &[RouteTemplate],
+    suffixes: &[String],
     overlaps: &Overlaps,
     allowed: &[bool],
     stage_prefix: &str,
@@ -87,18 +89,18 @@ pub(super) fn build(
     decision: bool,
 ) -> PolicyResources {
     let exact = || format!("{stage_prefix}{request_suffix}");
-    let mut bits = vec![0u64; routes.len().div_ceil(64)];
+    let mut bits = vec![0u64; suffixes.len().div_ceil(64)];
     for (i, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
         bits[i / 64] |= 1 << (i % 64);
     }
     let mut resources = PolicyResources::default();
-    let mut deny_suffixes: Vec<String> = Vec::new();
-    let mut allow_suffixes: Vec<String> = Vec::new();
-    for (i, route) in routes.iter().enumerate() {
+    let mut deny_suffixes: Vec<&str> = Vec::new();
+    let mut allow_suffixes: Vec<&str> = Vec::new();
+    for (i, suffix) in suffixes.iter().enumerate() {
         if allowed[i] {
-            allow_suffixes.push(route.resource_suffix());
+            allow_suffixes.push(suffix);
         } else if overlaps.covered_by_any(i, &bits) {
-            deny_suffixes.push(route.resource_suffix());
+            deny_suffixes.push(suffix);
         }
     }
     let denied_here = deny_suffixes.iter().any(|d| iam_matches(d, request_suffix));
@@ -117,7 +119,7 @@ pub(super) fn build(
         return resources;
     }
     if !decision && allowed_here {
-        deny_suffixes.push(request_suffix.to_owned());
+        deny_suffixes.push(request_suffix);
     }
     resources.allow = allow_suffixes
         .iter()
@@ -220,40 +222,86 @@ fn template_tokens(route: &RouteTemplate) -> Vec<Token> {
     tokens
 }
 
-/// Whether some sequence of segments matches both token lists.
-fn intersects(a: &[Token], b: &[Token]) -> bool {
-    let mut memo = vec![None; (a.len() + 1) * (b.len() + 1)];
-    walk(a, b, 0, 0, &mut memo)
+/// Some sequence of segments matches both token lists.
+const SOME: u8 = 1;
+/// …one where a `*` of the IAM pattern took two segments or more (a parameter value spanning
+/// segments, an `ANY` reaching into the path): such a request need not match the pattern's own
+/// route.
+const WIDENED: u8 = 2;
+
+/// Whether the IAM pattern of route `a` (`glob`) covers a request that API Gateway routes by
+/// `d` (`template`): a request both match, unless every such request also matches `a` itself
+/// and `a` wins over `d` (then API Gateway routes it by `a`, or by a route more specific
+/// still).
+fn covers_routed(glob: &[Token], template: &[Token], a_wins: bool) -> bool {
+    let mut memo = vec![None; (glob.len() + 1) * (template.len() + 1)];
+    let found = walk(glob, template, 0, 0, &mut memo);
+    if a_wins {
+        found & WIDENED != 0
+    } else {
+        found != 0
+    }
 }
 
-fn walk(a: &[Token], b: &[Token], i: usize, j: usize, memo: &mut [Option<bool>]) -> bool {
-    let slot = i * (b.len() + 1) + j;
+/// Whether some sequence of segments matches both token lists.
+#[cfg(test)]
+fn intersects(a: &[Token], b: &[Token]) -> bool {
+    let mut memo = vec![None; (a.len() + 1) * (b.len() + 1)];
+    walk(a, b, 0, 0, &mut memo) != 0
+}
+
+/// What common matches `glob[i..]` and `template[j..]` have: [`SOME`], [`WIDENED`].
+fn walk(glob: &[Token], template: &[Token], i: usize, j: usize, memo: &mut [Option<u8>]) -> u8 {
+    let slot = i * (template.len() + 1) + j;
     if let Some(known) = memo[slot] {
         return known;
     }
-    let result = match (a.get(i), b.get(j)) {
-        (None, None) => true,
-        (Some(Token::Many), _) if walk(a, b, i + 1, j, memo) => true,
-        (_, Some(Token::Many)) if walk(a, b, i, j + 1, memo) => true,
-        // One segment taken by a `Many` on one side and a single segment on the other.
-        (Some(Token::Many), Some(Token::One(_))) => walk(a, b, i, j + 1, memo),
-        (Some(Token::One(_)), Some(Token::Many)) => walk(a, b, i + 1, j, memo),
+    let mut found = 0;
+    match (glob.get(i), template.get(j)) {
+        (None, None) => found = SOME,
+        (Some(Token::Many), next) => {
+            found |= walk(glob, template, i + 1, j, memo);
+            match next {
+                // The pattern's run takes this segment too: it now spans two or more.
+                Some(Token::One(_)) if walk(glob, template, i, j + 1, memo) != 0 => {
+                    found |= SOME | WIDENED;
+                }
+                Some(Token::Many) => {
+                    found |= walk(glob, template, i, j + 1, memo);
+                    if walk(glob, template, i + 1, j, memo) | walk(glob, template, i, j + 1, memo)
+                        != 0
+                    {
+                        found |= SOME | WIDENED;
+                    }
+                }
+                _ => {}
+            }
+        }
+        (Some(Token::One(_)), Some(Token::Many)) => {
+            // The template's run takes the segment the pattern's names (or ends here).
+            found |= walk(glob, template, i, j + 1, memo);
+            found |= walk(glob, template, i + 1, j, memo);
+        }
+        (None, Some(Token::Many)) => found |= walk(glob, template, i, j + 1, memo),
         (Some(Token::One(x)), Some(Token::One(y))) => {
             let same = match (x, y) {
                 (Some(x), Some(y)) => x == y,
                 _ => true,
             };
-            same && walk(a, b, i + 1, j + 1, memo)
+            if same {
+                found |= walk(glob, template, i + 1, j + 1, memo);
+            }
         }
-        _ => false,
-    };
-    memo[slot] = Some(result);
-    result
+        _ => {}
+    }
+    memo[slot] = Some(found);
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::RouteTable;
 
     fn tokens_meet(glob: &str, template: &str) -> bool {
         let g = RouteTemplate::parse(glob).unwrap();
@@ -270,6 +318,68 @@ mod tests {
         assert!(!iam_matches("GET/orders/*/audit", "GET/orders/1"));
         assert!(!iam_matches("GET/orders", "GET/orders/1"));
         assert!(iam_matches("*", ""));
+    }
+
+    /// IAM's verdict on `request` under `policy`: an explicit Deny wins, then any Allow.
+    fn iam_allows(policy: &PolicyResources, request: &str) -> bool {
+        !policy.deny.iter().any(|d| iam_matches(d, request))
+            && policy.allow.iter().any(|a| iam_matches(a, request))
+    }
+
+    /// Every subset of an overlapping rule set allowed, every listed request first: the policy
+    /// answers every other listed request as a fresh decision would (API Gateway's routing,
+    /// single-segment parameter values).
+    #[test]
+    fn a_cached_policy_answers_every_listed_route_as_a_fresh_decision() {
+        let rules = [
+            "GET /orders",
+            "GET /orders/{id}",
+            "GET /orders/{id}/audit",
+            "DELETE /orders/{id}",
+            "ANY /reports/{proxy+}",
+            "GET /reports/summary",
+            "POST /orders",
+            "GET /",
+        ];
+        let json: Vec<String> = rules
+            .iter()
+            .map(|r| format!(r#"{{"route": "{r}", "authenticated": true}}"#))
+            .collect();
+        let table = RouteTable::parse(&format!("[{}]", json.join(","))).unwrap();
+        let requests = [
+            ("GET", "/orders"),
+            ("GET", "/orders/17"),
+            ("GET", "/orders/17/audit"),
+            ("DELETE", "/orders/17"),
+            ("GET", "/reports/q3"),
+            ("PUT", "/reports/q3/eu"),
+            ("GET", "/reports/summary"),
+            ("POST", "/orders"),
+            ("GET", "/"),
+        ];
+        let prefix = "arn:aws:execute-api:us-east-1:123456789012:api/stage/";
+        for mask in 0u32..(1 << rules.len()) {
+            let allowed: Vec<bool> = (0..rules.len()).map(|i| mask & (1 << i) != 0).collect();
+            let fresh = |(method, path): (&str, &str)| {
+                table.route_for(method, path).is_some_and(|r| allowed[r])
+            };
+            for first in requests {
+                let suffix = format!("{}{}", first.0, first.1);
+                let policy = table.policy(&allowed, prefix, &suffix, fresh(first));
+                assert_eq!(
+                    iam_allows(&policy, &format!("{prefix}{suffix}")),
+                    fresh(first)
+                );
+                for other in requests {
+                    let arn = format!("{prefix}{}{}", other.0, other.1);
+                    assert_eq!(
+                        iam_allows(&policy, &arn),
+                        fresh(other),
+                        "allowed {allowed:?}, first {first:?}, then {other:?}: {policy:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -111,6 +111,8 @@ struct RuleDocument {
 #[derive(Debug, Clone)]
 pub struct RouteTable {
     routes: Vec<RouteTemplate>,
+    /// Each route's IAM resource after `stage/` (`GET/orders/*`).
+    suffixes: Vec<String>,
     requirement_of: Vec<usize>,
     requirements: Vec<Requirement>,
     by_key: HashMap<String, usize>,
@@ -156,6 +158,7 @@ impl RouteTable {
         }
         let overlaps = super::policy::Overlaps::of(&routes);
         Ok(Self {
+            suffixes: routes.iter().map(RouteTemplate::resource_suffix).collect(),
             routes,
             requirement_of,
             requirements,
@@ -204,7 +207,7 @@ impl RouteTable {
         decision: bool,
     ) -> super::policy::PolicyResources {
         super::policy::build(
-            &self.routes,
+            &self.suffixes,
             &self.overlaps,
             allowed,
             stage_prefix,
