@@ -30,6 +30,8 @@
 //! | a cookie-authenticated write from another site (CSRF) is refused; bearer callers and reads are not | `cross_site` |
 //! | admin impersonation: its powers, who sees it, a banned or demoted admin's impersonations end | `impersonation` (the context naming the admin: `authorizer_handler::impersonated_sessions_carry_the_admin`) |
 //! | every documented route answers as `openapi.json` says | `openapi` |
+//! | **Your own functions** | |
+//! | a team's function (`examples/orders`, axum) typed by `auth-caller` from the authorizer's real answer; API keys held to their own permissions; verifying in place without an authorizer | `own_functions` |
 //! | `openapi.json`, both SAM templates and the watch router list exactly the routes the tables hold | `route_tables` |
 //! | **Agreement with the real Better Auth server** (our decision = its `get-session`) | `better_auth::…` |
 //! | sign-up, sign-in, sign-out in every schema profile; cookie names (prefix, `__Secure-`, renamed, multi-session); user and plugin fields in the context; anonymous guests; foreign and forged credentials | `better_auth::sign_in` |
@@ -67,6 +69,7 @@ mod impersonation;
 mod load;
 mod me_routes;
 mod openapi;
+mod own_functions;
 mod pgbouncer;
 mod route_tables;
 mod secondary_storage;
