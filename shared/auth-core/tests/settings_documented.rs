@@ -1,6 +1,7 @@
 //! The documentation names exactly the settings the code reads (issue 26).
 //!
-//! - Read: every string literal in the Rust sources of `shared/*/src` and `functions/*/src`
+//! - Read: every string literal in the Rust sources of `shared/*/src`, `functions/*/src` and
+//!   `examples/*/src`
 //!   (test modules left out) that is a whole environment-variable name with one of the project's
 //!   prefixes: what `Env`, `from_lookup`'s `get` and `std::env::var` are called with.
 //! - Documented: the first column of the one table in `docs/configuration.md`.
@@ -141,7 +142,7 @@ fn names_in_literals(source: &str) -> BTreeSet<String> {
 /// The settings the code reads.
 fn read_by_code() -> BTreeSet<String> {
     let mut files = Vec::new();
-    for group in ["shared", "functions"] {
+    for group in ["shared", "functions", "examples"] {
         let Ok(crates) = fs::read_dir(root().join(group)) else {
             panic!("no {group}/ directory");
         };
