@@ -46,6 +46,15 @@ fn without_stage(mut request: Request) -> Request {
     request
 }
 
+/// The routes, as the SAM template and the `cargo lambda watch` router list them (the tests
+/// hold both to this list, and the router to it).
+pub const ROUTES: [(&str, &str); 4] = [
+    ("GET", "/profile"),
+    ("GET", "/orders"),
+    ("DELETE", "/orders/{id}"),
+    ("POST", "/org/invoices"),
+];
+
 /// The function's routes.
 pub fn router(access: Arc<AccessControl>) -> Router {
     Router::new()
