@@ -142,6 +142,71 @@ async fn valid_credentials_allow_in_every_event_shape() {
     }
 }
 
+/// REST usage plans (`apiKeySource: AUTHORIZER`): the answer names the caller's usage key,
+/// by id or by a user column (a plan), in both REST shapes; HTTP APIs have no usage plans.
+#[tokio::test]
+async fn the_usage_identifier_key_names_the_callers_usage_plan_key_on_rest() {
+    let f = fixture(Variant::Default).await;
+    f.db.execute(r#"ALTER TABLE "user" ADD COLUMN plan text"#, &[])
+        .await;
+    let cookie = cookie_for(&f.session.token);
+    for (setting, fields, expected) in [
+        ("userId", "", Some(f.user.as_str())),
+        ("user.plan", "plan", None),
+        ("apiKeyId", "", None),
+    ] {
+        let auth = authenticator(
+            &f.db.url,
+            &[
+                ("API_GATEWAY_USAGE_IDENTIFIER", setting),
+                ("BETTER_AUTH_CONTEXT_USER_FIELDS", fields),
+            ],
+        );
+        for shape in SHAPES {
+            let answer = call(&auth, event(shape, None, Some(&cookie)))
+                .await
+                .expect("allow");
+            let key = answer.get("usageIdentifierKey").and_then(Value::as_str);
+            let want = if shape == Shape::HttpV2 {
+                None
+            } else {
+                expected
+            };
+            assert_eq!(key, want, "{setting} {shape:?}");
+        }
+    }
+    // A caller with the column set gets it as the key.
+    f.db.execute(r#"UPDATE "user" SET plan = 'pro'"#, &[]).await;
+    let auth = authenticator(
+        &f.db.url,
+        &[
+            ("API_GATEWAY_USAGE_IDENTIFIER", "user.plan"),
+            ("BETTER_AUTH_CONTEXT_USER_FIELDS", "plan"),
+        ],
+    );
+    let answer = call(&auth, event(Shape::RestRequest, None, Some(&cookie)))
+        .await
+        .expect("allow");
+    assert_eq!(answer["usageIdentifierKey"], "pro");
+    // A field the authorizer does not read cannot be the key: refused at start-up.
+    let config = auth_core::Config::from_lookup(|k| match k {
+        "DATABASE_URL" => Some(f.db.url.clone()),
+        "BETTER_AUTH_SECRET" => Some(SECRET.into()),
+        "API_GATEWAY_USAGE_IDENTIFIER" => Some("user.plan".into()),
+        _ => None,
+    });
+    assert!(
+        matches!(
+            config,
+            Err(auth_core::ConfigError::Invalid {
+                var: "API_GATEWAY_USAGE_IDENTIFIER",
+                ..
+            })
+        ),
+        "{config:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_custom_cookie_prefix_is_read_and_the_default_one_is_not() {
     let f = fixture(Variant::Default).await;

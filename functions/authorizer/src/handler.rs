@@ -147,7 +147,7 @@ async fn answer(
     }
     match route {
         Some(route) => respond_by_route(&event, result, route, auth),
-        None => respond(&event, result, auth.context_user_fields()),
+        None => respond(&event, result, auth),
     }
 }
 
@@ -196,7 +196,7 @@ fn respond_by_route(
     auth: &Authenticator,
 ) -> Result<AuthorizerResponse, AuthorizerError> {
     let Ok(ok) = result else {
-        return respond(event, result, auth.context_user_fields());
+        return respond(event, result, auth);
     };
     let allowed_here = route.verdict.is_ok();
     let (source, method) = (ok.source.as_str(), ok.method.as_str());
@@ -219,6 +219,7 @@ fn respond_by_route(
     // The context is the caller's even on a Deny here: API Gateway caches the whole answer, and
     // the routes this policy allows get it from the cache.
     let context = Context::of(ok.identity, source, method, auth.context_user_fields());
+    let usage_key = usage_key(auth, &context);
     Ok(event::policy_of(
         principal,
         vec![
@@ -226,15 +227,24 @@ fn respond_by_route(
             (Effect::Deny, resources.deny),
         ],
         context,
-    ))
+    )
+    .with_usage_identifier_key(usage_key))
+}
+
+/// `usageIdentifierKey` for REST usage plans (`API_GATEWAY_USAGE_IDENTIFIER`), when the caller
+/// has the value.
+fn usage_key(auth: &Authenticator, context: &Context) -> Option<String> {
+    auth.usage_identifier()
+        .and_then(|usage| usage.value(context))
 }
 
 /// Turns a decision into the response API Gateway expects for this event shape.
 pub fn respond(
     event: &AuthorizerEvent<'_>,
     result: Result<Authenticated, AuthError>,
-    fields: &[String],
+    auth: &Authenticator,
 ) -> Result<AuthorizerResponse, AuthorizerError> {
+    let fields = auth.context_user_fields();
     let rest = event.shape() != Shape::HttpV2;
     match result {
         Ok(ok) => {
@@ -246,7 +256,9 @@ pub fn respond(
                 })?;
                 let principal = ok.identity.user_id.clone();
                 let context = Context::of(ok.identity, source, method, fields);
-                Ok(event::policy(principal, Effect::Allow, resource, context))
+                let usage_key = usage_key(auth, &context);
+                Ok(event::policy(principal, Effect::Allow, resource, context)
+                    .with_usage_identifier_key(usage_key))
             } else {
                 Ok(event::simple(
                     true,

@@ -64,6 +64,8 @@ pub struct Authenticator<S = DeployedStore> {
     api_key_user_configs: Vec<String>,
     /// What callers may do (roles, route rules): [`crate::authorization`].
     pub(crate) access: crate::access::AccessSettings,
+    /// The REST usage-plan key, when configured.
+    usage_identifier: Option<crate::usage::UsageIdentifier>,
 }
 
 impl Authenticator<DeployedStore> {
@@ -150,7 +152,13 @@ impl<S: AuthStore> Authenticator<S> {
             context_user_fields: config.context_user_fields.clone(),
             api_key_user_configs: config.methods.api_key.user_config_ids(),
             access: config.access.clone(),
+            usage_identifier: config.usage_identifier.clone(),
         })
+    }
+
+    /// `API_GATEWAY_USAGE_IDENTIFIER`: what a REST answer's `usageIdentifierKey` carries.
+    pub fn usage_identifier(&self) -> Option<&crate::usage::UsageIdentifier> {
+        self.usage_identifier.as_ref()
     }
 
     /// The api-key configurations whose keys act as their user (`BETTER_AUTH_API_KEY_CONFIGS`,

@@ -62,6 +62,8 @@ pub struct Config {
     pub secondary_storage: Option<crate::store::secondary::SecondaryStorageSettings>,
     /// What callers may do: roles, route rules (parsed next to them, in [`crate::access`]).
     pub access: crate::access::AccessSettings,
+    /// `API_GATEWAY_USAGE_IDENTIFIER`: the REST usage-plan key ([`crate::usage`]).
+    pub usage_identifier: Option<crate::usage::UsageIdentifier>,
 }
 
 impl Config {
@@ -126,6 +128,7 @@ impl Config {
             },
             &order,
         )?;
+        let usage_identifier = crate::usage::UsageIdentifier::parse(&env, &context_user_fields)?;
         Ok(Self {
             secret: all_secrets
                 .first()
@@ -154,6 +157,7 @@ impl Config {
             database,
             schema,
             access: crate::access::AccessSettings::parse(&env)?,
+            usage_identifier,
         })
     }
 

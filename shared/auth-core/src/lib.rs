@@ -7,7 +7,7 @@
 //! | layer | modules |
 //! |---|---|
 //! | settings | [`env`] (the one environment reader), [`tls`] |
-//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`session_jwt`] (session JWT claims), [`session_data`] (cookie-cache formats), [`identity`] (is this session valid? what does it grant?), [`context`] (the authorizer context, defined once), [`telemetry`] |
+//! | pure parsing and verification | [`credentials`] (where the token is), [`signing`] (cookie signatures), [`jose`] (JWS/JWE), [`session_jwt`] (session JWT claims), [`session_data`] (cookie-cache formats), [`identity`] (is this session valid? what does it grant?), [`context`] (the authorizer context, defined once), [`usage`] (the usage-plan key), [`telemetry`] |
 //! | authorization (pure) | [`access`]: Better Auth's access control (roles, statements), route rules, the REST policy |
 //! | schema | [`schema`]: typed fields, overrides, detection, the revocation strategy |
 //! | store port | [`store::port`]: what authentication asks of a store |
@@ -39,6 +39,7 @@ pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod usage;
 
 pub use authenticator::{Authenticated, Authenticator};
 pub use config::Config;

@@ -88,6 +88,9 @@ pub struct PolicyResponse {
     principal_id: String,
     policy_document: PolicyDocument,
     context: Context,
+    /// REST usage plans (`apiKeySource: AUTHORIZER`): the API Gateway API key's value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage_identifier_key: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,7 +148,19 @@ pub fn policy_of(
                 .collect(),
         },
         context,
+        usage_identifier_key: None,
     })
+}
+
+impl AuthorizerResponse {
+    /// The same answer carrying `usageIdentifierKey` (REST only: HTTP APIs have no usage
+    /// plans).
+    pub fn with_usage_identifier_key(mut self, key: Option<String>) -> Self {
+        if let Self::Policy(policy) = &mut self {
+            policy.usage_identifier_key = key;
+        }
+        self
+    }
 }
 
 /// An HTTP API simple response.
