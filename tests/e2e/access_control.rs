@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 use std::time::Instant;
 
 use auth_core::access::{AccessControl, Connector, PermissionRequest, Roles};
@@ -25,6 +26,7 @@ use test_support::TestDb;
 use test_support::better_auth::{
     BetterAuthServer, Credential, Profile, ServerOptions, SignedIn, ensure_installed,
 };
+use tokio::task::JoinSet;
 
 const SECRET: &str = "access-control-secret-0123456789abcdefghijklmn";
 /// The generator's seed: fixed, so every run asks the same questions.
@@ -35,6 +37,11 @@ const CASES_PER_SIDE: usize = 700;
 const UNKNOWN_ROLE: &str = "ghost";
 const UNKNOWN_RESOURCE: &str = "widget";
 const UNKNOWN_ACTION: &str = "fly";
+/// White space around role names: JavaScript's `trim` removes all but NEL (U+0085), Rust's
+/// `str::trim` all but ZWNBSP (U+FEFF).
+const SPACES: [char; 8] = [
+    ' ', '\t', '\n', '\u{a0}', '\u{85}', '\u{feff}', '\u{2028}', '\u{3000}',
+];
 /// The dynamic role created through Better Auth's `POST /organization/create-role` (which
 /// lower-cases the name), and what it allows.
 const DYNAMIC_ROLE: &str = "billing";
@@ -285,9 +292,10 @@ impl Pool {
         }
     }
 
-    /// 0–3 role names joined with `,`, sometimes `, ` (a leading space: the admin plugin does not
-    /// trim, the organization plugin does), sometimes a space before the first or a trailing `,`;
-    /// none: an empty role, or (`allow_null`) no role at all.
+    /// 0–3 role names joined with `,`, sometimes with white space around a name (the admin
+    /// plugin does not trim, the organization plugin trims as JavaScript's `trim` does: some of
+    /// [`SPACES`] are white space to it, some only to Rust), sometimes a trailing `,`; none: an
+    /// empty role, or (`allow_null`) no role at all.
     fn role(&self, rng: &mut Rng, allow_null: bool) -> Value {
         let n = rng.below(4);
         if n == 0 {
@@ -301,19 +309,30 @@ impl Pool {
         for i in 0..n {
             if i > 0 {
                 role.push(',');
-                if rng.one_in(4) {
-                    role.push(' ');
-                }
-            } else if rng.one_in(10) {
-                role.push(' ');
+            }
+            let before = if i > 0 { 4 } else { 10 };
+            if rng.one_in(before) {
+                role.push(Self::space(rng));
             }
             let name: &String = rng.pick(&self.roles);
             role.push_str(name);
+            if rng.one_in(10) {
+                role.push(Self::space(rng));
+            }
         }
         if rng.one_in(12) {
             role.push(',');
         }
         json!(role)
+    }
+
+    /// A space, mostly `' '`.
+    fn space(rng: &mut Rng) -> char {
+        if rng.one_in(2) {
+            ' '
+        } else {
+            *rng.pick(&SPACES)
+        }
     }
 
     /// 1–3 distinct resources, each with 0–3 actions, sometimes in the object form.
@@ -429,18 +448,32 @@ fn connector_of(case: &Value) -> Connector {
     serde_json::from_value(case["connector"].clone()).expect("AND or OR")
 }
 
+/// How many users ask the endpoints at once: each has its own `role` column and its own
+/// membership, so their cases never share state.
+const LANES: usize = 6;
+
 /// Everything a run needs: the server, the users, the organization, our evaluator.
 struct World {
     /// Declared first, dropped first: the server stops before its database goes.
     ba: BetterAuthServer,
     db: TestDb,
     ac: AccessControl,
-    subject: SignedIn,
+    /// Users no `adminUserIds` names; each also a member of the organization (the first created
+    /// it), its session's active organization set.
+    users: Vec<SignedIn>,
+    /// The user `adminUserIds` names.
     root: SignedIn,
-    owner: SignedIn,
     organization_id: String,
     /// The static roles with the organization's `organizationRole` rows merged in.
     merged: Roles,
+}
+
+/// Who asks an endpoint: a user's `role` (admin side) or membership (organization side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Lane {
+    Admin(usize),
+    Root,
+    Member(usize),
 }
 
 impl World {
@@ -450,9 +483,11 @@ impl World {
         options.access_control = true;
         // First the users (the adminUserIds need one's id), then the server that knows it.
         let first = BetterAuthServer::start(&db, options.clone()).await;
-        let subject = first.sign_up("subject@access.test").await;
         let root = first.sign_up("root@access.test").await;
-        let owner = first.sign_up("owner@access.test").await;
+        let mut users = Vec::with_capacity(LANES);
+        for i in 0..LANES {
+            users.push(first.sign_up(&format!("user{i}@access.test")).await);
+        }
         drop(first);
         options.admin_user_ids = vec![root.user_id.clone()];
         let ba = BetterAuthServer::start(&db, options).await;
@@ -461,7 +496,7 @@ impl World {
         let document: Value = serde_json::from_str(&text).expect("JSON");
         let ac = AccessControl::parse(&text).expect("the exporter's output parses");
 
-        let owner_cookie = Credential::Cookie(owner.cookie.clone());
+        let owner_cookie = Credential::Cookie(users[0].cookie.clone());
         let created = ba
             .post_ok(
                 "/organization/create",
@@ -491,6 +526,21 @@ impl World {
             &[&organization_id, &MERGED_ROLE, &MERGED_PERMISSION],
         )
         .await;
+        // The other users join (their role is set per case anyway), and make it active.
+        for (i, user) in users.iter().enumerate().skip(1) {
+            db.execute(
+                "INSERT INTO member (id, \"organizationId\", \"userId\", role, \"createdAt\") \
+                 VALUES ($1, $2, $3, 'member', now())",
+                &[&format!("member-{i}"), &organization_id, &user.user_id],
+            )
+            .await;
+            ba.post_ok(
+                "/organization/set-active",
+                json!({"organizationId": organization_id.clone()}),
+                &Credential::Cookie(user.cookie.clone()),
+            )
+            .await;
+        }
         let rows: Vec<(String, String)> = db
             .client
             .query(
@@ -510,19 +560,19 @@ impl World {
             ba,
             db,
             ac,
-            subject,
+            users,
             root,
-            owner,
             organization_id,
             merged,
         };
         (world, document)
     }
 
-    fn user_of(&self, case: &Value) -> &SignedIn {
+    /// The user a case is asked as (any of `users` for a `subject`: none is in adminUserIds).
+    fn user_id_of(&self, case: &Value) -> &str {
         match case["user"].as_str() {
-            Some("root") => &self.root,
-            Some("subject") => &self.subject,
+            Some("root") => &self.root.user_id,
+            Some("subject") => &self.users[0].user_id,
             _ => panic!("no user in {case}"),
         }
     }
@@ -536,7 +586,7 @@ impl World {
         match oracle_of(case) {
             Oracle::AdminEndpoint | Oracle::AdminRoute => {
                 self.ac
-                    .user_may(&self.user_of(case).user_id, role, &request, connector)
+                    .user_may(self.user_id_of(case), role, &request, connector)
             }
             Oracle::OrganizationEndpoint | Oracle::OrganizationFunction => {
                 AccessControl::member_may(&self.merged, role.unwrap_or(""), &request, connector)
@@ -550,68 +600,68 @@ impl World {
         }
     }
 
-    /// Better Auth's answers, in the order of `cases`.
-    async fn theirs(&self, cases: &[Value]) -> Vec<bool> {
+    /// Better Auth's answers, in the order of `cases`: the endpoints' cases spread over the
+    /// lanes, which run at once (each lane's cases one after the other: set the role, ask), the
+    /// test route's in one batch.
+    async fn theirs(self: &Arc<Self>, cases: &[Value]) -> Vec<bool> {
         let mut answers = vec![false; cases.len()];
+        let mut lanes: BTreeMap<Lane, Vec<(usize, Value)>> = BTreeMap::new();
         let mut routed: Vec<(usize, Value)> = Vec::new();
         for (i, case) in cases.iter().enumerate() {
-            match oracle_of(case) {
-                Oracle::AdminEndpoint => {
-                    let user = self.user_of(case);
-                    let role = case["role"].as_str();
-                    self.db
-                        .execute(
-                            "UPDATE \"user\" SET role = $1 WHERE id = $2",
-                            &[&role, &user.user_id],
-                        )
-                        .await;
-                    let cookie = Credential::Cookie(user.cookie.clone());
-                    answers[i] = self.endpoint("/admin/has-permission", case, &cookie).await;
+            let lane = match oracle_of(case) {
+                Oracle::AdminEndpoint if case["user"] == "root" => Lane::Root,
+                Oracle::AdminEndpoint => Lane::Admin(i % LANES),
+                Oracle::OrganizationEndpoint => Lane::Member(i % LANES),
+                Oracle::AdminRoute => {
+                    routed.push((
+                        i,
+                        json!({
+                            "role": case["role"],
+                            "permissions": case["permissions"],
+                            "connector": case["connector"],
+                            "asPlugin": true,
+                        }),
+                    ));
+                    continue;
                 }
-                Oracle::OrganizationEndpoint => {
-                    let role = case["role"].as_str().unwrap_or("");
-                    let updated = self
-                        .db
-                        .execute(
-                            "UPDATE member SET role = $1 WHERE \"organizationId\" = $2 AND \"userId\" = $3",
-                            &[&role, &self.organization_id, &self.owner.user_id],
-                        )
-                        .await;
-                    assert_eq!(updated, 1);
-                    let cookie = Credential::Cookie(self.owner.cookie.clone());
-                    answers[i] = self
-                        .endpoint("/organization/has-permission", case, &cookie)
-                        .await;
+                Oracle::OrganizationFunction => {
+                    routed.push((
+                        i,
+                        json!({
+                            "role": case["role"],
+                            "permissions": case["permissions"],
+                            "organization": true,
+                            "organizationId": self.organization_id,
+                        }),
+                    ));
+                    continue;
                 }
-                Oracle::AdminRoute => routed.push((
-                    i,
-                    json!({
-                        "role": case["role"],
-                        "permissions": case["permissions"],
-                        "connector": case["connector"],
-                        "asPlugin": true,
-                    }),
-                )),
-                Oracle::OrganizationFunction => routed.push((
-                    i,
-                    json!({
-                        "role": case["role"],
-                        "permissions": case["permissions"],
-                        "organization": true,
-                        "organizationId": self.organization_id,
-                    }),
-                )),
-                Oracle::OrganizationRoute => routed.push((
-                    i,
-                    json!({
-                        "role": case["role"],
-                        "permissions": case["permissions"],
-                        "connector": case["connector"],
-                        "organization": true,
-                        "asPlugin": true,
-                    }),
-                )),
-            }
+                Oracle::OrganizationRoute => {
+                    routed.push((
+                        i,
+                        json!({
+                            "role": case["role"],
+                            "permissions": case["permissions"],
+                            "connector": case["connector"],
+                            "organization": true,
+                            "asPlugin": true,
+                        }),
+                    ));
+                    continue;
+                }
+            };
+            lanes.entry(lane).or_default().push((i, case.clone()));
+        }
+        let mut running = JoinSet::new();
+        for (lane, lane_cases) in lanes {
+            let world = Arc::clone(self);
+            running.spawn(async move {
+                let mut out = Vec::with_capacity(lane_cases.len());
+                for (i, case) in lane_cases {
+                    out.push((i, world.ask(lane, &case).await));
+                }
+                out
+            });
         }
         if !routed.is_empty() {
             // One batch: the route answers an array with an array.
@@ -625,13 +675,49 @@ impl World {
                     .unwrap_or_else(|| panic!("no answer for {}: {answer}", cases[*i]));
             }
         }
+        while let Some(lane) = running.join_next().await {
+            for (i, answer) in lane.expect("a lane ran to its end") {
+                answers[i] = answer;
+            }
+        }
         answers
     }
 
-    async fn endpoint(&self, path: &str, case: &Value, as_: &Credential) -> bool {
+    /// Sets the lane's user's role (or membership role) to the case's, then asks the endpoint.
+    async fn ask(&self, lane: Lane, case: &Value) -> bool {
+        let (user, path) = match lane {
+            Lane::Root => (&self.root, "/admin/has-permission"),
+            Lane::Admin(i) => (&self.users[i], "/admin/has-permission"),
+            Lane::Member(i) => (&self.users[i], "/organization/has-permission"),
+        };
+        let updated = match lane {
+            Lane::Root | Lane::Admin(_) => {
+                let role = case["role"].as_str();
+                self.db
+                    .execute(
+                        "UPDATE \"user\" SET role = $1 WHERE id = $2",
+                        &[&role, &user.user_id],
+                    )
+                    .await
+            }
+            Lane::Member(_) => {
+                let role = case["role"].as_str().unwrap_or("");
+                self.db
+                    .execute(
+                        "UPDATE member SET role = $1 WHERE \"organizationId\" = $2 AND \"userId\" = $3",
+                        &[&role, &self.organization_id, &user.user_id],
+                    )
+                    .await
+            }
+        };
+        assert_eq!(updated, 1, "{lane:?}");
         let reply = self
             .ba
-            .post(path, json!({"permissions": case["permissions"]}), Some(as_))
+            .post(
+                path,
+                json!({"permissions": case["permissions"]}),
+                Some(&Credential::Cookie(user.cookie.clone())),
+            )
             .await;
         assert_eq!(reply.status, 200, "{path} for {case}: {}", reply.body);
         reply.body["success"]
@@ -672,6 +758,7 @@ fn store_regressions(failing: &[Value]) {
 async fn our_decisions_are_better_auths_on_generated_roles_and_requests() {
     let started = Instant::now();
     let (world, document) = World::start().await;
+    let world = Arc::new(world);
     let admin_pool = Pool::new(&document["roles"], &document["statements"], &[]);
     let organization_pool = Pool::new(
         &document["organizationRoles"],
@@ -714,7 +801,19 @@ async fn our_decisions_are_better_auths_on_generated_roles_and_requests() {
             })
             .collect();
         store_regressions(&stored);
-        let listed: Vec<String> = failing.iter().map(Value::to_string).collect();
+        // Invisible characters (a role's white space) escaped, so the list can be read.
+        let listed: Vec<String> = failing
+            .iter()
+            .map(|case| {
+                case.to_string()
+                    .chars()
+                    .map(|c| match c {
+                        ' ' | '!'..='~' => c.to_string(),
+                        _ => c.escape_unicode().to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
         panic!(
             "{} disagreement(s) with Better Auth (stored in {}):\n{}",
             failing.len(),
