@@ -31,8 +31,8 @@ use tokio::task::JoinSet;
 const SECRET: &str = "access-control-secret-0123456789abcdefghijklmn";
 /// The generator's seed: fixed, so every run asks the same questions.
 const SEED: u64 = 0xACCE55;
-/// Generated cases per side (replayed regressions come on top).
-const CASES_PER_SIDE: usize = 700;
+/// Random cases per side (the grid and replayed regressions come on top).
+const CASES_PER_SIDE: usize = 600;
 /// A role no module defines, and a resource and an action no statement declares.
 const UNKNOWN_ROLE: &str = "ghost";
 const UNKNOWN_RESOURCE: &str = "widget";
@@ -233,6 +233,8 @@ struct Pool {
     /// What some role allows on a resource (half the requested resources are drawn from these,
     /// so that requests are granted often enough to matter).
     grants: Vec<(String, Vec<String>)>,
+    /// One `(role, resource, action)` each role is granted.
+    granted: Vec<(String, String, String)>,
 }
 
 fn permission_of(text: &str) -> Value {
@@ -255,21 +257,26 @@ impl Pool {
         let roles = roles.as_object().expect("roles");
         let mut names: Vec<String> = roles.keys().cloned().collect();
         let mut grants: Vec<(String, Vec<String>)> = Vec::new();
-        for statements in roles.values() {
-            for (resource, actions) in statements.as_object().expect("a role") {
-                grants.push((resource.clone(), actions_of(actions)));
-            }
-        }
-        for (role, permission) in rows {
+        let mut granted: Vec<(String, String, String)> = Vec::new();
+        let rows: Vec<(&str, Value)> = rows.iter().map(|(r, p)| (*r, permission_of(p))).collect();
+        let every = roles
+            .iter()
+            .map(|(r, p)| (r.as_str(), p))
+            .chain(rows.iter().map(|(r, p)| (*r, p)));
+        for (role, statements) in every {
             if !names.iter().any(|n| n == role) {
-                names.push((*role).to_owned());
+                names.push(role.to_owned());
             }
-            for (resource, actions) in permission_of(permission).as_object().expect("a permission")
-            {
-                grants.push((resource.clone(), actions_of(actions)));
+            for (resource, actions) in statements.as_object().expect("a role") {
+                let actions = actions_of(actions);
+                if let Some(action) = actions.first() {
+                    if !granted.iter().any(|(r, _, _)| r == role) {
+                        granted.push((role.to_owned(), resource.clone(), action.clone()));
+                    }
+                    grants.push((resource.clone(), actions));
+                }
             }
         }
-        grants.retain(|(_, actions)| !actions.is_empty());
         names.push(UNKNOWN_ROLE.to_owned());
         let mut resources: Vec<(String, Vec<String>)> = statements
             .as_object()
@@ -289,6 +296,7 @@ impl Pool {
             roles: names,
             resources,
             grants,
+            granted,
         }
     }
 
@@ -337,7 +345,11 @@ impl Pool {
 
     /// 1–3 distinct resources, each with 0–3 actions, sometimes in the object form.
     fn permissions(&self, rng: &mut Rng) -> Value {
-        let count = 1 + rng.below(3);
+        let count = match rng.below(10) {
+            0..=4 => 1,
+            5..=7 => 2,
+            _ => 3,
+        };
         let mut request = serde_json::Map::new();
         while request.len() < count {
             let (resource, actions) = if rng.one_in(2) {
@@ -348,9 +360,13 @@ impl Pool {
             if request.contains_key(resource) {
                 continue;
             }
-            let wanted: Vec<Value> = (0..rng.below(4))
-                .map(|_| json!(rng.pick(actions)))
-                .collect();
+            let many = match rng.below(10) {
+                0 => 0,
+                1..=5 => 1,
+                6..=8 => 2,
+                _ => 3,
+            };
+            let wanted: Vec<Value> = (0..many).map(|_| json!(rng.pick(actions))).collect();
             let value = if rng.one_in(6) {
                 match rng.below(6) {
                     0..=3 => json!({"actions": wanted, "connector": "OR"}),
@@ -365,6 +381,43 @@ impl Pool {
         Value::Object(request)
     }
 
+    /// Every role (none, each name, the unknown one) asked every single action (each declared
+    /// one and an unknown one, of each resource and an unknown one); then each role that is
+    /// granted something asked it with each of [`SPACES`] before and after its name.
+    fn grid(&self, side: &str, no_roles: &[Value]) -> Vec<Value> {
+        let case = |role: Value, resource: &str, action: &str| {
+            let mut case = json!({
+                "side": side,
+                "role": role,
+                "permissions": {resource: [action]},
+                "connector": "AND",
+            });
+            if side == "admin" {
+                case["user"] = json!("subject");
+            }
+            case
+        };
+        let mut cases = Vec::new();
+        let roles = no_roles
+            .iter()
+            .cloned()
+            .chain(self.roles.iter().map(|r| json!(r)));
+        for role in roles {
+            for (resource, actions) in &self.resources {
+                for action in actions {
+                    cases.push(case(role.clone(), resource, action));
+                }
+            }
+        }
+        for (role, resource, action) in &self.granted {
+            for space in SPACES {
+                cases.push(case(json!(format!("{space}{role}")), resource, action));
+                cases.push(case(json!(format!("{role}{space}")), resource, action));
+            }
+        }
+        cases
+    }
+
     fn connector(rng: &mut Rng) -> &'static str {
         if rng.one_in(4) { "OR" } else { "AND" }
     }
@@ -377,11 +430,13 @@ fn is_list_form(permissions: &Value) -> bool {
         .is_some_and(|m| m.values().all(Value::is_array))
 }
 
-/// The generated cases: `{"side": "admin", "user": "subject" | "root", "role", "permissions",
-/// "connector"}` and `{"side": "organization", "role", "permissions", "connector"}`.
+/// The generated cases: each side's grid ([`Pool::grid`]), then random ones. `{"side": "admin",
+/// "user": "subject" | "root", "role", "permissions", "connector"}` and `{"side":
+/// "organization", "role", "permissions", "connector"}`.
 fn generate(admin: &Pool, organization: &Pool) -> Vec<Value> {
     let mut rng = Rng(SEED);
-    let mut cases = Vec::with_capacity(2 * CASES_PER_SIDE);
+    let mut cases = admin.grid("admin", &[Value::Null, json!("")]);
+    cases.extend(organization.grid("organization", &[json!("")]));
     for _ in 0..CASES_PER_SIDE {
         let role = admin.role(&mut rng, true);
         let permissions = admin.permissions(&mut rng);
