@@ -5,8 +5,8 @@
 //!
 //! - The exporter: its output is what `AccessControl::parse` accepts (the statements checked),
 //!   and a module exporting nothing stops it with a message.
-//! - A differential test on a fixed seed: generated role strings and permission requests, each
-//!   decided by Better Auth (its `POST /admin/has-permission` and `POST
+//! - A differential test on a fixed seed: every role asked every single action, then generated
+//!   role strings and permission requests, each decided by Better Auth (its `POST /admin/has-permission` and `POST
 //!   /organization/has-permission` as a signed-in user or member whose role the test sets, or
 //!   the test-only route `POST /test/access/authorize` for what those endpoints cannot say: a
 //!   top-level connector, the object form `{"actions": [...], "connector": "OR"}`) and by ours;
@@ -37,8 +37,8 @@ const CASES_PER_SIDE: usize = 450;
 const UNKNOWN_ROLE: &str = "ghost";
 const UNKNOWN_RESOURCE: &str = "widget";
 const UNKNOWN_ACTION: &str = "fly";
-/// White space around role names: JavaScript's `trim` removes all but NEL (U+0085), Rust's
-/// `str::trim` all but ZWNBSP (U+FEFF).
+/// White space around role names. Of these, JavaScript's `trim` (the organization plugin's
+/// `parseRoleList`) removes all but NEL (U+0085); Rust's `str::trim` all but ZWNBSP (U+FEFF).
 const SPACES: [char; 8] = [
     ' ', '\t', '\n', '\u{a0}', '\u{85}', '\u{feff}', '\u{2028}', '\u{3000}',
 ];
