@@ -39,7 +39,8 @@
 //                         ADMIN_USER_IDS (comma-separated) as adminUserIds; plus a test-only route
 //                         POST /test/access/authorize {role, permissions, connector, organization?}
 //                         answering Better Auth's own role(...).authorize(permissions, connector)
-//                         for each comma-separated role (the connector the endpoints do not take)
+//                         for each comma-separated role (the connector the endpoints do not take);
+//                         asPlugin, organizationId and batches: see authorizeEach below
 //   SERIAL_IDS=1          advanced.database.generateId: "serial" (integer ids: organization N and
 //                         user N share the number N)
 //
@@ -135,6 +136,9 @@ const options = {
   logger: { level: "error" },
 };
 const accessControl = env.ACCESS_CONTROL === "1" ? await import("./access-control.mjs") : null;
+// Imported only with the app's roles (the organization plugin's own hasPermission and parseRoles,
+// for the test-only route below).
+const organizationPlugin = accessControl ? await import("better-auth/plugins/organization") : null;
 if (profile !== "noadmin") {
   const adminOptions = profile === "default" ? {} : { schema: snakeAdmin };
   if (accessControl) {
@@ -191,16 +195,15 @@ if (env.OAUTH_PROVIDER === "1") {
     }),
   );
 }
+const organizationOptions = accessControl && {
+  teams: { enabled: true },
+  ac: accessControl.organizationAc,
+  roles: accessControl.organizationRoles,
+  creatorRole: accessControl.creatorRole,
+  dynamicAccessControl: { enabled: true },
+};
 if (accessControl) {
-  options.plugins.push(
-    organization({
-      teams: { enabled: true },
-      ac: accessControl.organizationAc,
-      roles: accessControl.organizationRoles,
-      creatorRole: accessControl.creatorRole,
-      dynamicAccessControl: { enabled: true },
-    }),
-  );
+  options.plugins.push(organization(organizationOptions));
 } else if (env.ORGANIZATION === "1") {
   options.plugins.push(organization({ teams: { enabled: true } }));
 }
@@ -236,13 +239,32 @@ const readJson = (req) =>
 const answer = (res, status, value) =>
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
 // The plugins' server-only endpoints, for the tests (never in a real deployment).
-const authorizeEach = ({ role, permissions, connector, organization: inOrganization }) => {
+//
+// With `asPlugin: true` the role is read as the plugin's hasPermission reads it: the admin
+// plugin's `role || defaultRole || "user"` split on "," as is (admin/has-permission.mjs), the
+// organization plugin's list trimmed by its own parseRoles. With `organizationId` (organization,
+// no top-level connector) the answer is the organization plugin's own exported hasPermission,
+// the organization's dynamic roles merged in (the endpoint's body schema refuses the object form
+// {actions, connector}; the function takes it). An array body is a batch: an array of answers.
+const authorizeEach = async ({ role, permissions, connector, organization: inOrganization, organizationId, asPlugin }) => {
+  if (inOrganization && organizationId !== undefined && (connector ?? "AND") === "AND") {
+    const context = await auth.$context;
+    const success = await organizationPlugin.hasPermission(
+      { role: String(role ?? ""), options: organizationOptions, permissions, organizationId },
+      { context },
+    );
+    return { success };
+  }
   const table = inOrganization ? accessControl.organizationRoles : accessControl.roles;
-  const names = String(role).split(",");
+  let names = String(role).split(",");
+  if (asPlugin && inOrganization) names = organizationPlugin.parseRoles(String(role ?? "")).split(",");
+  if (asPlugin && !inOrganization) names = String(role || accessControl.defaultRole || "user").split(",");
   return { success: names.some((name) => table[name]?.authorize(permissions, connector)?.success === true) };
 };
 const testRoutes = {
-  "/test/access/authorize": accessControl && (async (body) => authorizeEach(body)),
+  "/test/access/authorize":
+    accessControl &&
+    (async (body) => (Array.isArray(body) ? Promise.all(body.map(authorizeEach)) : authorizeEach(body))),
   "/test/api-keys": env.API_KEYS === "1" && ((body) => auth.api.createApiKey({ body })),
   "/test/api-keys/verify": env.API_KEYS === "1" && ((body) => auth.api.verifyApiKey({ body })),
   "/test/oauth/client":

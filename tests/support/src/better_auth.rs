@@ -572,6 +572,15 @@ impl BetterAuthServer {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Better Auth's own answers on the test-only route `POST /test/access/authorize` (with
+    /// `access_control`): `body` is one question or an array of them (see server.mjs), the
+    /// answer `{success}` or an array of those.
+    pub async fn access_authorize(&self, body: Value) -> Value {
+        let reply = self.test_route("/test/access/authorize", body).await;
+        assert_eq!(reply.0, 200, "/test/access/authorize failed: {}", reply.1);
+        reply.1
+    }
+
     /// Registers an OAuth client server-side (oauth-provider's `adminCreateOAuthClient`) as the
     /// signed-in `owner`: the plugin's answer, `client_id` and `client_secret` included.
     pub async fn create_oauth_client(&self, body: Value, owner: &Credential) -> Value {

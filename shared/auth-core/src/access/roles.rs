@@ -173,7 +173,8 @@ impl AccessControl {
     }
 
     /// The organization plugin's `hasPermission` for a member: `member_role` split on `,`
-    /// (trimmed, empty names dropped, as the organization plugin parses it) against `roles`
+    /// (trimmed as JavaScript trims, empty names dropped, as the organization plugin's
+    /// `parseRoleList` parses it) against `roles`
     /// ([`AccessControl::organization_roles`], or [`AccessControl::organization_roles_with`]
     /// for an organization with dynamic roles).
     pub fn member_may(
@@ -184,7 +185,7 @@ impl AccessControl {
     ) -> bool {
         member_role
             .split(',')
-            .map(str::trim)
+            .map(|name| name.trim_matches(is_js_white_space))
             .filter(|name| !name.is_empty())
             .any(|name| {
                 roles
@@ -244,6 +245,13 @@ impl AccessControl {
     pub fn creator_role(&self) -> &str {
         &self.creator_role
     }
+}
+
+/// White space to JavaScript's `String.prototype.trim` (ECMAScript's WhiteSpace and
+/// LineTerminator): Unicode's `White_Space` (what `str::trim` removes) but NEL (U+0085), plus
+/// ZWNBSP (U+FEFF). A role `"owner\u{feff}"` is `owner` to Better Auth; `"owner\u{85}"` is not.
+fn is_js_white_space(c: char) -> bool {
+    c == '\u{feff}' || (c.is_whitespace() && c != '\u{85}')
 }
 
 /// Parses a JSON setting; the error names the key where it went wrong (`roles.a.user: invalid
@@ -409,6 +417,33 @@ mod tests {
             &req(r#"{"organization":["delete"]}"#),
             Connector::And
         ));
+    }
+
+    /// Found by the differential test (tests/e2e/access_control.rs): the organization plugin
+    /// trims role names with JavaScript's `trim`, whose white space is not Rust's.
+    #[test]
+    fn member_roles_are_trimmed_as_javascript_trims_them() {
+        let roles = AccessControl::default().organization_roles().clone();
+        let delete = req(r#"{"organization":["delete"]}"#);
+        for trimmed in [
+            " owner",
+            "owner\t",
+            "\u{feff}owner",
+            "member,\u{feff}owner",
+            "\u{a0}owner\u{3000}",
+            "\u{2028}owner\n",
+        ] {
+            assert!(
+                AccessControl::member_may(&roles, trimmed, &delete, Connector::And),
+                "{trimmed:?}"
+            );
+        }
+        for kept in ["owner\u{85}", "\u{85}owner", "\u{200b}owner"] {
+            assert!(
+                !AccessControl::member_may(&roles, kept, &delete, Connector::And),
+                "{kept:?}"
+            );
+        }
     }
 
     #[test]
