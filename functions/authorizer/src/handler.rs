@@ -52,7 +52,7 @@ pub fn handle(
     event: LambdaEvent<AuthorizerPayload>,
 ) -> impl Future<Output = Result<AuthorizerResponse, AuthorizerError>> + '_ {
     // Not `async`: one future fewer around the decision.
-    answer(auth, event.payload.0)
+    answer(auth, event.payload.0, event.context.xray_trace_id)
 }
 
 /// [`handle`] for an event given as a JSON value (tests); the answer as the JSON API Gateway
@@ -62,17 +62,21 @@ pub async fn handle_json(
     event: LambdaEvent<Value>,
 ) -> Result<Value, AuthorizerError> {
     let json = event.payload.to_string();
-    let response = answer(auth, AuthorizerEvent::parse(&json, auth.extra_headers())).await?;
+    let parsed = AuthorizerEvent::parse(&json, auth.extra_headers());
+    let response = answer(auth, parsed, event.context.xray_trace_id).await?;
     serde_json::to_value(response).map_err(|_| AuthorizerError::Internal)
 }
 
 async fn answer(
     auth: &Authenticator,
     event: Result<AuthorizerEvent<'_>, EventError>,
+    trace_id: Option<String>,
 ) -> Result<AuthorizerResponse, AuthorizerError> {
     let started = Instant::now();
+    // The X-Ray trace id (the runtime's `Lambda-Runtime-Trace-Id`) on the decision's line.
+    let trace_id = trace_id.as_deref().unwrap_or("-");
     let event = event.map_err(|error| {
-        tracing::error!(decision = "error", reason = "bad_event", error = %error, "authorizer event refused");
+        tracing::error!(decision = "error", reason = "bad_event", error = %error, trace_id, "authorizer event refused");
         AuthorizerError::Internal
     })?;
     let attempt = auth.attempt(&event.credentials(auth.api_key_only())).await;
@@ -90,6 +94,7 @@ async fn answer(
             tracing::error!(
                 decision = "error",
                 event = event.kind(),
+            trace_id,
                 reason = error.code(),
                 error = %error,
                 token = fp,
@@ -108,6 +113,7 @@ async fn answer(
         ) => tracing::info!(
             decision = "deny",
             event = event.kind(),
+            trace_id,
             reason = refusal.code(),
             user_id = %ok.identity.user_id,
             method = ok.method.as_str(),
@@ -117,6 +123,7 @@ async fn answer(
         (Ok(ok), _) => tracing::info!(
             decision = "allow",
             event = event.kind(),
+            trace_id,
             user_id = %ok.identity.user_id,
             session_id = ok.identity.session_id.as_deref().unwrap_or("-"),
             source = ok.source.as_str(),
@@ -127,6 +134,7 @@ async fn answer(
         (Err(error), _) if error.outcome() == Outcome::Unavailable => tracing::error!(
             decision = "error",
             event = event.kind(),
+            trace_id,
             reason = error.code(),
             error = %error,
             token = fp,
@@ -139,6 +147,7 @@ async fn answer(
                 "unauthorized"
             },
             event = event.kind(),
+            trace_id,
             reason = error.code(),
             user_id = error.user_id().unwrap_or("-"),
             token = fp,

@@ -175,6 +175,11 @@ fn the_runtime_never_writes_the_raw_event_at_rust_log_trace() {
     let answer = answer.unwrap_or_else(|_| panic!("no answer from the authorizer: {logs}"));
     assert!(answer.contains("req-1"), "{answer}");
     assert!(logs.contains("\"level\""), "the binary logs at all: {logs}");
+    // The decision's line carries the X-Ray trace id the runtime was handed.
+    assert!(
+        logs.contains("\"trace_id\":\"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0\""),
+        "no trace id on the decision's line: {logs}"
+    );
     assert!(
         !logs.contains(SECRET_TOKEN),
         "the token reached the logs: {logs}"
