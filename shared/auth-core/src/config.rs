@@ -560,9 +560,10 @@ mod tests {
             ),
         ])
         .expect("valid");
-        assert_eq!(c.schema.user.table.as_deref(), Some("users"));
+        assert_eq!(c.schema.tables.user.table.as_deref(), Some("users"));
         assert_eq!(
             c.schema
+                .tables
                 .session
                 .fields
                 .get(&crate::schema::SessionField::UserId)
