@@ -18,6 +18,7 @@
 //! | sessions in Redis: values as Better Auth writes them, garbage, a frozen or gone Redis; our functions on Redis | `secondary_storage` |
 //! | JWTs (every key algorithm, JWKS rotation, grace period), the cookie cache (every strategy, chunked), the result cache, forged tokens | `stateless` |
 //! | API keys from `@better-auth/api-key`: quota, refill, rate limit, disabled, expired, banned owner | `api_keys` |
+//! | the organization plugin's dynamic roles (`organizationRole`): read as stored, absent without the table, renamed | `organization_roles` (created through Better Auth: `better_auth::organizations::dynamic_roles_created_through_better_auth_are_read_back`) |
 //! | hostile input to every route and random authorizer events | `bad_input` |
 //! | PostgreSQL stopped, frozen or slow, lost connections, an exhausted pool, the key source down | `faults` |
 //! | PgBouncer in transaction-pooling mode | `pgbouncer` (the functions' routes through it: `openapi`) |
@@ -71,6 +72,7 @@ mod impersonation;
 mod load;
 mod me_routes;
 mod openapi;
+mod organization_roles;
 mod own_functions;
 mod pgbouncer;
 mod route_tables;

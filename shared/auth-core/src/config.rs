@@ -564,9 +564,10 @@ mod tests {
             ),
         ])
         .expect("valid");
-        assert_eq!(c.schema.user.table.as_deref(), Some("users"));
+        assert_eq!(c.schema.tables.user.table.as_deref(), Some("users"));
         assert_eq!(
             c.schema
+                .tables
                 .session
                 .fields
                 .get(&crate::schema::SessionField::UserId)

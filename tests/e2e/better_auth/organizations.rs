@@ -1,6 +1,7 @@
 //! The organization plugin: the active organization, its slug, the member's role and the active
 //! team reach the context only while Better Auth's own membership tables confirm them.
 
+use auth_core::AuthStore;
 use serde_json::{Value, json};
 use test_support::better_auth::{Credential, Profile, ServerOptions, Version};
 use test_support::events::Shape;
@@ -22,6 +23,14 @@ async fn organization_flows(keeping: &str, version: Version) {
     options.version = version;
     options.cookie_cache = Some("compact");
     let ctx = Ctx::start(options).await;
+    // Without `dynamicAccessControl` the plugin has no `organizationRole` table.
+    assert!(
+        !ctx.authenticator_with(&[])
+            .store()
+            .has_organization_roles()
+            .await
+            .expect("answers")
+    );
     let requiring = ctx.authenticator_with(&[("BETTER_AUTH_REQUIRE_ACTIVE_ORGANIZATION", "true")]);
     let context_of = |ours: Ours| match ours {
         Ours::Allow(context) => context,
@@ -256,4 +265,67 @@ async fn organizations_agree_in_redis() {
 #[tokio::test]
 async fn organizations_agree_on_better_auth_1_6() {
     organization_flows("database", Version::V1_6).await;
+}
+
+/// Roles created through Better Auth's `dynamicAccessControl` (`POST /organization/create-role`,
+/// its migrator's `organizationRole` table) are read back by `AuthStore::organization_roles`,
+/// the permission as the JSON text Better Auth stored.
+#[tokio::test]
+async fn dynamic_roles_created_through_better_auth_are_read_back() {
+    let mut options = ServerOptions::new(Profile::Default, SECRET);
+    options.access_control = true;
+    let ctx = Ctx::start(options).await;
+    let owner = ctx.ba.sign_up(&email("rhea")).await;
+    let cookie = Credential::Cookie(owner.cookie.clone());
+    let slug = format!("roles-{}", &owner.user_id[..8].to_lowercase());
+    let created = ctx
+        .ba
+        .post_ok(
+            "/organization/create",
+            json!({"name": "Roles", "slug": slug}),
+            &cookie,
+        )
+        .await;
+    let org_id = created["id"].as_str().expect("organization id").to_owned();
+    let auth = ctx.authenticator_with(&[]);
+    assert!(
+        auth.store()
+            .has_organization_roles()
+            .await
+            .expect("answers")
+    );
+    assert_eq!(
+        auth.store()
+            .organization_roles(&org_id)
+            .await
+            .expect("answers"),
+        vec![]
+    );
+    ctx.ba
+        .post_ok(
+            "/organization/create-role",
+            json!({
+                "organizationId": org_id,
+                "role": "invoicer",
+                "permission": {"invoice": ["create", "read"]},
+            }),
+            &cookie,
+        )
+        .await;
+    let rows = auth
+        .store()
+        .organization_roles(&org_id)
+        .await
+        .expect("answers");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].role, "invoicer");
+    let permission: Value = serde_json::from_str(&rows[0].permission).expect("JSON text");
+    assert_eq!(permission, json!({"invoice": ["create", "read"]}));
+    assert_eq!(
+        auth.store()
+            .organization_roles("another-organization")
+            .await
+            .expect("answers"),
+        vec![]
+    );
 }

@@ -74,8 +74,7 @@ impl AccountStore<'_> {
     pub async fn accounts_of(&self, user_id: &str) -> Result<Vec<AccountInfo>, AccountError> {
         let accounts = self
             .layout
-            .account
-            .as_ref()
+            .table::<AccountField>()
             .ok_or(AccountError::Unsupported("no account table"))?;
         let order = match accounts.column(AccountField::CreatedAt) {
             Some(_) => accounts.col("a", AccountField::CreatedAt),

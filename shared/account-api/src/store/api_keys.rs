@@ -142,8 +142,7 @@ impl ApiKeyColumns {
 impl AccountStore<'_> {
     fn api_key_table(&self) -> Result<&TableLayout<ApiKeyField>, AccountError> {
         self.layout
-            .api_key
-            .as_ref()
+            .table::<ApiKeyField>()
             .ok_or(AccountError::Unsupported(
                 "there is no API key table (apikey)",
             ))

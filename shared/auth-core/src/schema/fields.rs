@@ -1,102 +1,49 @@
 //! Better Auth's models and their fields, as types: a field is an enum variant, never a string,
 //! so a misspelt field is a compile error rather than a silently selected `id`.
+//!
+//! This file is the model registry: a model is declared once, in `models!` (its name, the
+//! table names tried, its variables) and `model_fields!` (its fields). The overrides, the
+//! layout and detection are generic over it ([`ModelSet`]), so a new model touches this file
+//! alone on the schema side.
 
-/// The Better Auth models we read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Model {
+models! {
     /// Better Auth's `user` model.
-    User,
+    User: UserField in user = "user",
+        tables ["user", "users"], "BETTER_AUTH_USER_TABLE", "BETTER_AUTH_USER_FIELDS";
     /// Better Auth's `session` model.
-    Session,
+    Session: SessionField in session = "session",
+        tables ["session", "sessions", "user_sessions"],
+        "BETTER_AUTH_SESSION_TABLE", "BETTER_AUTH_SESSION_FIELDS";
     /// Better Auth's `account` model (linked sign-in methods). Optional.
-    Account,
+    Account: AccountField in account = "account",
+        tables ["account", "accounts", "user_accounts"],
+        "BETTER_AUTH_ACCOUNT_TABLE", "BETTER_AUTH_ACCOUNT_FIELDS";
     /// The jwt plugin's `jwks` model (public keys; the private ones are never read). Optional.
-    Jwks,
+    Jwks: JwksField in jwks = "jwks",
+        tables ["jwks"], "BETTER_AUTH_JWKS_TABLE", "BETTER_AUTH_JWKS_FIELDS";
     /// The api-key plugin's `apikey` model (`@better-auth/api-key`). Optional.
-    ApiKey,
+    ApiKey: ApiKeyField in api_key = "apikey",
+        tables ["apikey", "api_key", "api_keys"],
+        "BETTER_AUTH_API_KEY_TABLE", "BETTER_AUTH_API_KEY_FIELDS";
     /// The organization plugin's `organization` model. Optional.
-    Organization,
+    Organization: OrganizationField in organization = "organization",
+        tables ["organization", "organizations"],
+        "BETTER_AUTH_ORGANIZATION_TABLE", "BETTER_AUTH_ORGANIZATION_FIELDS";
     /// The organization plugin's `member` model. Optional.
-    Member,
+    Member: MemberField in member = "member",
+        tables ["member", "members"], "BETTER_AUTH_MEMBER_TABLE", "BETTER_AUTH_MEMBER_FIELDS";
     /// The organization plugin's `team` model (teams enabled). Optional.
-    Team,
+    Team: TeamField in team = "team",
+        tables ["team", "teams"], "BETTER_AUTH_TEAM_TABLE", "BETTER_AUTH_TEAM_FIELDS";
     /// The organization plugin's `teamMember` model (teams enabled). Optional.
-    TeamMember,
-}
-
-impl Model {
-    /// Every model, in detection order.
-    pub const ALL: [Model; 9] = [
-        Self::User,
-        Self::Session,
-        Self::Account,
-        Self::Jwks,
-        Self::ApiKey,
-        Self::Organization,
-        Self::Member,
-        Self::Team,
-        Self::TeamMember,
-    ];
-
-    /// The model's name in Better Auth.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Session => "session",
-            Self::Account => "account",
-            Self::Jwks => "jwks",
-            Self::ApiKey => "apikey",
-            Self::Organization => "organization",
-            Self::Member => "member",
-            Self::Team => "team",
-            Self::TeamMember => "teamMember",
-        }
-    }
-
-    /// Table names tried, in order, when none is configured.
-    pub fn default_tables(self) -> &'static [&'static str] {
-        match self {
-            Self::User => &["user", "users"],
-            Self::Session => &["session", "sessions", "user_sessions"],
-            Self::Account => &["account", "accounts", "user_accounts"],
-            Self::Jwks => &["jwks"],
-            Self::ApiKey => &["apikey", "api_key", "api_keys"],
-            Self::Organization => &["organization", "organizations"],
-            Self::Member => &["member", "members"],
-            Self::Team => &["team", "teams"],
-            Self::TeamMember => &["teamMember", "team_member", "team_members"],
-        }
-    }
-
-    /// The environment variable that names the table.
-    pub fn table_variable(self) -> &'static str {
-        match self {
-            Self::User => "BETTER_AUTH_USER_TABLE",
-            Self::Session => "BETTER_AUTH_SESSION_TABLE",
-            Self::Account => "BETTER_AUTH_ACCOUNT_TABLE",
-            Self::Jwks => "BETTER_AUTH_JWKS_TABLE",
-            Self::ApiKey => "BETTER_AUTH_API_KEY_TABLE",
-            Self::Organization => "BETTER_AUTH_ORGANIZATION_TABLE",
-            Self::Member => "BETTER_AUTH_MEMBER_TABLE",
-            Self::Team => "BETTER_AUTH_TEAM_TABLE",
-            Self::TeamMember => "BETTER_AUTH_TEAM_MEMBER_TABLE",
-        }
-    }
-
-    /// The environment variable that maps fields to columns.
-    pub fn fields_variable(self) -> &'static str {
-        match self {
-            Self::User => "BETTER_AUTH_USER_FIELDS",
-            Self::Session => "BETTER_AUTH_SESSION_FIELDS",
-            Self::Account => "BETTER_AUTH_ACCOUNT_FIELDS",
-            Self::Jwks => "BETTER_AUTH_JWKS_FIELDS",
-            Self::ApiKey => "BETTER_AUTH_API_KEY_FIELDS",
-            Self::Organization => "BETTER_AUTH_ORGANIZATION_FIELDS",
-            Self::Member => "BETTER_AUTH_MEMBER_FIELDS",
-            Self::Team => "BETTER_AUTH_TEAM_FIELDS",
-            Self::TeamMember => "BETTER_AUTH_TEAM_MEMBER_FIELDS",
-        }
-    }
+    TeamMember: TeamMemberField in team_member = "teamMember",
+        tables ["teamMember", "team_member", "team_members"],
+        "BETTER_AUTH_TEAM_MEMBER_TABLE", "BETTER_AUTH_TEAM_MEMBER_FIELDS";
+    /// The organization plugin's `organizationRole` model (`dynamicAccessControl` enabled): roles
+    /// created at run time, per organization. Optional.
+    OrganizationRole: OrganizationRoleField in organization_role = "organizationRole",
+        tables ["organizationRole", "organization_role", "organization_roles"],
+        "BETTER_AUTH_ORGANIZATION_ROLE_TABLE", "BETTER_AUTH_ORGANIZATION_ROLE_FIELDS";
 }
 
 /// How a column is read.
@@ -115,7 +62,7 @@ pub enum Kind {
 
 /// A field of one Better Auth model.
 pub trait ModelField:
-    Copy + Eq + Ord + std::hash::Hash + std::fmt::Debug + Send + Sync + 'static
+    Registered + Copy + Eq + Ord + std::hash::Hash + std::fmt::Debug + Send + Sync + 'static
 {
     /// The model the field belongs to.
     const MODEL: Model;
@@ -133,30 +80,38 @@ pub trait ModelField:
     }
 }
 
-macro_rules! model_fields {
-    ($(#[$doc:meta])* $ty:ident for $model:ident {
-        $($(#[$vdoc:meta])* $variant:ident = $name:literal, $kind:ident, $required:literal;)*
-    }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum $ty {
-            $($(#[$vdoc])* $variant,)*
-        }
+/// What a [`ModelSet`] holds for each model: a type made from the model's field type, e.g.
+/// the model's overrides or its resolved table.
+pub trait PerModel {
+    /// The value for the model whose fields are `F`.
+    type Of<F: ModelField>;
+}
 
-        impl ModelField for $ty {
-            const MODEL: Model = Model::$model;
-            const ALL: &'static [Self] = &[$(Self::$variant),*];
-            fn name(self) -> &'static str {
-                match self { $(Self::$variant => $name,)* }
-            }
-            fn kind(self) -> Kind {
-                match self { $(Self::$variant => Kind::$kind,)* }
-            }
-            fn required(self) -> bool {
-                match self { $(Self::$variant => $required,)* }
-            }
-        }
-    };
+/// Makes one model's entry of a [`ModelSet`]: a function generic over the model, called for
+/// every model in registry order.
+pub trait BuildEach<W: PerModel> {
+    /// Why an entry could not be made (the first error stops the build).
+    type Error;
+    /// The entry of the model whose fields are `F`.
+    fn build<F: ModelField>(&mut self) -> Result<W::Of<F>, Self::Error>;
+}
+
+/// Looks at every model's entry of a [`ModelSet`], in registry order.
+pub trait VisitEach<W: PerModel> {
+    /// Called with the entry of the model whose fields are `F`.
+    fn visit<F: ModelField>(&mut self, entry: &W::Of<F>);
+}
+
+/// A field type's place in a [`ModelSet`] (written by `models!`).
+pub trait Registered: Sized {
+    /// This model's entry.
+    fn of<W: PerModel>(set: &ModelSet<W>) -> &W::Of<Self>
+    where
+        Self: ModelField;
+    /// This model's entry, to change it.
+    fn of_mut<W: PerModel>(set: &mut ModelSet<W>) -> &mut W::Of<Self>
+    where
+        Self: ModelField;
 }
 
 model_fields! {
@@ -349,5 +304,23 @@ model_fields! {
         TeamId = "teamId", Text, true;
         /// `userId`
         UserId = "userId", Text, true;
+    }
+}
+
+model_fields! {
+    /// The organization plugin's `organizationRole` fields (`dynamicAccessControl` enabled).
+    OrganizationRoleField for OrganizationRole {
+        /// `id`
+        Id = "id", Text, true;
+        /// `organizationId`
+        OrganizationId = "organizationId", Text, true;
+        /// `role`: the role's name
+        Role = "role", Text, true;
+        /// `permission`: JSON text, e.g. `{"invoice":["create"]}`
+        Permission = "permission", Text, true;
+        /// `createdAt`
+        CreatedAt = "createdAt", Timestamp, false;
+        /// `updatedAt`
+        UpdatedAt = "updatedAt", Timestamp, false;
     }
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::fields::{
-    AccountField, ApiKeyField, JwksField, Kind, MemberField, ModelField, OrganizationField,
-    SessionField, TeamField, TeamMemberField, UserField,
+    Kind, MemberField, ModelField, ModelSet, OrganizationField, PerModel, SessionField, TeamField,
+    TeamMemberField, UserField,
 };
 use super::identifier::quote;
 
@@ -246,12 +246,8 @@ pub struct SchemaLayout {
     pub user: TableLayout<UserField>,
     /// The session table (absent only when sessions live in secondary storage alone).
     pub session: Option<TableLayout<SessionField>>,
-    /// The account table, when there is one that fits.
-    pub account: Option<TableLayout<AccountField>>,
-    /// The jwt plugin's key table, when there is one that fits.
-    pub jwks: Option<TableLayout<JwksField>>,
-    /// The api-key plugin's table, when there is one that fits.
-    pub api_key: Option<TableLayout<ApiKeyField>>,
+    /// Every model's table, when there is one that fits (read them with [`Self::table`]).
+    pub tables: ModelSet<Found>,
     /// User columns the context carries: `(field, column)`, the plugin fields that exist and
     /// the configured ones.
     pub user_context: Vec<(String, Column)>,
@@ -259,6 +255,14 @@ pub struct SchemaLayout {
     pub organizations: Option<OrganizationLayout>,
     /// How sessions are revoked.
     pub revocation: Revocation,
+}
+
+/// [`ModelSet`] of resolved tables: `None` where no table fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {}
+
+impl PerModel for Found {
+    type Of<F: ModelField> = Option<TableLayout<F>>;
 }
 
 /// The organization plugin's tables: what confirms a session's active organization (and team).
@@ -273,6 +277,11 @@ pub struct OrganizationLayout {
 }
 
 impl SchemaLayout {
+    /// The table of the model whose fields are `F`, when there is one that fits.
+    pub fn table<F: ModelField>(&self) -> Option<&TableLayout<F>> {
+        self.tables.get::<F>().as_ref()
+    }
+
     /// Whether the admin plugin's columns (`role`, `banned`, `banReason`, `banExpires`) exist.
     pub fn has_admin_columns(&self) -> bool {
         [

@@ -1,6 +1,7 @@
 //! Where Better Auth's tables live in this database, and how to read them safely.
 //!
-//! - [`fields`]: the models and their fields as types ([`UserField`], [`SessionField`], …).
+//! - [`fields`]: the model registry: every model and its fields, as types ([`UserField`],
+//!   [`SessionField`], …), declared once; [`ModelSet`] holds one value per model.
 //! - [`overrides`]: table and column names from configuration (`BETTER_AUTH_DB_SCHEMA`, …).
 //! - `resolve`: a pure function from `information_schema` rows (and configured overrides) to
 //!   a [`SchemaLayout`] (`layout`), so every schema variant is unit-testable.
@@ -12,6 +13,8 @@
 //! Every identifier is validated ([`validate_identifier`]) and quoted ([`quote`]): configuration
 //! can never inject SQL.
 
+#[macro_use]
+mod registry;
 pub mod fields;
 mod identifier;
 mod layout;
@@ -19,8 +22,9 @@ pub mod overrides;
 mod resolve;
 
 pub use fields::{
-    AccountField, ApiKeyField, JwksField, Kind, MemberField, Model, ModelField, OrganizationField,
-    SessionField, TeamField, TeamMemberField, UserField,
+    AccountField, ApiKeyField, BuildEach, JwksField, Kind, MemberField, Model, ModelField,
+    ModelSet, OrganizationField, OrganizationRoleField, PerModel, Registered, SessionField,
+    TeamField, TeamMemberField, UserField, VisitEach,
 };
 pub use identifier::{IdentifierError, quote, validate_identifier};
 pub use layout::{
@@ -165,30 +169,30 @@ mod tests {
                 ("valid_until", TZ),
             ],
         ));
-        let overrides = SchemaOverrides {
+        let mut overrides = SchemaOverrides {
             db_schema: Some("auth".into()),
-            user: TableOverride {
-                table: Some("members".into()),
-                fields: [
-                    (UserField::Id, "member_id"),
-                    (UserField::Email, "mail"),
-                    (UserField::EmailVerified, "verified"),
-                ]
-                .into_iter()
-                .map(|(a, b)| (a, b.to_owned()))
-                .collect(),
-            },
-            session: TableOverride {
-                table: Some("logins".into()),
-                fields: [
-                    (SessionField::UserId, "member"),
-                    (SessionField::ExpiresAt, "valid_until"),
-                ]
-                .into_iter()
-                .map(|(a, b)| (a, b.to_owned()))
-                .collect(),
-            },
             ..SchemaOverrides::default()
+        };
+        overrides.tables.user = TableOverride {
+            table: Some("members".into()),
+            fields: [
+                (UserField::Id, "member_id"),
+                (UserField::Email, "mail"),
+                (UserField::EmailVerified, "verified"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a, b.to_owned()))
+            .collect(),
+        };
+        overrides.tables.session = TableOverride {
+            table: Some("logins".into()),
+            fields: [
+                (SessionField::UserId, "member"),
+                (SessionField::ExpiresAt, "valid_until"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a, b.to_owned()))
+            .collect(),
         };
         let layout = resolve("auth", &c, &overrides).expect("resolves");
         let sql = lookup_sql(&layout);
@@ -218,6 +222,7 @@ mod tests {
     fn an_explicit_mapping_must_resolve_even_for_optional_fields() {
         let mut overrides = SchemaOverrides::default();
         overrides
+            .tables
             .user
             .fields
             .insert(UserField::Banned, "is_banned_typo".into());
@@ -235,6 +240,7 @@ mod tests {
         );
         let mut overrides = SchemaOverrides::default();
         overrides
+            .tables
             .session
             .fields
             .insert(SessionField::Revoked, "revokd".into());
@@ -277,6 +283,72 @@ mod tests {
         c.retain(|x| !(x.table == "member" && x.column == "role"));
         let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
         assert!(layout.organizations.is_none());
+    }
+
+    #[test]
+    fn dynamic_organization_roles_are_optional_and_overridable() {
+        use crate::store::postgres::lookups::OrganizationRoleLookup;
+        let mut c = better_auth_default();
+        let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
+        assert!(layout.table::<OrganizationRoleField>().is_none());
+        assert!(OrganizationRoleLookup::new(&layout).is_none());
+        c.extend(cols(
+            "organizationRole",
+            &[
+                ("id", "text"),
+                ("organizationId", "text"),
+                ("role", "text"),
+                ("permission", "text"),
+                ("createdAt", TZ),
+                ("updatedAt", TZ),
+            ],
+        ));
+        let layout = resolve("public", &c, &SchemaOverrides::default()).expect("resolves");
+        assert_eq!(
+            OrganizationRoleLookup::new(&layout).expect("a table").sql,
+            "SELECT r.\"role\"::text, r.\"permission\"::text FROM \"organizationRole\" AS r \
+             WHERE r.\"organizationId\" = $1"
+        );
+        // Renamed through its own variables, like every model.
+        let renamed = cols(
+            "org_roles",
+            &[
+                ("id", "uuid"),
+                ("org_id", "uuid"),
+                ("role", "text"),
+                ("perms", "text"),
+            ],
+        );
+        let env = [
+            ("BETTER_AUTH_ORGANIZATION_ROLE_TABLE", "org_roles"),
+            (
+                "BETTER_AUTH_ORGANIZATION_ROLE_FIELDS",
+                "organizationId=org_id,permission=perms",
+            ),
+        ];
+        let get = |k: &str| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let overrides = SchemaOverrides::parse(&crate::env::Env::new(&get)).expect("parses");
+        assert!(
+            overrides
+                .candidate_tables()
+                .contains(&"org_roles".to_owned())
+        );
+        let mut c = better_auth_default();
+        c.extend(renamed);
+        let layout = resolve("public", &c, &overrides).expect("resolves");
+        assert_eq!(
+            OrganizationRoleLookup::new(&layout).expect("a table").sql,
+            "SELECT r.\"role\"::text, r.\"perms\"::text FROM \"org_roles\" AS r \
+             WHERE r.\"org_id\" = CAST($1::text AS uuid)"
+        );
+        // Without its `permission` column the table does not fit, and is left out (optional).
+        c.retain(|x| !(x.table == "org_roles" && x.column == "perms"));
+        let layout = resolve("public", &c, &overrides).expect("resolves");
+        assert!(layout.table::<OrganizationRoleField>().is_none());
     }
 
     #[test]

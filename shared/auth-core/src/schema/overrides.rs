@@ -3,10 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::fields::{
-    AccountField, ApiKeyField, JwksField, MemberField, ModelField, OrganizationField, SessionField,
-    TeamField, TeamMemberField, UserField,
-};
+use super::fields::{BuildEach, ModelField, ModelSet, PerModel, VisitEach};
 use super::identifier::validate_identifier;
 use crate::env::{ConfigError, Env, Get, flag, invalid};
 
@@ -37,29 +34,21 @@ impl<F: ModelField> TableOverride<F> {
     }
 }
 
+/// [`ModelSet`] of [`TableOverride`]s: every model's explicit names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overridden {}
+
+impl PerModel for Overridden {
+    type Of<F: ModelField> = TableOverride<F>;
+}
+
 /// Explicit names from configuration; anything unset is detected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchemaOverrides {
     /// The PostgreSQL schema (namespace); default: the connection's `current_schema()`.
     pub db_schema: Option<String>,
-    /// The user table.
-    pub user: TableOverride<UserField>,
-    /// The session table.
-    pub session: TableOverride<SessionField>,
-    /// The account table.
-    pub account: TableOverride<AccountField>,
-    /// The jwt plugin's key table.
-    pub jwks: TableOverride<JwksField>,
-    /// The api-key plugin's table.
-    pub api_key: TableOverride<ApiKeyField>,
-    /// The organization plugin's organization table.
-    pub organization: TableOverride<OrganizationField>,
-    /// The organization plugin's member table.
-    pub member: TableOverride<MemberField>,
-    /// The organization plugin's team table.
-    pub team: TableOverride<TeamField>,
-    /// The organization plugin's team-member table.
-    pub team_member: TableOverride<TeamMemberField>,
+    /// Every model's table and field names (`BETTER_AUTH_<MODEL>_TABLE`, `_FIELDS`).
+    pub tables: ModelSet<Overridden>,
     /// `BETTER_AUTH_CONTEXT_USER_FIELDS`: user columns to read for the context (each must
     /// exist); the plugin fields are read whenever they exist.
     pub context_user_fields: Vec<String>,
@@ -72,19 +61,23 @@ pub struct SchemaOverrides {
 }
 
 impl SchemaOverrides {
+    /// The overrides of the model whose fields are `F`.
+    pub fn table<F: ModelField>(&self) -> &TableOverride<F> {
+        self.tables.get::<F>()
+    }
+
     /// Table names worth asking `information_schema` about.
     pub fn candidate_tables(&self) -> Vec<String> {
-        let mut names: Vec<&str> = Vec::new();
-        names.extend(self.user.candidates());
-        names.extend(self.session.candidates());
-        names.extend(self.account.candidates());
-        names.extend(self.jwks.candidates());
-        names.extend(self.api_key.candidates());
-        names.extend(self.organization.candidates());
-        names.extend(self.member.candidates());
-        names.extend(self.team.candidates());
-        names.extend(self.team_member.candidates());
-        names.into_iter().map(str::to_owned).collect()
+        struct Candidates(Vec<String>);
+        impl VisitEach<Overridden> for Candidates {
+            fn visit<F: ModelField>(&mut self, entry: &TableOverride<F>) {
+                self.0
+                    .extend(entry.candidates().into_iter().map(str::to_owned));
+            }
+        }
+        let mut names = Candidates(Vec::new());
+        self.tables.visit(&mut names);
+        names.0
     }
 }
 
@@ -93,6 +86,16 @@ pub(crate) fn identifier(var: &'static str, value: &str) -> Result<String, Confi
     let value = value.trim();
     validate_identifier(value).map_err(|e| invalid(var, e.to_string()))?;
     Ok(value.to_owned())
+}
+
+/// Parses every model's `BETTER_AUTH_<MODEL>_TABLE` and `_FIELDS`.
+struct ParseEach<'a, 'b>(&'a Get<'b>);
+
+impl BuildEach<Overridden> for ParseEach<'_, '_> {
+    type Error = ConfigError;
+    fn build<F: ModelField>(&mut self) -> Result<TableOverride<F>, ConfigError> {
+        table_override(self.0)
+    }
 }
 
 fn table_override<F: ModelField>(get: &Get<'_>) -> Result<TableOverride<F>, ConfigError> {
@@ -136,15 +139,7 @@ impl SchemaOverrides {
             db_schema: get("BETTER_AUTH_DB_SCHEMA")
                 .map(|v| identifier("BETTER_AUTH_DB_SCHEMA", &v))
                 .transpose()?,
-            user: table_override(get)?,
-            session: table_override(get)?,
-            account: table_override(get)?,
-            jwks: table_override(get)?,
-            api_key: table_override(get)?,
-            organization: table_override(get)?,
-            member: table_override(get)?,
-            team: table_override(get)?,
-            team_member: table_override(get)?,
+            tables: ModelSet::try_build(&mut ParseEach(get))?,
             context_user_fields: Vec::new(),
             require_admin_columns: flag(get, "BETTER_AUTH_REQUIRE_ADMIN_COLUMNS", false)?,
             session_table_optional: false,

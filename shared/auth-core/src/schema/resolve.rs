@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::fields::{Kind, Model, ModelField, SessionField, UserField};
+use super::fields::{BuildEach, Kind, Model, ModelField, ModelSet, SessionField, UserField};
 use super::identifier::{quote, validate_identifier};
 use super::layout::*;
 use super::overrides::*;
@@ -27,8 +27,22 @@ pub fn resolve(
     columns: &[ColumnInfo],
     overrides: &SchemaOverrides,
 ) -> Result<SchemaLayout, SchemaError> {
-    let schema = overrides.db_schema.as_deref();
-    let user = resolve_table(schema, schema_name, columns, &overrides.user)?;
+    let mut detect = Detect {
+        db_schema: overrides.db_schema.as_deref(),
+        schema_name,
+        columns,
+        overrides,
+        errors: BTreeMap::new(),
+    };
+    // Every model's table, in registry order; why one does not fit is kept for the models
+    // that must have one.
+    let tables = match ModelSet::try_build(&mut detect) {
+        Ok(tables) => tables,
+        Err(never) => match never {},
+    };
+    let Some(user) = tables.user.clone() else {
+        return Err(detect.take(Model::User));
+    };
     if overrides.require_admin_columns {
         for field in [UserField::Banned, UserField::BanExpires] {
             if !user.has(field) {
@@ -44,10 +58,12 @@ pub fn resolve(
         }
     }
     let user_context = context_columns(&user, columns, overrides)?;
-    let session = match resolve_table(schema, schema_name, columns, &overrides.session) {
-        Ok(session) => Some(session),
-        Err(SchemaError::MissingTable { .. }) if overrides.session_table_optional => None,
-        Err(error) => return Err(error),
+    let session = match tables.session.clone() {
+        Some(session) => Some(session),
+        None => match detect.take(Model::Session) {
+            SchemaError::MissingTable { .. } if overrides.session_table_optional => None,
+            error => return Err(error),
+        },
     };
     let revocation = match session
         .as_ref()
@@ -56,39 +72,64 @@ pub fn resolve(
         Some(column) => Revocation::Flag(column.clone()),
         None => Revocation::Delete,
     };
+    // Every other model is optional: the account table only serves `GET /auth/accounts`, the
+    // jwt plugin's keys JWT verification, API keys the `api-key` method (a table that does not
+    // fit is reported then), and without the organization plugin's tables no session has an
+    // active organization (a pointer alone grants nothing).
     Ok(SchemaLayout {
         db_schema: overrides.db_schema.clone(),
+        organizations: organization_layout(&tables),
         user,
         session,
-        // The account table only serves `GET /auth/accounts`: without it, that route says so.
-        account: resolve_table(schema, schema_name, columns, &overrides.account).ok(),
-        // The jwt plugin's keys serve JWT verification only (BETTER_AUTH_METHODS=jwt).
-        jwks: resolve_table(schema, schema_name, columns, &overrides.jwks).ok(),
-        // API keys serve the `api-key` method only; a table that does not fit is reported then.
-        api_key: resolve_table(schema, schema_name, columns, &overrides.api_key).ok(),
-        // The organization plugin is optional: without its tables no session has an active
-        // organization (a pointer alone grants nothing).
-        organizations: organization_layout(schema, schema_name, columns, overrides),
+        tables,
         user_context,
         revocation,
     })
 }
 
-fn organization_layout(
-    schema: Option<&str>,
-    schema_name: &str,
-    columns: &[ColumnInfo],
-    overrides: &SchemaOverrides,
-) -> Option<OrganizationLayout> {
-    let organization = resolve_table(schema, schema_name, columns, &overrides.organization).ok()?;
-    let member = resolve_table(schema, schema_name, columns, &overrides.member).ok()?;
-    let teams = resolve_table(schema, schema_name, columns, &overrides.team)
-        .ok()
-        .zip(resolve_table(schema, schema_name, columns, &overrides.team_member).ok());
+/// Resolves every model's table ([`ModelSet::try_build`]); never fails, but keeps why a table
+/// does not fit.
+struct Detect<'a> {
+    db_schema: Option<&'a str>,
+    schema_name: &'a str,
+    columns: &'a [ColumnInfo],
+    overrides: &'a SchemaOverrides,
+    errors: BTreeMap<Model, SchemaError>,
+}
+
+impl BuildEach<Found> for Detect<'_> {
+    type Error = std::convert::Infallible;
+    fn build<F: ModelField>(&mut self) -> Result<Option<TableLayout<F>>, Self::Error> {
+        let overrides = self.overrides.table::<F>();
+        match resolve_table(self.db_schema, self.schema_name, self.columns, overrides) {
+            Ok(table) => Ok(Some(table)),
+            Err(error) => {
+                self.errors.insert(F::MODEL, error);
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl Detect<'_> {
+    /// Why `model`'s table does not fit.
+    fn take(&mut self, model: Model) -> SchemaError {
+        self.errors
+            .remove(&model)
+            .unwrap_or_else(|| SchemaError::MissingTable {
+                model: model.as_str(),
+                schema: self.schema_name.to_owned(),
+                looked_for: quoted_list(model.default_tables().iter().copied()),
+                variable: model.table_variable(),
+            })
+    }
+}
+
+fn organization_layout(tables: &ModelSet<Found>) -> Option<OrganizationLayout> {
     Some(OrganizationLayout {
-        organization,
-        member,
-        teams,
+        organization: tables.organization.clone()?,
+        member: tables.member.clone()?,
+        teams: tables.team.clone().zip(tables.team_member.clone()),
     })
 }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::identity::{ApiKeyRecord, SessionRecord};
-use crate::store::port::{AuthStore, StoreError, StoredKey, UserBan};
+use crate::store::port::{AuthStore, OrganizationRoleRow, StoreError, StoredKey, UserBan};
 
 /// Sessions (by token), users' bans (by id) and the jwt plugin's keys, in memory.
 #[derive(Debug, Default)]
@@ -15,6 +15,8 @@ pub struct MemoryStore {
     users: Mutex<HashMap<String, UserBan>>,
     keys: Mutex<Option<Vec<StoredKey>>>,
     api_keys: Mutex<HashMap<String, ApiKeyRecord>>,
+    /// Organization id → its dynamic roles; `None`: no `organizationRole` table.
+    organization_roles: Mutex<Option<HashMap<String, Vec<OrganizationRoleRow>>>>,
     down: AtomicBool,
     lookups: AtomicU64,
 }
@@ -61,6 +63,18 @@ impl MemoryStore {
     /// Stores what using the API key with this hash finds.
     pub fn insert_api_key(&self, key_hash: &str, record: ApiKeyRecord) {
         locked(&self.api_keys).insert(key_hash.to_owned(), record);
+    }
+
+    /// Adds a dynamic role to an organization (and makes the `organizationRole` table exist).
+    pub fn insert_organization_role(&self, organization_id: &str, role: &str, permission: &str) {
+        locked(&self.organization_roles)
+            .get_or_insert_with(HashMap::new)
+            .entry(organization_id.to_owned())
+            .or_default()
+            .push(OrganizationRoleRow {
+                role: role.to_owned(),
+                permission: permission.to_owned(),
+            });
     }
 
     /// While `down`, every lookup fails with [`StoreError::Unavailable`].
@@ -125,5 +139,56 @@ impl AuthStore for MemoryStore {
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.reach()?;
         Ok(locked(&self.api_keys).get(key_hash).cloned())
+    }
+
+    async fn organization_roles(
+        &self,
+        organization_id: &str,
+    ) -> Result<Vec<OrganizationRoleRow>, StoreError> {
+        self.reach()?;
+        Ok(locked(&self.organization_roles)
+            .as_ref()
+            .and_then(|roles| roles.get(organization_id))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn has_organization_roles(&self) -> Result<bool, StoreError> {
+        self.reach()?;
+        Ok(locked(&self.organization_roles).is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn organization_roles_are_kept_per_organization() {
+        let store = MemoryStore::new();
+        assert!(!store.has_organization_roles().await.expect("answers"));
+        assert!(
+            store
+                .organization_roles("org-1")
+                .await
+                .expect("answers")
+                .is_empty()
+        );
+        store.insert_organization_role("org-1", "auditor", r#"{"invoice":["read"]}"#);
+        assert!(store.has_organization_roles().await.expect("answers"));
+        assert_eq!(
+            store.organization_roles("org-1").await.expect("answers"),
+            vec![OrganizationRoleRow {
+                role: "auditor".into(),
+                permission: r#"{"invoice":["read"]}"#.into(),
+            }]
+        );
+        assert!(
+            store
+                .organization_roles("org-2")
+                .await
+                .expect("answers")
+                .is_empty()
+        );
     }
 }

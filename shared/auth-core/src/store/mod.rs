@@ -17,7 +17,7 @@ pub mod secondary;
 use chrono::{DateTime, Utc};
 
 use crate::identity::{ApiKeyRecord, SessionRecord};
-pub use port::{AuthStore, KeyUseGuard, StoreError, StoredKey, UserBan};
+pub use port::{AuthStore, KeyUseGuard, OrganizationRoleRow, StoreError, StoredKey, UserBan};
 
 /// Where this deployment's sessions are: PostgreSQL, or secondary storage in front of it. Chosen
 /// once at cold start; dispatch is a branch, not a virtual call.
@@ -111,5 +111,17 @@ impl AuthStore for DeployedStore {
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
         // API keys live in the database (the api-key plugin's default storage).
         self.database.use_api_key(key_hash, guard).await
+    }
+
+    // Dynamic roles live in the database only, whichever store keeps the sessions.
+    async fn organization_roles(
+        &self,
+        organization_id: &str,
+    ) -> Result<Vec<OrganizationRoleRow>, StoreError> {
+        self.database.organization_roles(organization_id).await
+    }
+
+    async fn has_organization_roles(&self) -> Result<bool, StoreError> {
+        self.database.has_organization_roles().await
     }
 }

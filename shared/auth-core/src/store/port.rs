@@ -62,6 +62,16 @@ pub struct StoredKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// One of an organization's roles created at run time (the organization plugin's
+/// `organizationRole`, with `dynamicAccessControl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationRoleRow {
+    /// `role`: the role's name.
+    pub role: String,
+    /// `permission`: JSON text as stored, e.g. `{"invoice":["create"]}` (the caller parses it).
+    pub permission: String,
+}
+
 /// The lookups authentication needs. Each is one round trip at most.
 pub trait AuthStore: Send + Sync {
     /// The session with this token, joined with its user; `None` when no session has it.
@@ -97,6 +107,23 @@ pub trait AuthStore: Send + Sync {
         key_hash: &str,
         guard: &KeyUseGuard<'_>,
     ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+
+    /// The roles created at run time for this organization (`organizationRole`); empty when
+    /// it has none, and when the store has no such table ([`Self::has_organization_roles`]
+    /// tells which). A store without dynamic roles needs nothing.
+    fn organization_roles(
+        &self,
+        organization_id: &str,
+    ) -> impl Future<Output = Result<Vec<OrganizationRoleRow>, StoreError>> + Send {
+        let _ = organization_id;
+        std::future::ready(Ok(Vec::new()))
+    }
+
+    /// Whether the store has the organization plugin's `organizationRole` table (an async
+    /// question: the database's schema is detected on first use).
+    fn has_organization_roles(&self) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        std::future::ready(Ok(false))
+    }
 }
 
 /// What a key use must satisfy inside the statement that counts it, so that a key refused for

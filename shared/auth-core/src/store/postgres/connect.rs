@@ -9,6 +9,7 @@ use deadpool_postgres::{
     RecyclingMethod, Runtime,
 };
 use tokio::task::JoinHandle;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, config::SslMode};
 
 use super::settings::{DatabaseSettings, PasswordSource};
@@ -163,4 +164,17 @@ fn tls_connector(
     let config = crate::tls::client_config(roots)
         .map_err(|e| invalid("DATABASE_URL", format!("TLS set-up failed: {e}")))?;
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// `prepared statement "s0" does not exist` (26000) or `… already exists` (42P05): what a
+/// transaction pooler does to named statements.
+pub(super) fn named_statement_lost(error: &tokio_postgres::Error) -> bool {
+    matches!(
+        error.as_db_error().map(|db| db.code().code()),
+        Some("26000" | "42P05")
+    )
+}
+
+pub(super) fn types(params: &[(&(dyn ToSql + Sync), Type)]) -> Vec<Type> {
+    params.iter().map(|(_, t)| t.clone()).collect()
 }

@@ -25,16 +25,22 @@ use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
-use self::connect::{describe, pool_error};
+use self::connect::{describe, named_statement_lost, pool_error, types};
 use self::lookups::{
-    ApiKeyUse, BanLookup, KeyLookup, MembershipLookup, SessionLookup, SessionRefresh,
+    ApiKeyUse, BanLookup, KeyLookup, MembershipLookup, OrganizationRoleLookup, SessionLookup,
+    SessionRefresh,
 };
 use self::projection::ColumnListing;
 use self::settings::DatabaseSettings;
 use crate::env::ConfigError;
 use crate::identity::{ApiKeyRecord, SessionRecord};
-use crate::schema::{SchemaLayout, SchemaOverrides, SessionField, UserField};
-use crate::store::port::{AuthStore, KeyUseGuard, StoreError, StoredKey, UserBan};
+use crate::schema::{
+    ApiKeyField, JwksField, OrganizationRoleField, SchemaLayout, SchemaOverrides, SessionField,
+    UserField,
+};
+use crate::store::port::{
+    AuthStore, KeyUseGuard, OrganizationRoleRow, StoreError, StoredKey, UserBan,
+};
 
 impl Prepared {
     fn api_key(&self) -> Result<&ApiKeyUse, StoreError> {
@@ -64,6 +70,7 @@ struct Prepared {
     api_key: Option<ApiKeyUse>,
     refresh: Option<SessionRefresh>,
     membership: Option<MembershipLookup>,
+    roles: Option<OrganizationRoleLookup>,
 }
 
 /// A lazily connecting pool plus the resolved Better Auth schema.
@@ -223,10 +230,11 @@ impl Database {
             ban_expires = user.has(UserField::BanExpires),
             impersonated_by = session.is_some_and(|s| s.has(SessionField::ImpersonatedBy)),
             revoked = session.is_some_and(|s| s.has(SessionField::Revoked)),
-            jwks = layout.jwks.is_some(),
-            api_keys = layout.api_key.is_some(),
+            jwks = layout.table::<JwksField>().is_some(),
+            api_keys = layout.table::<ApiKeyField>().is_some(),
             organizations = layout.organizations.is_some(),
             teams = layout.organizations.as_ref().is_some_and(|o| o.teams.is_some()),
+            organization_roles = layout.table::<OrganizationRoleField>().is_some(),
             "better auth schema detected (optional security columns found: true/false)"
         );
         Ok(Arc::new(Prepared {
@@ -236,6 +244,7 @@ impl Database {
             api_key: ApiKeyUse::new(&layout),
             refresh: SessionRefresh::new(&layout),
             membership: MembershipLookup::new(&layout),
+            roles: OrganizationRoleLookup::new(&layout),
             layout: Arc::new(layout),
         }))
     }
@@ -390,19 +399,6 @@ impl Database {
     }
 }
 
-/// `prepared statement "s0" does not exist` (26000) or `… already exists` (42P05): what a
-/// transaction pooler does to named statements.
-fn named_statement_lost(error: &tokio_postgres::Error) -> bool {
-    matches!(
-        error.as_db_error().map(|db| db.code().code()),
-        Some("26000" | "42P05")
-    )
-}
-
-fn types(params: &[(&(dyn ToSql + Sync), Type)]) -> Vec<Type> {
-    params.iter().map(|(_, t)| t.clone()).collect()
-}
-
 impl AuthStore for Database {
     async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
         let prepared = self.prepared().await?;
@@ -479,5 +475,23 @@ impl AuthStore for Database {
             .map(|row| keys.decode(row))
             .collect::<Result<_, _>>()
             .map(Some)
+    }
+
+    async fn organization_roles(
+        &self,
+        organization_id: &str,
+    ) -> Result<Vec<OrganizationRoleRow>, StoreError> {
+        let prepared = self.prepared().await?;
+        let Some(roles) = &prepared.roles else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .query(&roles.sql, &[(&organization_id, Type::TEXT)])
+            .await?;
+        rows.iter().map(|row| roles.decode(row)).collect()
+    }
+
+    async fn has_organization_roles(&self) -> Result<bool, StoreError> {
+        Ok(self.prepared().await?.roles.is_some())
     }
 }

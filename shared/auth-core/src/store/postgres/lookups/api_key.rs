@@ -113,7 +113,7 @@ impl KeyRules {
 impl ApiKeyUse {
     /// Writes the statement for this layout; `None` without an API key table.
     pub fn new(layout: &SchemaLayout) -> Option<Self> {
-        let (k, u) = (layout.api_key.as_ref()?, &layout.user);
+        let (k, u) = (layout.table::<ApiKeyField>()?, &layout.user);
         let rules = KeyRules::new(k, "k");
         let f = |field| k.select("k", field);
         let raw = |field| k.col("k", field);

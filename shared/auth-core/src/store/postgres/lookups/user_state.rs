@@ -59,7 +59,7 @@ pub struct KeyLookup {
 impl KeyLookup {
     /// Writes the statement, or `None` without a jwks table.
     pub fn new(layout: &SchemaLayout) -> Option<Self> {
-        let k = layout.jwks.as_ref()?;
+        let k = layout.table::<JwksField>()?;
         let mut p = Projection::default();
         let id = p.field(k, "k", JwksField::Id);
         let public_key = p.field(k, "k", JwksField::PublicKey);
