@@ -64,6 +64,8 @@ pub struct Authenticator<S = DeployedStore> {
     api_key_user_configs: Vec<String>,
     /// What callers may do (roles, route rules): [`crate::authorization`].
     pub(crate) access: crate::access::AccessSettings,
+    /// Organizations' roles merged with their dynamic rows, as last read.
+    pub(crate) organization_roles: crate::access::cache::RolesCache,
     /// The REST usage-plan key, when configured.
     usage_identifier: Option<crate::usage::UsageIdentifier>,
 }
@@ -151,6 +153,9 @@ impl<S: AuthStore> Authenticator<S> {
             methods,
             context_user_fields: config.context_user_fields.clone(),
             api_key_user_configs: config.methods.api_key.user_config_ids(),
+            organization_roles: crate::access::cache::RolesCache::new(
+                config.access.organization_roles_ttl,
+            ),
             access: config.access.clone(),
             usage_identifier: config.usage_identifier.clone(),
         })
