@@ -39,6 +39,7 @@
 //! | the organization plugin: active organization, role, team; a removed member or deleted organization grants nothing | `better_auth::organizations` |
 //! | `@better-auth/oauth-provider` tokens are never sessions | `better_auth::oauth_provider` |
 //! | our functions' bans, revocations, session lists and roles are what Better Auth then reports | `better_auth::functions` |
+//! | who may list, get, update, ban, set roles and list or revoke sessions of other users: our routes allow and refuse exactly as Better Auth's admin endpoints do, with the app's own roles (`BETTER_AUTH_ACCESS_CONTROL`); the role that decides is the current one; `ASSIGNABLE_ROLES` must name roles | `better_auth::permissions` |
 //! | the same flows on Better Auth 1.6 | `better_auth::on_1_6`; also `better_auth::functions::on_better_auth_1_6`, `better_auth::organizations::organizations_agree_on_better_auth_1_6`, `api_keys::better_auth_1_6_keys_are_counted_the_same`, `stateless::better_auth_1_6_jwts_and_cookie_caches_authorize` |
 //! | what the Better Auth suites share (server + authenticator, the agreement check) | `better_auth::common` |
 //! | **The harness itself** | |
