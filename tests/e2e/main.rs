@@ -43,6 +43,7 @@
 //! | `@better-auth/oauth-provider` tokens are never sessions | `better_auth::oauth_provider` |
 //! | our functions' bans, revocations, session lists and roles are what Better Auth then reports | `better_auth::functions` |
 //! | authorization with Better Auth's access control: `tools/export-access-control.mjs`'s output is what our evaluator accepts; our `user_may` / `member_may` decide as Better Auth's `hasPermission` (admin and organization plugins, adminUserIds, dynamic roles, connectors, the object form) on generated cases, regressions replayed from `tests/e2e/regressions/` | `access_control` |
+//! | who may list, get, update, ban, set roles and list or revoke sessions of other users: our routes allow and refuse exactly as Better Auth's admin endpoints do, with the app's own roles (`BETTER_AUTH_ACCESS_CONTROL`); the role that decides is the current one; `ASSIGNABLE_ROLES` must name roles | `better_auth::permissions` |
 //! | the same flows on Better Auth 1.6 | `better_auth::on_1_6`; also `better_auth::functions::on_better_auth_1_6`, `better_auth::organizations::organizations_agree_on_better_auth_1_6`, `api_keys::better_auth_1_6_keys_are_counted_the_same`, `stateless::better_auth_1_6_jwts_and_cookie_caches_authorize` |
 //! | what the Better Auth suites share (server + authenticator, the agreement check) | `better_auth::common` |
 //! | **The harness itself** | |

@@ -717,3 +717,119 @@ async fn an_admin_role_carried_as_a_copy_is_confirmed_and_only_own_credentials_g
     let reply = send(handle, &app, &list(&admin, "oauth")).await;
     assert_eq!(reply.status, 403, "{}", reply.body);
 }
+
+/// `ADMIN_ROLES` (deprecated) still works while `BETTER_AUTH_ACCESS_CONTROL` is unset: its roles
+/// get Better Auth's default `admin` statements, so they list, ban and set roles; other roles
+/// get nothing. Once `BETTER_AUTH_ACCESS_CONTROL` is set, it alone decides (`ADMIN_ROLES` is
+/// ignored), and `ASSIGNABLE_ROLES` naming a role that is not one stops the start.
+#[tokio::test]
+async fn the_deprecated_admin_roles_grant_the_default_admin_statements() {
+    let db = TestDb::new(Variant::Default).await;
+    let mut staff = NewUser::new("staff@example.com");
+    staff.role = Some("staff".into());
+    let staff = db.create_user(&staff).await;
+    let staff_session = db
+        .create_session(&staff, Utc::now() + Duration::hours(1))
+        .await;
+    let (alice, _) = db.user_with_session().await;
+    let bearer = |token: &str, method: &str, path: &str| {
+        ApiRequest::new(Api::Rest, method, path).header("authorization", &format!("Bearer {token}"))
+    };
+    let alias = app(
+        &db.url,
+        &[("ADMIN_ROLES", "staff"), ("ASSIGNABLE_ROLES", "staff,user")],
+    );
+    let list = send(
+        handle,
+        &alias,
+        &bearer(&staff_session.token, "GET", "/users"),
+    )
+    .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let ban_path = format!("/users/{alice}/ban");
+    let ban = send(
+        handle,
+        &alias,
+        &bearer(&staff_session.token, "POST", &ban_path).json(&json!({})),
+    )
+    .await;
+    assert_eq!(ban.status, 200, "{}", ban.body);
+    let unban = send(
+        handle,
+        &alias,
+        &bearer(&staff_session.token, "DELETE", &ban_path),
+    )
+    .await;
+    assert_eq!(unban.status, 200, "{}", unban.body);
+    let role = send(
+        handle,
+        &alias,
+        &bearer(&staff_session.token, "PUT", &format!("/users/{alice}/role"))
+            .json(&json!({"role": "staff"})),
+    )
+    .await;
+    assert_eq!(role.body["user"]["role"], "staff", "{}", role.body);
+    db.execute("UPDATE \"user\" SET role = 'user' WHERE id = $1", &[&alice])
+        .await;
+    // Her sessions ended with the ban: a new one, as a plain user.
+    let alice_session = db
+        .create_session(&alice, Utc::now() + Duration::hours(1))
+        .await;
+    let refused = send(
+        handle,
+        &alias,
+        &bearer(&alice_session.token, "GET", "/users"),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.body["code"].clone()),
+        (403, json!("FORBIDDEN"))
+    );
+
+    // The access control set: its statements decide; staff is no role of it.
+    let roles = r#"{"roles":{"admin":{"user":["list"]},"user":{"user":[]}}}"#;
+    let with_roles = app(
+        &db.url,
+        &[
+            ("ADMIN_ROLES", "staff"),
+            ("BETTER_AUTH_ACCESS_CONTROL", roles),
+        ],
+    );
+    let list = send(
+        handle,
+        &with_roles,
+        &bearer(&staff_session.token, "GET", "/users"),
+    )
+    .await;
+    assert_eq!(list.status, 403, "{}", list.body);
+
+    for (extra, unknown) in [
+        (vec![("ASSIGNABLE_ROLES", "admin,superuser")], "superuser"),
+        (
+            vec![
+                ("BETTER_AUTH_ACCESS_CONTROL", roles),
+                ("ASSIGNABLE_ROLES", "user,staff"),
+            ],
+            "staff",
+        ),
+    ] {
+        let vars: Vec<(&str, String)> = [
+            ("DATABASE_URL", db.url.clone()),
+            ("BETTER_AUTH_SECRET", test_support::http::TEST_SECRET.into()),
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))
+        .collect();
+        let error = App::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.clone())
+        })
+        .expect_err("an unknown assignable role stops the start")
+        .to_string();
+        assert!(
+            error.contains("ASSIGNABLE_ROLES") && error.contains(&format!("\"{unknown}\"")),
+            "{error}"
+        );
+    }
+}

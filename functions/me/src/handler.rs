@@ -8,11 +8,11 @@
 //! | `GET /auth/session` | caller | `{session, user}` like Better Auth's get-session, the session without its token |
 //! | `GET /auth/accounts` | caller | linked accounts, never their tokens or password |
 //! | `GET /auth/api-keys` | caller | `{apiKeys}`: the caller's API keys, never their hash |
-//! | `DELETE /auth/api-keys/{keyId}` | caller (own key; admin: any) | `{success}`; 404 when there is no such key of theirs |
+//! | `DELETE /auth/api-keys/{keyId}` | caller (own key; any key with `session:revoke`) | `{success}`; 404 when there is no such key of theirs |
 //! | `POST /auth/verify` | none (checks the request's own credential) | `{valid, userId, sessionId, expiresAt}` |
 
 use account_api::handler;
-use account_api::http::{ApiError, App, json, ok, raw_credentials};
+use account_api::http::{ApiError, App, Permission, json, ok, raw_credentials};
 use account_api::routes::{Access, Ctx, Route, dispatch};
 use auth_core::Outcome;
 use lambda_http::http::{Method, StatusCode};
@@ -158,9 +158,15 @@ async fn api_keys(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 async fn delete_api_key(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let id = ctx.id("keyId")?;
     let caller = ctx.caller()?;
-    // An admin may delete anyone's key; anyone else only their own.
-    let owner = (!caller.is_admin).then_some(caller.user_id.as_str());
-    let deleted = ctx.app.accounts().await?.delete_api_key(id, owner).await?;
+    // Their own key; another user's with `session:revoke` (ending someone's credential, as
+    // Better Auth's /admin/revoke-user-session does). Their own first: no permission read.
+    let accounts = ctx.app.accounts().await?;
+    let mut deleted = accounts
+        .delete_api_key(id, Some(caller.user_id.as_str()))
+        .await?;
+    if !deleted && caller.may(ctx.app, Permission::REVOKE_SESSIONS).await? {
+        deleted = accounts.delete_api_key(id, None).await?;
+    }
     if !deleted {
         return Err(ApiError::NotFound {
             code: "API_KEY_NOT_FOUND",

@@ -1,15 +1,16 @@
-//! Routes (admin, or the user themselves):
+//! Routes (the user themselves, or a caller whose own credential holds the admin plugin's
+//! statement, as Better Auth's admin endpoint of the same job checks it):
 //!
-//! | route | answer |
-//! |---|---|
-//! | `GET /users/{id}/sessions` | `{sessions: [{id, createdAt, updatedAt, expiresAt, ipAddress, userAgent, impersonatedBy, current}]}` |
-//! | `DELETE /users/{id}/sessions` | `{success, revoked}`; `?keepCurrent=true` keeps the caller's own session |
-//! | `DELETE /users/{id}/sessions/{session}` | `{success}`; 404 when it is not that user's active session |
+//! | route | who | answer |
+//! |---|---|---|
+//! | `GET /users/{id}/sessions` | self, or `session:list` (`/admin/list-user-sessions`) | `{sessions: [{id, createdAt, updatedAt, expiresAt, ipAddress, userAgent, impersonatedBy, current}]}` |
+//! | `DELETE /users/{id}/sessions` | self, or `session:revoke` (`/admin/revoke-user-sessions`) | `{success, revoked}`; `?keepCurrent=true` keeps the caller's own session |
+//! | `DELETE /users/{id}/sessions/{session}` | self, or `session:revoke` (`/admin/revoke-user-session`) | `{success}`; 404 when it is not that user's active session |
 //!
 //! Revoking deletes the rows (Better Auth's semantics), or sets `revoked` where the table has it.
 
 use account_api::handler;
-use account_api::http::{ApiError, App, Caller, ok, query_param};
+use account_api::http::{ApiError, App, Caller, Permission, ok, query_param};
 use account_api::routes::{Access, Ctx, Route, dispatch};
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -42,19 +43,19 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     dispatch(app, ROUTES, request).await
 }
 
-/// The caller, when they may act on the path's user.
-fn acting_on<'c>(ctx: &'c Ctx<'_>) -> Result<(&'c Caller, &'c str), ApiError> {
+/// The caller, when they are the path's user or hold `permission`.
+async fn acting_on<'c>(
+    ctx: &'c Ctx<'_>,
+    permission: Permission,
+) -> Result<(&'c Caller, &'c str), ApiError> {
     let user_id = ctx.id("id")?;
     let caller = ctx.caller()?;
-    if caller.may_act_on(user_id) {
-        Ok((caller, user_id))
-    } else {
-        Err(ApiError::forbidden())
-    }
+    caller.require_self_or(ctx.app, user_id, permission).await?;
+    Ok((caller, user_id))
 }
 
 async fn list(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
-    let (caller, user_id) = acting_on(&ctx)?;
+    let (caller, user_id) = acting_on(&ctx, Permission::LIST_SESSIONS).await?;
     // A user's own list leaves out the sessions an admin opened as them (Better Auth's
     // /list-sessions does too); an admin listing someone else sees every session.
     let impersonations = caller.user_id != user_id;
@@ -81,7 +82,7 @@ async fn revoke_all(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
         Some("true") => true,
         Some(_) => return Err(ApiError::invalid("keepCurrent must be true or false")),
     };
-    let (caller, user_id) = acting_on(&ctx)?;
+    let (caller, user_id) = acting_on(&ctx, Permission::REVOKE_SESSIONS).await?;
     let keep = match (keep_current, caller.session_id.as_deref()) {
         (false, _) => None,
         (true, Some(current)) => Some(current),
@@ -105,7 +106,7 @@ async fn revoke_all(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 
 async fn revoke_one(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let session_id = ctx.id("session")?;
-    let (caller, user_id) = acting_on(&ctx)?;
+    let (caller, user_id) = acting_on(&ctx, Permission::REVOKE_SESSIONS).await?;
     let revoked = ctx
         .app
         .accounts()

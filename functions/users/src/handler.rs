@@ -1,20 +1,22 @@
-//! Routes:
+//! Routes (who: the caller's own credential holding the admin plugin's statement, as Better
+//! Auth's admin endpoint of the same job checks it; see `account_api::http::Permission`):
 //!
 //! | route | who | answer |
 //! |---|---|---|
-//! | `GET /users` | admin | `{users, total, limit, offset}`: search, filter, sort, page |
-//! | `GET /users/{id}` | admin or self | the user |
-//! | `PATCH /users/{id}` | self: `name`, `image`; admin also `email`, `emailVerified` | `{user}` |
-//! | `PUT /users/{id}/role` | admin | `{user}`; `{role: string \| string[]}` from `ASSIGNABLE_ROLES` |
-//! | `POST /users/{id}/ban` | admin | `{user}`; sets the ban and revokes all sessions, atomically |
-//! | `DELETE /users/{id}/ban` | admin | `{user}`; clears the ban |
-//! | `GET /users/{id}/api-keys` | admin or self | `{apiKeys}`: the user's API keys, never their hash |
+//! | `GET /users` | `user:list` | `{users, total, limit, offset}`: search, filter, sort, page |
+//! | `GET /users/{id}` | self, or `user:get` | the user |
+//! | `PATCH /users/{id}` | self: `name`, `image`; another user: `user:update`; `email`, `emailVerified`: `user:update` and `user:set-email` | `{user}` |
+//! | `PUT /users/{id}/role` | `user:set-role` | `{user}`; `{role: string \| string[]}` from `ASSIGNABLE_ROLES` |
+//! | `POST /users/{id}/ban` | `user:ban` | `{user}`; sets the ban and revokes all sessions, atomically |
+//! | `DELETE /users/{id}/ban` | `user:ban` | `{user}`; clears the ban |
+//! | `GET /users/{id}/api-keys` | self, or `user:get` | `{apiKeys}`: the user's API keys, never their hash |
 
 use account_api::handler;
-use account_api::http::{ApiError, App, json_body, ok, query_param};
+use account_api::http::{ApiError, App, Permission, json_body, ok, query_param};
 use account_api::routes::{Access, Ctx, Route, dispatch};
 use account_api::store::query::UserQuery;
 use account_api::validate::{BanRequest, RoleRequest, UserPatch};
+use auth_core::access::Connector;
 use chrono::Utc;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -62,7 +64,9 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 }
 
 async fn list(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
-    ctx.caller()?.require_admin()?;
+    ctx.caller()?
+        .require(ctx.app, Permission::LIST_USERS)
+        .await?;
     let query = UserQuery::parse(
         &|name| query_param(&ctx.request, name),
         ctx.app.settings.max_list_limit,
@@ -72,9 +76,9 @@ async fn list(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 
 async fn get(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let id = ctx.id("id")?;
-    if !ctx.caller()?.may_act_on(id) {
-        return Err(ApiError::forbidden());
-    }
+    ctx.caller()?
+        .require_self_or(ctx.app, id, Permission::GET_USER)
+        .await?;
     let user = ctx.app.accounts().await?.user(id).await?;
     ok(&user.ok_or_else(ApiError::user_not_found)?)
 }
@@ -82,15 +86,15 @@ async fn get(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 async fn patch(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let id = ctx.id("id")?;
     let caller = ctx.caller()?;
-    if !caller.may_act_on(id) {
-        return Err(ApiError::forbidden());
-    }
+    caller
+        .require_self_or(ctx.app, id, Permission::UPDATE_USER)
+        .await?;
     let body: UserPatch = json_body(&ctx.request, &ctx.app.settings)?;
-    if body.needs_admin() && !caller.is_admin {
-        return Err(ApiError::Forbidden {
-            code: "FORBIDDEN",
-            message: "Only an admin may change email or emailVerified",
-        });
+    if body.needs_admin() {
+        // Better Auth's /admin/update-user: `user:update`, then `user:set-email` for `email`
+        // or `emailVerified`; a user's own /update-user changes neither.
+        caller.require(ctx.app, Permission::UPDATE_USER).await?;
+        caller.require(ctx.app, Permission::SET_EMAIL).await?;
     }
     let changes = body.into_changes()?;
     let user = ctx
@@ -105,11 +109,17 @@ async fn patch(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 
 async fn set_role(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let id = ctx.id("id")?;
-    ctx.caller()?.require_admin()?;
+    ctx.caller()?.require(ctx.app, Permission::SET_ROLE).await?;
     let body: RoleRequest = json_body(&ctx.request, &ctx.app.settings)?;
     let role = body.into_role(&ctx.app.settings.assignable_roles)?;
-    // Losing admin power ends the sessions the user opened by impersonating someone.
-    let demoted = !ctx.app.settings.grants_admin(Some(&role));
+    // A role that may no longer impersonate ends the sessions the user opened by impersonating
+    // someone.
+    let demoted = !ctx.app.settings.access.user_may(
+        id,
+        Some(&role),
+        &Permission::IMPERSONATE.request(),
+        Connector::And,
+    );
     let user = ctx
         .app
         .accounts()
@@ -123,7 +133,7 @@ async fn set_role(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 async fn ban(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let id = ctx.id("id")?;
     let caller = ctx.caller()?;
-    caller.require_admin()?;
+    caller.require(ctx.app, Permission::BAN).await?;
     let body: BanRequest = if ctx.request.body().is_empty() {
         BanRequest::default()
     } else {
@@ -149,7 +159,7 @@ async fn ban(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 async fn unban(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let id = ctx.id("id")?;
     let caller = ctx.caller()?;
-    caller.require_admin()?;
+    caller.require(ctx.app, Permission::BAN).await?;
     let user = ctx
         .app
         .accounts()
@@ -163,9 +173,9 @@ async fn unban(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
 
 async fn api_keys(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
     let id = ctx.id("id")?;
-    if !ctx.caller()?.may_act_on(id) {
-        return Err(ApiError::forbidden());
-    }
+    ctx.caller()?
+        .require_self_or(ctx.app, id, Permission::GET_USER)
+        .await?;
     let keys = ctx.app.accounts().await?.api_keys_of(id).await?;
     ok(&json!({"apiKeys": keys}))
 }

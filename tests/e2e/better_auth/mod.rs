@@ -12,6 +12,7 @@ mod functions;
 mod oauth_provider;
 mod on_1_6;
 mod organizations;
+mod permissions;
 mod redis_storage;
 mod refresh;
 mod sign_in;

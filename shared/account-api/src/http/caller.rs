@@ -1,12 +1,16 @@
 //! Who is calling: the authorizer's context, else the request's own credential.
 
+use std::sync::OnceLock;
+
 use lambda_http::http::{HeaderMap, header};
 use lambda_http::{Request, RequestExt};
 
+use auth_core::access::Connector;
 use auth_core::context::AuthorizerContext;
 use auth_core::credentials::{CredentialError, CredentialSource, RawCredentials};
 
 use super::error::*;
+use super::permission::Permission;
 use super::settings::*;
 
 /// Who is calling.
@@ -18,13 +22,14 @@ pub struct Caller {
     pub session_id: Option<String>,
     /// The API key's id, when an API key vouched for the caller.
     pub api_key_id: Option<String>,
-    /// The role list as stored.
+    /// The role list as the credential carried it.
     pub role: Option<String>,
-    /// Whether the caller is an admin (a role in `ADMIN_ROLES` or an id in `ADMIN_USER_IDS`)
-    /// acting with their own session: an API key never carries its owner's admin power (a key
-    /// made with narrow `permissions` must not ban anyone; until the access-control rules can
-    /// check a key's permissions against a route's statement, admin routes refuse keys).
-    pub is_admin: bool,
+    /// Whether the user's own credential vouched (a session, a session JWT, the cookie cache):
+    /// only then do their role's statements count. An API key never carries its owner's
+    /// permissions (a key made with narrow `permissions` must not ban anyone; until the
+    /// access-control rules check a key's permissions against a route's statement, permission
+    /// routes refuse keys), nor does any other delegated credential.
+    pub own_credential: bool,
     /// Whether the role was read from PostgreSQL for this request (a `session` lookup in the
     /// database); a JWT's claims, a cookie cache and a Redis snapshot carry a copy that can be
     /// older than a demotion.
@@ -32,31 +37,89 @@ pub struct Caller {
     /// Whether the session cookie proved who it is (an ambient credential a browser sends to
     /// any site's requests): then state-changing requests must pass the CSRF checks.
     pub via_cookie: bool,
+    /// The role PostgreSQL holds now (`None`: no such user any more), read at most once per
+    /// request, and only when a permission decision needs it.
+    current_role: OnceLock<Option<Option<String>>>,
 }
 
 impl Caller {
-    /// True when the caller is `user_id` or an admin.
-    pub fn may_act_on(&self, user_id: &str) -> bool {
-        self.is_admin || self.user_id == user_id
+    /// Whether the caller may do `permission` to others: Better Auth's admin `hasPermission`
+    /// (an id in `adminUserIds`, or a role holding the statement) on the role PostgreSQL holds
+    /// now. Always `false` for a delegated credential (an API key).
+    ///
+    /// A role that is a copy (a JWT's claims, a cookie cache, a session snapshot in secondary
+    /// storage, which a race with Better Auth's own read-modify-write can even bring back after
+    /// a demotion: issue 27, S1) is never decided on: the role is read from PostgreSQL (one
+    /// primary-key query, as Better Auth's admin endpoints re-read the session).
+    pub async fn may(&self, app: &App, permission: Permission) -> Result<bool, ApiError> {
+        if !self.own_credential {
+            return Ok(false);
+        }
+        let access = &app.settings.access;
+        if access.admin_user_ids().contains(&self.user_id) {
+            return Ok(true);
+        }
+        let copy = !self.role_is_current || app.auth.store().secondary().is_some();
+        let role = if copy {
+            match self.current_role(app).await? {
+                Some(role) => role,
+                // The user is gone: nobody's permissions.
+                None => return Ok(false),
+            }
+        } else {
+            self.role.as_deref()
+        };
+        Ok(access.user_may(&self.user_id, role, &permission.request(), Connector::And))
     }
 
-    /// `Err(403)` unless admin.
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.is_admin {
+    /// `Err(403)` (`FORBIDDEN`, Better Auth's message) unless the caller [`may`](Self::may) do
+    /// `permission`.
+    pub async fn require(&self, app: &App, permission: Permission) -> Result<(), ApiError> {
+        if self.may(app, permission).await? {
             Ok(())
         } else {
-            Err(ApiError::forbidden())
+            tracing::info!(
+                user_id = %self.user_id,
+                permission = %permission,
+                "permission refused"
+            );
+            Err(ApiError::Forbidden {
+                code: "FORBIDDEN",
+                message: permission.message,
+            })
         }
     }
-}
 
-pub(crate) fn is_admin(settings: &ApiSettings, user_id: &str, role: Option<&str>) -> bool {
-    settings.admin_user_ids.iter().any(|id| id == user_id) || settings.grants_admin(role)
+    /// `Ok` when the caller is `user_id` (self-access needs no statement), else
+    /// [`require`](Self::require).
+    pub async fn require_self_or(
+        &self,
+        app: &App,
+        user_id: &str,
+        permission: Permission,
+    ) -> Result<(), ApiError> {
+        if self.user_id == user_id {
+            Ok(())
+        } else {
+            self.require(app, permission).await
+        }
+    }
+
+    async fn current_role(&self, app: &App) -> Result<Option<Option<&str>>, ApiError> {
+        let known = match self.current_role.get() {
+            Some(known) => known,
+            None => {
+                let user = app.accounts().await?.user(&self.user_id).await?;
+                self.current_role.get_or_init(|| user.map(|u| u.role))
+            }
+        };
+        Ok(known.as_ref().map(|role| role.as_deref()))
+    }
 }
 
 /// The authorizer's context, when API Gateway passed one (REST: `requestContext.authorizer`;
 /// HTTP API: `requestContext.authorizer.lambda`). Values may arrive as strings.
-pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Caller> {
+pub fn authorizer_caller(request: &Request) -> Option<Caller> {
     let context = request.request_context_ref()?;
     let passed = AuthorizerContext::from_fields(&context.authorizer()?.fields)?;
     let user_id = passed.user_id.filter(|id| !id.is_empty())?;
@@ -74,7 +137,7 @@ pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Ca
         }
     };
     let api_key_id = passed.api_key_id.filter(|id| !id.is_empty());
-    // Admin power comes with the user's own credential only (a session, a session JWT, the
+    // Permissions come with the user's own credential only (a session, a session JWT, the
     // cookie cache), never with a delegated one (an API key, an OAuth token): checked as a
     // positive list, so a method added later grants none until it says so.
     let own_credential = api_key_id.is_none()
@@ -83,7 +146,8 @@ pub fn authorizer_caller(request: &Request, settings: &ApiSettings) -> Option<Ca
             Some("session" | "jwt" | "cookie-cache")
         );
     Some(Caller {
-        is_admin: own_credential && is_admin(settings, &user_id, passed.role.as_deref()),
+        own_credential,
+        current_role: OnceLock::new(),
         role_is_current: passed.verified_by.as_deref() == Some("session"),
         api_key_id,
         session_id: passed.session_id.filter(|id| !id.is_empty()),
@@ -118,34 +182,19 @@ pub fn raw_credentials<'a>(
 
 /// Who is calling: the authorizer's context when present, else the request's own token checked
 /// with the shared validator (a Function URL, `cargo lambda watch`). A function is never open.
-///
-/// An admin by role whose role is a copy (a JWT's claims, a cookie cache, a session snapshot in
-/// secondary storage, which a race with Better Auth's own read-modify-write can even bring back
-/// after a demotion: issue 27, S1) is confirmed by the role PostgreSQL holds now: one
-/// primary-key query, paid by such admin callers only.
+/// What the caller may do to others is decided per route ([`Caller::require`]), on the role
+/// PostgreSQL holds then.
 pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
-    let mut caller = identify(request, app).await?;
-    let by_role = caller.is_admin && !app.settings.admin_user_ids.contains(&caller.user_id);
-    if by_role && (!caller.role_is_current || app.auth.store().secondary().is_some()) {
-        let current = app.accounts().await?.user(&caller.user_id).await?;
-        caller.is_admin =
-            current.is_some_and(|user| app.settings.grants_admin(user.role.as_deref()));
-    }
-    Ok(caller)
-}
-
-async fn identify(request: &Request, app: &App) -> Result<Caller, ApiError> {
-    if let Some(caller) = authorizer_caller(request, &app.settings) {
+    if let Some(caller) = authorizer_caller(request) {
         return Ok(caller);
     }
     let raw = raw_credentials(request.headers(), app.auth.extra_headers())
         .map_err(|_| ApiError::Unauthorized)?;
     let authenticated = app.auth.authenticate(&raw).await?;
     let identity = authenticated.identity;
-    let own_credential = matches!(identity.grant, auth_core::identity::Grant::User);
     Ok(Caller {
-        is_admin: own_credential
-            && is_admin(&app.settings, &identity.user_id, identity.role.as_deref()),
+        own_credential: matches!(identity.grant, auth_core::identity::Grant::User),
+        current_role: OnceLock::new(),
         role_is_current: authenticated.method == auth_core::MethodName::Session,
         api_key_id: identity.grant.api_key().map(|k| k.id.clone()),
         session_id: identity.session_id,

@@ -5,6 +5,7 @@ mod caller;
 mod cors;
 mod csrf;
 mod error;
+mod permission;
 mod request;
 mod serve;
 mod settings;
@@ -13,13 +14,13 @@ pub use caller::{Caller, authorizer_caller, caller, raw_credentials};
 pub use cors::{preflight, with_cors};
 pub use csrf::check_cross_site;
 pub use error::{ApiError, json, ok};
+pub use permission::Permission;
 pub use request::{json_body, path_id, query_param, segments};
 pub use serve::serve;
 pub use settings::{ApiSettings, App};
 
 #[cfg(test)]
 mod tests {
-    use super::caller::is_admin;
     use super::csrf::*;
     use super::settings::*;
     use super::*;
@@ -37,10 +38,19 @@ mod tests {
         ApiSettings::from_lookup(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
     }
 
+    fn may(s: &ApiSettings, user_id: &str, role: Option<&str>, permission: Permission) -> bool {
+        s.access.user_may(
+            user_id,
+            role,
+            &permission.request(),
+            auth_core::access::Connector::And,
+        )
+    }
+
     #[test]
     fn defaults_and_validation() {
         let s = settings(&[]).expect("defaults");
-        assert_eq!(s.admin_roles, ["admin"]);
+        assert_eq!(s.access, auth_core::access::AccessControl::default());
         assert_eq!(s.assignable_roles, ["admin", "user"]);
         assert!(s.cors_origins.is_empty());
         for (var, value) in [
@@ -50,23 +60,82 @@ mod tests {
             ("MAX_BODY_BYTES", "1"),
             ("USERS_MAX_LIMIT", "0"),
             ("ASSIGNABLE_ROLES", "super user"),
+            ("BETTER_AUTH_ACCESS_CONTROL", "{\"role\":{}}"),
         ] {
             assert!(settings(&[(var, value)]).is_err(), "{var}={value}");
         }
     }
 
+    /// `ADMIN_ROLES` (deprecated) gives its roles Better Auth's default `admin` statements;
+    /// `ADMIN_USER_IDS` joins `adminUserIds`; roles split as Better Auth splits them.
     #[test]
-    fn admins_by_role_or_id() {
+    fn the_deprecated_admin_settings_still_grant() {
         let s = settings(&[("ADMIN_USER_IDS", "u-root"), ("ADMIN_ROLES", "admin,owner")])
             .expect("valid");
-        assert!(is_admin(&s, "u-root", None));
-        assert!(is_admin(&s, "u1", Some("user,owner")));
+        for permission in [
+            Permission::LIST_USERS,
+            Permission::BAN,
+            Permission::SET_ROLE,
+        ] {
+            assert!(may(&s, "u-root", None, permission));
+            assert!(may(&s, "u1", Some("user,owner"), permission));
+            assert!(
+                !may(&s, "u1", Some("user, owner"), permission),
+                "Better Auth does not trim roles"
+            );
+            assert!(!may(&s, "u1", Some("user,administrator"), permission));
+            assert!(!may(&s, "u1", None, permission));
+        }
+        assert!(!may(&s, "u1", Some("user"), Permission::GET_USER));
+    }
+
+    const TEST_APP_ROLES: &str = r#"{"roles":{"admin":{"user":["list","set-role","get","update"],"session":["list","revoke"]},"support":{"user":["list","ban","get"],"session":["list","revoke"]},"user":{"user":[],"session":[]}},"adminRoles":["admin"],"adminUserIds":["u-root"]}"#;
+
+    /// With `BETTER_AUTH_ACCESS_CONTROL`, its statements decide (not role names), and
+    /// `ADMIN_ROLES` is ignored; `ADMIN_USER_IDS` is still added.
+    #[test]
+    fn the_access_control_decides_by_statement() {
+        let s = settings(&[
+            ("BETTER_AUTH_ACCESS_CONTROL", TEST_APP_ROLES),
+            ("ADMIN_ROLES", "user"),
+            ("ADMIN_USER_IDS", "u-ops"),
+        ])
+        .expect("valid");
+        assert!(may(&s, "u1", Some("admin"), Permission::LIST_USERS));
+        assert!(!may(&s, "u1", Some("admin"), Permission::BAN));
+        assert!(may(&s, "u1", Some("support"), Permission::BAN));
+        assert!(!may(&s, "u1", Some("support"), Permission::SET_ROLE));
+        assert!(!may(&s, "u1", Some("user"), Permission::LIST_USERS));
+        assert!(may(&s, "u-root", Some("user"), Permission::BAN));
+        assert!(may(&s, "u-ops", Some("user"), Permission::BAN));
+        // Unset, the assignable roles are every role, as Better Auth's set-role accepts.
+        assert_eq!(s.assignable_roles, ["admin", "support", "user"]);
+    }
+
+    /// `ASSIGNABLE_ROLES` names roles that exist: anything else stops the start, naming it.
+    #[test]
+    fn assignable_roles_must_be_roles() {
+        let error = settings(&[("ASSIGNABLE_ROLES", "user,superuser")])
+            .expect_err("superuser is no role")
+            .to_string();
         assert!(
-            !is_admin(&s, "u1", Some("user, owner")),
-            "Better Auth does not trim roles"
+            error.contains("ASSIGNABLE_ROLES") && error.contains("\"superuser\""),
+            "{error}"
         );
-        assert!(!is_admin(&s, "u1", Some("user,administrator")));
-        assert!(!is_admin(&s, "u1", None));
+        assert!(settings(&[("ASSIGNABLE_ROLES", "user,staff"), ("ADMIN_ROLES", "staff")]).is_ok());
+        let error = settings(&[
+            ("BETTER_AUTH_ACCESS_CONTROL", TEST_APP_ROLES),
+            ("ASSIGNABLE_ROLES", "support,auditor"),
+        ])
+        .expect_err("auditor is not in these roles")
+        .to_string();
+        assert!(error.contains("\"auditor\""), "{error}");
+        let s = settings(&[
+            ("BETTER_AUTH_ACCESS_CONTROL", TEST_APP_ROLES),
+            ("ASSIGNABLE_ROLES", "support,user"),
+        ])
+        .expect("valid");
+        assert_eq!(s.assignable_roles, ["support", "user"]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use auth_core::access::{ACCESS_CONTROL_VAR, AccessControl, AccessSettings};
 use auth_core::env::Env;
 use auth_core::{Authenticator, Config, ConfigError};
 
@@ -12,12 +13,16 @@ use crate::store::AccountStore;
 /// Settings of the account-management API, parsed once at cold start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiSettings {
-    /// `ADMIN_ROLES` (default `admin`): a caller with one of these roles is an admin.
-    pub admin_roles: Vec<String>,
-    /// `ADMIN_USER_IDS` (default none): these users are admins whatever their role
-    /// (Better Auth's `adminUserIds`).
-    pub admin_user_ids: Vec<String>,
-    /// `ASSIGNABLE_ROLES` (default `admin,user`): roles `PUT /users/{id}/role` may set.
+    /// What a caller may do to other users: the admin plugin's roles and options as the
+    /// authorizer reads them (`BETTER_AUTH_ACCESS_CONTROL`, the same parse). Without that
+    /// variable, Better Auth's default roles with each `ADMIN_ROLES` role (deprecated; default
+    /// `admin`) given the default `admin` statements. `ADMIN_USER_IDS` (deprecated) is added to
+    /// `adminUserIds` either way.
+    pub access: AccessControl,
+    /// `ASSIGNABLE_ROLES`: roles `PUT /users/{id}/role` may set, each one of the access
+    /// control's roles (checked at start-up). Default: every role of
+    /// `BETTER_AUTH_ACCESS_CONTROL` (as Better Auth's `set-role` accepts any of its `roles`),
+    /// else `admin,user`.
     pub assignable_roles: Vec<String>,
     /// `CORS_ALLOWED_ORIGINS` (default none): origins allowed to call with credentials.
     pub cors_origins: HashSet<String>,
@@ -42,14 +47,19 @@ pub(crate) fn list(value: Option<String>, default: &str) -> Vec<String> {
 }
 
 impl ApiSettings {
-    /// Whether a stored role list holds an admin role, split exactly as Better Auth splits it
-    /// (at commas, untrimmed: `"user, admin"` is not an admin).
-    pub fn grants_admin(&self, role: Option<&str>) -> bool {
-        auth_core::identity::split_roles(role).any(|r| self.admin_roles.iter().any(|a| a == r))
+    /// Reads settings through `lookup` (empty values count as unset), the access control
+    /// included (parsed as [`Config`] parses it).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let access = AccessSettings::parse(&Env::new(&lookup))?;
+        Self::with_access(lookup, &access)
     }
 
-    /// Reads settings through `lookup` (empty values count as unset).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    /// Reads settings through `lookup`, with the access control already parsed (a [`Config`]'s,
+    /// which may have come from SSM: `BETTER_AUTH_ACCESS_CONTROL_PARAMETER`).
+    pub fn with_access(
+        lookup: impl Fn(&str) -> Option<String>,
+        access: &AccessSettings,
+    ) -> Result<Self, ConfigError> {
         let env = Env::new(&lookup);
         let get = |name: &str| env.get(name);
         let invalid = |var: &'static str, reason: &str| auth_core::env::invalid(var, reason);
@@ -85,16 +95,45 @@ impl ApiSettings {
         }
         trusted_origins.sort();
         trusted_origins.dedup();
-        let assignable_roles = list(get("ASSIGNABLE_ROLES"), "admin,user");
+        let mut control = if access.control_configured {
+            if get("ADMIN_ROLES").is_some() {
+                tracing::warn!(
+                    "ADMIN_ROLES is ignored: {ACCESS_CONTROL_VAR} is set and says which roles may do what"
+                );
+            }
+            access.control.clone()
+        } else {
+            AccessControl::with_admin_role_names(&list(get("ADMIN_ROLES"), "admin"))
+        };
+        control.add_admin_user_ids(&list(get("ADMIN_USER_IDS"), ""));
+        let assignable_roles = match get("ASSIGNABLE_ROLES") {
+            Some(value) => list(Some(value), ""),
+            None if access.control_configured => control
+                .role_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            None => list(None, "admin,user"),
+        };
         if assignable_roles
             .iter()
             .any(|r| r.contains(char::is_whitespace))
         {
             return Err(invalid("ASSIGNABLE_ROLES", "roles cannot contain spaces"));
         }
+        if let Some(unknown) = assignable_roles.iter().find(|r| !control.is_role(r)) {
+            let source = if access.control_configured {
+                ACCESS_CONTROL_VAR
+            } else {
+                "Better Auth's default roles and ADMIN_ROLES"
+            };
+            return Err(invalid(
+                "ASSIGNABLE_ROLES",
+                &format!("\"{unknown}\" is not a role (roles come from {source})"),
+            ));
+        }
         Ok(Self {
-            admin_roles: list(get("ADMIN_ROLES"), "admin"),
-            admin_user_ids: list(get("ADMIN_USER_IDS"), ""),
+            access: control,
             assignable_roles,
             cors_origins,
             trusted_origins,
@@ -124,7 +163,7 @@ impl App {
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         Ok(Self {
             auth: Authenticator::new(config)?,
-            settings: ApiSettings::from_lookup(|name| std::env::var(name).ok())?,
+            settings: ApiSettings::with_access(|name| std::env::var(name).ok(), &config.access)?,
         })
     }
 
@@ -133,7 +172,7 @@ impl App {
         let config = Config::from_lookup(&lookup)?;
         Ok(Self {
             auth: Authenticator::new(&config)?,
-            settings: ApiSettings::from_lookup(&lookup)?,
+            settings: ApiSettings::with_access(&lookup, &config.access)?,
         })
     }
 

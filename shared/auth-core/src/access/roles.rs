@@ -231,6 +231,13 @@ impl AccessControl {
         self.roles.contains_key(name)
     }
 
+    /// The admin plugin's role names, sorted.
+    pub fn role_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.roles.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
     /// The admin plugin's `adminRoles`.
     pub fn admin_roles(&self) -> &[String] {
         &self.admin_roles
