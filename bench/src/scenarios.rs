@@ -64,14 +64,22 @@ pub enum Scenario {
     RoutesPath,
     /// The REST policy for 100 rules alone (every rule decided, overlaps, ARNs; no I/O).
     Policy100,
+    /// The session statement of a database with the organization plugin (the membership
+    /// joined) through tokio-postgres alone: the organization path's limit.
+    OrgLimit,
+    /// Our handler on that database, a route needing `organizationPermissions` that only the
+    /// organization's dynamic role grants (its roles read once, then cached).
+    OrgRoutesPath,
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 15] = [
+pub const ALL: [Scenario; 17] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::RoutesPath,
     Scenario::Policy100,
+    Scenario::OrgLimit,
+    Scenario::OrgRoutesPath,
     Scenario::PgBouncerPath,
     Scenario::UnknownToken,
     Scenario::BadSignature,
@@ -105,6 +113,12 @@ impl Scenario {
                 "authorizer: database path with route rules (50 rules, 10 roles; REST policy)"
             }
             Self::Policy100 => "the REST policy for 100 rules alone (decisions, overlaps, ARNs)",
+            Self::OrgLimit => {
+                "organization limit: the session statement with the membership (tokio-postgres)"
+            }
+            Self::OrgRoutesPath => {
+                "authorizer: organization route granted by a dynamic role (roles cached)"
+            }
             Self::PgBouncerPath => {
                 "authorizer: database path through PgBouncer (transaction mode, unnamed statements)"
             }
@@ -117,6 +131,7 @@ impl Scenario {
             Self::RedisLimit | Self::RedisPath => Self::RedisLimit,
             Self::ApiKeyLimit | Self::ApiKeyPath => Self::ApiKeyLimit,
             Self::SignatureLimit | Self::Jwt => Self::SignatureLimit,
+            Self::OrgLimit | Self::OrgRoutesPath => Self::OrgLimit,
             _ => Self::Limit,
         }
     }
@@ -163,6 +178,9 @@ pub struct Bench {
     pgbouncer: test_support::pgbouncer::PgBouncer,
     /// The JWT signing key's public half.
     jwt_key: ed25519_dalek::VerifyingKey,
+    /// The organization database ([`seed::ORG_DATABASE`]) and its sessions.
+    org_database_url: String,
+    org_sessions: Arc<Vec<(String, String)>>,
 }
 
 type Expected = Option<String>;
@@ -171,6 +189,7 @@ impl Bench {
     /// Seeds the database and prepares tokens, JWTs and cookie caches.
     pub async fn prepare(size: seed::Size) -> Result<Self, String> {
         let database_url = seed::rebuild(&test_support::server_url(), size).await?;
+        seed::rebuild_organizations(&test_support::server_url(), 20_000).await?;
         Self::with_database(database_url, SAMPLE).await
     }
 
@@ -216,7 +235,11 @@ impl Bench {
         let redis_prefix = format!("better-auth-bench-{}:", std::process::id());
         seed::store_in_redis(&redis_url, &redis_prefix, &sessions, now).await?;
         let pgbouncer = test_support::pgbouncer::PgBouncer::start(&database_url, 20).await;
+        let org_database_url = test_support::with_database(&database_url, seed::ORG_DATABASE);
+        let org_sessions = seed::sample_sessions(&org_database_url, sample.min(2000)).await?;
         Ok(Self {
+            org_database_url,
+            org_sessions: Arc::new(org_sessions),
             pgbouncer,
             jwt_key: key.verifying_key(),
             database_url,
@@ -241,6 +264,7 @@ impl Bench {
         let through_pgbouncer = self.pgbouncer.url_for(&self.database_url, seed::DATABASE);
         let database_url = match scenario {
             Scenario::PgBouncerPath => through_pgbouncer.as_str(),
+            Scenario::OrgLimit | Scenario::OrgRoutesPath => self.org_database_url.as_str(),
             _ => self.database_url.as_str(),
         };
         let mut vars: Vec<(&str, &str)> = vec![
@@ -263,6 +287,14 @@ impl Bench {
             ]),
             Scenario::ApiKeyLimit | Scenario::ApiKeyPath => {
                 vars.push(("BETTER_AUTH_METHODS", "api-key,session"))
+            }
+            Scenario::OrgRoutesPath => {
+                access = Some((
+                    String::from("{}"),
+                    String::from(
+                        r#"[{"route": "GET /request", "organizationPermissions": {"invoice": ["create"]}}]"#,
+                    ),
+                ));
             }
             Scenario::RoutesPath => {
                 access = Some((
@@ -300,7 +332,8 @@ impl Bench {
         let mut ops = Vec::with_capacity(n);
         for _ in 0..n {
             ops.push(match scenario {
-                Scenario::Limit => self.limit_worker().await?,
+                Scenario::Limit => self.limit_worker(Scenario::DatabasePath).await?,
+                Scenario::OrgLimit => self.limit_worker(Scenario::OrgRoutesPath).await?,
                 Scenario::RedisLimit => self.redis_limit_worker().await?,
                 Scenario::ApiKeyLimit => self.api_key_limit_worker().await?,
                 Scenario::SignatureLimit => self.signature_limit_worker()?,
@@ -311,9 +344,14 @@ impl Bench {
         Ok(ops)
     }
 
-    async fn limit_worker(&self) -> Result<Op, String> {
-        // The exact statement our handler runs, from its own store.
-        let auth = self.authenticator(Scenario::DatabasePath)?;
+    /// The exact session statement `path`'s handler runs (from its own store), through
+    /// tokio-postgres alone.
+    async fn limit_worker(&self, path: Scenario) -> Result<Op, String> {
+        let auth = self.authenticator(path)?;
+        let (url, sessions) = match path {
+            Scenario::OrgRoutesPath => (&self.org_database_url, &self.org_sessions),
+            _ => (&self.database_url, &self.sessions),
+        };
         let lookup = auth
             .database()
             .session_lookup()
@@ -321,12 +359,12 @@ impl Bench {
             .map_err(|e| e.to_string())?;
         let sql = lookup.sql.clone();
         let lookup = Arc::new(lookup);
-        let client = Arc::new(seed::connect(&self.database_url).await?);
+        let client = Arc::new(seed::connect(url).await?);
         let statement = client
             .prepare_typed(&sql, &[Type::TEXT])
             .await
             .map_err(|e| e.to_string())?;
-        let sessions = Arc::clone(&self.sessions);
+        let sessions = Arc::clone(sessions);
         Ok(Arc::new(move |i| {
             let client = Arc::clone(&client);
             let statement = statement.clone();
@@ -463,7 +501,10 @@ impl Bench {
 
     fn handler_worker(&self, scenario: Scenario) -> Result<Op, String> {
         let auth = Arc::new(self.authenticator(scenario)?);
-        let sessions = Arc::clone(&self.sessions);
+        let sessions = match scenario {
+            Scenario::OrgRoutesPath => Arc::clone(&self.org_sessions),
+            _ => Arc::clone(&self.sessions),
+        };
         let jwts = Arc::clone(&self.jwts);
         let cache_cookies = Arc::clone(&self.cache_cookies);
         let api_keys = Arc::clone(&self.api_keys);
@@ -489,6 +530,8 @@ impl Bench {
                 | Scenario::DatabasePath
                 | Scenario::RoutesPath
                 | Scenario::Policy100
+                | Scenario::OrgLimit
+                | Scenario::OrgRoutesPath
                 | Scenario::PgBouncerPath
                 | Scenario::SignatureLimit
                 | Scenario::RedisLimit

@@ -8,6 +8,68 @@ pub const DATABASE: &str = "better_auth_bench";
 
 const SCHEMA: &str = include_str!("../../tests/sql/better-auth-1.7-admin.sql");
 
+/// The database of the organization rows: the same schema plus the organization plugin's
+/// tables (dynamic access control on), so its session statement joins the membership.
+pub const ORG_DATABASE: &str = "better_auth_bench_org";
+
+/// What Better Auth 1.7's migrator adds for the organization plugin with
+/// `dynamicAccessControl` (teams off).
+const ORGANIZATION_DDL: &str = r#"
+alter table "session" add column "activeOrganizationId" text;
+create table "organization" ("id" text not null primary key, "name" text not null, "slug" text not null unique, "logo" text, "createdAt" timestamptz not null, "metadata" text);
+create table "member" ("id" text not null primary key, "organizationId" text not null references "organization" ("id") on delete cascade, "userId" text not null references "user" ("id") on delete cascade, "role" text not null, "createdAt" timestamptz not null);
+create index "member_organizationId_idx" on "member" ("organizationId");
+create index "member_userId_idx" on "member" ("userId");
+create table "organizationRole" ("id" text not null primary key, "organizationId" text not null references "organization" ("id") on delete cascade, "role" text not null, "permission" text not null, "createdAt" timestamptz default CURRENT_TIMESTAMP not null, "updatedAt" timestamptz);
+create index "organizationRole_organizationId_idx" on "organizationRole" ("organizationId");
+"#;
+
+/// Rebuilds [`ORG_DATABASE`]: `users` users, one live session each, 100 organizations, every
+/// user a member (`member,billing`) of one whose session points at it, and each organization
+/// a dynamic `billing` role granting `invoice:create`.
+pub async fn rebuild_organizations(server_url: &str, users: i64) -> Result<String, String> {
+    let admin = connect(server_url).await?;
+    for statement in [
+        format!("DROP DATABASE IF EXISTS \"{ORG_DATABASE}\" WITH (FORCE)"),
+        format!("CREATE DATABASE \"{ORG_DATABASE}\""),
+    ] {
+        admin
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| format!("cannot create the organization database: {}", describe(&e)))?;
+    }
+    let url = test_support::with_database(server_url, ORG_DATABASE);
+    let db = connect(&url).await?;
+    let seed = format!(
+        "INSERT INTO organization (id, name, slug, \"createdAt\")
+           SELECT 'org-' || o, 'Org ' || o, 'org-' || o, now() FROM generate_series(1, 100) o;
+         INSERT INTO \"organizationRole\" (id, \"organizationId\", role, permission)
+           SELECT 'role-' || o, 'org-' || o, 'billing', '{{\"invoice\":[\"create\"]}}'
+           FROM generate_series(1, 100) o;
+         INSERT INTO \"user\" (id, name, email, \"emailVerified\", \"createdAt\", \"updatedAt\", role, banned)
+           SELECT 'user-' || i, 'User ' || i, 'user' || i || '@bench.example', true, now(), now(), 'user', false
+           FROM generate_series(1, {users}) i;
+         INSERT INTO member (id, \"organizationId\", \"userId\", role, \"createdAt\")
+           SELECT 'member-' || i, 'org-' || (1 + i % 100), 'user-' || i, 'member,billing', now()
+           FROM generate_series(1, {users}) i;
+         INSERT INTO session (id, token, \"userId\", \"expiresAt\", \"createdAt\", \"updatedAt\", \"activeOrganizationId\")
+           SELECT 'session-' || i, md5('org-token-' || i), 'user-' || i, now() + interval '7 days',
+                  now(), now(), 'org-' || (1 + i % 100)
+           FROM generate_series(1, {users}) i;"
+    );
+    for (what, sql) in [
+        ("schema", SCHEMA),
+        ("organizations", ORGANIZATION_DDL),
+        ("seeding", seed.as_str()),
+        ("vacuum", "VACUUM ANALYZE"),
+    ] {
+        db.batch_execute(sql)
+            .await
+            .map_err(|e| format!("{what}: {}", describe(&e)))?;
+    }
+    Ok(url)
+}
+
 /// How much to seed.
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
