@@ -216,7 +216,26 @@ pub enum Grant {
     ApiKey(Box<ApiKeyGrant>),
 }
 
+/// How far a credential carries its user's power (the access-control checks ask this, one
+/// exhaustive match: a new kind of credential decides here what it may do, or does not build).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delegation<'a> {
+    /// The user's own credential: whatever the user's roles allow.
+    Full,
+    /// A delegated credential: the user's roles *and* these permissions (JSON text as stored,
+    /// `{"resource": ["action"]}`; `None`: none). It confirms no organization.
+    Permissions(Option<&'a str>),
+}
+
 impl Grant {
+    /// How far this credential carries the user's power.
+    pub fn delegation(&self) -> Delegation<'_> {
+        match self {
+            Self::User => Delegation::Full,
+            Self::ApiKey(key) => Delegation::Permissions(key.permissions.as_deref()),
+        }
+    }
+
     /// The API key, when one vouched for the caller.
     pub fn api_key(&self) -> Option<&ApiKeyGrant> {
         match self {

@@ -148,12 +148,29 @@ impl Caller {
         self.check(access, None, Some(permissions))
     }
 
+    /// Whether the user's own credential vouched (a positive list, as the account functions
+    /// keep: a method added later carries none of the user's power until it is named here).
+    pub fn is_users_own_credential(&self) -> bool {
+        self.api_key.is_none()
+            && matches!(
+                self.verified_by.as_deref(),
+                Some("session" | "jwt" | "cookie-cache")
+            )
+    }
+
     fn check(
         &self,
         access: &AccessControl,
         permissions: Option<&PermissionRequest>,
         organization_permissions: Option<&PermissionRequest>,
     ) -> Result<(), CallerError> {
+        // Neither the user's own credential nor an API key (whose own permissions are checked):
+        // nothing is granted.
+        if self.api_key.is_none() && !self.is_users_own_credential() {
+            return Err(CallerError::Forbidden {
+                reason: "missing_permission",
+            });
+        }
         let requirement = Requirement {
             permissions: permissions.cloned(),
             organization_permissions: organization_permissions.cloned(),
@@ -237,10 +254,23 @@ mod tests {
         let delete: PermissionRequest = serde_json::from_str(r#"{"order":["delete"]}"#).unwrap();
         let invoice: PermissionRequest = serde_json::from_str(r#"{"invoice":["read"]}"#).unwrap();
         let clerk = Caller::from_context(context(serde_json::json!({
-            "userId": "u1", "role": "clerk", "activeOrganizationId": "o1", "organizationRole": "member"
+            "userId": "u1", "role": "clerk", "verifiedBy": "session",
+            "activeOrganizationId": "o1", "organizationRole": "member"
         })))
         .unwrap();
         assert_eq!(clerk.require(&access, &delete), Ok(()));
+        // A credential the list does not name (a method added later, a context without
+        // verifiedBy) carries none of the user's power.
+        for verified_by in [Some("oauth"), None] {
+            let mut other = clerk.clone();
+            other.verified_by = verified_by.map(str::to_owned);
+            assert_eq!(
+                other.require(&access, &read),
+                Err(CallerError::Forbidden {
+                    reason: "missing_permission"
+                })
+            );
+        }
         assert_eq!(clerk.require_in_organization(&access, &invoice), Ok(()));
         let mut key = clerk.clone();
         key.organization = None;

@@ -8,7 +8,7 @@ use super::roles::{AccessControl, Roles, parse_json};
 use super::routes::{RouteTemplate, path_segments};
 use super::statements::{Connector, PermissionRequest, Statements};
 use crate::env::{ConfigError, invalid};
-use crate::identity::Identity;
+use crate::identity::{Delegation, Identity};
 
 /// The variable the rules are read from.
 pub const ROUTES_VAR: &str = "AUTHORIZER_ROUTES";
@@ -59,15 +59,14 @@ impl Requirement {
         caller: &Identity,
         organization_roles: &Roles,
     ) -> Result<(), AccessRefusal> {
+        let delegation = caller.grant.delegation();
         if let Some(request) = &self.permissions {
             let role = caller.role.as_deref();
             if !ac.user_may(&caller.user_id, role, request, self.connector) {
                 return Err(AccessRefusal::MissingPermission);
             }
-            if let Some(key) = caller.grant.api_key() {
-                let granted = key
-                    .permissions
-                    .as_deref()
+            if let Delegation::Permissions(own) = delegation {
+                let granted = own
                     .and_then(|text| Statements::from_json(text).ok())
                     .is_some_and(|own| own.authorize(request, self.connector));
                 if !granted {
@@ -80,7 +79,7 @@ impl Requirement {
                 .organization
                 .as_deref()
                 .ok_or(AccessRefusal::NoActiveOrganization)?;
-            let allowed = caller.grant.api_key().is_none()
+            let allowed = delegation == Delegation::Full
                 && AccessControl::member_may(
                     organization_roles,
                     &organization.role,

@@ -42,7 +42,9 @@ models! {
     /// The organization plugin's `organizationRole` model (`dynamicAccessControl` enabled): roles
     /// created at run time, per organization. Optional.
     OrganizationRole: OrganizationRoleField in organization_role = "organizationRole",
-        tables ["organizationRole", "organization_role", "organization_roles"],
+        // Only the names Better Auth's migrators write: an app table that merely looks alike
+        // (`organization_roles`) must never be read as grants. Others: the _TABLE setting.
+        tables ["organizationRole", "organization_role"],
         "BETTER_AUTH_ORGANIZATION_ROLE_TABLE", "BETTER_AUTH_ORGANIZATION_ROLE_FIELDS";
 }
 
