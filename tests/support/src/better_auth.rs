@@ -546,6 +546,44 @@ impl BetterAuthServer {
         reply.1
     }
 
+    /// Better Auth's own `verifyApiKey` asked for `permissions` too (`{ key, permissions }`: the
+    /// key's own permissions must grant them): `{valid, error, key}`.
+    pub async fn verify_api_key_for(&self, key: &str, permissions: &Value) -> Value {
+        let reply = self
+            .test_route(
+                "/test/api-keys/verify",
+                serde_json::json!({ "key": key, "permissions": permissions }),
+            )
+            .await;
+        assert_eq!(reply.0, 200, "verifyApiKey failed: {}", reply.1);
+        reply.1
+    }
+
+    /// Better Auth's own `role.authorize(permissions, connector)` for each comma-separated name
+    /// in `role`, any one sufficing (`POST /test/access/authorize`; needs `access_control`):
+    /// the admin plugin's roles, or the organization plugin's with `organization`.
+    pub async fn authorize_role(
+        &self,
+        role: &str,
+        permissions: &Value,
+        connector: &str,
+        organization: bool,
+    ) -> bool {
+        let reply = self
+            .test_route(
+                "/test/access/authorize",
+                serde_json::json!({
+                    "role": role,
+                    "permissions": permissions,
+                    "connector": connector,
+                    "organization": organization,
+                }),
+            )
+            .await;
+        assert_eq!(reply.0, 200, "authorize failed: {}", reply.1);
+        reply.1["success"].as_bool().expect("success is a boolean")
+    }
+
     /// Better Auth's own `verifyApiKey` scoped to one configuration (`{ key, configId }`).
     pub async fn verify_api_key_in(&self, key: &str, config_id: &str) -> Value {
         let reply = self
