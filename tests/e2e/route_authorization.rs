@@ -1013,6 +1013,91 @@ async fn unlisted_routes_are_refused_and_no_rules_allow_every_route() {
     }
 }
 
+/// A catch-all (`ANY /{proxy+}`, any signed-in caller) beside root routes that need
+/// permissions: the root's method ARN is `GET/`, which the catch-all's `*/*` covers although
+/// `{proxy+}` never takes the root. A cached policy must refuse `GET /` and `POST /` to a caller
+/// Better Auth refuses them (it allowed both: every caller of the catch-all could call the
+/// root for the cache's lifetime), and allow them to one it allows.
+#[tokio::test]
+async fn a_catch_all_route_does_not_open_the_root() {
+    let db = Profile::Default.database().await;
+    let ba = BetterAuthServer::start(&db, options(false)).await;
+    let mut callers = Vec::new();
+    for (name, role) in [("user", "user"), ("admin", "admin"), ("support", "support")] {
+        let session = ba.sign_up(&email(name)).await;
+        set_role_in_database(&db, &session, Some(role)).await;
+        callers.push(Caller {
+            name,
+            session,
+            admin_id: false,
+        });
+    }
+    let rule = |route: &'static str, mut body: Value, requests| {
+        body["route"] = json!(route);
+        Rule {
+            route,
+            rule: body,
+            requests,
+        }
+    };
+    let rules = vec![
+        rule(
+            "ANY /{proxy+}",
+            json!({"authenticated": true}),
+            vec![("GET", "/orders"), ("POST", "/a/b")],
+        ),
+        rule(
+            "GET /",
+            json!({"permissions": {"user": ["list"]}}),
+            vec![("GET", "/")],
+        ),
+        rule(
+            "POST /",
+            json!({"permissions": {"order": ["delete"]}}),
+            vec![("POST", "/")],
+        ),
+    ];
+    let routes = rules_json(&rules);
+    let access_control = exported_access_control(&[]);
+    let auth = authenticator(
+        &db,
+        &[
+            ("BETTER_AUTH_ACCESS_CONTROL", access_control.as_str()),
+            ("AUTHORIZER_ROUTES", routes.as_str()),
+        ],
+    );
+    let mut wrong = Vec::new();
+    let mut matrix = Vec::new();
+    for caller in &callers {
+        let mut expected = Vec::new();
+        for rule in &rules {
+            expected.push(better_auths_decision(&ba, caller, &rule.rule, "user").await);
+        }
+        let who = Who::Session(caller.session.clone());
+        wrong.extend(
+            compare_all(&auth, &auth, &rules, caller.name, &who, &expected)
+                .await
+                .0,
+        );
+        matrix.push(expected);
+    }
+    assert_eq!(
+        matrix,
+        [
+            [true, false, false],
+            [true, true, true],
+            [true, true, false]
+        ],
+        "Better Auth: user, admin, support"
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} disagreements:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. Bad settings.
 

@@ -225,8 +225,8 @@ fn template_tokens(route: &RouteTemplate) -> Vec<Token> {
 /// Some sequence of segments matches both token lists.
 const SOME: u8 = 1;
 /// …one where a `*` of the IAM pattern took two segments or more (a parameter value spanning
-/// segments, an `ANY` reaching into the path): such a request need not match the pattern's own
-/// route.
+/// segments, an `ANY` reaching into the path) or the root's empty segment (`*/*` covers `GET/`):
+/// such a request need not match the pattern's own route.
 const WIDENED: u8 = 2;
 
 /// Whether the IAM pattern of route `a` (`glob`) covers a request that API Gateway routes by
@@ -277,19 +277,32 @@ fn walk(glob: &[Token], template: &[Token], i: usize, j: usize, memo: &mut [Opti
                 _ => {}
             }
         }
-        (Some(Token::One(_)), Some(Token::Many)) => {
-            // The template's run takes the segment the pattern's names (or ends here).
+        (Some(Token::One(x)), Some(Token::Many)) => {
+            // The template's run ends here, or takes the segment the pattern's names (never the
+            // root's empty one: a `{proxy+}` takes non-empty segments).
             found |= walk(glob, template, i, j + 1, memo);
-            found |= walk(glob, template, i + 1, j, memo);
+            if x.as_deref() != Some("") {
+                found |= walk(glob, template, i + 1, j, memo);
+            }
         }
         (None, Some(Token::Many)) => found |= walk(glob, template, i, j + 1, memo),
         (Some(Token::One(x)), Some(Token::One(y))) => {
-            let same = match (x, y) {
-                (Some(x), Some(y)) => x == y,
-                _ => true,
+            // A template's `{param}` (or `ANY`'s method) is one non-empty segment. The
+            // pattern's `*` matches the root's empty one too (`*/*` covers `GET/`, the ARN of
+            // `GET /`), which the pattern's own route never takes: a widened match.
+            let (same, empty) = match (x, y) {
+                (Some(x), Some(y)) => (x == y, false),
+                (Some(x), None) => (!x.is_empty(), false),
+                (None, Some(y)) => (true, y.is_empty()),
+                (None, None) => (true, false),
             };
             if same {
-                found |= walk(glob, template, i + 1, j + 1, memo);
+                let rest = walk(glob, template, i + 1, j + 1, memo);
+                found |= if empty && rest != 0 {
+                    rest | WIDENED
+                } else {
+                    rest
+                };
             }
         }
         _ => {}
@@ -380,6 +393,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The root's ARN is `GET/`, which a catch-all's `*/*` covers although `{proxy+}` never
+    /// takes the empty segment: an allowed `ANY /{proxy+}` must not open a refused `GET /` (or
+    /// `ANY /`) in the cached policy. Found by the e2e suite `route_authorization`.
+    #[test]
+    fn a_catch_all_does_not_open_the_root() {
+        let rules = [
+            "ANY /{proxy+}",
+            "GET /",
+            "ANY /",
+            "GET /{id}",
+            "POST /{id}/b",
+        ];
+        let json: Vec<String> = rules
+            .iter()
+            .map(|r| format!(r#"{{"route": "{r}", "authenticated": true}}"#))
+            .collect();
+        let table = RouteTable::parse(&format!("[{}]", json.join(","))).unwrap();
+        let requests = [
+            ("GET", "/"),
+            ("POST", "/"),
+            ("PUT", "/"),
+            ("GET", "/a"),
+            ("POST", "/a"),
+            ("GET", "/a/b"),
+            ("POST", "/a/b"),
+        ];
+        let prefix = "arn:aws:execute-api:us-east-1:123456789012:api/stage/";
+        for mask in 0u32..(1 << rules.len()) {
+            let allowed: Vec<bool> = (0..rules.len()).map(|i| mask & (1 << i) != 0).collect();
+            let fresh = |(method, path): (&str, &str)| {
+                table.route_for(method, path).is_some_and(|r| allowed[r])
+            };
+            for first in requests {
+                let suffix = format!("{}{}", first.0, first.1);
+                let policy = table.policy(&allowed, prefix, &suffix, fresh(first));
+                assert_eq!(
+                    iam_allows(&policy, &format!("{prefix}{suffix}")),
+                    fresh(first)
+                );
+                // Never wider than a fresh decision (narrower where IAM cannot say it: the
+                // Deny of `GET /{id}` also covers `GET /a/b`, which the catch-all takes).
+                for other in requests {
+                    let arn = format!("{prefix}{}{}", other.0, other.1);
+                    assert!(
+                        !iam_allows(&policy, &arn) || fresh(other),
+                        "allowed {allowed:?}, first {first:?}, then {other:?}: {policy:?}"
+                    );
+                }
+            }
+        }
+        let g = |r| glob_tokens(&RouteTemplate::parse(r).unwrap());
+        let t = |r| template_tokens(&RouteTemplate::parse(r).unwrap());
+        assert!(covers_routed(&g("ANY /{proxy+}"), &t("GET /"), true));
+        assert!(!covers_routed(&g("GET /"), &t("GET /{id}"), false));
     }
 
     #[test]

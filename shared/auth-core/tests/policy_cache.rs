@@ -1,0 +1,107 @@
+//! Property test of the REST policy API Gateway caches per token (`access::policy`): whatever
+//! the rules (literal, `{param}` and `{proxy+}` segments, the root, `GET`, `POST` or `ANY`) and
+//! whichever of them the caller may call, the policy built for a listed request answers that
+//! request exactly and never allows another listed request that a fresh decision refuses. (It
+//! may refuse one a fresh decision allows, where IAM's `*` cannot carve it out: documented.)
+//! `PROPTEST_CASES` raises the case count (default 400).
+
+use auth_core::access::RouteTable;
+use auth_core::access::policy::{PolicyResources, iam_matches};
+use proptest::prelude::*;
+use proptest::test_runner::{FileFailurePersistence, RngSeed};
+
+const PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012:api/stage/";
+
+fn config() -> ProptestConfig {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    ProptestConfig {
+        cases: env("PROPTEST_CASES").map_or(400, |n| u32::try_from(n).unwrap_or(400)),
+        rng_seed: RngSeed::Fixed(env("PROPTEST_RNG_SEED").unwrap_or(0x0C0F_FEE5)),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+/// `METHOD /path`: up to three segments (`a`, `b`, `c`, `{p}`), maybe a last `{rest+}`.
+fn route() -> impl Strategy<Value = String> {
+    let segment = prop_oneof![Just("a"), Just("b"), Just("c"), Just("{p}")];
+    (
+        prop_oneof![Just("GET"), Just("POST"), Just("ANY")],
+        prop::collection::vec(segment, 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(method, segments, greedy)| {
+            let mut path: Vec<&str> = segments;
+            if greedy {
+                path.push("{rest+}");
+            }
+            format!("{method} /{}", path.join("/"))
+        })
+}
+
+/// Every request of up to three segments over `a`, `b`, `c` and `x` (a value no route names).
+fn requests() -> Vec<(&'static str, String)> {
+    let alphabet = ["a", "b", "c", "x"];
+    let mut out = Vec::new();
+    for method in ["GET", "POST", "PUT"] {
+        for len in 0..=3u32 {
+            for code in 0..4usize.pow(len) {
+                let mut rest = code;
+                let mut segments = Vec::new();
+                for _ in 0..len {
+                    segments.push(alphabet[rest % 4]);
+                    rest /= 4;
+                }
+                out.push((method, format!("/{}", segments.join("/"))));
+            }
+        }
+    }
+    out
+}
+
+/// IAM: an explicit Deny wins, then any Allow.
+fn allows(policy: &PolicyResources, arn: &str) -> bool {
+    !policy.deny.iter().any(|d| iam_matches(d, arn))
+        && policy.allow.iter().any(|a| iam_matches(a, arn))
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn a_cached_policy_never_allows_what_a_fresh_decision_refuses(
+        mut routes in prop::collection::vec(route(), 1..7),
+        allowed in prop::collection::vec(any::<bool>(), 7),
+        firsts in prop::collection::vec(any::<prop::sample::Index>(), 4),
+    ) {
+        routes.sort();
+        routes.dedup();
+        let json: Vec<String> = routes
+            .iter()
+            .map(|r| format!(r#"{{"route": "{r}", "authenticated": true}}"#))
+            .collect();
+        let table = RouteTable::parse(&format!("[{}]", json.join(","))).expect("rules");
+        let allowed = &allowed[..routes.len()];
+        let all = requests();
+        let listed: Vec<(&str, String, bool)> = all
+            .iter()
+            .filter_map(|(m, p)| table.route_for(m, p).map(|r| (*m, p.clone(), allowed[r])))
+            .collect();
+        prop_assume!(!listed.is_empty());
+        for first in firsts {
+            let (method, path, decision) = &listed[first.index(listed.len())];
+            let suffix = format!("{method}{path}");
+            let policy = table.policy(allowed, PREFIX, &suffix, *decision);
+            prop_assert_eq!(allows(&policy, &format!("{PREFIX}{suffix}")), *decision);
+            for (m, p, fresh) in &listed {
+                prop_assert!(
+                    *fresh || !allows(&policy, &format!("{PREFIX}{m}{p}")),
+                    "rules {:?}, allowed {:?}: the policy from {} {} allows {} {}: {:?}",
+                    routes, allowed, method, path, m, p, policy
+                );
+            }
+        }
+    }
+}
