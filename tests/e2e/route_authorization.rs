@@ -569,8 +569,9 @@ fn authenticator(db: &TestDb, extra: &[(&str, &str)]) -> Authenticator {
 /// 2.0, TOKEN), equal to Better Auth's own decision; and each request's REST policy, as API
 /// Gateway would cache it for the token, answers every other listed route as Better Auth does.
 /// Callers signed up through Better Auth: roles `admin` (no ban in this app), `support`,
-/// `auditor`, `user`, `auditor,support`, none (→ `defaultRole`), an unknown one, and an
-/// `adminUserIds` id; members of an organization as `owner`, `accountant`, `member` and `admin`.
+/// `auditor`, `user`, `auditor,support`, none (→ `defaultRole`), an unknown one, `support, auditor`
+/// (not trimmed: ` auditor` is no role) and an `adminUserIds` id; members of an organization as
+/// `owner`, `accountant`, `member`, `admin` and `member, accountant` (trimmed).
 #[tokio::test]
 async fn every_user_on_every_route_is_decided_as_better_auth_decides() {
     let db = Profile::Default.database().await;
@@ -597,6 +598,7 @@ async fn every_user_on_every_route_is_decided_as_better_auth_decides() {
     let both = sign_up("both").await;
     let nobody = sign_up("norole").await;
     let stranger = sign_up("stranger").await;
+    let spaced = sign_up("spaced").await;
     let email_of = |name: &str| {
         emails
             .iter()
@@ -612,6 +614,8 @@ async fn every_user_on_every_route_is_decided_as_better_auth_decides() {
     // Better Auth refuses to set these two; a database can hold them all the same.
     set_role_in_database(&db, &nobody, None).await;
     set_role_in_database(&db, &stranger, Some("intern")).await;
+    // Split on "," without trimming by the admin plugin: the roles `support` and ` auditor`.
+    set_role_in_database(&db, &spaced, Some("support, auditor")).await;
     let refused = ba
         .post(
             "/admin/set-role",
@@ -626,6 +630,13 @@ async fn every_user_on_every_route_is_decided_as_better_auth_decides() {
     join(&ba, &boss, &acme, &user, &email_of("user"), "accountant").await;
     join(&ba, &boss, &acme, &support, &email_of("support"), "member").await;
     join(&ba, &boss, &acme, &auditor, &email_of("auditor"), "admin").await;
+    // Trimmed by the organization plugin: `member` and `accountant`.
+    join(&ba, &boss, &acme, &spaced, &email_of("spaced"), "member").await;
+    db.execute(
+        "UPDATE member SET role = 'member, accountant' WHERE \"userId\" = $1",
+        &[&spaced.user_id],
+    )
+    .await;
 
     let callers = [
         ("boss (adminUserIds, role user, org owner)", boss, true),
@@ -636,6 +647,11 @@ async fn every_user_on_every_route_is_decided_as_better_auth_decides() {
         ("auditor,support", both, false),
         ("no role", nobody, false),
         ("unknown role", stranger, false),
+        (
+            "\"support, auditor\" (org \"member, accountant\")",
+            spaced,
+            false,
+        ),
     ]
     .map(|(name, session, admin_id)| Caller {
         name,
@@ -685,6 +701,11 @@ async fn every_user_on_every_route_is_decided_as_better_auth_decides() {
     );
     assert!(!at(4, "ANY /reports/{proxy+}") && !at(7, "GET /orders"));
     assert!(at(6, "POST /orders"), "no role: defaultRole user");
+    assert!(
+        at(8, ban) && !at(8, "GET /reports/summary"),
+        "\" auditor\" is no role"
+    );
+    assert!(at(8, "POST /org/invoices"), "\" accountant\" is trimmed");
     assert!(at(4, "POST /org/invoices") && !at(2, "POST /org/invoices"));
     assert!(!at(1, "POST /org/invoices"), "no active organization");
     assert!(
