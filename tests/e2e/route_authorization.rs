@@ -985,6 +985,8 @@ async fn unlisted_routes_are_refused_and_no_rules_allow_every_route() {
         ("POST /reports", "POST", "/reports"),
         ("GET /admin", "GET", "/admin"),
         ("GET /", "GET", "/"),
+        // Under the caller's `GET/orders/*`, with IAM's wildcard in the path itself.
+        ("GET /orders/{id}/x", "GET", "/orders/*/x"),
         ("GET /orders/{id}", "GET", "/orders/17"),
     ];
     let (guard, logs) = test_support::logs::capture();
@@ -1337,6 +1339,22 @@ async fn the_policy_for_a_hundred_rules_fits_or_covers_the_one_request() {
                     ],
                 );
                 assert!(bytes <= 8192);
+            }
+        }
+        // A path holding IAM's wildcards (`/res00/*` is routed by `GET /res00/{id}`, which
+        // the clerk may call): a policy naming it "exactly" would cover every deeper path. The
+        // policy never allows a listed request a fresh decision refuses.
+        for (method, path) in [
+            ("GET", format!("{prefix}/res00/*")),
+            ("GET", format!("{prefix}/res00/?")),
+            ("GET", format!("{prefix}/res00/*/history")),
+        ] {
+            let policy = answer(&auth, rest_event(Shape::RestRequest, &who, method, &path)).await;
+            for (route, m, p, may) in &requests {
+                assert!(
+                    *may || !policy_allows(&policy, &arn(m, p)),
+                    "the policy from {method} {path} allows {m} {p} ({route}): {policy}"
+                );
             }
         }
     }

@@ -12,7 +12,8 @@
 //! value spanning several segments, an `ANY` pattern reaching into a deeper path), the Deny is
 //! kept (a cached policy then refuses rather than allows) and the request at hand is always
 //! answered exactly: when the full policy would answer it wrongly, or is larger than
-//! [`MAX_POLICY_BYTES`], the policy covers that one request only.
+//! [`MAX_POLICY_BYTES`], the policy covers that one request only (refusing it when its path
+//! holds `*` or `?`, which no resource can name literally).
 
 use super::routes::{RouteMethod, RouteTemplate, Segment};
 
@@ -89,6 +90,23 @@ pub(super) fn build(
     decision: bool,
 ) -> PolicyResources {
     let exact = || format!("{stage_prefix}{request_suffix}");
+    // The policy for this request alone. IAM has no escape for `*` and `?`: a path holding one
+    // (`GET/files/*`, routed by `GET /files/{id}`) named in an Allow would allow every path it
+    // matches as a pattern, deeper routes included. Such a request is refused instead where
+    // only its own Allow would answer it (a Deny may be wider: it refuses more, never less).
+    let only_this = |allow: bool| {
+        if allow && !request_suffix.contains(['*', '?']) {
+            PolicyResources {
+                allow: vec![exact()],
+                deny: Vec::new(),
+            }
+        } else {
+            PolicyResources {
+                allow: Vec::new(),
+                deny: vec![exact()],
+            }
+        }
+    };
     let mut bits = vec![0u64; suffixes.len().div_ceil(64)];
     for (i, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
         bits[i / 64] |= 1 << (i % 64);
@@ -115,8 +133,7 @@ pub(super) fn build(
     }
     if decision && !allowed_here {
         // IAM cannot say both: this request is answered exactly, the policy covers it only.
-        resources.allow.push(exact());
-        return resources;
+        return only_this(true);
     }
     if !decision && allowed_here {
         deny_suffixes.push(request_suffix);
@@ -130,18 +147,7 @@ pub(super) fn build(
         .map(|s| format!("{stage_prefix}{s}"))
         .collect();
     if resources.size() > MAX_POLICY_BYTES {
-        let only = exact();
-        return if decision {
-            PolicyResources {
-                allow: vec![only],
-                deny: Vec::new(),
-            }
-        } else {
-            PolicyResources {
-                allow: Vec::new(),
-                deny: vec![only],
-            }
-        };
+        return only_this(decision);
     }
     resources
 }
@@ -152,12 +158,13 @@ pub fn iam_matches(pattern: &str, text: &str) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
+        // A `*` of the pattern is a wildcard even where the text holds a `*` too.
+        if pi < p.len() && p[pi] == b'*' {
             star = Some((pi, ti));
             pi += 1;
+        } else if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some((sp, st)) = star {
             pi = sp + 1;
             ti = st + 1;
@@ -331,6 +338,9 @@ mod tests {
         assert!(!iam_matches("GET/orders/*/audit", "GET/orders/1"));
         assert!(!iam_matches("GET/orders", "GET/orders/1"));
         assert!(iam_matches("*", ""));
+        // A `*` in the text (a request path may hold one) is matched by the pattern's `*`.
+        assert!(iam_matches("*/a/*", "GET/a/*/a"));
+        assert!(iam_matches("GET/*/x", "GET/*/y/x"));
     }
 
     /// IAM's verdict on `request` under `policy`: an explicit Deny wins, then any Allow.
@@ -449,6 +459,32 @@ mod tests {
         let t = |r| template_tokens(&RouteTemplate::parse(r).unwrap());
         assert!(covers_routed(&g("ANY /{proxy+}"), &t("GET /"), true));
         assert!(!covers_routed(&g("GET /"), &t("GET /{id}"), false));
+    }
+
+    /// A request path holding `*` or `?` is no exact resource: answered alone (the full policy
+    /// would refuse it), it is refused rather than allowed as a pattern covering deeper routes.
+    #[test]
+    fn a_wildcard_in_the_path_never_becomes_an_allow_pattern() {
+        let table = RouteTable::parse(
+            r#"[{"route": "ANY /files/{proxy+}", "authenticated": true},
+                {"route": "GET /files/{id}", "authenticated": true},
+                {"route": "GET /files/{id}/x/admin", "authenticated": true}]"#,
+        )
+        .unwrap();
+        let prefix = "arn:aws:execute-api:us-east-1:123456789012:api/stage/";
+        let allowed = [true, false, false];
+        // `GET /files/*/*` is the catch-all's (allowed), and the Deny of `GET /files/{id}`
+        // covers it: only a policy of its own would allow it.
+        assert_eq!(table.route_for("GET", "/files/*/*"), Some(0));
+        let policy = table.policy(&allowed, prefix, "GET/files/*/*", true);
+        for refused in ["GET/files/1", "GET/files/1/x/admin"] {
+            assert!(
+                !iam_allows(&policy, &format!("{prefix}{refused}")),
+                "{policy:?}"
+            );
+        }
+        let plain = table.policy(&allowed, prefix, "GET/files/a/b", true);
+        assert_eq!(plain.allow, [format!("{prefix}GET/files/a/b")]);
     }
 
     #[test]
