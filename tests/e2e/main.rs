@@ -24,7 +24,7 @@
 //! | PgBouncer in transaction-pooling mode | `pgbouncer` (the functions' routes through it: `openapi`) |
 //! | 50,000 authorizations, mixed credentials, bounded connection count | `load` |
 //! | secrets and parameters loaded at cold start (Secrets Manager, SSM, RDS IAM auth) | `aws_secrets` |
-//! | **Authorization (`AUTHORIZER_ROUTES`, the app's roles)**: every caller × route of an overlapping rule set decided as Better Auth decides (REST, HTTP API, TOKEN; each REST policy, as API Gateway caches it, applied to every other route with an independent IAM evaluator); API keys' own permissions; organization permissions (removed member, forged active organization); a catch-all route does not open the root in a cached policy; unlisted routes refused, no rules unchanged; malformed settings; the policy for 100 rules | `route_authorization` |
+//! | **Authorization (`AUTHORIZER_ROUTES`, the app's roles)**: every caller × route of an overlapping rule set decided as Better Auth decides (REST, HTTP API, TOKEN; each REST policy, as API Gateway caches it, applied to every other route with an independent IAM evaluator); API keys' own permissions; organization permissions (removed member, forged active organization, dynamic roles); a catch-all route does not open the root in a cached policy; unlisted routes refused, no rules unchanged; malformed settings; the policy for 100 rules | `route_authorization` |
 //! | **The account functions (routes)** | |
 //! | `me`: `/auth/me`, `/auth/session`, `/auth/accounts`, `/auth/verify`, health, CORS | `me_routes` |
 //! | `users`: list, search, read, patch, roles, bans (and unbans), self-ban by another spelling of the id, role splitting | `users_routes` |

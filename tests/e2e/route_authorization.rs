@@ -11,7 +11,8 @@
 //! - the HTTP API 2.0 answer (`routeKey` the rule's route), and TOKEN events.
 //!
 //! Also: API keys' own permissions, organizations (a removed member, a forged active
-//! organization), unlisted routes, no rules at all, bad settings, and the policy for 100 rules.
+//! organization, dynamic roles), a catch-all beside the root, unlisted routes, no rules at all,
+//! bad settings, and the policy for 100 rules.
 
 use std::path::Path;
 use std::process::Command;
@@ -950,6 +951,129 @@ async fn organization_permissions_need_a_confirmed_membership() {
     assert_eq!(ours, theirs);
     assert!(profile);
     assert!(logs.contains("no_active_organization"), "{logs}");
+}
+
+/// Better Auth's dynamic access control: roles an organization defines (`organizationRole`
+/// rows made through `/organization/create-role`) grant what they say, and a row named like a
+/// static role adds to it, as the organization plugin merges them; a member's role changed
+/// through Better Auth changes the answer (roles read fresh:
+/// `BETTER_AUTH_ORGANIZATION_ROLES_CACHE_TTL_MS=0`). Each answer equals Better Auth's
+/// `/organization/has-permission`, in all three event shapes.
+#[tokio::test]
+async fn dynamic_organization_roles_grant_as_better_auth_merges_them() {
+    let db = Profile::Default.database().await;
+    let ba = BetterAuthServer::start(&db, options(false)).await;
+    let boss = ba.sign_up(&email("owner")).await;
+    let mark_email = email("mark");
+    let mark = ba.sign_up(&mark_email).await;
+    let acme = create_organization(&ba, &boss, "Acme").await;
+    join(&ba, &boss, &acme, &mark, &mark_email, "member").await;
+    let caller = Caller {
+        name: "mark",
+        session: mark.clone(),
+        admin_id: false,
+    };
+    let rule = |route: &'static str, mut body: Value, requests| {
+        body["route"] = json!(route);
+        Rule {
+            route,
+            rule: body,
+            requests,
+        }
+    };
+    let rules = vec![
+        rule(
+            "POST /org/invoices",
+            json!({"organizationPermissions": {"invoice": ["create"]}}),
+            vec![("POST", "/org/invoices")],
+        ),
+        rule(
+            "GET /org/invoices/{id}",
+            json!({"permissions": {"order": ["read"]}, "organizationPermissions": {"invoice": ["read"]}}),
+            vec![("GET", "/org/invoices/inv-9")],
+        ),
+        rule(
+            "PATCH /org/projects/{id}",
+            json!({"organizationPermissions": {"project": ["update"]}}),
+            vec![("PATCH", "/org/projects/p1")],
+        ),
+    ];
+    let routes = rules_json(&rules);
+    let access_control = exported_access_control(&[]);
+    let auth = authenticator(
+        &db,
+        &[
+            ("BETTER_AUTH_ACCESS_CONTROL", access_control.as_str()),
+            ("AUTHORIZER_ROUTES", routes.as_str()),
+            ("BETTER_AUTH_ORGANIZATION_ROLES_CACHE_TTL_MS", "0"),
+        ],
+    );
+    let who = Who::Session(mark.clone());
+    let check = async |case: &str| {
+        let mut expected = Vec::new();
+        for rule in &rules {
+            expected.push(better_auths_decision(&ba, &caller, &rule.rule, "user").await);
+        }
+        let (wrong, _) = compare_all(&auth, &auth, &rules, case, &who, &expected).await;
+        assert!(
+            wrong.is_empty(),
+            "{} disagreements:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+        expected
+    };
+    assert_eq!(check("static member").await, [false, true, false]);
+
+    // A role of the organization's own; and a row adding to the static `member`, which
+    // Better Auth's create-role refuses to make (the name is taken) but merges when it exists.
+    ba.post_ok(
+        "/organization/create-role",
+        json!({"role": "biller", "permission": {"invoice": ["create"]}, "organizationId": acme}),
+        &cookie(&boss),
+    )
+    .await;
+    let taken = ba
+        .post(
+            "/organization/create-role",
+            json!({"role": "member", "permission": {"project": ["update"]}, "organizationId": acme}),
+            Some(&cookie(&boss)),
+        )
+        .await;
+    assert_eq!(taken.status, 400, "{}", taken.body);
+    db.execute(
+        "INSERT INTO \"organizationRole\" (id, \"organizationId\", role, permission, \"createdAt\") \
+         VALUES ($1, $2, 'member', '{\"project\": [\"update\"]}', now())",
+        &[&random_token(24), &acme],
+    )
+    .await;
+    let rows: i64 = db
+        .client
+        .query_one(
+            "SELECT count(*) FROM \"organizationRole\" WHERE \"organizationId\" = $1",
+            &[&acme],
+        )
+        .await
+        .expect("count organizationRole")
+        .get(0);
+    assert_eq!(rows, 2);
+    assert_eq!(
+        check("member with a dynamic row").await,
+        [false, true, true]
+    );
+
+    // Made a biller through Better Auth.
+    let member = ba
+        .get("/organization/get-active-member", &cookie(&mark))
+        .await;
+    assert_eq!(member.status, 200, "{}", member.body);
+    ba.post_ok(
+        "/organization/update-member-role",
+        json!({"memberId": member.body["id"], "role": "biller", "organizationId": acme}),
+        &cookie(&boss),
+    )
+    .await;
+    assert_eq!(check("dynamic biller").await, [true, false, false]);
 }
 
 // ---------------------------------------------------------------------------------------------
