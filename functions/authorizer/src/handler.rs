@@ -224,6 +224,16 @@ fn respond_by_route(
         return Err(AuthorizerError::Internal);
     };
     let resources = table.policy(&route.allowed, &arn.stage_prefix, arn.suffix, allowed_here);
+    if allowed_here && resources.allow.is_empty() {
+        // The one-request policy cannot name a path holding `*` or `?` in an Allow (IAM would
+        // read it as a pattern): refused after all, and said so next to the decision's line.
+        tracing::info!(
+            decision = "deny",
+            event = event.kind(),
+            reason = "wildcard_in_path",
+            user_id = %ok.identity.user_id,
+        );
+    }
     let principal = ok.identity.user_id.clone();
     // The context is the caller's even on a Deny here: API Gateway caches the whole answer, and
     // the routes this policy allows get it from the cache.
