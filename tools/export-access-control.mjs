@@ -3,7 +3,7 @@
 // access-control module (the file that calls createAccessControl and defines the roles), so
 // nobody copies roles by hand.
 //
-//   node tools/export-access-control.mjs ./src/permissions.mjs [--admin-user-ids id1,id2] [--no-dynamic]
+//   node tools/export-access-control.mjs ./src/permissions.mjs [--admin-user-ids id1,id2] [--dynamic-access-control | --no-dynamic]
 //
 // The module's exports it reads (each optional; what is absent takes Better Auth's default on
 // the Rust side):
@@ -12,6 +12,8 @@
 //                          role is checked against it at start-up
 //   defaultRole, adminRoles, adminUserIds
 //   organizationRoles      the organization plugin's roles
+//   dynamicAccessControl   true when the organization plugin has dynamicAccessControl enabled
+//                          (or pass --dynamic-access-control; --no-dynamic forces it off)
 //   organizationAc | organizationStatements
 //   creatorRole
 // A TypeScript module needs a loader (`node --import tsx tools/export-access-control.mjs
@@ -22,7 +24,7 @@ import { resolve } from "node:path";
 const args = process.argv.slice(2);
 const modulePath = args.find((a) => !a.startsWith("--"));
 if (!modulePath) {
-  console.error("usage: export-access-control.mjs <module> [--admin-user-ids id1,id2] [--no-dynamic]");
+  console.error("usage: export-access-control.mjs <module> [--admin-user-ids id1,id2] [--dynamic-access-control | --no-dynamic]");
   process.exit(2);
 }
 const flag = (name) => {
@@ -62,6 +64,8 @@ set("adminUserIds", adminUserIds !== undefined ? adminUserIds.split(",").filter(
 set("organizationRoles", rolesOf(app.organizationRoles));
 set("organizationStatements", app.organizationStatements ?? app.organizationAc?.statements);
 set("creatorRole", app.creatorRole);
+set("dynamicAccessControl", app.dynamicAccessControl === true ? true : undefined);
+if (args.includes("--dynamic-access-control")) document.dynamicAccessControl = true;
 if (args.includes("--no-dynamic")) document.dynamicAccessControl = false;
 if (Object.keys(document).length === 0) {
   console.error(`${modulePath} exports none of: roles, ac, statements, organizationRoles, …`);

@@ -290,7 +290,7 @@ impl Bench {
             }
             Scenario::OrgRoutesPath => {
                 access = Some((
-                    String::from("{}"),
+                    String::from(r#"{"dynamicAccessControl": true}"#),
                     String::from(
                         r#"[{"route": "GET /request", "organizationPermissions": {"invoice": ["create"]}}]"#,
                     ),

@@ -63,3 +63,5 @@ export const organizationRoles = {
   accountant: organizationAc.newRole({ invoice: ["create", "read"], project: [] }),
 };
 export const creatorRole = "owner";
+// server.mjs enables the organization plugin's dynamicAccessControl with these roles.
+export const dynamicAccessControl = true;

@@ -94,7 +94,7 @@ async fn answer(
             tracing::error!(
                 decision = "error",
                 event = event.kind(),
-            trace_id,
+                trace_id,
                 reason = error.code(),
                 error = %error,
                 token = fp,
@@ -113,7 +113,7 @@ async fn answer(
         ) => tracing::info!(
             decision = "deny",
             event = event.kind(),
-            trace_id,
+                trace_id,
             reason = refusal.code(),
             user_id = %ok.identity.user_id,
             method = ok.method.as_str(),
@@ -123,7 +123,7 @@ async fn answer(
         (Ok(ok), _) => tracing::info!(
             decision = "allow",
             event = event.kind(),
-            trace_id,
+                trace_id,
             user_id = %ok.identity.user_id,
             session_id = ok.identity.session_id.as_deref().unwrap_or("-"),
             source = ok.source.as_str(),
@@ -134,7 +134,7 @@ async fn answer(
         (Err(error), _) if error.outcome() == Outcome::Unavailable => tracing::error!(
             decision = "error",
             event = event.kind(),
-            trace_id,
+                trace_id,
             reason = error.code(),
             error = %error,
             token = fp,

@@ -159,6 +159,10 @@ mod tests {
             ),
             ("BETTER_AUTH_ORGANIZATION_ROLES_CACHE_TTL_MS", ttl_ms),
             (
+                "BETTER_AUTH_ACCESS_CONTROL",
+                r#"{"dynamicAccessControl": true}"#,
+            ),
+            (
                 "AUTHORIZER_ROUTES",
                 r#"[{"route": "POST /invoices", "organizationPermissions": {"invoice": ["create"]}}]"#,
             ),

@@ -39,7 +39,7 @@ impl Default for AccessControl {
             admin_roles: vec!["admin".into()],
             organization_roles: default_organization_roles(),
             creator_role: "owner".into(),
-            dynamic_roles: true,
+            dynamic_roles: false,
         }
     }
 }
@@ -199,8 +199,8 @@ impl AccessControl {
         &self.organization_roles
     }
 
-    /// Whether `organizationRole` rows count (Better Auth's `dynamicAccessControl`; on unless
-    /// the document says `"dynamicAccessControl": false`).
+    /// Whether `organizationRole` rows count: Better Auth's `dynamicAccessControl`, opt-in as
+    /// there (`"dynamicAccessControl": true`; rows left from a time it was on grant nothing).
     pub fn uses_dynamic_roles(&self) -> bool {
         self.dynamic_roles
     }

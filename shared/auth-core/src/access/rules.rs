@@ -66,9 +66,11 @@ impl Requirement {
                 return Err(AccessRefusal::MissingPermission);
             }
             if let Delegation::Permissions(own) = delegation {
+                // As `verifyApiKey({ permissions })` checks a key: every resource (AND),
+                // whatever connector the rule gives the roles.
                 let granted = own
                     .and_then(|text| Statements::from_json(text).ok())
-                    .is_some_and(|own| own.authorize(request, self.connector));
+                    .is_some_and(|own| own.authorize(request, Connector::And));
                 if !granted {
                     return Err(AccessRefusal::MissingPermission);
                 }
@@ -167,7 +169,14 @@ impl RouteTable {
     }
 
     /// The rule API Gateway routes `method` `path` to (REST: from the method ARN).
+    ///
+    /// A path API Gateway might route by another spelling than the one it writes into the
+    /// method ARN — an encoded `/` or `\` (`%2F`, `%5C`), a `.` or `..` segment, an empty
+    /// segment (`//`, a trailing `/`) — takes no route: refused, never matched to a wider one.
     pub fn route_for(&self, method: &str, path: &str) -> Option<usize> {
+        if ambiguous_path(path) {
+            return None;
+        }
         let segments = path_segments(path);
         let mut best: Option<usize> = None;
         for (i, route) in self.routes.iter().enumerate() {
@@ -237,6 +246,18 @@ impl RouteTable {
             .collect();
         self.requirement_of.iter().map(|&r| verdicts[r]).collect()
     }
+}
+
+/// Whether `path` could be routed by a spelling other than its own (see [`RouteTable::route_for`]).
+fn ambiguous_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
+        return true;
+    }
+    path != "/"
+        && path_segments(path)
+            .iter()
+            .any(|s| s.is_empty() || *s == "." || *s == "..")
 }
 
 fn requirement_of_rule(document: &RuleDocument) -> Result<Requirement, ConfigError> {
@@ -324,6 +345,19 @@ mod tests {
         assert_eq!(table.route_for("DELETE", "/orders/7"), Some(1));
         assert_eq!(table.route_for("PATCH", "/reports/a/b"), Some(2));
         assert_eq!(table.route_for("POST", "/orders"), None);
+        // Spellings API Gateway might route differently than it writes them: no route.
+        for odd in [
+            "/orders/",
+            "/orders//7",
+            "/reports/a%2Fb",
+            "/reports/a%2fb",
+            "/reports/./x",
+            "/reports/../orders",
+            "/reports/a%5Cb",
+        ] {
+            assert_eq!(table.route_for("GET", odd), None, "{odd}");
+            assert_eq!(table.route_for("PATCH", odd), None, "{odd}");
+        }
         assert_eq!(table.route_for_key("GET /profile"), Some(3));
         assert_eq!(table.route_for_key("GET /nowhere"), None);
         assert!(table.needs_organization_roles());
