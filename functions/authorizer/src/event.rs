@@ -13,5 +13,5 @@ pub use context::{Context, Extras, MAX_EXTRA_LEN};
 pub use parse::{AuthorizerEvent, AuthorizerPayload, EventError, Shape, configure};
 pub use response::{
     AuthorizerResponse, Effect, MethodArn, PolicyResponse, SimpleResponse, api_wildcard,
-    method_arn, policy, policy_of, simple,
+    method_arn, policy, policy_of, policy_written, simple,
 };

@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 
+use auth_core::access::policy::PolicyAnswer;
 use auth_core::authorization::{RouteDecision, RouteRef};
 use auth_core::{AuthError, Authenticated, Authenticator, Outcome};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -183,7 +184,7 @@ async fn route_decision(
                 return Ok(Some(RouteDecision {
                     rule: None,
                     verdict: Err(auth_core::access::AccessRefusal::RouteNotListed),
-                    allowed: Vec::new(),
+                    every_rule: None,
                 }));
             };
             let route = RouteRef::Path {
@@ -219,12 +220,20 @@ fn respond_by_route(
             event::simple(false, Context::default())
         });
     }
-    let (Some(table), Some(arn)) = (auth.routes(), event.arn().and_then(event::method_arn)) else {
+    let (Some(table), Some(arn), Some(every_rule)) = (
+        auth.routes(),
+        event.arn().and_then(event::method_arn),
+        route.every_rule.as_deref(),
+    ) else {
         tracing::error!("cannot build the policy resource");
         return Err(AuthorizerError::Internal);
     };
-    let resources = table.policy(&route.allowed, &arn.stage_prefix, arn.suffix, allowed_here);
-    if allowed_here && resources.allow.is_empty() {
+    let answer = table.answer(every_rule, &arn.stage_prefix, arn.suffix, allowed_here);
+    let refused_after_all = match &answer {
+        PolicyAnswer::Resources(resources) => resources.allow.is_empty(),
+        PolicyAnswer::Statements(_) => false,
+    };
+    if allowed_here && refused_after_all {
         // The one-request policy cannot name a path holding `*` or `?` in an Allow (IAM would
         // read it as a pattern): refused after all, and said so next to the decision's line.
         tracing::info!(
@@ -239,15 +248,21 @@ fn respond_by_route(
     // the routes this policy allows get it from the cache.
     let context = Context::of(ok.identity, source, method, auth.context_user_fields());
     let usage_key = usage_key(auth, &context);
-    Ok(event::policy_of(
-        principal,
-        vec![
-            (Effect::Allow, resources.allow),
-            (Effect::Deny, resources.deny),
-        ],
-        context,
-    )
-    .with_usage_identifier_key(usage_key))
+    let response = match answer {
+        PolicyAnswer::Statements(statements) => {
+            event::policy_written(principal, &statements, context)
+                .map_err(|_| AuthorizerError::Internal)?
+        }
+        PolicyAnswer::Resources(resources) => event::policy_of(
+            principal,
+            vec![
+                (Effect::Allow, resources.allow),
+                (Effect::Deny, resources.deny),
+            ],
+            context,
+        ),
+    };
+    Ok(response.with_usage_identifier_key(usage_key))
 }
 
 /// `usageIdentifierKey` for REST usage plans (`API_GATEWAY_USAGE_IDENTIFIER`), when the caller

@@ -6,6 +6,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::access::decisions::Decided;
 use crate::access::{AccessRefusal, AccessSettings, Roles, RouteTable};
 use crate::authenticator::Authenticator;
 use crate::error::AuthError;
@@ -28,14 +29,15 @@ pub enum RouteRef<'a> {
 }
 
 /// A caller's answer for a route.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RouteDecision {
     /// The rule the request was routed to; `None`: not listed.
     pub rule: Option<usize>,
     /// Allowed, or why not.
     pub verdict: Result<(), AccessRefusal>,
-    /// Every rule's answer for this caller, when asked for (the REST policy lists them).
-    pub allowed: Vec<bool>,
+    /// Every rule's answer for this caller, when asked for (the REST policy lists them;
+    /// shared by callers the rules cannot tell apart).
+    pub every_rule: Option<Arc<Decided>>,
 }
 
 /// An organization's roles: the static ones, or merged with its dynamic rows.
@@ -130,15 +132,11 @@ impl<S: AuthStore> Authenticator<S> {
             None => Err(AccessRefusal::RouteNotListed),
             Some(rule) => table.requirement(rule).check(control, caller, &roles),
         };
-        let allowed = if every_rule {
-            table.decide_all(control, caller, &roles)
-        } else {
-            Vec::new()
-        };
+        let every_rule = every_rule.then(|| table.decide_every_rule(control, caller, &roles));
         Ok(Some(RouteDecision {
             rule,
             verdict,
-            allowed,
+            every_rule,
         }))
     }
 }

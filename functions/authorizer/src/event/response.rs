@@ -97,7 +97,15 @@ pub struct PolicyResponse {
 #[serde(rename_all = "PascalCase")]
 struct PolicyDocument {
     version: &'static str,
-    statement: Vec<Statement>,
+    statement: Statements,
+}
+
+/// The statements: built here, or written once per kind of caller (`auth_core::access`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Statements {
+    Built(Vec<Statement>),
+    Written(Box<serde_json::value::RawValue>),
 }
 
 #[derive(Debug, Serialize)]
@@ -137,19 +145,40 @@ pub fn policy_of(
         principal_id,
         policy_document: PolicyDocument {
             version: "2012-10-17",
-            statement: statements
-                .into_iter()
-                .filter(|(_, resources)| !resources.is_empty())
-                .map(|(effect, resource)| Statement {
-                    action: ["execute-api:Invoke"],
-                    effect,
-                    resource,
-                })
-                .collect(),
+            statement: Statements::Built(
+                statements
+                    .into_iter()
+                    .filter(|(_, resources)| !resources.is_empty())
+                    .map(|(effect, resource)| Statement {
+                        action: ["execute-api:Invoke"],
+                        effect,
+                        resource,
+                    })
+                    .collect(),
+            ),
         },
         context,
         usage_identifier_key: None,
     })
+}
+
+/// A REST policy response whose statements were written already (JSON: the `Statement`
+/// array); an error when they are not JSON.
+pub fn policy_written(
+    principal_id: String,
+    statements: &str,
+    context: Context,
+) -> Result<AuthorizerResponse, serde_json::Error> {
+    let written = serde_json::value::RawValue::from_string(statements.to_owned())?;
+    Ok(AuthorizerResponse::Policy(PolicyResponse {
+        principal_id,
+        policy_document: PolicyDocument {
+            version: "2012-10-17",
+            statement: Statements::Written(written),
+        },
+        context,
+        usage_identifier_key: None,
+    }))
 }
 
 impl AuthorizerResponse {

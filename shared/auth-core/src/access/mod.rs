@@ -7,10 +7,12 @@
 //! - [`routes`]: routes as API Gateway writes them, and its precedence.
 //! - [`rules`]: what each route requires, and whether a caller has it.
 //! - [`policy`]: the cacheable REST policy.
+//! - [`decisions`]: every rule's answer per kind of caller, and its policy, reused.
 //! - [`cache`]: organizations' merged roles, for a bounded time.
 //! - [`settings`]: the settings, parsed once.
 
 pub mod cache;
+pub mod decisions;
 pub mod policy;
 pub mod roles;
 pub mod routes;

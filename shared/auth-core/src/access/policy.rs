@@ -15,6 +15,9 @@
 //! [`MAX_POLICY_BYTES`], the policy covers that one request only (refusing it when its path
 //! holds `*` or `?`, which no resource can name literally).
 
+use std::sync::Arc;
+
+use super::decisions::{Decided, Rendered};
 use super::routes::{RouteMethod, RouteTemplate, Segment};
 
 /// The largest policy document returned (bytes of resources): API Gateway's authorizer
@@ -76,6 +79,109 @@ impl PolicyResources {
             .map(|r| r.len() + 3)
             .sum()
     }
+}
+
+/// The rules a caller allowed `allowed[rule]` gets in an Allow, and those whose pattern needs
+/// an explicit Deny because an allowed wildcard covers requests routed by them.
+pub(super) fn plan(overlaps: &Overlaps, allowed: &[bool]) -> (Vec<usize>, Vec<usize>) {
+    let mut bits = vec![0u64; allowed.len().div_ceil(64)];
+    for (i, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
+        bits[i / 64] |= 1 << (i % 64);
+    }
+    let (mut allow, mut deny) = (Vec::new(), Vec::new());
+    for (i, is_allowed) in allowed.iter().enumerate() {
+        if *is_allowed {
+            allow.push(i);
+        } else if overlaps.covered_by_any(i, &bits) {
+            deny.push(i);
+        }
+    }
+    (allow, deny)
+}
+
+/// A REST policy: its statements written once for a kind of caller (JSON, the
+/// `policyDocument.Statement` array), or resources built for this request.
+#[derive(Debug, Clone)]
+pub enum PolicyAnswer {
+    /// The statements, as JSON.
+    Statements(Arc<str>),
+    /// The resources to allow and deny.
+    Resources(PolicyResources),
+}
+
+/// The answer for `decided` at the request at hand: its written statements when they answer
+/// this request exactly (and fit [`MAX_POLICY_BYTES`]), else [`build`]'s policy.
+pub(super) fn answer(
+    suffixes: &[String],
+    overlaps: &Overlaps,
+    decided: &Decided,
+    stage_prefix: &str,
+    request_suffix: &str,
+    decision: bool,
+) -> PolicyAnswer {
+    let denied_here = decided
+        .deny
+        .iter()
+        .any(|&i| iam_matches(&suffixes[i], request_suffix));
+    let allowed_here = !denied_here
+        && decided
+            .allow
+            .iter()
+            .any(|&i| iam_matches(&suffixes[i], request_suffix));
+    if (decided.allow.is_empty() || allowed_here == decision)
+        && let Some(statements) = written(suffixes, decided, stage_prefix)
+    {
+        return PolicyAnswer::Statements(statements);
+    }
+    PolicyAnswer::Resources(build(
+        suffixes,
+        overlaps,
+        &decided.allowed,
+        stage_prefix,
+        request_suffix,
+        decision,
+    ))
+}
+
+/// `decided`'s full policy for `stage_prefix`, written once (per stage) and shared; `None`
+/// when it passes [`MAX_POLICY_BYTES`].
+fn written(suffixes: &[String], decided: &Decided, stage_prefix: &str) -> Option<Arc<str>> {
+    let mut slot = decided.rendered.lock().ok()?;
+    if let Some(rendered) = slot.as_ref().filter(|r| r.stage_prefix == stage_prefix) {
+        return rendered.statements.clone();
+    }
+    let arns = |rules: &[usize]| -> Vec<String> {
+        rules
+            .iter()
+            .map(|&i| format!("{stage_prefix}{}", suffixes[i]))
+            .collect()
+    };
+    let mut resources = PolicyResources {
+        allow: arns(&decided.allow),
+        deny: arns(&decided.deny),
+    };
+    if resources.allow.is_empty() {
+        // Nothing is allowed: one Deny for the stage is exact for every listed route.
+        resources.deny = vec![format!("{stage_prefix}*/*")];
+    }
+    let statements = (resources.size() <= MAX_POLICY_BYTES).then(|| {
+        let statement = |effect: &str, resource: &[String]| {
+            serde_json::json!({"Action": ["execute-api:Invoke"], "Effect": effect, "Resource": resource})
+        };
+        let mut list = Vec::new();
+        if !resources.allow.is_empty() {
+            list.push(statement("Allow", &resources.allow));
+        }
+        if !resources.deny.is_empty() {
+            list.push(statement("Deny", &resources.deny));
+        }
+        Arc::<str>::from(serde_json::Value::Array(list).to_string())
+    });
+    *slot = Some(Rendered {
+        stage_prefix: stage_prefix.to_owned(),
+        statements: statements.clone(),
+    });
+    statements
 }
 
 /// The policy over `routes` for a caller allowed `allowed[rule]`, answering the request at

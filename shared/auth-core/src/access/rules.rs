@@ -4,6 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
+use std::sync::Arc;
+
+use super::decisions::{CallerKind, Decided, DecisionCache};
 use super::roles::{AccessControl, Roles, parse_json};
 use super::routes::{RouteTemplate, path_segments};
 use super::statements::{Connector, PermissionRequest, Statements};
@@ -118,6 +121,7 @@ pub struct RouteTable {
     requirements: Vec<Requirement>,
     by_key: HashMap<String, usize>,
     overlaps: super::policy::Overlaps,
+    decisions: DecisionCache,
 }
 
 impl RouteTable {
@@ -159,6 +163,7 @@ impl RouteTable {
         }
         let overlaps = super::policy::Overlaps::of(&routes);
         Ok(Self {
+            decisions: DecisionCache::new(),
             suffixes: routes.iter().map(RouteTemplate::resource_suffix).collect(),
             routes,
             requirement_of,
@@ -218,6 +223,53 @@ impl RouteTable {
             &self.suffixes,
             &self.overlaps,
             allowed,
+            stage_prefix,
+            request_suffix,
+            decision,
+        )
+    }
+
+    /// Every rule's answer for `caller` and the rules its REST policy allows and denies,
+    /// reused for callers the rules cannot tell apart (the same roles, `adminUserIds`
+    /// membership and credential delegation, while no organization rule is in play for them).
+    pub fn decide_every_rule(
+        &self,
+        ac: &AccessControl,
+        caller: &Identity,
+        organization_roles: &Roles,
+    ) -> Arc<Decided> {
+        let cacheable = caller.organization.is_none() || !self.needs_organization_roles();
+        let kind = cacheable.then(|| {
+            let admin_id =
+                !caller.user_id.is_empty() && ac.admin_user_ids().contains(&caller.user_id);
+            CallerKind::of(caller, admin_id)
+        });
+        if let Some(hit) = kind.as_ref().and_then(|k| self.decisions.get(k)) {
+            return hit;
+        }
+        let allowed = self.decide_all(ac, caller, organization_roles);
+        let (allow, deny) = super::policy::plan(&self.overlaps, &allowed);
+        let decided = Arc::new(Decided::new(allowed, allow, deny));
+        if let Some(kind) = kind {
+            self.decisions.put(kind, Arc::clone(&decided));
+        }
+        decided
+    }
+
+    /// The REST policy for `decided` answering the request at hand (`request_suffix`:
+    /// `GET/orders/1`, after `stage_prefix`) with `decision`: the statements written once per
+    /// kind of caller when they answer it exactly, else a policy built for this request.
+    pub fn answer(
+        &self,
+        decided: &Decided,
+        stage_prefix: &str,
+        request_suffix: &str,
+        decision: bool,
+    ) -> super::policy::PolicyAnswer {
+        super::policy::answer(
+            &self.suffixes,
+            &self.overlaps,
+            decided,
             stage_prefix,
             request_suffix,
             decision,

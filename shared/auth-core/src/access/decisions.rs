@@ -1,0 +1,99 @@
+//! Every rule's answer for a kind of caller, and the REST policy document it makes, worked out
+//! once and reused: callers the rules cannot tell apart (the same role list, the same
+//! `adminUserIds` membership, the same credential delegation, no organization rule in play)
+//! get the same answers, so a request pays a hash lookup instead of deciding every rule and
+//! writing every ARN again.
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+
+use crate::identity::{Delegation, Identity};
+
+/// How many kinds of caller one container keeps.
+const CAPACITY: usize = 256;
+
+/// What the rules can tell a caller by, when no organization rule is in play.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct CallerKind {
+    admin_user_id: bool,
+    role: Option<String>,
+    /// `None`: the user's own credential; `Some(p)`: delegated, with these permissions.
+    delegated: Option<Option<String>>,
+}
+
+impl CallerKind {
+    pub(super) fn of(caller: &Identity, admin_user_id: bool) -> Self {
+        Self {
+            admin_user_id,
+            role: caller.role.clone(),
+            delegated: match caller.grant.delegation() {
+                Delegation::Full => None,
+                Delegation::Permissions(own) => Some(own.map(str::to_owned)),
+            },
+        }
+    }
+}
+
+/// Every rule's answer for one kind of caller, and its policy document once written.
+#[derive(Debug)]
+pub struct Decided {
+    /// `allowed[rule]`.
+    pub allowed: Vec<bool>,
+    /// The rules it allows, and those whose pattern needs an explicit Deny.
+    pub(super) allow: Vec<usize>,
+    pub(super) deny: Vec<usize>,
+    /// The statements (JSON) for the stage they were last written for.
+    pub(super) rendered: Mutex<Option<Rendered>>,
+}
+
+/// A policy's statements, written out for one stage (`None`: too large to send whole).
+#[derive(Debug, Clone)]
+pub(super) struct Rendered {
+    pub(super) stage_prefix: String,
+    pub(super) statements: Option<Arc<str>>,
+}
+
+impl Decided {
+    pub(super) fn new(allowed: Vec<bool>, allow: Vec<usize>, deny: Vec<usize>) -> Self {
+        Self {
+            allowed,
+            allow,
+            deny,
+            rendered: Mutex::new(None),
+        }
+    }
+}
+
+/// The answers per kind of caller (LRU-bounded).
+#[derive(Debug)]
+pub(super) struct DecisionCache {
+    entries: Mutex<LruCache<CallerKind, Arc<Decided>>>,
+}
+
+impl DecisionCache {
+    pub(super) fn new() -> Self {
+        let capacity = NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            entries: Mutex::new(LruCache::new(capacity)),
+        }
+    }
+
+    pub(super) fn get(&self, kind: &CallerKind) -> Option<Arc<Decided>> {
+        self.entries.lock().ok()?.get(kind).cloned()
+    }
+
+    pub(super) fn put(&self, kind: CallerKind, decided: Arc<Decided>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.put(kind, decided);
+        }
+    }
+}
+
+impl Clone for DecisionCache {
+    /// A fresh, empty cache.
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
