@@ -150,6 +150,7 @@ async fn run(cores: usize) -> Result<(), String> {
     let routes_added = row(S::RoutesPath)?.p50_us - row(S::DatabasePath)?.p50_us;
     let org_ratio = ratio(S::OrgRoutesPath)?;
     let policy_100 = row(S::Policy100)?;
+    let policy_seen = row(S::Policy100SeenBefore)?;
     let bad_signature = row(S::BadSignature)?;
     let cookie_cache = row(S::CookieCache)?;
     let result_cache = row(S::ResultCache)?;
@@ -201,6 +202,11 @@ async fn run(cores: usize) -> Result<(), String> {
             "the REST policy for 100 rules (every rule decided, overlaps, ARNs) p50 ≤ 20 µs",
             format!("{:.2} µs", policy_100.p50_us),
             policy_100.p50_us <= 20.0,
+        ),
+        target(
+            "the REST policy for 100 rules, a kind of caller seen before, p50 ≤ 2 µs",
+            format!("{:.2} µs", policy_seen.p50_us),
+            policy_seen.p50_us <= 2.0,
         ),
         target(
             "bad-signature refusal p50 ≤ 3 µs",

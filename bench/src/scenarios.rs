@@ -64,6 +64,8 @@ pub enum Scenario {
     RoutesPath,
     /// The REST policy for 100 rules alone (every rule decided, overlaps, ARNs; no I/O).
     Policy100,
+    /// The same for a kind of caller seen before: the shared answers and written statements.
+    Policy100SeenBefore,
     /// The session statement of a database with the organization plugin (the membership
     /// joined) through tokio-postgres alone: the organization path's limit.
     OrgLimit,
@@ -73,11 +75,12 @@ pub enum Scenario {
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 17] = [
+pub const ALL: [Scenario; 18] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::RoutesPath,
     Scenario::Policy100,
+    Scenario::Policy100SeenBefore,
     Scenario::OrgLimit,
     Scenario::OrgRoutesPath,
     Scenario::PgBouncerPath,
@@ -113,6 +116,9 @@ impl Scenario {
                 "authorizer: database path with route rules (50 rules, 10 roles; REST policy)"
             }
             Self::Policy100 => "the REST policy for 100 rules alone (decisions, overlaps, ARNs)",
+            Self::Policy100SeenBefore => {
+                "the REST policy for 100 rules, a kind of caller seen before (shared, written once)"
+            }
             Self::OrgLimit => {
                 "organization limit: the session statement with the membership (tokio-postgres)"
             }
@@ -337,7 +343,8 @@ impl Bench {
                 Scenario::RedisLimit => self.redis_limit_worker().await?,
                 Scenario::ApiKeyLimit => self.api_key_limit_worker().await?,
                 Scenario::SignatureLimit => self.signature_limit_worker()?,
-                Scenario::Policy100 => crate::authorization::policy_worker(100)?,
+                Scenario::Policy100 => crate::authorization::policy_worker(100, false)?,
+                Scenario::Policy100SeenBefore => crate::authorization::policy_worker(100, true)?,
                 _ => self.handler_worker(scenario)?,
             });
         }
@@ -530,6 +537,7 @@ impl Bench {
                 | Scenario::DatabasePath
                 | Scenario::RoutesPath
                 | Scenario::Policy100
+                | Scenario::Policy100SeenBefore
                 | Scenario::OrgLimit
                 | Scenario::OrgRoutesPath
                 | Scenario::PgBouncerPath
