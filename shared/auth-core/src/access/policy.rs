@@ -213,20 +213,10 @@ pub(super) fn build(
             }
         }
     };
-    let mut bits = vec![0u64; suffixes.len().div_ceil(64)];
-    for (i, _) in allowed.iter().enumerate().filter(|(_, a)| **a) {
-        bits[i / 64] |= 1 << (i % 64);
-    }
+    let (allow, deny) = plan(overlaps, allowed);
     let mut resources = PolicyResources::default();
-    let mut deny_suffixes: Vec<&str> = Vec::new();
-    let mut allow_suffixes: Vec<&str> = Vec::new();
-    for (i, suffix) in suffixes.iter().enumerate() {
-        if allowed[i] {
-            allow_suffixes.push(suffix);
-        } else if overlaps.covered_by_any(i, &bits) {
-            deny_suffixes.push(suffix);
-        }
-    }
+    let mut deny_suffixes: Vec<&str> = deny.iter().map(|&i| suffixes[i].as_str()).collect();
+    let allow_suffixes: Vec<&str> = allow.iter().map(|&i| suffixes[i].as_str()).collect();
     let denied_here = deny_suffixes.iter().any(|d| iam_matches(d, request_suffix));
     let allowed_here = !denied_here
         && allow_suffixes
