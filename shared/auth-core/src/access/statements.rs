@@ -124,6 +124,30 @@ impl ActionRequest {
 pub struct PermissionRequest(Vec<(String, ActionRequest)>);
 
 impl PermissionRequest {
+    /// From `(resource, actions)` pairs, each resource's actions all required.
+    pub fn all_of<R, A>(entries: impl IntoIterator<Item = (R, A)>) -> Self
+    where
+        R: Into<String>,
+        A: IntoIterator,
+        A::Item: Into<String>,
+    {
+        Self(
+            entries
+                .into_iter()
+                .map(|(r, a)| {
+                    let actions = a.into_iter().map(Into::into).collect();
+                    (
+                        r.into(),
+                        ActionRequest {
+                            actions,
+                            connector: Connector::And,
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+
     /// The requested resources, in order.
     pub fn resources(&self) -> impl Iterator<Item = (&str, &ActionRequest)> {
         self.0.iter().map(|(r, a)| (r.as_str(), a))
