@@ -39,6 +39,56 @@ async fn health_needs_no_credentials() {
     );
 }
 
+/// Issue 23: what an MCP client reads after a 401 (RFC 9728), without a credential; nothing
+/// is published until `OAUTH_PROTECTED_RESOURCE` says what this API is.
+#[tokio::test]
+async fn the_protected_resource_metadata_is_public_and_only_where_configured() {
+    // No database is needed: the pool is lazy and this route reads none.
+    let unused = "postgres://postgres@127.0.0.1:9/none";
+    let plain = app(unused, &[]);
+    let resource = app(
+        unused,
+        &[
+            ("OAUTH_PROTECTED_RESOURCE", "https://api.example.com/mcp"),
+            (
+                "OAUTH_AUTHORIZATION_SERVERS",
+                "https://auth.example.com/api/auth",
+            ),
+            ("OAUTH_SCOPES_SUPPORTED", "orders:read orders:write"),
+        ],
+    );
+    let document = json!({
+        "resource": "https://api.example.com/mcp",
+        "authorization_servers": ["https://auth.example.com/api/auth"],
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": ["orders:read", "orders:write"],
+    });
+    for api in Api::ALL {
+        for path in [
+            "/.well-known/oauth-protected-resource",
+            "/.well-known/oauth-protected-resource/mcp",
+        ] {
+            let reply = send(handle, &resource, &ApiRequest::new(api, "GET", path)).await;
+            assert_eq!(
+                (reply.status, &reply.body),
+                (200, &document),
+                "{api:?} {path}"
+            );
+            let reply = send(handle, &plain, &ApiRequest::new(api, "GET", path)).await;
+            assert_eq!(
+                (reply.status, &reply.body["code"]),
+                (404, &json!("NOT_FOUND"))
+            );
+        }
+        let other = "/.well-known/oauth-protected-resource/other";
+        let reply = send(handle, &resource, &ApiRequest::new(api, "GET", other)).await;
+        assert_eq!(reply.status, 404, "{api:?}: only the resource's own path");
+        let wrong = ApiRequest::new(api, "POST", "/.well-known/oauth-protected-resource");
+        let reply = send(handle, &resource, &wrong).await;
+        assert_eq!(reply.status, 405);
+    }
+}
+
 #[tokio::test]
 async fn me_from_the_authorizer_context_or_the_own_token() {
     let db = TestDb::new(Variant::Default).await;

@@ -10,9 +10,10 @@
 //! | `GET /auth/api-keys` | caller | `{apiKeys}`: the caller's API keys, never their hash |
 //! | `DELETE /auth/api-keys/{keyId}` | caller (own key; any key with `session:revoke`) | `{success}`; 404 when there is no such key of theirs |
 //! | `POST /auth/verify` | none (checks the request's own credential) | `{valid, userId, sessionId, expiresAt}` |
+//! | `GET /.well-known/oauth-protected-resource` (and `…/{resource path}`) | none | the OAuth protected-resource metadata (RFC 9728) from `OAUTH_PROTECTED_RESOURCE`; 404 when unset |
 
 use account_api::handler;
-use account_api::http::{ApiError, App, Permission, json, ok, raw_credentials};
+use account_api::http::{ApiError, App, Permission, WELL_KNOWN_PATH, json, ok, raw_credentials};
 use account_api::routes::{Access, Ctx, Route, dispatch};
 use auth_core::Outcome;
 use lambda_http::http::{Method, StatusCode};
@@ -33,6 +34,18 @@ pub const ROUTES: &[Route] = &[
         "/auth/verify",
         Access::Public,
         handler!(verify),
+    ),
+    Route::new(
+        Method::GET,
+        "/.well-known/oauth-protected-resource",
+        Access::Public,
+        handler!(resource_metadata),
+    ),
+    Route::new(
+        Method::GET,
+        "/.well-known/oauth-protected-resource/{resource}",
+        Access::Public,
+        handler!(resource_metadata_at_path),
     ),
     Route::new(Method::GET, "/auth/me", Access::Caller, handler!(me)),
     Route::new(
@@ -85,6 +98,37 @@ async fn health_db(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
             ))
         }
     }
+}
+
+/// RFC 9728's document at the well-known path; 404 when this API is not an OAuth resource
+/// server (`OAUTH_PROTECTED_RESOURCE` unset).
+async fn resource_metadata(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
+    metadata_document(&ctx, WELL_KNOWN_PATH)
+}
+
+/// The same document at the well-known path followed by the resource identifier's path
+/// (`/.well-known/oauth-protected-resource/mcp` for `https://api.example.com/mcp`), as
+/// `@better-auth/mcp` serves it; 404 for any other path.
+async fn resource_metadata_at_path(ctx: Ctx<'_>) -> Result<Response<Body>, ApiError> {
+    let segment = ctx.id("resource").map_err(|_| metadata_not_found())?;
+    metadata_document(&ctx, &format!("{WELL_KNOWN_PATH}/{segment}"))
+}
+
+fn metadata_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "NOT_FOUND",
+        message: "This API publishes no OAuth protected-resource metadata here",
+    }
+}
+
+fn metadata_document(ctx: &Ctx<'_>, path: &str) -> Result<Response<Body>, ApiError> {
+    let Some(metadata) = &ctx.app.settings.resource_metadata else {
+        return Err(metadata_not_found());
+    };
+    if !metadata.serves(path) {
+        return Err(metadata_not_found());
+    }
+    ok(&metadata.document)
 }
 
 /// Checks the request's own credential against the database (never trusts a context).

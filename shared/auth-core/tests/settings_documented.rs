@@ -30,6 +30,7 @@ const PREFIXES: &[&str] = &[
     "USERS_",
     "MAX_BODY_",
     "AWS_",
+    "OAUTH_",
     "RUST_LOG",
     "_X_AMZN_",
 ];

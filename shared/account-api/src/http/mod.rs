@@ -7,6 +7,7 @@ mod csrf;
 mod error;
 mod permission;
 mod request;
+mod resource_metadata;
 mod serve;
 mod settings;
 
@@ -16,6 +17,7 @@ pub use csrf::check_cross_site;
 pub use error::{ApiError, json, ok};
 pub use permission::Permission;
 pub use request::{json_body, path_id, query_param, segments};
+pub use resource_metadata::{ResourceMetadata, WELL_KNOWN_PATH};
 pub use serve::serve;
 pub use settings::{ApiSettings, App};
 

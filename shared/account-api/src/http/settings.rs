@@ -34,6 +34,9 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// `USERS_MAX_LIMIT` (default 500): the cap on `GET /users`' `limit`.
     pub max_list_limit: i64,
+    /// The OAuth protected-resource metadata (`OAUTH_PROTECTED_RESOURCE`, …) `me` serves at
+    /// `/.well-known/oauth-protected-resource`; `None`: not an OAuth resource server.
+    pub resource_metadata: Option<super::resource_metadata::ResourceMetadata>,
 }
 
 pub(crate) fn list(value: Option<String>, default: &str) -> Vec<String> {
@@ -139,6 +142,7 @@ impl ApiSettings {
             trusted_origins,
             max_body_bytes: env.number("MAX_BODY_BYTES", 16 * 1024, 256, 1024 * 1024)?,
             max_list_limit: env.number("USERS_MAX_LIMIT", 500, 1, 10_000)?,
+            resource_metadata: super::resource_metadata::ResourceMetadata::from_env(&env, None)?,
         })
     }
 }
