@@ -77,6 +77,8 @@ expect() {
     *"Bearer "*"/auth/me") echo '"email":"user@example.com"' ;;
     *"Bearer "*"/auth/session") echo '"userId":"demo-user"' ;;
     *"Bearer "*"/users") echo '"code":"FORBIDDEN"' ;;
+    *"Bearer "*"/profile") echo '"userId":"demo-user"' ;;
+    *"Bearer "*"/orders") echo '"code":"FORBIDDEN"' ;;
     *"--cookie "*"/users?limit=10'") echo '"email":"admin@example.com"' ;;
     *"--cookie "*"/users/demo-user/sessions") echo '"id":"demo-user-session"' ;;
     "cargo lambda invoke authorizer "*"/rest-token.json") echo '"principalId":"demo-user"' ;;
@@ -87,7 +89,7 @@ expect() {
 }
 
 mapfile -t lines < <(grep -E '^  (curl |cargo lambda invoke )' "$out" | sed 's/^  //')
-[ "${#lines[@]}" -eq 11 ] || { log "expected 11 printed commands, found ${#lines[@]}"; exit 1; }
+[ "${#lines[@]}" -eq 13 ] || { log "expected 13 printed commands, found ${#lines[@]}"; exit 1; }
 failed=0
 for line in "${lines[@]}"; do
   want=$(expect "$line") || { log "no expected answer for the printed line: $line"; exit 1; }

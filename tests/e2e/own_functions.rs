@@ -59,7 +59,7 @@ async fn authorizer_context(auth: &auth_core::Authenticator, cookie: &str) -> Va
 /// Sends `request` to the example's router as lambda_http hands it over.
 async fn call(request: &ApiRequest) -> (u16, Value) {
     let lambda = lambda_http::request::from_str(&request.event()).expect("an API Gateway event");
-    let response = orders_example::app(access())
+    let response = orders_example::app(access(), Arc::new(Callers::context_only()))
         .oneshot(lambda)
         .await
         .expect("infallible");
@@ -181,4 +181,18 @@ async fn without_an_authorizer_the_credential_is_verified_in_place() {
         Callers::context_only().caller(&lambda).await,
         Err(CallerError::Unauthenticated)
     );
+    // The example function as `cargo lambda watch` runs it: the extractor asks the Callers it
+    // was given, so the same handlers answer the credential checked in place.
+    let app = orders_example::app(access(), Arc::new(callers));
+    let mut answers = Vec::new();
+    for (path, credential) in [
+        ("/orders", cookie.as_str()),
+        ("/profile", "better-auth.session_token=forged"),
+    ] {
+        let request = ApiRequest::new(Api::Http, "GET", path).header("cookie", credential);
+        let lambda = lambda_http::request::from_str(&request.event()).expect("an event");
+        let response = app.clone().oneshot(lambda).await.expect("infallible");
+        answers.push(response.status().as_u16());
+    }
+    assert_eq!(answers, [200, 401]);
 }

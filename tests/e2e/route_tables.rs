@@ -295,7 +295,8 @@ async fn the_example_function_is_deployed_and_routed_as_it_says() {
             &path.replace("{id}", "1"),
         );
         let lambda = lambda_http::request::from_str(&request.event()).expect("an event");
-        let response = orders_example::app(access.clone())
+        let callers = std::sync::Arc::new(auth_caller::Callers::context_only());
+        let response = orders_example::app(access.clone(), callers)
             .oneshot(lambda)
             .await
             .expect("infallible");

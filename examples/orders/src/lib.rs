@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use auth_caller::{Caller, CallerError};
+use auth_caller::{Caller, CallerError, Callers};
 use auth_core::access::{AccessControl, PermissionRequest};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -28,9 +28,16 @@ type Access = State<Arc<AccessControl>>;
 
 /// The function as `lambda_http::run` takes it: the router, with REST APIs' stage taken out of
 /// the path (lambda_http puts `/{stage}` in front of it for the default execute-api domain;
-/// the routes are the API's own).
-pub fn app(access: Arc<AccessControl>) -> MapRequest<Router, fn(Request) -> Request> {
-    router(access).map_request(without_stage as fn(Request) -> Request)
+/// the routes are the API's own), and `callers` (the authorizer's context; where none ran and
+/// `AUTH_VERIFY_WITHOUT_AUTHORIZER=true`, the request's credential checked in place) for the
+/// [`Caller`] extractor.
+pub fn app(
+    access: Arc<AccessControl>,
+    callers: Arc<Callers>,
+) -> MapRequest<Router, fn(Request) -> Request> {
+    router(access)
+        .layer(axum::Extension(callers))
+        .map_request(without_stage as fn(Request) -> Request)
 }
 
 fn without_stage(mut request: Request) -> Request {

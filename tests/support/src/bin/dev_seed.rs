@@ -142,7 +142,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .join("../..")
         .join(&dev_dir);
     std::fs::create_dir_all(&env_dir)?;
-    let mut env = format!("DATABASE_URL={url}\nBETTER_AUTH_SECRET={SECRET}\n");
+    // The example function (examples/orders) verifies in place: no authorizer runs under watch.
+    let mut env = format!(
+        "DATABASE_URL={url}\nBETTER_AUTH_SECRET={SECRET}\nAUTH_VERIFY_WITHOUT_AUTHORIZER=true\n"
+    );
     if let Some(redis_url) = &redis_url {
         env.push_str(&format!("BETTER_AUTH_SECONDARY_STORAGE_URL={redis_url}\n"));
     }
@@ -203,6 +206,10 @@ Once `cargo lambda watch` below says it is serving, in another terminal:
   # refused: a user is not an admin (403), a forged token (401)
   curl -s -H 'Authorization: Bearer {user_bearer}' {api}/users
   curl -s -H 'Authorization: Bearer forged0000000000000000000000000000' {api}/auth/me
+  # your own function (examples/orders, axum + auth-caller): the caller, then a permission the
+  # demo user's role lacks (403: Better Auth's default `user` role has no `order` statements)
+  curl -s -H 'Authorization: Bearer {user_bearer}' {api}/profile
+  curl -s -H 'Authorization: Bearer {user_bearer}' {api}/orders
 
 The authorizer, invoked with each event shape (REST TOKEN with the user's bearer token, REST
 REQUEST and HTTP API 2.0 with the admin's cookie):
