@@ -1,9 +1,11 @@
 //! [`AuthStore`] for [`Database`]: each lookup of the port, run with the statement prepared for
 //! the detected layout and decoded by the projection that wrote it.
 
+use tokio_postgres::Row;
 use tokio_postgres::types::Type;
 
 use super::Database;
+use super::replica::Statement;
 use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::store::port::{
     AuthStore, KeyUseGuard, OrganizationRoleRow, StoreError, StoredKey, UserBan,
@@ -13,7 +15,12 @@ impl AuthStore for Database {
     async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
         let prepared = self.prepared().await?;
         let rows = self
-            .query(&prepared.session()?.sql, &[(&token, Type::TEXT)])
+            .run(
+                Statement::SessionLookup,
+                &prepared.session()?.sql,
+                &[(&token, Type::TEXT)],
+                <[Row]>::is_empty,
+            )
             .await?;
         rows.first()
             .map(|row| prepared.session()?.decode(row))
@@ -23,7 +30,12 @@ impl AuthStore for Database {
     async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
         let prepared = self.prepared().await?;
         let rows = self
-            .query(&prepared.ban.sql, &[(&user_id, Type::TEXT)])
+            .run(
+                Statement::UserBan,
+                &prepared.ban.sql,
+                &[(&user_id, Type::TEXT)],
+                <[Row]>::is_empty,
+            )
             .await?;
         rows.first().map(|row| prepared.ban.decode(row)).transpose()
     }
@@ -39,13 +51,15 @@ impl AuthStore for Database {
             return Ok(false);
         };
         let rows = self
-            .query(
+            .run(
+                Statement::SessionRefresh,
                 &refresh.sql,
                 &[
                     (&token, Type::TEXT),
                     (&observed, Type::TIMESTAMPTZ),
                     (&new_expiry, Type::TIMESTAMPTZ),
                 ],
+                <[Row]>::is_empty,
             )
             .await?;
         rows.first()
@@ -62,7 +76,8 @@ impl AuthStore for Database {
         let prepared = self.prepared().await?;
         let statement = prepared.api_key()?;
         let rows = self
-            .query(
+            .run(
+                Statement::ApiKeyUse,
                 &statement.sql,
                 &[
                     (&key_hash, Type::TEXT),
@@ -70,6 +85,7 @@ impl AuthStore for Database {
                     (&guard.refuse_anonymous, Type::BOOL),
                     (&guard.user_configs, Type::TEXT_ARRAY),
                 ],
+                <[Row]>::is_empty,
             )
             .await?;
         rows.first().map(|row| statement.decode(row)).transpose()
@@ -80,7 +96,9 @@ impl AuthStore for Database {
         let Some(keys) = &prepared.keys else {
             return Ok(None);
         };
-        let rows = self.query(&keys.sql, &[]).await?;
+        let rows = self
+            .run(Statement::Jwks, &keys.sql, &[], <[Row]>::is_empty)
+            .await?;
         rows.iter()
             .map(|row| keys.decode(row))
             .collect::<Result<_, _>>()
@@ -96,7 +114,12 @@ impl AuthStore for Database {
             return Ok(Vec::new());
         };
         let rows = self
-            .query(&roles.sql, &[(&organization_id, Type::TEXT)])
+            .run(
+                Statement::OrganizationRoles,
+                &roles.sql,
+                &[(&organization_id, Type::TEXT)],
+                <[Row]>::is_empty,
+            )
             .await?;
         rows.iter().map(|row| roles.decode(row)).collect()
     }
