@@ -289,3 +289,50 @@ async fn a_stopped_replica_sends_reads_to_the_primary_and_both_down_is_never_an_
     assert!(!text.contains(TOKEN), "the token never reaches the log");
     pair.replica.resume();
 }
+
+/// The API key method's statement counts the use (`UPDATE … RETURNING`): with a reader
+/// configured it runs on the primary, never tried on the read-only replica first.
+#[tokio::test]
+async fn an_api_key_use_is_counted_on_the_primary_with_a_reader_configured() {
+    let _turn = TURN.lock().await;
+    let pair = pair().await;
+    let database = seeded_database(pair).await;
+    let key = format!("replica_{}", test_support::random_token(32));
+    let primary = connect(&pair.primary.url_of(&database)).await;
+    primary
+        .execute(
+            "INSERT INTO apikey (id, \"configId\", \"referenceId\", key, enabled, \"rateLimitEnabled\",
+               \"requestCount\", remaining, \"createdAt\", \"updatedAt\")
+             VALUES ('k1', 'default', $1, $2, true, false, 0, 5, now(), now())",
+            &[&USER, &auth_core::methods::api_key::hash_key(&key)],
+        )
+        .await
+        .expect("key");
+    replayed(pair).await;
+    let auth = authenticator(
+        &pair.primary.url_of(&database),
+        &pair.replica.url_of(&database),
+        &[("BETTER_AUTH_METHODS", "api-key,session")],
+    );
+    let (logs_guard, logs) = test_support::logs::capture();
+    let request = test_support::events::with_header(
+        Shape::RestRequest,
+        event(Shape::RestRequest, None, None),
+        "x-api-key",
+        &key,
+    );
+    let answer = handle(&auth, LambdaEvent::new(request, Context::default())).await;
+    let text = logs.text();
+    drop(logs_guard);
+    assert!(allowed(&answer), "{answer:?}");
+    let remaining: i32 = primary
+        .query_one("SELECT remaining FROM apikey WHERE id = 'k1'", &[])
+        .await
+        .expect("key row")
+        .get(0);
+    assert_eq!(remaining, 4, "counted on the primary");
+    assert!(
+        !text.contains("read replica failed"),
+        "the counting statement was never sent to the replica: {text}"
+    );
+}
