@@ -199,22 +199,17 @@ impl Cluster {
             stop = stop.join(" "),
             dir = quote(&self.dir.to_string_lossy()),
         );
-        // setsid: the watchdog outlives a signal sent to the test's process group.
-        let spawned = Command::new("setsid")
-            .args(["sh", "-c", &script])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .or_else(|_| {
-                Command::new("sh")
-                    .args(["-c", &script])
-                    .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-            });
-        spawned.expect("start the cluster's watchdog");
+        // In the background of a shell that exits at once (waited for: no zombie), in a
+        // session of its own (setsid): it outlives a signal sent to the test's process group.
+        let launch = format!(
+            "setsid sh -c {script} </dev/null >/dev/null 2>&1 &",
+            script = quote(&script)
+        );
+        let started = Command::new("sh")
+            .args(["-c", &launch])
+            .status()
+            .expect("start the cluster's watchdog");
+        assert!(started.success(), "the cluster's watchdog did not start");
     }
 
     fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
