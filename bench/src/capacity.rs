@@ -88,8 +88,9 @@ pub fn spread_over_replicas(
     let replicas = replicas.max(1);
     PathCapacity {
         path: format!(
-            "{}, reads over {replicas} replicas (model, per replica)",
-            path.path
+            "{}, reads over {replicas} replicas: {:.0} reads/s each (model, per replica)",
+            path.path,
+            inputs.rate / replicas as f64
         ),
         handler_us: path.handler_us,
         sandboxes_peak: path.sandboxes_peak,
