@@ -48,7 +48,8 @@ pub struct DatabaseSettings {
 }
 
 /// The reader endpoint (Aurora reader, RDS read replica): where the authenticator's reads go
-/// (`super::route`), while it keeps up. The pool's other settings are the primary's.
+/// (`Statement::target` in `replica.rs` says which), while it keeps up. The pool's other
+/// settings are the primary's.
 #[derive(Clone)]
 pub struct ReadSettings {
     /// The parsed `DATABASE_READ_URL`.
