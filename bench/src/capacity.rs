@@ -73,6 +73,37 @@ pub fn model(inputs: Inputs, paths: &[(&str, f64, f64)]) -> Vec<PathCapacity> {
         .collect()
 }
 
+/// A model row, not a measurement: `path` (a measured row, `database_us` its database time per
+/// request) with its reads spread evenly over `replicas` read replicas (`DATABASE_READ_URL` on
+/// an Aurora reader endpoint, which spreads connections). Sandboxes are unchanged; the
+/// connection columns are per replica: each holds its share of the sandboxes' connections, and
+/// behind a pooler serves `rate / replicas` reads. The primary then serves only writes, misses
+/// and the reads of a lagging or failed replica.
+pub fn spread_over_replicas(
+    inputs: Inputs,
+    path: &PathCapacity,
+    database_us: f64,
+    replicas: usize,
+) -> PathCapacity {
+    let replicas = replicas.max(1);
+    PathCapacity {
+        path: format!(
+            "{}, reads over {replicas} replicas: {:.0} reads/s each (model, per replica)",
+            path.path,
+            inputs.rate / replicas as f64
+        ),
+        handler_us: path.handler_us,
+        sandboxes_peak: path.sandboxes_peak,
+        sandboxes_mean: path.sandboxes_mean,
+        direct_connections: path.direct_connections.div_ceil(replicas),
+        pooled_server_connections: peak_in_service(
+            inputs.rate / replicas as f64,
+            database_us / 1e6,
+            SEED + 200 + replicas as u64,
+        ),
+    }
+}
+
 /// Peak number of requests in service at once when requests arrive as a Poisson stream of
 /// `rate` per second and each is served for an exponential time of mean `mean_s` (M/M/∞),
 /// over [`SECONDS`] simulated seconds.
@@ -129,6 +160,23 @@ mod tests {
         // Twice the service time, about twice the sandboxes.
         let double = peak_in_service(5000.0, 0.020, 7);
         assert!(double as f64 > 1.6 * peak as f64, "{double} vs {peak}");
+    }
+
+    #[test]
+    fn reads_spread_over_replicas_divide_each_replicas_connections() {
+        let inputs = Inputs {
+            rate: 5000.0,
+            lambda_overhead_ms: 1.0,
+        };
+        let rows = model(inputs, &[("database", 1200.0, 900.0)]);
+        let two = spread_over_replicas(inputs, &rows[0], 900.0, 2);
+        assert_eq!(two.sandboxes_peak, rows[0].sandboxes_peak);
+        assert_eq!(
+            two.direct_connections,
+            rows[0].direct_connections.div_ceil(2)
+        );
+        assert!(two.pooled_server_connections < rows[0].pooled_server_connections);
+        assert!(two.path.contains("model"));
     }
 
     #[test]

@@ -117,9 +117,13 @@ async fn secrets_manager_values_are_loaded_at_cold_start() {
             &format!(r#"{{"BETTER_AUTH_SECRET":"{SECRET}"}}"#),
         )
         .await;
+    // The reader endpoint the same way (here the same server: not in recovery, so no lag).
+    let read_arn = aws.secret("app/database-read-url", &db.url).await;
     let config = aws
         .config(&[
             ("DATABASE_URL_SECRET_ARN", url_arn),
+            ("DATABASE_READ_URL_SECRET_ARN", read_arn),
+            ("DATABASE_READ_MAX_LAG_MS", "1000".into()),
             ("BETTER_AUTH_SECRET_ARN", secret_arn),
             // Empty values (what the SAM template passes when a parameter is unset) are unset.
             ("DATABASE_URL", String::new()),
@@ -127,6 +131,8 @@ async fn secrets_manager_values_are_loaded_at_cold_start() {
         .await
         .expect("config from Secrets Manager");
     assert_eq!(config.secret.bytes(), SECRET.as_bytes());
+    let read = config.database.read.as_ref().expect("the reader endpoint");
+    assert_eq!(read.pg.get_dbname(), config.database.pg.get_dbname());
     authenticates(&config, &db).await;
 }
 
@@ -176,6 +182,7 @@ async fn ssm_parameters_are_loaded_at_cold_start() {
     let config = aws
         .config(&[
             ("DATABASE_URL_PARAMETER", "/app/database-url".into()),
+            ("DATABASE_READ_URL_PARAMETER", "/app/database-url".into()),
             (
                 "BETTER_AUTH_SECRET_PARAMETER",
                 "/app/better-auth-secret".into(),
@@ -183,6 +190,7 @@ async fn ssm_parameters_are_loaded_at_cold_start() {
         ])
         .await
         .expect("config from SSM");
+    assert!(config.database.read.is_some(), "the reader endpoint");
     authenticates(&config, &db).await;
 }
 
@@ -318,11 +326,28 @@ async fn iam_auth_gives_every_new_connection_a_fresh_token() {
                 "DATABASE_URL",
                 "postgres://app_iam@db.cluster-abc.eu-west-1.rds.amazonaws.com:5432/auth?sslmode=require".into(),
             ),
+            (
+                "DATABASE_READ_URL",
+                "postgres://app_iam@db.cluster-ro-abc.eu-west-1.rds.amazonaws.com:5432/auth?sslmode=require".into(),
+            ),
             ("BETTER_AUTH_SECRET", SECRET.into()),
             ("DATABASE_IAM_AUTH", "true".into()),
         ])
         .await
         .expect("config");
+    let reader = config
+        .database
+        .read
+        .as_ref()
+        .and_then(|read| read.password_source.clone())
+        .expect("a token source for the reader");
+    let reader_token = reader.password().await.expect("a reader token");
+    assert!(
+        reader_token.starts_with(
+            "db.cluster-ro-abc.eu-west-1.rds.amazonaws.com:5432/?Action=connect&DBUser=app_iam&X-Amz-"
+        ),
+        "minted for the reader's host: {reader_token}"
+    );
     let source = config
         .database
         .password_source

@@ -22,6 +22,7 @@
 //! | hostile input to every route and random authorizer events | `bad_input` |
 //! | PostgreSQL stopped, frozen or slow, lost connections, an exhausted pool, the key source down | `faults` |
 //! | PgBouncer in transaction-pooling mode | `pgbouncer` (the functions' routes through it: `openapi`) |
+//! | a real streaming replica (`DATABASE_READ_URL`): reads served by it, a revocation refused once replayed, at once past `DATABASE_READ_MAX_LAG_MS`; a stopped replica falls back to the primary, both down is never an Allow | `read_replicas` |
 //! | 50,000 authorizations, mixed credentials, bounded connection count | `load` |
 //! | secrets and parameters loaded at cold start (Secrets Manager, SSM, RDS IAM auth) | `aws_secrets` |
 //! | **Authorization (`AUTHORIZER_ROUTES`, the app's roles)**: every caller × route of an overlapping rule set decided as Better Auth decides (REST, HTTP API, TOKEN; each REST policy, as API Gateway caches it, applied to every other route with an independent IAM evaluator); API keys' own permissions; organization permissions (removed member, forged active organization, dynamic roles); a catch-all route does not open the root in a cached policy; unlisted routes refused, no rules unchanged; malformed settings; the policy for 100 rules | `route_authorization` |
@@ -78,6 +79,7 @@ mod openapi;
 mod organization_roles;
 mod own_functions;
 mod pgbouncer;
+mod read_replicas;
 mod route_authorization;
 mod route_tables;
 mod secondary_storage;

@@ -5,13 +5,14 @@
 //! |---|---|
 //! | `DATABASE_URL_SECRET_ARN` | `DATABASE_URL` from a Secrets Manager secret: the URL itself, `{"url": …}`, or an RDS-managed `{"username","password","host","port","dbname"}` secret |
 //! | `DATABASE_URL_PARAMETER` | `DATABASE_URL` from an SSM parameter (SecureString decrypted) |
+//! | `DATABASE_READ_URL_SECRET_ARN`, `DATABASE_READ_URL_PARAMETER` | `DATABASE_READ_URL` (the reader endpoint) the same two ways |
 //! | `BETTER_AUTH_SECRET_ARN` | `BETTER_AUTH_SECRET` from a Secrets Manager secret (plain, or `{"BETTER_AUTH_SECRET": …}`) |
 //! | `BETTER_AUTH_SECRET_PARAMETER` | `BETTER_AUTH_SECRET` from an SSM parameter |
 //! | `BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN` | `BETTER_AUTH_SECONDARY_STORAGE_URL` (the Redis URL, with its password) from a Secrets Manager secret: the URL itself or `{"url": …}` |
 //! | `BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER` | the same from an SSM parameter |
 //! | `BETTER_AUTH_ACCESS_CONTROL_PARAMETER` | `BETTER_AUTH_ACCESS_CONTROL` (the app's roles, JSON) from an SSM parameter: Lambda's 4 KB of environment is soon too small for them |
 //! | `AUTHORIZER_ROUTES_PARAMETER` | `AUTHORIZER_ROUTES` (the route rules, JSON) from an SSM parameter |
-//! | `DATABASE_IAM_AUTH=true` | a fresh RDS IAM token as the password of every new connection |
+//! | `DATABASE_IAM_AUTH=true` | a fresh RDS IAM token as the password of every new connection (to the reader endpoint too, minted for its host) |
 //!
 //! Without any of them no AWS client is built and nothing is fetched. Credentials are the ones
 //! Lambda gives every function (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
@@ -63,6 +64,8 @@ pub async fn config_from_lookup(
     let sources = [
         "DATABASE_URL_SECRET_ARN",
         "DATABASE_URL_PARAMETER",
+        "DATABASE_READ_URL_SECRET_ARN",
+        "DATABASE_READ_URL_PARAMETER",
         "BETTER_AUTH_SECRET_ARN",
         "BETTER_AUTH_SECRET_PARAMETER",
         "BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN",
@@ -86,12 +89,25 @@ pub async fn config_from_lookup(
         failed(var, e)
     })?;
     let mut overlay: HashMap<&'static str, String> = HashMap::new();
-    if let Some(arn) = get("DATABASE_URL_SECRET_ARN") {
-        let value = secret_string(&sdk, &arn, "DATABASE_URL_SECRET_ARN").await?;
-        overlay.insert("DATABASE_URL", database_url_from_secret(&value)?);
-    } else if let Some(name) = get("DATABASE_URL_PARAMETER") {
-        let value = parameter(&sdk, &name, "DATABASE_URL_PARAMETER").await?;
-        overlay.insert("DATABASE_URL", value);
+    for (target, secret_arn, parameter_name) in [
+        (
+            "DATABASE_URL",
+            "DATABASE_URL_SECRET_ARN",
+            "DATABASE_URL_PARAMETER",
+        ),
+        (
+            "DATABASE_READ_URL",
+            "DATABASE_READ_URL_SECRET_ARN",
+            "DATABASE_READ_URL_PARAMETER",
+        ),
+    ] {
+        if let Some(arn) = get(secret_arn) {
+            let value = secret_string(&sdk, &arn, secret_arn).await?;
+            overlay.insert(target, database_url_from_secret(&value, secret_arn)?);
+        } else if let Some(name) = get(parameter_name) {
+            let value = parameter(&sdk, &name, parameter_name).await?;
+            overlay.insert(target, value);
+        }
     }
     if let Some(arn) = get("BETTER_AUTH_SECRET_ARN") {
         let value = secret_string(&sdk, &arn, "BETTER_AUTH_SECRET_ARN").await?;
@@ -131,7 +147,12 @@ pub async fn config_from_lookup(
     let mut config =
         Config::from_lookup(|name| overlay.get(name).cloned().or_else(|| lookup(name)))?;
     if wants_iam {
-        config.database.password_source = Some(Arc::new(RdsIamToken::new(&sdk, &config)?));
+        let primary = RdsIamToken::new(&sdk, &config.database.pg, "DATABASE_URL")?;
+        config.database.password_source = Some(Arc::new(primary));
+        if let Some(read) = &mut config.database.read {
+            let reader = RdsIamToken::new(&sdk, &read.pg, "DATABASE_READ_URL")?;
+            read.password_source = Some(Arc::new(reader));
+        }
     }
     Ok(config)
 }
@@ -156,14 +177,14 @@ async fn parameter(sdk: &AwsClient, name: &str, var: &'static str) -> Result<Str
 
 /// A database URL from a secret's string: the URL itself, `{"url"|"DATABASE_URL": …}`, or an
 /// RDS-managed secret (`username`, `password`, `host`, `port`, `dbname`; TLS required).
-pub fn database_url_from_secret(value: &str) -> Result<String, ConfigError> {
-    const VAR: &str = "DATABASE_URL_SECRET_ARN";
+/// `var` names the variable that held the secret's ARN, in errors.
+pub fn database_url_from_secret(value: &str, var: &'static str) -> Result<String, ConfigError> {
     let trimmed = value.trim();
     if !trimmed.starts_with('{') {
         return Ok(trimmed.to_owned());
     }
     let json: serde_json::Value = serde_json::from_str(trimmed)
-        .map_err(|_| failed(VAR, "the secret is neither a URL nor JSON"))?;
+        .map_err(|_| failed(var, "the secret is neither a URL nor JSON"))?;
     for key in ["url", "DATABASE_URL", "databaseUrl"] {
         if let Some(url) = json.get(key).and_then(|v| v.as_str()) {
             return Ok(url.to_owned());
@@ -180,7 +201,7 @@ pub fn database_url_from_secret(value: &str) -> Result<String, ConfigError> {
         (field("username"), field("password"), field("host"))
     else {
         return Err(failed(
-            VAR,
+            var,
             "JSON secrets need \"url\", or \"username\", \"password\" and \"host\"",
         ));
     };
@@ -248,13 +269,17 @@ pub struct RdsIamToken {
 }
 
 impl RdsIamToken {
-    /// From the AWS client and the database URL (host, port, user).
-    pub fn new(aws: &AwsClient, config: &Config) -> Result<Self, ConfigError> {
+    /// From the AWS client and a database URL (host, port, user), the variable `url_var` that
+    /// held it named in errors.
+    pub fn new(
+        aws: &AwsClient,
+        pg: &tokio_postgres::Config,
+        url_var: &str,
+    ) -> Result<Self, ConfigError> {
         const VAR: &str = "DATABASE_IAM_AUTH";
-        let pg = &config.database.pg;
         let host = match pg.get_hosts().first() {
             Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-            _ => return Err(failed(VAR, "DATABASE_URL must name a TCP host")),
+            _ => return Err(failed(VAR, format!("{url_var} must name a TCP host"))),
         };
         Ok(Self {
             aws: aws.clone(),
@@ -262,7 +287,7 @@ impl RdsIamToken {
             user: pg
                 .get_user()
                 .map(str::to_owned)
-                .ok_or_else(|| failed(VAR, "DATABASE_URL must name the IAM database user"))?,
+                .ok_or_else(|| failed(VAR, format!("{url_var} must name the IAM database user")))?,
             host,
         })
     }
@@ -359,23 +384,26 @@ mod tests {
 
     #[test]
     fn database_urls_are_read_from_every_secret_shape() {
+        const VAR: &str = "DATABASE_READ_URL_SECRET_ARN";
         assert_eq!(
-            database_url_from_secret(" postgres://u:p@h:5432/d \n").expect("plain"),
+            database_url_from_secret(" postgres://u:p@h:5432/d \n", VAR).expect("plain"),
             "postgres://u:p@h:5432/d"
         );
         assert_eq!(
-            database_url_from_secret(r#"{"url":"postgres://u:p@h/d"}"#).expect("url"),
+            database_url_from_secret(r#"{"url":"postgres://u:p@h/d"}"#, VAR).expect("url"),
             "postgres://u:p@h/d"
         );
         assert_eq!(
             database_url_from_secret(
-                r#"{"engine":"postgres","username":"app","password":"p@ss:w/rd","host":"db.example","port":5433,"dbname":"auth"}"#
+                r#"{"engine":"postgres","username":"app","password":"p@ss:w/rd","host":"db.example","port":5433,"dbname":"auth"}"#,
+                VAR
             )
             .expect("rds"),
             "postgres://app:p%40ss%3Aw%2Frd@db.example:5433/auth?sslmode=require"
         );
-        assert!(database_url_from_secret(r#"{"user":"x"}"#).is_err());
-        let err = database_url_from_secret(r#"{"password":"hunter2"}"#).expect_err("incomplete");
+        assert!(database_url_from_secret(r#"{"user":"x"}"#, VAR).is_err());
+        let err =
+            database_url_from_secret(r#"{"password":"hunter2"}"#, VAR).expect_err("incomplete");
         assert!(!err.to_string().contains("hunter2"));
     }
 

@@ -1,5 +1,6 @@
 //! A throwaway PostgreSQL cluster of a test's own (initdb + pg_ctl in a temporary directory),
-//! for the fault tests that stop and restart the server. Removed when dropped.
+//! for the fault tests that stop and restart the server, and a streaming replica of one
+//! (`pg_basebackup -R`) for the read-replica tests. Removed when dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,23 +84,29 @@ pub fn command_as(user: Option<&str>, program: &Path) -> Command {
     }
 }
 
+const MISSING: &str = "the fault tests start a PostgreSQL of their own: initdb and pg_ctl are \
+                       needed (Debian/Ubuntu: apt-get install postgresql)";
+
+/// A fresh directory for a cluster, owned by `run_as` when given.
+fn cluster_dir(run_as: Option<&str>) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "better-auth-lambda-cluster-{}",
+        crate::random_token(10).to_ascii_lowercase()
+    ));
+    std::fs::create_dir_all(&dir).expect("cluster directory");
+    if let Some(user) = run_as {
+        let _ = Command::new("chown").arg(user).arg(&dir).status();
+    }
+    dir
+}
+
 impl Cluster {
     /// initdb and start. Panics with what is missing when PostgreSQL's server binaries are not
     /// installed (Debian: apt-get install postgresql).
     pub fn start() -> Self {
-        let missing = "the fault tests start a PostgreSQL of their own: initdb and pg_ctl are needed \
-                       (Debian/Ubuntu: apt-get install postgresql)";
-        let initdb = pg_binary("initdb").expect(missing);
-        let pg_ctl = pg_binary("pg_ctl").expect(missing);
+        let initdb = pg_binary("initdb").expect(MISSING);
         let run_as = unprivileged_user();
-        let dir = std::env::temp_dir().join(format!(
-            "better-auth-lambda-cluster-{}",
-            crate::random_token(10).to_ascii_lowercase()
-        ));
-        std::fs::create_dir_all(&dir).expect("cluster directory");
-        if let Some(user) = &run_as {
-            let _ = Command::new("chown").arg(user).arg(&dir).status();
-        }
+        let dir = cluster_dir(run_as.as_deref());
         let out = command_as(run_as.as_deref(), &initdb)
             .arg("-D")
             .arg(dir.join("data"))
@@ -111,16 +118,98 @@ impl Cluster {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        Self::started(dir, run_as)
+    }
+
+    /// A streaming replica of `primary` (`pg_basebackup -R -X stream`), started on a port of its
+    /// own. initdb's defaults are all the primary needs: `wal_level=replica`, ten WAL senders,
+    /// and `host replication all 127.0.0.1/32 trust` in its `pg_hba.conf`.
+    pub fn replica_of(primary: &Cluster) -> Self {
+        let basebackup = pg_binary("pg_basebackup").expect(
+            "the read-replica tests copy a cluster with pg_basebackup (Debian/Ubuntu: apt-get install postgresql)",
+        );
+        let dir = cluster_dir(primary.run_as.as_deref());
+        let out = command_as(primary.run_as.as_deref(), &basebackup)
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+            .args([
+                "-U",
+                "postgres",
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ])
+            .output()
+            .expect("run pg_basebackup");
+        assert!(
+            out.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self::started(dir, primary.run_as.clone())
+    }
+
+    fn started(dir: PathBuf, run_as: Option<String>) -> Self {
         let port = free_port();
         let cluster = Self {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             dir,
-            pg_ctl,
+            pg_ctl: pg_binary("pg_ctl").expect(MISSING),
             run_as,
             port,
         };
         cluster.resume();
         cluster
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/<database>`.
+    pub fn url_of(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Whether the server is running (`pg_ctl status`).
+    pub fn is_running(&self) -> bool {
+        self.pg_ctl(&["status"]).status.success()
+    }
+
+    /// For a cluster kept for the whole test process (a `static`, never dropped): a detached
+    /// watchdog stops it and removes its directory once this process has exited.
+    pub fn stop_when_process_exits(&self) {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let mut stop = vec![];
+        if let Some(user) = &self.run_as {
+            stop.extend([
+                "runuser".to_owned(),
+                "-u".to_owned(),
+                quote(user),
+                "--".to_owned(),
+            ]);
+        }
+        stop.push(quote(&self.pg_ctl.to_string_lossy()));
+        stop.push("-D".to_owned());
+        stop.push(quote(&self.dir.join("data").to_string_lossy()));
+        stop.extend(["-m".to_owned(), "immediate".to_owned(), "stop".to_owned()]);
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            stop = stop.join(" "),
+            dir = quote(&self.dir.to_string_lossy()),
+        );
+        // In the background of a shell that exits at once (waited for: no zombie), in a
+        // session of its own (setsid): it outlives a signal sent to the test's process group.
+        let launch = format!(
+            "setsid sh -c {script} </dev/null >/dev/null 2>&1 &",
+            script = quote(&script)
+        );
+        let started = Command::new("sh")
+            .args(["-c", &launch])
+            .status()
+            .expect("start the cluster's watchdog");
+        assert!(started.success(), "the cluster's watchdog did not start");
     }
 
     fn pg_ctl(&self, args: &[&str]) -> std::process::Output {

@@ -12,35 +12,36 @@
 //!   `revoked`) is honoured within that time.
 //! - [`lookups`]: the statements authentication runs, each decoded by its own projection.
 
+mod auth_store;
 mod connect;
+mod endpoint;
 pub mod lookups;
 pub mod projection;
+mod replica;
 pub mod settings;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
-use self::connect::{describe, named_statement_lost, pool_error, types};
+use self::endpoint::Endpoint;
 use self::lookups::{
     ApiKeyUse, BanLookup, KeyLookup, MembershipLookup, OrganizationRoleLookup, SessionLookup,
     SessionRefresh,
 };
 use self::projection::ColumnListing;
+pub use self::replica::LAG_SQL;
+use self::replica::{Reader, Statement, Target};
 use self::settings::DatabaseSettings;
 use crate::env::ConfigError;
-use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::schema::{
     ApiKeyField, JwksField, OrganizationRoleField, SchemaLayout, SchemaOverrides, SessionField,
     UserField,
 };
-use crate::store::port::{
-    AuthStore, KeyUseGuard, OrganizationRoleRow, StoreError, StoredKey, UserBan,
-};
+use crate::store::port::StoreError;
 
 impl Prepared {
     fn api_key(&self) -> Result<&ApiKeyUse, StoreError> {
@@ -73,61 +74,93 @@ struct Prepared {
     roles: Option<OrganizationRoleLookup>,
 }
 
-/// A lazily connecting pool plus the resolved Better Auth schema.
+/// A lazily connecting pool plus the resolved Better Auth schema; with `DATABASE_READ_URL`, a
+/// second pool for the reader endpoint (`replica.rs`: which statement goes where).
 pub struct Database {
-    pool: Pool,
-    settings: DatabaseSettings,
+    primary: Endpoint,
+    reader: Option<Reader>,
     overrides: SchemaOverrides,
     /// The detected layout and its statements, with when they were detected.
     prepared: std::sync::RwLock<Option<(Arc<Prepared>, Instant)>>,
     /// Held by the one request that (re-)detects.
     detecting: tokio::sync::Mutex<()>,
-    /// Set once a pooler showed that named statements do not survive between round trips.
-    unnamed_only: AtomicBool,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
-            .field("settings", &self.settings)
-            .field("status", &self.pool.status())
+            .field("settings", &self.primary.settings)
+            .field("status", &self.primary.pool.status())
+            .field("reader", &self.reader)
             .finish_non_exhaustive()
     }
 }
 
 impl Database {
-    /// Builds the pool without connecting.
+    /// Builds the pools (the primary's; the reader's with `DATABASE_READ_URL`) without
+    /// connecting.
     pub fn new(
         settings: &DatabaseSettings,
         overrides: &SchemaOverrides,
     ) -> Result<Self, ConfigError> {
-        let pool = connect::pool(settings)?;
+        let reader = match (settings.reader(), &settings.read) {
+            (Some(reader_settings), Some(read)) => Some(Reader::new(reader_settings, read)?),
+            _ => None,
+        };
         Ok(Self {
-            pool,
-            settings: settings.clone(),
+            primary: Endpoint::new(settings.clone())?,
+            reader,
             overrides: overrides.clone(),
             prepared: std::sync::RwLock::new(None),
             detecting: tokio::sync::Mutex::new(()),
-            unnamed_only: AtomicBool::new(false),
         })
     }
 
-    /// The settings this pool was built with.
+    /// The settings the primary's pool was built with.
     pub fn settings(&self) -> &DatabaseSettings {
-        &self.settings
+        &self.primary.settings
     }
 
-    /// The pool, for functions that run their own queries.
+    /// The primary's pool, for functions that run their own queries (reads and writes: only
+    /// the authenticator's own reads go to a reader endpoint).
     pub fn pool(&self) -> &Pool {
-        &self.pool
+        &self.primary.pool
     }
 
-    /// A pooled connection, or why none could be had within the connect timeout.
+    /// A pooled connection to the primary, or why none could be had within the connect timeout.
     pub async fn client(&self) -> Result<Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| pool_error(e, self.settings.connect_timeout))
+        self.primary.client().await
+    }
+
+    /// Runs a query on the primary under the statement timeout: what the
+    /// account functions' reads and writes use.
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, StoreError> {
+        self.primary.query(sql, params).await
+    }
+
+    /// Runs one of the authenticator's statements where [`Statement::target`] sends it: a read
+    /// to the reader endpoint while it keeps up (an answer `absent` calls an absence is
+    /// confirmed on the primary), anything else, and every read without a usable reader, to the
+    /// primary.
+    async fn run(
+        &self,
+        statement: Statement,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+        absent: impl Fn(&[Row]) -> bool,
+    ) -> Result<Vec<Row>, StoreError> {
+        match (statement.target(), &self.reader) {
+            (Target::Reader, Some(reader)) => {
+                reader
+                    .read(&self.primary, statement, sql, params, absent)
+                    .await
+            }
+            _ => self.primary.query(sql, params).await,
+        }
     }
 
     /// Connects, detects the schema and prepares the session lookup now rather than on the
@@ -136,27 +169,15 @@ impl Database {
     /// first request tries again.
     pub async fn warm_up(&self) -> Result<(), StoreError> {
         let prepared = self.prepared().await?;
-        if let Some(session) = prepared
-            .session
-            .as_ref()
-            .filter(|_| self.named_statements())
-        {
-            let client = self.client().await?;
-            tokio::time::timeout(
-                self.settings.statement_timeout,
-                client.prepare_typed_cached(&session.sql, &[Type::TEXT]),
-            )
-            .await
-            .map_err(|_| StoreError::Timeout(self.settings.statement_timeout))?
-            .map_err(|e| StoreError::Query(describe(&e)))?;
+        if let Some(session) = &prepared.session {
+            // Where session lookups go: the reader's connection when there is one (a failure
+            // there is left to the first read, which falls back to the primary).
+            match &self.reader {
+                Some(reader) => reader.warm_up(&session.sql, &[Type::TEXT]).await,
+                None => self.primary.prepare(&session.sql, &[Type::TEXT]).await?,
+            }
         }
         Ok(())
-    }
-
-    /// Whether queries use cached named statements: configured so, and no pooler has shown that
-    /// they do not survive between round trips.
-    fn named_statements(&self) -> bool {
-        self.settings.prepared_statements && !self.unnamed_only.load(Ordering::Relaxed)
     }
 
     /// The Better Auth schema layout, detected on first use and re-detected after the refresh
@@ -181,7 +202,7 @@ impl Database {
     }
 
     async fn prepared(&self) -> Result<Arc<Prepared>, StoreError> {
-        let refresh = self.settings.schema_refresh;
+        let refresh = self.primary.settings.schema_refresh;
         match self.cached() {
             Some((prepared, at)) if at.elapsed() < refresh => Ok(prepared),
             Some((prepared, _)) => {
@@ -254,9 +275,11 @@ impl Database {
         let schema_param = self.overrides.db_schema.clone();
         let listing = ColumnListing::default();
         let rows = self
-            .query(
+            .run(
+                Statement::SchemaDetection,
                 &listing.sql,
                 &[(&schema_param, Type::TEXT), (&candidates, Type::TEXT_ARRAY)],
+                <[Row]>::is_empty,
             )
             .await?;
         let mut schema_name = self.overrides.db_schema.clone().unwrap_or_default();
@@ -302,13 +325,21 @@ impl Database {
             return Ok(None);
         };
         let rows = self
-            .query(
+            .run(
+                Statement::Membership,
                 &membership.sql,
                 &[
                     (&organization_id, Type::TEXT),
                     (&user_id, Type::TEXT),
                     (&team_id, Type::TEXT),
                 ],
+                // Not a member (or no such organization) on the reader: the primary confirms.
+                |rows| {
+                    !matches!(
+                        rows.first().map(|r| membership.decode(r)),
+                        Some(Ok(Some(_)))
+                    )
+                },
             )
             .await?;
         Ok(rows
@@ -323,175 +354,5 @@ impl Database {
         let started = Instant::now();
         self.query("SELECT 1", &[]).await?;
         Ok(started.elapsed())
-    }
-
-    /// Runs a query under the statement timeout, retrying once on a fresh connection when the
-    /// pooled one turns out to be closed. Uses cached named statements unless configured not to.
-    pub async fn query(
-        &self,
-        sql: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<Vec<Row>, StoreError> {
-        let deadline = self.settings.statement_timeout;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let client = self.client().await?;
-            let outcome = tokio::time::timeout(deadline, self.run(&client, sql, params)).await;
-            match outcome {
-                Ok(Ok(rows)) => return Ok(rows),
-                Ok(Err(e)) if (e.is_closed() || client.is_closed()) && attempt == 1 => {
-                    tracing::warn!("database connection was closed; retrying on a new one");
-                    drop(Object::take(client));
-                }
-                Ok(Err(e)) if attempt == 1 && named_statement_lost(&e) => {
-                    // A transaction pooler (PgBouncer before 1.21, or without
-                    // max_prepared_statements) ran our prepare and our execute on different
-                    // server connections. From now on: unnamed statements only.
-                    if !self.unnamed_only.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(
-                            "named prepared statements do not survive here (a transaction pooler?); \
-                             using unnamed statements from now on. Set DATABASE_PREPARED_STATEMENTS=false \
-                             to start that way"
-                        );
-                    }
-                    drop(Object::take(client));
-                }
-                Ok(Err(e)) => {
-                    if e.is_closed() || client.is_closed() {
-                        drop(Object::take(client));
-                        return Err(StoreError::Unavailable(describe(&e)));
-                    }
-                    return Err(match e.as_db_error().map(|db| db.code().code()) {
-                        Some("57014") => StoreError::Timeout(deadline),
-                        // Values PostgreSQL cannot take: bad text representation, date/time
-                        // or numeric out of range, NUL in text, too long for the column or
-                        // for an index entry.
-                        Some(
-                            "22P02" | "22007" | "22008" | "22003" | "22021" | "22001" | "54000",
-                        ) => StoreError::InvalidInput,
-                        Some("23505") => StoreError::Conflict,
-                        _ => StoreError::Query(describe(&e)),
-                    });
-                }
-                Err(_) => {
-                    // The connection may still be busy with the abandoned query: never reuse it.
-                    drop(Object::take(client));
-                    return Err(StoreError::Timeout(deadline));
-                }
-            }
-        }
-    }
-
-    async fn run(
-        &self,
-        client: &Object,
-        sql: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        if self.named_statements() {
-            let statement = client.prepare_typed_cached(sql, &types(params)).await?;
-            let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
-            client.query(&statement, &values).await
-        } else {
-            client.query_typed(sql, params).await
-        }
-    }
-}
-
-impl AuthStore for Database {
-    async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let prepared = self.prepared().await?;
-        let rows = self
-            .query(&prepared.session()?.sql, &[(&token, Type::TEXT)])
-            .await?;
-        rows.first()
-            .map(|row| prepared.session()?.decode(row))
-            .transpose()
-    }
-
-    async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
-        let prepared = self.prepared().await?;
-        let rows = self
-            .query(&prepared.ban.sql, &[(&user_id, Type::TEXT)])
-            .await?;
-        rows.first().map(|row| prepared.ban.decode(row)).transpose()
-    }
-
-    async fn refresh_session(
-        &self,
-        token: &str,
-        observed: chrono::DateTime<chrono::Utc>,
-        new_expiry: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError> {
-        let prepared = self.prepared().await?;
-        let Some(refresh) = &prepared.refresh else {
-            return Ok(false);
-        };
-        let rows = self
-            .query(
-                &refresh.sql,
-                &[
-                    (&token, Type::TEXT),
-                    (&observed, Type::TIMESTAMPTZ),
-                    (&new_expiry, Type::TIMESTAMPTZ),
-                ],
-            )
-            .await?;
-        rows.first()
-            .map(|row| refresh.decode(row))
-            .transpose()
-            .map(|extended| extended.unwrap_or(false))
-    }
-
-    async fn use_api_key(
-        &self,
-        key_hash: &str,
-        guard: &KeyUseGuard<'_>,
-    ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let prepared = self.prepared().await?;
-        let statement = prepared.api_key()?;
-        let rows = self
-            .query(
-                &statement.sql,
-                &[
-                    (&key_hash, Type::TEXT),
-                    (&guard.require_email_verified, Type::BOOL),
-                    (&guard.refuse_anonymous, Type::BOOL),
-                    (&guard.user_configs, Type::TEXT_ARRAY),
-                ],
-            )
-            .await?;
-        rows.first().map(|row| statement.decode(row)).transpose()
-    }
-
-    async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
-        let prepared = self.prepared().await?;
-        let Some(keys) = &prepared.keys else {
-            return Ok(None);
-        };
-        let rows = self.query(&keys.sql, &[]).await?;
-        rows.iter()
-            .map(|row| keys.decode(row))
-            .collect::<Result<_, _>>()
-            .map(Some)
-    }
-
-    async fn organization_roles(
-        &self,
-        organization_id: &str,
-    ) -> Result<Vec<OrganizationRoleRow>, StoreError> {
-        let prepared = self.prepared().await?;
-        let Some(roles) = &prepared.roles else {
-            return Ok(Vec::new());
-        };
-        let rows = self
-            .query(&roles.sql, &[(&organization_id, Type::TEXT)])
-            .await?;
-        rows.iter().map(|row| roles.decode(row)).collect()
-    }
-
-    async fn has_organization_roles(&self) -> Result<bool, StoreError> {
-        Ok(self.prepared().await?.roles.is_some())
     }
 }
