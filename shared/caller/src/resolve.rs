@@ -65,7 +65,11 @@ impl Callers {
         context: Option<&RequestContext>,
         headers: &HeaderMap,
     ) -> Result<Caller, CallerError> {
-        let has_context = context.and_then(RequestContext::authorizer).is_some();
+        // A REST event always has an `authorizer` object (empty when none ran); an authorizer
+        // that ran left fields (a Lambda authorizer's context, a JWT's claims, IAM's identity).
+        let has_context = context
+            .and_then(RequestContext::authorizer)
+            .is_some_and(|a| !a.fields.is_empty() || a.jwt.is_some() || a.iam.is_some());
         if has_context {
             return context
                 .and_then(Caller::from_request_context)

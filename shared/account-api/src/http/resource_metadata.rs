@@ -47,6 +47,16 @@ impl ResourceMetadata {
                 "an https URL without query or fragment, e.g. https://api.example.com/mcp (http only for localhost)",
             )
         })?;
+        // RFC 9728 §3.3: clients build the document's URL from the identifier and check that the
+        // document names it exactly; `me` serves the well-known path and it followed by one
+        // segment, so the identifier is an origin or an origin and one segment, as written.
+        let one_segment = resource_path.matches('/').count() <= 1;
+        if !one_segment || resource.ends_with('/') && !resource_path.is_empty() {
+            return Err(invalid(
+                RESOURCE_VAR,
+                "an origin, or an origin and one path segment without a trailing slash (https://api.example.com/mcp)",
+            ));
+        }
         let servers: Vec<String> = match env.get(AUTHORIZATION_SERVERS_VAR) {
             Some(list) => list
                 .split(',')
@@ -133,7 +143,7 @@ mod tests {
     fn the_document_is_shaped_as_rfc_9728_says() {
         let meta = parse(
             &[
-                (RESOURCE_VAR, "https://api.example.com/mcp/"),
+                (RESOURCE_VAR, "https://api.example.com/mcp"),
                 (
                     AUTHORIZATION_SERVERS_VAR,
                     "https://auth.example.com/api/auth",
@@ -147,7 +157,7 @@ mod tests {
         assert_eq!(
             meta.document,
             json!({
-                "resource": "https://api.example.com/mcp/",
+                "resource": "https://api.example.com/mcp",
                 "authorization_servers": ["https://auth.example.com/api/auth"],
                 "bearer_methods_supported": ["header"],
                 "scopes_supported": ["orders:read", "orders:write", "profile"],

@@ -87,7 +87,9 @@ impl Statement {
 
 /// The replica's lag in milliseconds, or NULL when it cannot tell:
 ///
-/// - not in recovery (the URL names a primary): no lag;
+/// - not in recovery: NULL, "cannot tell" (reads go to the primary, with one warning). A
+///   promoted replica, or a URL naming some primary, never receives what `DATABASE_URL`'s
+///   primary writes (revocations, bans): it must never count as caught up;
 /// - everything received has been replayed and the WAL receiver is running: no lag. This is
 ///   the idle primary's case, where `now() - pg_last_xact_replay_timestamp()` keeps growing
 ///   although nothing is pending; a replica cut off from its primary has no receiver row
@@ -96,9 +98,12 @@ impl Statement {
 /// - otherwise (WAL received and not yet replayed): the age of the last replayed commit.
 ///
 /// WAL the primary has sent but the replica has not yet received (the network) is not visible
-/// from the replica; on a streaming link that is milliseconds.
+/// from the replica: on a healthy streaming link that is milliseconds, but on a link that
+/// silently stops delivering, the receiver (and its row) stays until the replica's
+/// `wal_receiver_timeout` (default 60 s) ends it, and the lag reads 0 meanwhile. That window is
+/// part of the stated bound (docs/deployment.md).
 pub const LAG_SQL: &str = "SELECT CASE \
-     WHEN NOT pg_is_in_recovery() THEN 0::float8 \
+     WHEN NOT pg_is_in_recovery() THEN NULL::float8 \
      WHEN pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() \
           AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver) THEN 0::float8 \
      ELSE (EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000)::float8 \
