@@ -50,8 +50,15 @@ pub struct ApiKeyUse {
     permissions: Slot<Option<String>>,
     expires_at: Slot<Option<DateTime<Utc>>>,
     owner: UserColumns,
-    /// The owning organization's id and slug (organization keys).
-    organization: Option<(Slot<Option<String>>, Slot<Option<String>>)>,
+    /// The owning organization (organization keys), with the organization plugin's tables.
+    organization: Option<OrganizationColumns>,
+}
+
+/// An organization key's organization, outer-joined as `g`.
+#[derive(Debug, Clone)]
+struct OrganizationColumns {
+    id: Slot<Option<String>>,
+    slug: Slot<Option<String>>,
 }
 
 /// The rules of a key row aliased `a`, as SQL booleans (never NULL).
@@ -218,11 +225,9 @@ impl ApiKeyUse {
         let permissions = p.field(k, "k", ApiKeyField::Permissions);
         let expires_at = p.field(k, "k", ApiKeyField::ExpiresAt);
         let owner = UserColumns::project(&mut p, layout, "o");
-        let organization = orgs.map(|g| {
-            (
-                p.field(g, "g", OrganizationField::Id),
-                p.field(g, "g", OrganizationField::Slug),
-            )
+        let organization = orgs.map(|g| OrganizationColumns {
+            id: p.field(g, "g", OrganizationField::Id),
+            slug: p.field(g, "g", OrganizationField::Slug),
         });
         let key_rules = format!(
             "NOT {} AND NOT {} AND NOT {} AND NOT {}",
@@ -308,10 +313,10 @@ impl ApiKeyUse {
     /// Reads a row of [`Self::sql`].
     pub fn decode(&self, row: &Row) -> Result<ApiKeyRecord, StoreError> {
         let organization = match &self.organization {
-            Some((id, slug)) => match id.read(row)? {
+            Some(columns) => match columns.id.read(row)? {
                 Some(id) => Some(KeyOwner::Organization {
                     id,
-                    slug: slug.read(row)?.unwrap_or_default(),
+                    slug: columns.slug.read(row)?.unwrap_or_default(),
                 }),
                 None => None,
             },
