@@ -243,6 +243,42 @@ async fn an_organizations_key_is_held_to_its_own_permissions() {
         );
     }
 
+    // Counted as a user's key is: 30 simultaneous uses across three containers of a key with
+    // `remaining` 5 are exactly 5 allowed.
+    let burst_key =
+        f.ba.create_api_key(json!({
+            "configId": "org", "organizationId": t.org, "userId": t.admin.user_id,
+            "remaining": 5, "rateLimitEnabled": false,
+        }))
+        .await["key"]
+            .as_str()
+            .expect("the plaintext key")
+            .to_owned();
+    let containers: Vec<std::sync::Arc<Authenticator>> = (0..3)
+        .map(|_| std::sync::Arc::new(listing_org(&t, &[("DATABASE_POOL_MAX_SIZE", "4")])))
+        .collect();
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let auth = std::sync::Arc::clone(&containers[i % containers.len()]);
+            let payload = with_header(
+                Shape::HttpV2,
+                event(Shape::HttpV2, None, None),
+                "x-api-key",
+                &burst_key,
+            );
+            tokio::spawn(async move { decide(&auth, payload).await })
+        })
+        .collect();
+    let mut allowed_count = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ours::Allow(_) => allowed_count += 1,
+            Ours::Refused => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(allowed_count, 5, "the quota");
+
     // The organization deleted through Better Auth: its key is refused, uncounted.
     let admin = test_support::better_auth::Credential::Bearer(t.admin.token.clone());
     f.ba.post_ok(

@@ -243,7 +243,8 @@ impl ApiKeyUse {
                 format!(
                     ", used_organization AS (\
                         UPDATE {table} AS k SET {sets} FROM {orgs} AS g \
-                        WHERE {key} = $1 AND {config} AND {join} AND {key_rules} {returning}\
+                        WHERE cardinality($5::text[]) > 0 AND {key} = $1 AND {config} \
+                        AND {join} AND {key_rules} {returning}\
                     )",
                     table = k.sql_name(),
                     sets = sets.join(", "),
