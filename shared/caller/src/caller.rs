@@ -249,6 +249,24 @@ mod tests {
     }
 
     #[test]
+    fn an_organizations_key_is_never_a_caller() {
+        // What the authorizer writes for an organization's key: no user.
+        let organization_key = serde_json::json!({
+            "organizationId": "7", "organizationSlug": "acme", "referenceType": "organization",
+            "apiKeyId": "k1", "verifiedBy": "api-key", "authMethod": "api_key",
+            "permissions": "{\"order\":[\"read\"]}"
+        });
+        assert_eq!(
+            Caller::from_context(context(organization_key.clone())),
+            None
+        );
+        // Not even when a forged or stale `userId` (user 7, the twin) rides along.
+        let mut with_twin = organization_key;
+        with_twin["userId"] = "7".into();
+        assert_eq!(Caller::from_context(context(with_twin)), None);
+    }
+
+    #[test]
     fn require_applies_the_roles_and_the_keys_own_permissions() {
         let access = AccessControl::parse(
             r#"{"roles":{"clerk":{"order":["read","delete"]}},"organizationRoles":{"member":{"invoice":["read"]}}}"#,

@@ -135,6 +135,10 @@ fn passed_context(request: &Request) -> Option<AuthorizerContext> {
 /// strings.
 pub fn authorizer_caller(request: &Request) -> Option<Caller> {
     let passed = passed_context(request)?;
+    // A context naming an organization principal is nobody's, whatever else it carries.
+    if passed.reference_type.is_some() {
+        return None;
+    }
     let user_id = passed.user_id.filter(|id| !id.is_empty())?;
     // The authorizer says how the caller was verified; without that, a request that carries a
     // cookie and no Authorization header counts as cookie-authenticated (the safe side).
