@@ -203,7 +203,6 @@ impl ApiKeyUse {
         // organization table: the configuration says which (`$4`, `$5`).
         let user_config = accepted_config(k, "k", 4);
         let orgs = layout.organizations.as_ref().map(|o| &o.organization);
-        let org_config = orgs.map(|_| accepted_config(k, "k", 5));
         let org_join = |g: &TableLayout<OrganizationField>| {
             g.eq_expr(
                 "g",
@@ -238,12 +237,13 @@ impl ApiKeyUse {
             f(ApiKeyField::Id),
             f(ApiKeyField::Remaining)
         );
-        let (org_update, org_used, org_select) = match (orgs, &org_config) {
-            (Some(g), Some(config)) => (
+        let org_config = accepted_config(k, "k", 5);
+        let (org_update, org_used, org_select) = match orgs {
+            Some(g) => (
                 format!(
                     ", used_organization AS (\
                         UPDATE {table} AS k SET {sets} FROM {orgs} AS g \
-                        WHERE cardinality($5::text[]) > 0 AND {key} = $1 AND {config} \
+                        WHERE cardinality($5::text[]) > 0 AND {key} = $1 AND {org_config} \
                         AND {join} AND {key_rules} {returning}\
                     )",
                     table = k.sql_name(),
@@ -254,12 +254,12 @@ impl ApiKeyUse {
                 ),
                 " UNION ALL SELECT k, remaining FROM used_organization",
                 format!(
-                    " LEFT JOIN {} AS g ON {config} AND {}",
+                    " LEFT JOIN {} AS g ON {org_config} AND {}",
                     g.sql_name(),
                     org_join(g)
                 ),
             ),
-            _ => (String::new(), "", String::new()),
+            None => (String::new(), "", String::new()),
         };
         let accepted = |alias: &str| match orgs {
             Some(_) => format!(
