@@ -68,7 +68,7 @@ pub fn policy_worker(rules: usize, seen_before: bool) -> Result<Op, String> {
     let control = AccessControl::parse(&access_control(10)).map_err(|e| e.to_string())?;
     let table = RouteTable::parse(&routes(rules)).map_err(|e| e.to_string())?;
     let caller = Identity {
-        user_id: "bench-user".into(),
+        user_id: Some("bench-user".into()),
         session_id: Some("bench-session".into()),
         email: "bench@example.com".into(),
         name: "Bench".into(),

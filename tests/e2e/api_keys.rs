@@ -12,11 +12,11 @@ use test_support::better_auth::{BetterAuthServer, Profile, ServerOptions, Versio
 use test_support::events::{Shape, event, with_header};
 use test_support::{TestDb, random_token};
 
-const SECRET: &str = "api-key-test-secret-0123456789abcdefghijk";
+pub(crate) const SECRET: &str = "api-key-test-secret-0123456789abcdefghijk";
 
 /// Our authorizer's answer.
 #[derive(Debug, Clone, PartialEq)]
-enum Ours {
+pub(crate) enum Ours {
     Allow(Value),
     /// 401 (REST) or `isAuthorized: false` (HTTP API) without a reason.
     Refused,
@@ -25,9 +25,9 @@ enum Ours {
     Error,
 }
 
-struct Fixture {
-    db: TestDb,
-    ba: BetterAuthServer,
+pub(crate) struct Fixture {
+    pub(crate) db: TestDb,
+    pub(crate) ba: BetterAuthServer,
     /// `BETTER_AUTH_METHODS=api-key,session`.
     auth: Authenticator,
     /// `BETTER_AUTH_METHODS=api-key`: a TOKEN authorizer's identity source is the key.
@@ -81,12 +81,12 @@ impl Fixture {
         )
     }
 
-    async fn ours_with(&self, auth: &Authenticator, shape: Shape, key: &str) -> Ours {
+    pub(crate) async fn ours_with(&self, auth: &Authenticator, shape: Shape, key: &str) -> Ours {
         let payload = with_header(shape, event(shape, None, None), "x-api-key", key);
         decide(auth, payload).await
     }
 
-    async fn ours(&self, shape: Shape, key: &str) -> Ours {
+    pub(crate) async fn ours(&self, shape: Shape, key: &str) -> Ours {
         let auth = if shape == Shape::RestToken {
             &self.keys_only
         } else {
@@ -108,7 +108,7 @@ impl Fixture {
         }
     }
 
-    async fn column(&self, id: &str, column: &str) -> Option<String> {
+    pub(crate) async fn column(&self, id: &str, column: &str) -> Option<String> {
         let sql = format!("SELECT \"{column}\"::text FROM apikey WHERE id::text = $1");
         self.db
             .client
@@ -118,7 +118,7 @@ impl Fixture {
             .and_then(|row| row.get::<_, Option<String>>(0))
     }
 
-    async fn exists(&self, id: &str) -> bool {
+    pub(crate) async fn exists(&self, id: &str) -> bool {
         self.db
             .client
             .query_opt("SELECT 1 FROM apikey WHERE id::text = $1", &[&id])
@@ -128,7 +128,7 @@ impl Fixture {
     }
 }
 
-async fn decide(auth: &Authenticator, payload: Value) -> Ours {
+pub(crate) async fn decide(auth: &Authenticator, payload: Value) -> Ours {
     let result =
         authorizer::handler::handle_json(auth, LambdaEvent::new(payload, Context::default())).await;
     match result {
@@ -137,7 +137,17 @@ async fn decide(auth: &Authenticator, payload: Value) -> Ours {
         Ok(v) if v["isAuthorized"] == json!(true) => Ours::Allow(v["context"].clone()),
         Ok(v) if v["isAuthorized"] == json!(false) => Ours::Refused,
         Ok(v) if v["policyDocument"]["Statement"][0]["Effect"] == json!("Allow") => {
-            assert_eq!(v["principalId"], v["context"]["userId"]);
+            // The user, or `organization:<id>` for an organization's key (never a bare id).
+            let principal = match v["context"].get("userId") {
+                Some(user) => user.clone(),
+                None => json!(format!(
+                    "organization:{}",
+                    v["context"]["organizationId"]
+                        .as_str()
+                        .expect("a principal")
+                )),
+            };
+            assert_eq!(v["principalId"], principal);
             Ours::Allow(v["context"].clone())
         }
         Ok(v) if v["policyDocument"]["Statement"][0]["Effect"] == json!("Deny") => Ours::Deny(
@@ -150,7 +160,7 @@ async fn decide(auth: &Authenticator, payload: Value) -> Ours {
     }
 }
 
-fn allowed(ours: &Ours) -> bool {
+pub(crate) fn allowed(ours: &Ours) -> bool {
     matches!(ours, Ours::Allow(_))
 }
 
@@ -723,17 +733,17 @@ const TWO_CONFIGS: &str = r#"[
 /// Serial ids, three key configurations and the organization plugin: `twin` is user N,
 /// `org` is organization N (made by `admin`, its owner), `org_key` is the organization's key
 /// (`referenceId` N, like the twin's id) and `user_key` the twin's own.
-struct Twins {
-    f: Fixture,
-    twin: test_support::better_auth::SignedIn,
-    admin: test_support::better_auth::SignedIn,
-    org: String,
-    org_key: (String, String),
-    user_key: (String, String),
+pub(crate) struct Twins {
+    pub(crate) f: Fixture,
+    pub(crate) twin: test_support::better_auth::SignedIn,
+    pub(crate) admin: test_support::better_auth::SignedIn,
+    pub(crate) org: String,
+    pub(crate) org_key: (String, String),
+    pub(crate) user_key: (String, String),
 }
 
 /// An id as Better Auth answers it (a string, or a number with serial ids).
-fn id_text(value: &Value) -> String {
+pub(crate) fn id_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -741,7 +751,7 @@ fn id_text(value: &Value) -> String {
     }
 }
 
-async fn twins() -> Twins {
+pub(crate) async fn twins() -> Twins {
     let db = Profile::Default.database().await;
     let mut options = ServerOptions::new(Profile::Default, SECRET);
     options.api_keys = true;
@@ -809,71 +819,6 @@ async fn twins() -> Twins {
         org_key,
         user_key,
     }
-}
-
-/// Issue 27 F1: with serial ids organization N's key is not user N's. Refused (401, unknown, not
-/// counted) whether or not the deployment lists the organization configuration; Better Auth's
-/// own session hook refuses it too (`INVALID_REFERENCE_ID_FROM_API_KEY`). The twin's own key
-/// still works.
-#[tokio::test]
-async fn an_organizations_key_never_acts_as_the_user_sharing_its_id() {
-    let t = twins().await;
-    let f = &t.f;
-    let (org_key, org_key_id) = &t.org_key;
-    let listing_org = test_support::authenticator(
-        &f.db.url,
-        SECRET,
-        &[
-            ("BETTER_AUTH_METHODS", "api-key"),
-            (
-                "BETTER_AUTH_API_KEY_CONFIGS",
-                r#"[{"configId":"default"},{"configId":"org","references":"organization"}]"#,
-            ),
-        ],
-    );
-    for shape in Shape::ALL {
-        assert_eq!(f.ours(shape, org_key).await, Ours::Refused, "{shape:?}");
-        assert_eq!(
-            f.ours_with(&listing_org, shape, org_key).await,
-            Ours::Refused,
-            "{shape:?}"
-        );
-    }
-    assert_eq!(
-        f.column(org_key_id, "remaining").await.as_deref(),
-        Some("5"),
-        "never counted"
-    );
-    // Better Auth: its session hook refuses an organization's key as a user (having counted
-    // the use first)...
-    let (status, body) =
-        f.ba.get_with_header("/get-session", "x-org-api-key", org_key)
-            .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (401, Some("INVALID_REFERENCE_ID_FROM_API_KEY")),
-        "{body}"
-    );
-    // ...and so does its verifyApiKey for user keys (the default configuration).
-    let verified = f.ba.verify_api_key_in(org_key, "default").await;
-    assert_eq!(verified["valid"], json!(false), "{verified}");
-
-    // The twin's own key is the twin.
-    let (user_key, user_key_id) = &t.user_key;
-    for shape in Shape::ALL {
-        match f.ours(shape, user_key).await {
-            Ours::Allow(context) => {
-                assert_eq!(context["userId"], json!(t.twin.user_id), "{shape:?}");
-                assert_eq!(context["apiKeyId"], json!(user_key_id));
-            }
-            other => panic!("{shape:?}: {other:?}"),
-        }
-    }
-    let (status, session) =
-        f.ba.get_with_header("/get-session", "x-api-key", user_key)
-            .await;
-    assert_eq!(status, 200, "{session}");
-    assert_eq!(id_text(&session["user"]["id"]), t.twin.user_id);
 }
 
 /// Issue 27 F1: keys of a configuration `BETTER_AUTH_API_KEY_CONFIGS` does not list are refused
@@ -981,6 +926,56 @@ async fn the_key_routes_leave_an_organizations_key_to_its_organization() {
     );
     assert!(f.exists(org_key_id).await, "the organization's key stays");
     assert_eq!(t.org, t.twin.user_id);
+
+    // Issue 23: the organization's key itself gets nothing from the account functions, whose
+    // routes are a user's: verified in place, or vouched for by the authorizer (whose context
+    // names no user), it is refused, and the function does not use it a second time.
+    let org_key = &t.org_key.0;
+    let in_place = send(
+        me::handler::handle,
+        &app,
+        &ApiRequest::new(Api::Http, "GET", "/auth/api-keys").header("x-api-key", org_key),
+    )
+    .await;
+    assert_eq!(
+        (in_place.status, in_place.body["code"].as_str()),
+        (403, Some("NO_USER")),
+        "{}",
+        in_place.body
+    );
+    let authorizer = test_support::authenticator(
+        &f.db.url,
+        SECRET,
+        &[
+            ("BETTER_AUTH_METHODS", "api-key"),
+            (
+                "BETTER_AUTH_API_KEY_CONFIGS",
+                r#"[{"configId":"default"},{"configId":"org","references":"organization"}]"#,
+            ),
+        ],
+    );
+    let Ours::Allow(context) = f.ours_with(&authorizer, Shape::HttpV2, org_key).await else {
+        panic!("the authorizer refused the organization's key");
+    };
+    let remaining = f.column(org_key_id, "remaining").await;
+    for path in ["/auth/me", "/auth/api-keys"] {
+        let mut request = ApiRequest::new(Api::Http, "GET", path).header("x-api-key", org_key);
+        for (name, value) in context.as_object().expect("a context") {
+            request = request.context_field(name, value.as_str().unwrap_or_default());
+        }
+        let reply = send(me::handler::handle, &app, &request).await;
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (403, Some("NO_USER")),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        f.column(org_key_id, "remaining").await,
+        remaining,
+        "used once, by the authorizer"
+    );
 }
 
 /// A key (`remaining` 5, a rate limit of 100 a window) of a user of a Better Auth with the

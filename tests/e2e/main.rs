@@ -18,6 +18,7 @@
 //! | sessions in Redis: values as Better Auth writes them, garbage, a frozen or gone Redis; our functions on Redis | `secondary_storage` |
 //! | JWTs (every key algorithm, JWKS rotation, grace period), the cookie cache (every strategy, chunked), the result cache, forged tokens | `stateless` |
 //! | API keys from `@better-auth/api-key`: quota, refill, rate limit, disabled, expired, banned owner | `api_keys` |
+//! | organization-owned API keys (`references: "organization"`, serial ids): the organization as a machine principal (no `userId`), never the twin user; unlisted configuration refused; counters shared with Better Auth; `organizationPermissions` with the key's own permissions, user-level rules never (REST policy included); a deleted organization refused; the account functions refuse it | `organization_api_keys` (the key routes: `api_keys::the_key_routes_leave_an_organizations_key_to_its_organization`) |
 //! | the organization plugin's dynamic roles (`organizationRole`): read as stored, absent without the table, renamed | `organization_roles` (created through Better Auth: `better_auth::organizations::dynamic_roles_created_through_better_auth_are_read_back`) |
 //! | hostile input to every route and random authorizer events | `bad_input` |
 //! | PostgreSQL stopped, frozen or slow, lost connections, an exhausted pool, the key source down | `faults` |
@@ -76,6 +77,7 @@ mod impersonation;
 mod load;
 mod me_routes;
 mod openapi;
+mod organization_api_keys;
 mod organization_roles;
 mod own_functions;
 mod pgbouncer;

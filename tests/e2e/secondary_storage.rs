@@ -74,7 +74,7 @@ async fn values_are_read_as_better_auth_writes_them() {
     let (db, user, redis, token) = with_live_session().await;
     let auth = authenticator(&db, &redis.url, &redis.prefix, &[]);
     let ok = check(&auth, &token).await.expect("a session in Redis");
-    assert_eq!(ok.identity.user_id, user);
+    assert_eq!(ok.identity.user_id.as_deref(), Some(user.as_str()));
     assert_eq!(
         ok.identity.session_id.as_deref(),
         Some(format!("s-{token}").as_str())

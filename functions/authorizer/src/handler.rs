@@ -116,7 +116,7 @@ async fn answer(
             event = event.kind(),
                 trace_id,
             reason = refusal.code(),
-            user_id = %ok.identity.user_id,
+            principal = %ok.identity.principal(),
             method = ok.method.as_str(),
             token = fp,
             latency_us,
@@ -125,7 +125,7 @@ async fn answer(
             decision = "allow",
             event = event.kind(),
                 trace_id,
-            user_id = %ok.identity.user_id,
+            principal = %ok.identity.principal(),
             session_id = ok.identity.session_id.as_deref().unwrap_or("-"),
             source = ok.source.as_str(),
             method = ok.method.as_str(),
@@ -240,10 +240,10 @@ fn respond_by_route(
             decision = "deny",
             event = event.kind(),
             reason = "wildcard_in_path",
-            user_id = %ok.identity.user_id,
+            principal = %ok.identity.principal(),
         );
     }
-    let principal = ok.identity.user_id.clone();
+    let principal = ok.identity.principal();
     // The context is the caller's even on a Deny here: API Gateway caches the whole answer, and
     // the routes this policy allows get it from the cache.
     let context = Context::of(ok.identity, source, method, auth.context_user_fields());
@@ -288,7 +288,7 @@ pub fn respond(
                     tracing::error!(error = %error, "cannot build the policy resource");
                     AuthorizerError::Internal
                 })?;
-                let principal = ok.identity.user_id.clone();
+                let principal = ok.identity.principal();
                 let context = Context::of(ok.identity, source, method, fields);
                 let usage_key = usage_key(auth, &context);
                 Ok(event::policy(principal, Effect::Allow, resource, context)

@@ -418,7 +418,10 @@ mod tests {
         auth.store().insert_session(TOKEN, live.clone());
         let ok = run(&auth, &[], &[&cookie(TOKEN)]).await.expect("allowed");
         assert_eq!(
-            (ok.method, ok.identity.user_id.as_str()),
+            (
+                ok.method,
+                ok.identity.user_id.as_deref().unwrap_or_default()
+            ),
             (MethodName::Session, "u1")
         );
         assert_eq!(ok.source, CredentialSource::Cookie);
@@ -663,16 +666,18 @@ mod tests {
             remaining: Some(4),
             permissions: None,
             expires_at: None,
-            owner: Some(crate::identity::CredentialUser {
-                user_id: "owner".into(),
-                email: "owner@example.com".into(),
-                name: "Owner".into(),
-                email_verified: true,
-                role: None,
-                banned: None,
-                ban_expires: None,
-                extras: Vec::new(),
-            }),
+            owner: Some(crate::identity::KeyOwner::User(
+                crate::identity::CredentialUser {
+                    user_id: "owner".into(),
+                    email: "owner@example.com".into(),
+                    name: "Owner".into(),
+                    email_verified: true,
+                    role: None,
+                    banned: None,
+                    ban_expires: None,
+                    extras: Vec::new(),
+                },
+            )),
         }
     }
 
@@ -696,7 +701,7 @@ mod tests {
         let ok = auth.authenticate(&with("the-key")).await.expect("allowed");
         assert_eq!(ok.method, MethodName::ApiKey);
         assert_eq!(ok.source, CredentialSource::ApiKey);
-        assert_eq!(ok.identity.user_id, "owner");
+        assert_eq!(ok.identity.user_id.as_deref(), Some("owner"));
         assert_eq!(
             ok.identity.grant.api_key().map(|k| k.id.as_str()),
             Some("k1")

@@ -176,7 +176,7 @@ mod tests {
 
     fn member(role: &str) -> Identity {
         Identity {
-            user_id: "u1".into(),
+            user_id: Some("u1".into()),
             session_id: Some("s1".into()),
             email: "a@example.com".into(),
             name: "A".into(),

@@ -77,6 +77,11 @@ context_fields! {
     active_team_id: String = "activeTeamId",
     /// A Deny's reason (a stable code).
     reason: String = "reason",
+    /// The organization a machine principal acts for (an organization's API key; its slug is
+    /// `organizationSlug`). Never an active organization: no user, no membership.
+    organization_id: String = "organizationId",
+    /// Whose credential vouched when it is not a user's: `organization`.
+    reference_type: String = "referenceType",
 }
 
 /// User fields as flat context entries (text, at most [`MAX_EXTRA_LEN`] bytes each).
@@ -133,15 +138,30 @@ impl AuthorizerContext {
         verified_by: &'static str,
         fields: &[String],
     ) -> Self {
-        let api_key = match identity.grant {
-            Grant::ApiKey(key) => Some(*key),
-            Grant::User => None,
+        let (api_key, owner) = match identity.grant {
+            Grant::ApiKey(key) => (Some(*key), None),
+            Grant::OrganizationKey(org) => {
+                let org = *org;
+                (
+                    Some(org.key),
+                    Some((org.organization_id, org.organization_slug)),
+                )
+            }
+            Grant::User => (None, None),
         };
-        let (active_organization_id, organization_slug, organization_role, active_team_id) =
+        let (mut active_organization_id, mut organization_slug, organization_role, active_team_id) =
             match identity.organization.map(|o| *o) {
                 Some(o) => (Some(o.id), Some(o.slug), Some(o.role), o.team_id),
                 None => (None, None, None, None),
             };
+        let (organization_id, reference_type) = match owner {
+            Some((id, slug)) => {
+                organization_slug = Some(slug);
+                active_organization_id = None;
+                (Some(id), Some("organization".to_owned()))
+            }
+            None => (None, None),
+        };
         let extras = Extras(
             identity
                 .extras
@@ -149,13 +169,15 @@ impl AuthorizerContext {
                 .filter(|(name, value)| value.len() <= MAX_EXTRA_LEN && fields.contains(name))
                 .collect(),
         );
+        // A machine principal has no user: none of the user's keys are written.
+        let user = identity.user_id.is_some();
         Self {
             extras,
-            session_id: Some(identity.session_id.unwrap_or_default()),
-            email: Some(identity.email),
-            name: Some(identity.name),
-            role: Some(identity.role.unwrap_or_default()),
-            email_verified: Some(identity.email_verified),
+            session_id: user.then(|| identity.session_id.unwrap_or_default()),
+            email: user.then_some(identity.email),
+            name: user.then_some(identity.name),
+            role: user.then(|| identity.role.unwrap_or_default()),
+            email_verified: user.then_some(identity.email_verified),
             expires_at: identity.expires_at.map(|at| at.to_rfc3339()),
             auth_method: Some(auth_method.to_owned()),
             verified_by: Some(verified_by.to_owned()),
@@ -171,7 +193,9 @@ impl AuthorizerContext {
             organization_slug,
             organization_role,
             active_team_id,
-            user_id: Some(identity.user_id),
+            user_id: identity.user_id,
+            organization_id,
+            reference_type,
             reason: None,
         }
     }
@@ -263,6 +287,8 @@ mod tests {
             organization_role: Some(String::new()),
             active_team_id: Some(String::new()),
             reason: Some(String::new()),
+            organization_id: Some(String::new()),
+            reference_type: Some(String::new()),
             extras: Extras::default(),
         };
         let json = serde_json::to_value(&full).expect("serialize");

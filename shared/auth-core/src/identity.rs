@@ -177,8 +177,9 @@ impl UserSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
-    /// The user's id.
-    pub user_id: String,
+    /// The user's id; `None` for a machine principal (an organization's API key,
+    /// [`Grant::OrganizationKey`]), which is nobody's user and holds no user's power.
+    pub user_id: Option<String>,
     /// The session's id (never the token); `None` when a JWT vouched for the user.
     pub session_id: Option<String>,
     /// The user's email.
@@ -214,6 +215,9 @@ pub enum Grant {
     /// An API key: its permissions and remaining uses (boxed: rare, and it keeps every
     /// session's identity small).
     ApiKey(Box<ApiKeyGrant>),
+    /// An organization's API key (`references: "organization"`): a machine principal of that
+    /// organization, with no user behind it.
+    OrganizationKey(Box<OrganizationKeyGrant>),
 }
 
 /// How far a credential carries its user's power (the access-control checks ask this, one
@@ -225,6 +229,10 @@ pub enum Delegation<'a> {
     /// A delegated credential: the user's roles *and* these permissions (JSON text as stored,
     /// `{"resource": ["action"]}`; `None`: none). It confirms no organization.
     Permissions(Option<&'a str>),
+    /// An organization's own credential: no user's power at all (user-level rules never
+    /// hold); in its organization, exactly these permissions (JSON text as stored; `None`:
+    /// none), as the api-key plugin's `verifyApiKey({ permissions })` checks a key.
+    Organization(Option<&'a str>),
 }
 
 impl Grant {
@@ -233,16 +241,31 @@ impl Grant {
         match self {
             Self::User => Delegation::Full,
             Self::ApiKey(key) => Delegation::Permissions(key.permissions.as_deref()),
+            Self::OrganizationKey(org) => Delegation::Organization(org.key.permissions.as_deref()),
         }
     }
 
-    /// The API key, when one vouched for the caller.
+    /// The API key, when one vouched for the caller (a user's or an organization's).
     pub fn api_key(&self) -> Option<&ApiKeyGrant> {
         match self {
             Self::ApiKey(key) => Some(key),
+            Self::OrganizationKey(org) => Some(&org.key),
             Self::User => None,
         }
     }
+}
+
+/// What an organization's API key grants: the key, and the organization it acts for (which
+/// existed when the key was used).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationKeyGrant {
+    /// The key (id, permissions, remaining uses).
+    pub key: ApiKeyGrant,
+    /// `organization.id` (the key's `referenceId`).
+    pub organization_id: String,
+    /// `organization.slug`.
+    pub organization_slug: String,
 }
 
 /// What an API key grants: which key, its permissions and the uses it has left.
@@ -279,8 +302,22 @@ pub struct ApiKeyRecord {
     pub permissions: Option<String>,
     /// `expiresAt`.
     pub expires_at: Option<DateTime<Utc>>,
-    /// The owner (`referenceId`), when such a user exists.
-    pub owner: Option<CredentialUser>,
+    /// The owner (`referenceId`) as the key's configuration reads it, when it exists.
+    pub owner: Option<KeyOwner>,
+}
+
+/// Whose a key is: its configuration's `references` says which table `referenceId` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// A user (`references: "user"`, the default).
+    User(CredentialUser),
+    /// An organization (`references: "organization"`): never the user who shares its id.
+    Organization {
+        /// `organization.id`.
+        id: String,
+        /// `organization.slug`.
+        slug: String,
+    },
 }
 
 /// The user behind a credential, as the database holds them (the owner of an API key; the user of
@@ -306,7 +343,8 @@ pub struct CredentialUser {
 }
 
 /// Decides an API key use, in Better Auth's order (unknown, disabled, expired, used up, rate
-/// limited), then what we add: the owner must exist, not be banned, and meet the policy.
+/// limited), then what we add: the owner must exist; a user must not be banned and must meet
+/// the policy; an organization is a machine principal of its own.
 pub fn evaluate_api_key(
     record: Option<ApiKeyRecord>,
     now: DateTime<Utc>,
@@ -326,43 +364,75 @@ pub fn evaluate_api_key(
         return Err(Refusal::RateLimited);
     }
     let owner = record.owner.ok_or(Refusal::Unknown)?;
-    if is_banned(owner.banned, owner.ban_expires, now) {
-        return Err(Refusal::Banned);
-    }
-    if policy.require_email_verified && !owner.email_verified {
-        return Err(Refusal::EmailNotVerified);
-    }
-    if policy.refuse_anonymous && is_anonymous(&owner.extras) {
-        return Err(Refusal::Anonymous);
+    if let KeyOwner::User(user) = &owner {
+        if is_banned(user.banned, user.ban_expires, now) {
+            return Err(Refusal::Banned);
+        }
+        if policy.require_email_verified && !user.email_verified {
+            return Err(Refusal::EmailNotVerified);
+        }
+        if policy.refuse_anonymous && is_anonymous(&user.extras) {
+            return Err(Refusal::Anonymous);
+        }
     }
     if policy.require_active_organization {
-        // A user's API key acts for the user, in no organization.
+        // A key confirms no session's active organization.
         return Err(Refusal::NoActiveOrganization);
     }
     if !record.counted {
         // Allowed when read, not counted when written: a concurrent use took the last one.
         return Err(Refusal::UsageExceeded);
     }
-    Ok(Identity {
-        user_id: owner.user_id,
-        session_id: None,
-        email: owner.email,
-        name: owner.name,
-        role: owner.role,
-        email_verified: owner.email_verified,
-        impersonated_by: None,
-        expires_at: record.expires_at,
-        grant: Grant::ApiKey(Box::new(ApiKeyGrant {
-            id: record.key_id,
-            permissions: record.permissions,
-            remaining: record.remaining,
-        })),
-        extras: owner.extras,
-        organization: None,
+    let key = ApiKeyGrant {
+        id: record.key_id,
+        permissions: record.permissions,
+        remaining: record.remaining,
+    };
+    Ok(match owner {
+        KeyOwner::User(owner) => Identity {
+            user_id: Some(owner.user_id),
+            session_id: None,
+            email: owner.email,
+            name: owner.name,
+            role: owner.role,
+            email_verified: owner.email_verified,
+            impersonated_by: None,
+            expires_at: record.expires_at,
+            grant: Grant::ApiKey(Box::new(key)),
+            extras: owner.extras,
+            organization: None,
+        },
+        KeyOwner::Organization { id, slug } => Identity {
+            user_id: None,
+            session_id: None,
+            email: String::new(),
+            name: String::new(),
+            role: None,
+            email_verified: false,
+            impersonated_by: None,
+            expires_at: record.expires_at,
+            grant: Grant::OrganizationKey(Box::new(OrganizationKeyGrant {
+                key,
+                organization_id: id,
+                organization_slug: slug,
+            })),
+            extras: Vec::new(),
+            organization: None,
+        },
     })
 }
 
 impl Identity {
+    /// The principal API Gateway is told (`principalId`): the user's id, or
+    /// `organization:<id>` for an organization's key, never a bare id a user may also hold.
+    pub fn principal(&self) -> String {
+        match (&self.user_id, &self.grant) {
+            (Some(user_id), _) => user_id.clone(),
+            (None, Grant::OrganizationKey(org)) => format!("organization:{}", org.organization_id),
+            (None, _) => "unknown".to_owned(),
+        }
+    }
+
     /// The roles, split at commas exactly as Better Auth's admin plugin splits them (no
     /// trimming: `"user, admin"` holds the roles `user` and ` admin`, which is not `admin`).
     pub fn roles(&self) -> impl Iterator<Item = &str> {
@@ -503,7 +573,7 @@ pub fn check(record: &SessionRecord, now: DateTime<Utc>, policy: Policy) -> Resu
 impl From<SessionRecord> for Identity {
     fn from(record: SessionRecord) -> Self {
         Self {
-            user_id: record.user_id,
+            user_id: Some(record.user_id),
             session_id: Some(record.session_id),
             email: record.email,
             name: record.name,
@@ -566,7 +636,7 @@ mod tests {
     fn a_live_session_is_an_identity() {
         let now = Utc::now();
         let identity = evaluate(Some(record(now)), now, Policy::default()).expect("valid");
-        assert_eq!(identity.user_id, "u1");
+        assert_eq!(identity.user_id.as_deref(), Some("u1"));
         assert_eq!(identity.roles().collect::<Vec<_>>(), ["admin", "user"]);
         let spaced = Identity {
             role: Some("user, admin".into()),
@@ -664,7 +734,7 @@ mod tests {
             remaining: Some(0),
             permissions: None,
             expires_at: None,
-            owner: Some(owner),
+            owner: Some(KeyOwner::User(owner)),
         };
         let policy = Policy::default();
         let mut r = base.clone();
@@ -676,7 +746,11 @@ mod tests {
                 1 => r.expired = false,
                 2 => r.exhausted = false,
                 3 => r.rate_limited = false,
-                4 => r.owner.as_mut().map(|o| o.banned = None).unwrap_or(()),
+                4 => {
+                    if let Some(KeyOwner::User(o)) = r.owner.as_mut() {
+                        o.banned = None
+                    }
+                }
                 _ => {}
             }
         }
@@ -704,6 +778,61 @@ mod tests {
         assert_eq!(identity.session_id, None);
         assert_eq!(identity.grant.api_key().map(|k| k.remaining), Some(Some(0)));
         assert_eq!(evaluate_api_key(None, now, policy), Err(Refusal::Unknown));
+    }
+
+    #[test]
+    fn an_organizations_key_is_a_machine_principal_of_that_organization() {
+        let now = Utc::now();
+        let record = ApiKeyRecord {
+            key_id: "k".into(),
+            counted: true,
+            disabled: false,
+            expired: false,
+            exhausted: false,
+            rate_limited: false,
+            remaining: Some(3),
+            permissions: Some(r#"{"invoice":["read"]}"#.into()),
+            expires_at: None,
+            owner: Some(KeyOwner::Organization {
+                id: "7".into(),
+                slug: "acme".into(),
+            }),
+        };
+        // The user policy has nothing to hold an organization to.
+        let strict = Policy {
+            require_email_verified: true,
+            refuse_anonymous: true,
+            ..Policy::default()
+        };
+        let identity = evaluate_api_key(Some(record.clone()), now, strict).expect("allowed");
+        assert_eq!(identity.user_id, None);
+        assert_eq!(identity.role, None);
+        assert_eq!(identity.organization, None);
+        assert_eq!(
+            identity.grant.delegation(),
+            Delegation::Organization(Some(r#"{"invoice":["read"]}"#))
+        );
+        assert_eq!(identity.grant.api_key().map(|k| k.id.as_str()), Some("k"));
+        match &identity.grant {
+            Grant::OrganizationKey(org) => assert_eq!(
+                (org.organization_id.as_str(), org.organization_slug.as_str()),
+                ("7", "acme")
+            ),
+            other => panic!("{other:?}"),
+        }
+        // Its state is refused in the plugin's order, and a deleted organization is unknown.
+        let mut disabled = record.clone();
+        disabled.disabled = true;
+        assert_eq!(
+            evaluate_api_key(Some(disabled), now, strict),
+            Err(Refusal::KeyDisabled)
+        );
+        let mut orphan = record;
+        orphan.owner = None;
+        assert_eq!(
+            evaluate_api_key(Some(orphan), now, strict),
+            Err(Refusal::Unknown)
+        );
     }
 
     #[test]

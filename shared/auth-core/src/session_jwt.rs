@@ -182,7 +182,7 @@ pub fn read_claims(
         .ok_or(TokenError::Claims)?;
     Ok(TokenIdentity {
         identity: Identity {
-            user_id,
+            user_id: Some(user_id),
             session_id: None,
             email: claims.email.unwrap_or_default(),
             name: claims.name.unwrap_or_default(),
@@ -247,7 +247,7 @@ mod tests {
     fn a_fresh_token_is_an_identity_without_session() {
         let now = Utc::now();
         let t = read_claims(&payload(now.timestamp(), |_| {}), &rules(), now).expect("valid");
-        assert_eq!(t.identity.user_id, "u1");
+        assert_eq!(t.identity.user_id.as_deref(), Some("u1"));
         assert_eq!(t.identity.session_id, None);
         assert_eq!(t.identity.role.as_deref(), Some("admin"));
         assert!(t.identity.email_verified);

@@ -22,7 +22,8 @@ pub enum UsageIdentifier {
     UserId,
     /// `apiKeyId`: the Better Auth API key (callers with a session get none).
     ApiKeyId,
-    /// `organizationId`: the confirmed active organization.
+    /// `organizationId`: the confirmed active organization, or the organization an
+    /// organization's API key acts for.
     OrganizationId,
     /// `user.<field>`: a user column passed on in the context (listed in
     /// `BETTER_AUTH_CONTEXT_USER_FIELDS`), e.g. the plan.
@@ -69,7 +70,10 @@ impl UsageIdentifier {
         let value = match self {
             Self::UserId => context.user_id.as_ref(),
             Self::ApiKeyId => context.api_key_id.as_ref(),
-            Self::OrganizationId => context.active_organization_id.as_ref(),
+            Self::OrganizationId => context
+                .active_organization_id
+                .as_ref()
+                .or(context.organization_id.as_ref()),
             Self::UserField(field) => context.extras.0.get(field),
         };
         value.filter(|v| !v.is_empty()).cloned()
@@ -102,5 +106,14 @@ mod tests {
         assert!(parse("user.tier", &["plan"]).is_err());
         assert!(parse("sessionId", &[]).is_err());
         assert_eq!(parse("", &[]).unwrap(), None);
+        // An organization's key is metered under its organization.
+        let organization_key = AuthorizerContext {
+            organization_id: Some("o1".into()),
+            api_key_id: Some("k1".into()),
+            ..AuthorizerContext::default()
+        };
+        let by = |v: &str| parse(v, &[]).unwrap().unwrap().value(&organization_key);
+        assert_eq!(by("organizationId").as_deref(), Some("o1"));
+        assert_eq!(by("userId"), None);
     }
 }

@@ -186,7 +186,7 @@ fn an_api_keys_own_permissions_are_checked_as_verify_api_key_checks_them() {
     .unwrap();
     let ac = AccessControl::default();
     let key = auth_core::Identity {
-        user_id: "u1".into(),
+        user_id: Some("u1".into()),
         session_id: None,
         email: "a@example.com".into(),
         name: "A".into(),

@@ -4,10 +4,15 @@
 //! request exactly and never allows another listed request that a fresh decision refuses. (It
 //! may refuse one a fresh decision allows, where IAM's `*` cannot carve it out, and a path
 //! holding `*` where only its own resource would allow it: documented.)
-//! `PROPTEST_CASES` raises the case count (default 400).
+//! The decisions behind it are reused per kind of caller: a second property holds every kind
+//! (a user's session, a user's API key, an organization's API key, a machine principal with no
+//! user) to a fresh decision, whatever came before it. `PROPTEST_CASES` raises the case count
+//! (default 400).
 
-use auth_core::access::RouteTable;
+use auth_core::Identity;
 use auth_core::access::policy::{PolicyResources, iam_matches};
+use auth_core::access::{AccessControl, RouteTable};
+use auth_core::identity::{ActiveOrganization, ApiKeyGrant, Grant, OrganizationKeyGrant};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
 
@@ -112,4 +117,127 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn a_reused_decision_is_the_fresh_decision_for_every_kind_of_caller(
+        rules in prop::collection::vec((0..4usize, 0..3usize), 1..6),
+        callers in prop::collection::vec(caller(), 1..12),
+    ) {
+        let json: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, which))| rule(i, *kind, *which))
+            .collect();
+        let table = RouteTable::parse(&format!("[{}]", json.join(","))).expect("rules");
+        let ac = AccessControl::default();
+        let roles = ac.organization_roles();
+        for caller in &callers {
+            let reused = table.decide_every_rule(&ac, caller, roles);
+            let fresh = table.decide_all(&ac, caller, roles);
+            prop_assert_eq!(&reused.allowed, &fresh, "{:?}", caller);
+            if caller.user_id.is_none() {
+                // A machine principal never holds a user-level permission.
+                for (i, (kind, _)) in rules.iter().enumerate() {
+                    if *kind == 1 {
+                        prop_assert!(!fresh[i], "{:?} passed {}", caller, json[i]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rule `i`: `authenticated` (0), `permissions` (1), `organizationPermissions` (2) or both
+/// (3), asking for one of three statements of Better Auth's default roles.
+fn rule(i: usize, kind: usize, which: usize) -> String {
+    let user = [
+        r#"{"user": ["list"]}"#,
+        r#"{"session": ["revoke"]}"#,
+        r#"{"user": ["ban"]}"#,
+    ];
+    let org = [
+        r#"{"organization": ["update"]}"#,
+        r#"{"member": ["create"]}"#,
+        r#"{"invitation": ["cancel"]}"#,
+    ];
+    let asks = match kind {
+        0 => r#""authenticated": true"#.to_owned(),
+        1 => format!(r#""permissions": {}"#, user[which]),
+        2 => format!(r#""organizationPermissions": {}"#, org[which]),
+        _ => format!(
+            r#""permissions": {}, "organizationPermissions": {}"#,
+            user[which], org[which]
+        ),
+    };
+    format!(r#"{{"route": "GET /r{i}", {asks}}}"#)
+}
+
+/// A caller of any kind: a user's session (maybe in an organization), a user's key, or an
+/// organization's key, with roles and key permissions drawn from small sets so kinds repeat.
+fn caller() -> impl Strategy<Value = Identity> {
+    let permissions = prop_oneof![
+        Just(None),
+        Just(Some(r#"{"user": ["list"]}"#.to_owned())),
+        Just(Some(
+            r#"{"organization": ["update"], "member": ["create"]}"#.to_owned()
+        )),
+        Just(Some(
+            r#"{"user": ["list", "ban"], "session": ["revoke"], "organization": ["update"]}"#
+                .to_owned()
+        )),
+        Just(Some("not json".to_owned())),
+    ];
+    let role = prop_oneof![
+        Just(None),
+        Just(Some("admin".to_owned())),
+        Just(Some("user".to_owned()))
+    ];
+    let membership = prop_oneof![Just(None), Just(Some("owner")), Just(Some("member"))];
+    (0..3usize, role, membership, permissions).prop_map(|(kind, role, membership, permissions)| {
+        let key = ApiKeyGrant {
+            id: "k".into(),
+            permissions,
+            remaining: None,
+        };
+        let user = Identity {
+            user_id: Some("7".into()),
+            session_id: None,
+            email: String::new(),
+            name: String::new(),
+            role,
+            email_verified: true,
+            impersonated_by: None,
+            expires_at: None,
+            grant: Grant::User,
+            extras: Vec::new(),
+            organization: membership.map(|role| {
+                Box::new(ActiveOrganization {
+                    id: "7".into(),
+                    slug: "seven".into(),
+                    role: role.into(),
+                    team_id: None,
+                })
+            }),
+        };
+        match kind {
+            0 => user,
+            1 => Identity {
+                grant: Grant::ApiKey(Box::new(key)),
+                organization: None,
+                ..user
+            },
+            // Organization 7's key: the same id as user 7, and nobody's user.
+            _ => Identity {
+                user_id: None,
+                role: None,
+                organization: None,
+                grant: Grant::OrganizationKey(Box::new(OrganizationKeyGrant {
+                    key,
+                    organization_id: "7".into(),
+                    organization_slug: "seven".into(),
+                })),
+                ..user
+            },
+        }
+    })
 }

@@ -83,8 +83,12 @@ impl Caller {
         Self::from_context(passed)
     }
 
-    /// From the authorizer's context; `None` when it names no user.
+    /// From the authorizer's context; `None` when it names no user (an organization's API key
+    /// is a machine principal, never a `Caller`: a function that needs a user refuses it).
     pub fn from_context(passed: AuthorizerContext) -> Option<Self> {
+        if passed.reference_type.is_some() {
+            return None;
+        }
         let user_id = passed.user_id.filter(|id| !id.is_empty())?;
         let non_empty = |value: Option<String>| value.filter(|v| !v.is_empty());
         let organization = non_empty(passed.active_organization_id).map(|id| Organization {
@@ -186,7 +190,7 @@ impl Caller {
     /// The caller as auth-core's [`Identity`] (for the access-control checks).
     pub fn identity(&self) -> Identity {
         Identity {
-            user_id: self.user_id.clone(),
+            user_id: Some(self.user_id.clone()),
             session_id: self.session_id.clone(),
             email: self.email.clone().unwrap_or_default(),
             name: self.name.clone().unwrap_or_default(),
@@ -242,6 +246,24 @@ mod tests {
             Caller::from_context(context(serde_json::json!({"userId": ""}))),
             None
         );
+    }
+
+    #[test]
+    fn an_organizations_key_is_never_a_caller() {
+        // What the authorizer writes for an organization's key: no user.
+        let organization_key = serde_json::json!({
+            "organizationId": "7", "organizationSlug": "acme", "referenceType": "organization",
+            "apiKeyId": "k1", "verifiedBy": "api-key", "authMethod": "api_key",
+            "permissions": "{\"order\":[\"read\"]}"
+        });
+        assert_eq!(
+            Caller::from_context(context(organization_key.clone())),
+            None
+        );
+        // Not even when a forged or stale `userId` (user 7, the twin) rides along.
+        let mut with_twin = organization_key;
+        with_twin["userId"] = "7".into();
+        assert_eq!(Caller::from_context(context(with_twin)), None);
     }
 
     #[test]

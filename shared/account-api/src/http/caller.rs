@@ -117,11 +117,28 @@ impl Caller {
     }
 }
 
-/// The authorizer's context, when API Gateway passed one (REST: `requestContext.authorizer`;
-/// HTTP API: `requestContext.authorizer.lambda`). Values may arrive as strings.
-pub fn authorizer_caller(request: &Request) -> Option<Caller> {
+/// What the account functions answer a machine principal (an organization's API key): every
+/// route here is a user's, and it is nobody's user.
+const NO_USER: ApiError = ApiError::Forbidden {
+    code: "NO_USER",
+    message: "This credential acts for an organization, not a user",
+};
+
+/// The authorizer's context as API Gateway passed it, when it did (REST:
+/// `requestContext.authorizer`; HTTP API: `requestContext.authorizer.lambda`).
+fn passed_context(request: &Request) -> Option<AuthorizerContext> {
     let context = request.request_context_ref()?;
-    let passed = AuthorizerContext::from_fields(&context.authorizer()?.fields)?;
+    AuthorizerContext::from_fields(&context.authorizer()?.fields)
+}
+
+/// The authorizer's context, when API Gateway passed one naming a user. Values may arrive as
+/// strings.
+pub fn authorizer_caller(request: &Request) -> Option<Caller> {
+    let passed = passed_context(request)?;
+    // A context naming an organization principal is nobody's, whatever else it carries.
+    if passed.reference_type.is_some() {
+        return None;
+    }
     let user_id = passed.user_id.filter(|id| !id.is_empty())?;
     // The authorizer says how the caller was verified; without that, a request that carries a
     // cookie and no Authorization header counts as cookie-authenticated (the safe side).
@@ -188,17 +205,27 @@ pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
     if let Some(caller) = authorizer_caller(request) {
         return Ok(caller);
     }
+    // The authorizer vouched for a principal with no user (an organization's key, any machine
+    // principal): refused here, without using its credential a second time.
+    if passed_context(request)
+        .is_some_and(|c| c.verified_by.is_some() || c.reference_type.is_some())
+    {
+        return Err(NO_USER);
+    }
     let raw = raw_credentials(request.headers(), app.auth.extra_headers())
         .map_err(|_| ApiError::Unauthorized)?;
     let authenticated = app.auth.authenticate(&raw).await?;
     let identity = authenticated.identity;
+    let Some(user_id) = identity.user_id else {
+        return Err(NO_USER);
+    };
     Ok(Caller {
         own_credential: matches!(identity.grant, auth_core::identity::Grant::User),
         current_role: OnceLock::new(),
         role_is_current: authenticated.method == auth_core::MethodName::Session,
         api_key_id: identity.grant.api_key().map(|k| k.id.clone()),
         session_id: identity.session_id,
-        user_id: identity.user_id,
+        user_id,
         role: identity.role,
         via_cookie: authenticated.source == CredentialSource::Cookie,
     })

@@ -17,20 +17,25 @@ const CAPACITY: usize = 256;
 /// What the rules can tell a caller by, when no organization rule is in play.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct CallerKind {
+    /// A user is behind the credential (a machine principal has no user-level permissions).
+    user: bool,
     admin_user_id: bool,
     role: Option<String>,
-    /// `None`: the user's own credential; `Some(p)`: delegated, with these permissions.
-    delegated: Option<Option<String>>,
+    /// `None`: the user's own credential; `Some((organization, p))`: delegated, with these
+    /// permissions, by a user (`false`) or an organization (`true`: a machine principal).
+    delegated: Option<(bool, Option<String>)>,
 }
 
 impl CallerKind {
     pub(super) fn of(caller: &Identity, admin_user_id: bool) -> Self {
         Self {
+            user: caller.user_id.is_some(),
             admin_user_id,
             role: caller.role.clone(),
             delegated: match caller.grant.delegation() {
                 Delegation::Full => None,
-                Delegation::Permissions(own) => Some(own.map(str::to_owned)),
+                Delegation::Permissions(own) => Some((false, own.map(str::to_owned))),
+                Delegation::Organization(own) => Some((true, own.map(str::to_owned))),
             },
         }
     }

@@ -64,39 +64,67 @@ impl Requirement {
     ) -> Result<(), AccessRefusal> {
         let delegation = caller.grant.delegation();
         if let Some(request) = &self.permissions {
+            // User-level permissions need a user: a machine principal (an organization's key)
+            // never has them.
+            let Some(user_id) = caller.user_id.as_deref() else {
+                return Err(AccessRefusal::MissingPermission);
+            };
             let role = caller.role.as_deref();
-            if !ac.user_may(&caller.user_id, role, request, self.connector) {
+            let own = match delegation {
+                Delegation::Full => None,
+                Delegation::Permissions(own) => Some(own),
+                Delegation::Organization(_) => return Err(AccessRefusal::MissingPermission),
+            };
+            if !ac.user_may(user_id, role, request, self.connector) {
                 return Err(AccessRefusal::MissingPermission);
             }
-            if let Delegation::Permissions(own) = delegation {
+            if let Some(own) = own {
                 // As `verifyApiKey({ permissions })` checks a key: every resource (AND),
                 // whatever connector the rule gives the roles.
-                let granted = own
-                    .and_then(|text| Statements::from_json(text).ok())
-                    .is_some_and(|own| own.authorize(request, Connector::And));
-                if !granted {
+                if !key_grants(own, request) {
                     return Err(AccessRefusal::MissingPermission);
                 }
             }
         }
         if let Some(request) = &self.organization_permissions {
-            let organization = caller
-                .organization
-                .as_deref()
-                .ok_or(AccessRefusal::NoActiveOrganization)?;
-            let allowed = delegation == Delegation::Full
-                && AccessControl::member_may(
-                    organization_roles,
-                    &organization.role,
-                    request,
-                    self.connector,
-                );
+            let allowed = match delegation {
+                Delegation::Full => {
+                    let organization = caller
+                        .organization
+                        .as_deref()
+                        .ok_or(AccessRefusal::NoActiveOrganization)?;
+                    AccessControl::member_may(
+                        organization_roles,
+                        &organization.role,
+                        request,
+                        self.connector,
+                    )
+                }
+                // A user's key confirms no organization.
+                Delegation::Permissions(_) => {
+                    caller
+                        .organization
+                        .as_deref()
+                        .ok_or(AccessRefusal::NoActiveOrganization)?;
+                    false
+                }
+                // An organization's key, in its own organization: its own permissions, checked
+                // as `verifyApiKey({ permissions })` checks them (no member, so no role).
+                Delegation::Organization(own) => key_grants(own, request),
+            };
             if !allowed {
                 return Err(AccessRefusal::MissingPermission);
             }
         }
         Ok(())
     }
+}
+
+/// Whether a key's own permissions (JSON text as stored) grant `request`, as the api-key
+/// plugin's `role(permissions).authorize(request)`: every resource (AND). Unreadable: no.
+fn key_grants(own: Option<&str>, request: &PermissionRequest) -> bool {
+    own.and_then(|text| Statements::from_json(text).ok())
+        .is_some_and(|own| own.authorize(request, Connector::And))
 }
 
 /// `AUTHORIZER_ROUTES` as written: one object per rule; unknown keys are refused.
@@ -240,8 +268,10 @@ impl RouteTable {
     ) -> Arc<Decided> {
         let cacheable = caller.organization.is_none() || !self.needs_organization_roles();
         let kind = cacheable.then(|| {
-            let admin_id =
-                !caller.user_id.is_empty() && ac.admin_user_ids().contains(&caller.user_id);
+            let admin_id = caller
+                .user_id
+                .as_ref()
+                .is_some_and(|id| !id.is_empty() && ac.admin_user_ids().contains(id));
             CallerKind::of(caller, admin_id)
         });
         if let Some(hit) = kind.as_ref().and_then(|k| self.decisions.get(k)) {

@@ -8,11 +8,10 @@
 //! exist, must not be banned, and must meet `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED` and
 //! `BETTER_AUTH_REFUSE_ANONYMOUS` (in the statement's guard: a refused use is not counted).
 //!
-//! Only keys of the configurations `BETTER_AUTH_API_KEY_CONFIGS` names are accepted, and only
-//! those whose configuration references users: a key's `referenceId` is an organization id when
-//! its configuration says `references: "organization"`, and such a key never resolves to the
-//! user who happens to share that id (issue 27 F1). Until organization principals exist they are
-//! refused as unknown, uncounted.
+//! Only keys of the configurations `BETTER_AUTH_API_KEY_CONFIGS` names are accepted. A key's
+//! `referenceId` is an organization id when its configuration says `references:
+//! "organization"`: such a key is a machine principal of that organization (which must exist),
+//! with no user, and never resolves to the user who happens to share that id (issue 27 F1).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,7 +22,7 @@ use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verd
 use crate::credentials::{CredentialError, CredentialSource, RawCredentials};
 use crate::env::{ConfigError, Env, invalid};
 use crate::error::AuthError;
-use crate::identity::{self, Refusal};
+use crate::identity::{self, KeyOwner, Refusal};
 use crate::store::port::{AuthStore, KeyUseGuard};
 use crate::telemetry::fingerprint;
 
@@ -66,6 +65,15 @@ impl ApiKeySettings {
             .map(|c| c.config_id.clone())
             .collect()
     }
+
+    /// The configurations whose keys are an organization's (`references: "organization"`).
+    pub fn organization_config_ids(&self) -> Vec<String> {
+        self.configs
+            .iter()
+            .filter(|c| c.references == References::Organization)
+            .map(|c| c.config_id.clone())
+            .collect()
+    }
 }
 
 /// One of the api-key plugin's configurations, as `BETTER_AUTH_API_KEY_CONFIGS` names it (the
@@ -87,7 +95,7 @@ pub enum References {
     /// A user's: the key acts as that user.
     #[default]
     User,
-    /// An organization's: never a user (refused until organization principals exist).
+    /// An organization's: the key is a machine principal of that organization, never a user.
     Organization,
 }
 
@@ -147,6 +155,8 @@ pub struct ApiKeyMethod {
     settings: ApiKeySettings,
     /// [`ApiKeySettings::user_config_ids`], once.
     user_configs: Vec<String>,
+    /// [`ApiKeySettings::organization_config_ids`], once.
+    organization_configs: Vec<String>,
 }
 
 impl CredentialMethod for ApiKeyMethod {
@@ -195,6 +205,7 @@ impl CredentialMethod for ApiKeyMethod {
         Ok(Self {
             settings: settings.clone(),
             user_configs: settings.user_config_ids(),
+            organization_configs: settings.organization_config_ids(),
         })
     }
 
@@ -243,6 +254,7 @@ impl CredentialMethod for ApiKeyMethod {
         }
         let guard = KeyUseGuard {
             user_configs: &self.user_configs,
+            organization_configs: &self.organization_configs,
             require_email_verified: context.policy.require_email_verified,
             refuse_anonymous: context.policy.refuse_anonymous,
         };
@@ -251,10 +263,10 @@ impl CredentialMethod for ApiKeyMethod {
             Ok(record) => record,
             Err(error) => return Verdict::Unavailable(error.into()),
         };
-        let owner = record
-            .as_ref()
-            .and_then(|r| r.owner.as_ref())
-            .map(|o| o.user_id.clone());
+        let owner = match record.as_ref().and_then(|r| r.owner.as_ref()) {
+            Some(KeyOwner::User(user)) => Some(user.user_id.clone()),
+            Some(KeyOwner::Organization { .. }) | None => None,
+        };
         Verdict::Decided(
             match identity::evaluate_api_key(record, Utc::now(), context.policy) {
                 Ok(identity) => Ok(Verified {
@@ -302,6 +314,7 @@ mod tests {
             configs: both,
         };
         assert_eq!(settings.user_config_ids(), ["default", "ci"]);
+        assert_eq!(settings.organization_config_ids(), ["org"]);
         for bad in [
             "not json",
             "{}",

@@ -122,18 +122,20 @@ impl JwtMethod {
         let payload = jws.verify_with(&keys).map_err(TokenError::from)?;
         let now = Utc::now();
         let token = session_jwt::read_claims(&payload, &self.settings.rules, now)?;
+        // A session JWT always names its user (`sub`).
+        let user_id = token.identity.user_id.clone().ok_or(TokenError::Claims)?;
         let refused = |reason, user_id: &str| AuthError::Refused {
             reason,
             user_id: Some(user_id.to_owned()),
         };
         token
             .check(now, context.policy)
-            .map_err(|reason| refused(reason, &token.identity.user_id))?;
+            .map_err(|reason| refused(reason, &user_id))?;
         if self.settings.check_ban {
-            match context.store.user_ban(&token.identity.user_id).await? {
-                None => return Err(refused(Refusal::Unknown, &token.identity.user_id)),
+            match context.store.user_ban(&user_id).await? {
+                None => return Err(refused(Refusal::Unknown, &user_id)),
                 Some(ban) if ban.is_active(now) => {
-                    return Err(refused(Refusal::Banned, &token.identity.user_id));
+                    return Err(refused(Refusal::Banned, &user_id));
                 }
                 Some(_) => {}
             }

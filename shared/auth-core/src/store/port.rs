@@ -130,9 +130,11 @@ pub trait AuthStore: Send + Sync {
 /// any of these reasons spends no quota and no rate limit.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyUseGuard<'a> {
-    /// The `configId`s whose keys act as their user (`default` also stands for a null one):
-    /// a key of any other configuration is not found.
+    /// The `configId`s whose keys act as their user (`default` also stands for a null one).
     pub user_configs: &'a [String],
+    /// The `configId`s whose keys are an organization's (`references: "organization"`): a key
+    /// of a configuration in neither list is not found.
+    pub organization_configs: &'a [String],
     /// `BETTER_AUTH_REQUIRE_EMAIL_VERIFIED`.
     pub require_email_verified: bool,
     /// `BETTER_AUTH_REFUSE_ANONYMOUS`.

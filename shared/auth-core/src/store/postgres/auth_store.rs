@@ -84,6 +84,7 @@ impl AuthStore for Database {
                     (&guard.require_email_verified, Type::BOOL),
                     (&guard.refuse_anonymous, Type::BOOL),
                     (&guard.user_configs, Type::TEXT_ARRAY),
+                    (&guard.organization_configs, Type::TEXT_ARRAY),
                 ],
                 <[Row]>::is_empty,
             )

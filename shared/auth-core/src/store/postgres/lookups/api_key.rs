@@ -5,8 +5,8 @@ use tokio_postgres::Row;
 
 use super::super::projection::{Projection, Slot};
 use super::user::*;
-use crate::identity::ApiKeyRecord;
-use crate::schema::{ApiKeyField, SchemaLayout, TableLayout, UserField, quote};
+use crate::identity::{ApiKeyRecord, KeyOwner};
+use crate::schema::{ApiKeyField, OrganizationField, SchemaLayout, TableLayout, UserField, quote};
 use crate::store::port::StoreError;
 
 /// A boolean SQL expression: the key row `alias` is of one of the configurations listed in the
@@ -21,12 +21,17 @@ pub fn accepted_config(keys: &TableLayout<ApiKeyField>, alias: &str, n: usize) -
 
 /// One API key use in one statement (`$1`: the key's hash, `$2`: whether the owner's email must
 /// be verified, `$3`: whether an anonymous owner is refused, `$4`: the `configId`s whose keys
-/// act as their user, a `text[]`): the guarded update that counts the use (quota, refill,
-/// rate-limit window) only while every rule still holds, the deletion of an expired or used-up
-/// key (as Better Auth deletes them), and the key's state and owner for the decision.
+/// act as their user, `$5`: those whose keys are an organization's, both `text[]`): the guarded
+/// update that counts the use (quota, refill, rate-limit window) only while every rule still
+/// holds, the deletion of an expired or used-up key (as Better Auth deletes them), and the
+/// key's state and owner for the decision.
 ///
-/// A key of any other configuration (an organization's, whose `referenceId` is no user id, or
-/// one the deployment does not accept) is neither counted, deleted nor returned: it is unknown.
+/// The configuration decides which table `referenceId` names: a user key's owner is joined
+/// from the user table only, an organization key's from the organization table only (so
+/// organization N is never user N when ids collide). Each kind has its own guarded update (at
+/// most one of them matches the row). A key of any other configuration (or an organization's
+/// without the organization plugin's tables) is neither counted, deleted nor returned: it is
+/// unknown.
 ///
 /// The guards are on the row being updated, so concurrent uses are serialised by PostgreSQL's
 /// row lock and re-checked against the row each one finds: never more uses than the quota or
@@ -45,6 +50,15 @@ pub struct ApiKeyUse {
     permissions: Slot<Option<String>>,
     expires_at: Slot<Option<DateTime<Utc>>>,
     owner: UserColumns,
+    /// The owning organization (organization keys), with the organization plugin's tables.
+    organization: Option<OrganizationColumns>,
+}
+
+/// An organization key's organization, outer-joined as `g`.
+#[derive(Debug, Clone)]
+struct OrganizationColumns {
+    id: Slot<Option<String>>,
+    slug: Slot<Option<String>>,
 }
 
 /// The rules of a key row aliased `a`, as SQL booleans (never NULL).
@@ -185,6 +199,17 @@ impl ApiKeyUse {
                 || "false".to_owned(),
                 |(_, column)| format!("COALESCE(o.{}::text = 'true', false)", quote(&column.name)),
             );
+        // A user key's owner comes from the user table, an organization key's from the
+        // organization table: the configuration says which (`$4`, `$5`).
+        let user_config = accepted_config(k, "k", 4);
+        let orgs = layout.organizations.as_ref().map(|o| &o.organization);
+        let org_join = |g: &TableLayout<OrganizationField>| {
+            g.eq_expr(
+                "g",
+                OrganizationField::Id,
+                &k.col("k", ApiKeyField::ReferenceId),
+            )
+        };
         let mut p = Projection::default();
         let key_id = p.field(k, "k", ApiKeyField::Id);
         let counted = p.expr("(used.k IS NOT NULL)");
@@ -199,36 +224,75 @@ impl ApiKeyUse {
         let permissions = p.field(k, "k", ApiKeyField::Permissions);
         let expires_at = p.field(k, "k", ApiKeyField::ExpiresAt);
         let owner = UserColumns::project(&mut p, layout, "o");
+        let organization = orgs.map(|g| OrganizationColumns {
+            id: p.field(g, "g", OrganizationField::Id),
+            slug: p.field(g, "g", OrganizationField::Slug),
+        });
+        let key_rules = format!(
+            "NOT {} AND NOT {} AND NOT {} AND NOT {}",
+            rules.disabled, rules.expired, rules.exhausted, rules.rate_limited
+        );
+        let returning = format!(
+            "RETURNING {} AS k, {} AS remaining",
+            f(ApiKeyField::Id),
+            f(ApiKeyField::Remaining)
+        );
+        let org_config = accepted_config(k, "k", 5);
+        let (org_update, org_used, org_select) = match orgs {
+            Some(g) => (
+                format!(
+                    ", used_organization AS (\
+                        UPDATE {table} AS k SET {sets} FROM {orgs} AS g \
+                        WHERE cardinality($5::text[]) > 0 AND {key} = $1 AND {org_config} \
+                        AND {join} AND {key_rules} {returning}\
+                    )",
+                    table = k.sql_name(),
+                    sets = sets.join(", "),
+                    orgs = g.sql_name(),
+                    key = raw(ApiKeyField::Key),
+                    join = org_join(g),
+                ),
+                " UNION ALL SELECT k, remaining FROM used_organization",
+                format!(
+                    " LEFT JOIN {} AS g ON {org_config} AND {}",
+                    g.sql_name(),
+                    org_join(g)
+                ),
+            ),
+            None => (String::new(), "", String::new()),
+        };
+        let accepted = |alias: &str| match orgs {
+            Some(_) => format!(
+                "({} OR {})",
+                accepted_config(k, alias, 4),
+                accepted_config(k, alias, 5)
+            ),
+            None => accepted_config(k, alias, 4),
+        };
         let sql = format!(
-            "WITH used AS (\
+            "WITH used_user AS (\
                 UPDATE {table} AS k SET {sets} FROM {users} AS o \
-                WHERE {key} = $1 AND {config} AND {owner} \
-                AND NOT {disabled_rule} AND NOT {expired_rule} AND NOT {exhausted_rule} \
-                AND NOT {rate_limited_rule} AND NOT ({banned}) \
+                WHERE {key} = $1 AND {user_config} AND {owner} AND {key_rules} \
+                AND NOT ({banned}) \
                 AND (NOT $2 OR COALESCE({verified}, false)) \
                 AND (NOT $3 OR NOT {anonymous}) \
-                RETURNING {id} AS k, {remaining_after} AS remaining\
-            ), gone AS (\
+                {returning}\
+            ){org_update}, used AS (SELECT k, remaining FROM used_user{org_used}), \
+            gone AS (\
                 DELETE FROM {table} AS d WHERE {delete_key} = $1 AND {delete_config} \
                 AND NOT EXISTS (SELECT 1 FROM used) AND {deleted} RETURNING 1\
             ) \
-            SELECT {list} FROM {table} AS k LEFT JOIN {users} AS o ON {owner} \
-            LEFT JOIN used ON true WHERE {key} = $1 AND {config} LIMIT 1",
+            SELECT {list} FROM {table} AS k LEFT JOIN {users} AS o ON {user_config} AND {owner}\
+            {org_select} LEFT JOIN used ON true WHERE {key} = $1 AND {config} LIMIT 1",
             table = k.sql_name(),
             users = u.sql_name(),
             sets = sets.join(", "),
             key = raw(ApiKeyField::Key),
             owner = owner_join("o"),
-            disabled_rule = rules.disabled,
-            expired_rule = rules.expired,
-            exhausted_rule = rules.exhausted,
-            rate_limited_rule = rules.rate_limited,
             verified = u.select("o", UserField::EmailVerified),
-            id = f(ApiKeyField::Id),
-            remaining_after = f(ApiKeyField::Remaining),
             delete_key = k.col("d", ApiKeyField::Key),
-            config = accepted_config(k, "k", 4),
-            delete_config = accepted_config(k, "d", 4),
+            config = accepted("k"),
+            delete_config = accepted("d"),
             list = p.list(),
         );
         Some(Self {
@@ -243,12 +307,27 @@ impl ApiKeyUse {
             permissions,
             expires_at,
             owner,
+            organization,
         })
     }
 
     /// Reads a row of [`Self::sql`].
     pub fn decode(&self, row: &Row) -> Result<ApiKeyRecord, StoreError> {
-        let owner = self.owner.decode(row)?;
+        let organization = match &self.organization {
+            Some(columns) => match columns.id.read(row)? {
+                Some(id) => Some(KeyOwner::Organization {
+                    id,
+                    slug: columns.slug.read(row)?.unwrap_or_default(),
+                }),
+                None => None,
+            },
+            None => None,
+        };
+        // At most one side is joined: the configuration names one table.
+        let owner = match organization {
+            Some(organization) => Some(organization),
+            None => self.owner.decode(row)?.map(KeyOwner::User),
+        };
         Ok(ApiKeyRecord {
             key_id: self.key_id.read(row)?,
             counted: self.counted.read(row)?,
