@@ -243,7 +243,7 @@ fn respond_by_route(
             user_id = %ok.identity.user_id,
         );
     }
-    let principal = ok.identity.user_id.clone();
+    let principal = ok.identity.principal_id();
     // The context is the caller's even on a Deny here: API Gateway caches the whole answer, and
     // the routes this policy allows get it from the cache.
     let context = Context::of(ok.identity, source, method, auth.context_user_fields());
@@ -288,7 +288,7 @@ pub fn respond(
                     tracing::error!(error = %error, "cannot build the policy resource");
                     AuthorizerError::Internal
                 })?;
-                let principal = ok.identity.user_id.clone();
+                let principal = ok.identity.principal_id();
                 let context = Context::of(ok.identity, source, method, fields);
                 let usage_key = usage_key(auth, &context);
                 Ok(event::policy(principal, Effect::Allow, resource, context)

@@ -122,7 +122,11 @@ impl<S: AuthStore> Authenticator<S> {
             reason: e.to_string(),
         })?;
         let mut methods = Vec::with_capacity(config.method_order.len());
-        for precedence in [Precedence::Exclusive, Precedence::Ordered] {
+        for precedence in [
+            Precedence::ExclusiveFirst,
+            Precedence::Exclusive,
+            Precedence::Ordered,
+        ] {
             for name in config
                 .method_order
                 .iter()
@@ -241,7 +245,7 @@ impl<S: AuthStore> Authenticator<S> {
         let mut claimed = false;
         let mut unavailable: Option<AuthError> = None;
         for method in &self.methods {
-            let exclusive = method.name().precedence() == Precedence::Exclusive;
+            let exclusive = method.name().precedence().is_exclusive();
             let verdict = match method.step(raw, &context).await {
                 Step::Absent => continue,
                 Step::Invalid(error) => {

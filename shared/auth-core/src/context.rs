@@ -75,6 +75,12 @@ context_fields! {
     organization_role: String = "organizationRole",
     /// The confirmed active team.
     active_team_id: String = "activeTeamId",
+    /// The OAuth client an access token was issued to.
+    client_id: String = "clientId",
+    /// The OAuth token's scopes, space-separated.
+    scopes: String = "scopes",
+    /// The configured resource identifier the OAuth token's audience matched.
+    resource: String = "resource",
     /// A Deny's reason (a stable code).
     reason: String = "reason",
 }
@@ -133,10 +139,13 @@ impl AuthorizerContext {
         verified_by: &'static str,
         fields: &[String],
     ) -> Self {
-        let api_key = match identity.grant {
-            Grant::ApiKey(key) => Some(*key),
-            Grant::User => None,
+        let (api_key, oauth) = match identity.grant {
+            Grant::ApiKey(key) => (Some(*key), None),
+            Grant::OAuth(grant) => (None, Some(*grant)),
+            Grant::User => (None, None),
         };
+        // A machine principal (client credentials) has no user: no `userId`, no user fields.
+        let user_bound = oauth.as_ref().is_none_or(|g| g.user_bound);
         let (active_organization_id, organization_slug, organization_role, active_team_id) =
             match identity.organization.map(|o| *o) {
                 Some(o) => (Some(o.id), Some(o.slug), Some(o.role), o.team_id),
@@ -152,10 +161,10 @@ impl AuthorizerContext {
         Self {
             extras,
             session_id: Some(identity.session_id.unwrap_or_default()),
-            email: Some(identity.email),
-            name: Some(identity.name),
-            role: Some(identity.role.unwrap_or_default()),
-            email_verified: Some(identity.email_verified),
+            email: user_bound.then_some(identity.email),
+            name: user_bound.then_some(identity.name),
+            role: user_bound.then(|| identity.role.unwrap_or_default()),
+            email_verified: user_bound.then_some(identity.email_verified),
             expires_at: identity.expires_at.map(|at| at.to_rfc3339()),
             auth_method: Some(auth_method.to_owned()),
             verified_by: Some(verified_by.to_owned()),
@@ -171,7 +180,10 @@ impl AuthorizerContext {
             organization_slug,
             organization_role,
             active_team_id,
-            user_id: Some(identity.user_id),
+            user_id: user_bound.then_some(identity.user_id),
+            client_id: oauth.as_ref().map(|g| g.client_id.clone()),
+            scopes: oauth.as_ref().map(|g| g.scopes.clone()),
+            resource: oauth.and_then(|g| g.resource),
             reason: None,
         }
     }
@@ -262,6 +274,9 @@ mod tests {
             organization_slug: Some(String::new()),
             organization_role: Some(String::new()),
             active_team_id: Some(String::new()),
+            client_id: Some(String::new()),
+            scopes: Some(String::new()),
+            resource: Some(String::new()),
             reason: Some(String::new()),
             extras: Extras::default(),
         };

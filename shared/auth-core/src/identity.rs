@@ -177,7 +177,8 @@ impl UserSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
-    /// The user's id.
+    /// The user's id; empty for a machine principal (an OAuth client-credentials token), which
+    /// no user check can match.
     pub user_id: String,
     /// The session's id (never the token); `None` when a JWT vouched for the user.
     pub session_id: Option<String>,
@@ -214,6 +215,37 @@ pub enum Grant {
     /// An API key: its permissions and remaining uses (boxed: rare, and it keeps every
     /// session's identity small).
     ApiKey(Box<ApiKeyGrant>),
+    /// An OAuth access token (`@better-auth/oauth-provider`): only what its scopes say.
+    OAuth(Box<OAuthGrant>),
+}
+
+/// What an OAuth access token grants: the client it was issued to, its scopes and the resource
+/// it was issued for. A client-credentials token has no user (`user_bound` false): the
+/// identity's `user_id` is then empty and the context carries no `userId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthGrant {
+    /// `azp` / `client_id`.
+    pub client_id: String,
+    /// The granted scopes, space-separated as in the token's `scope`.
+    pub scopes: String,
+    /// The configured resource identifier the token's audience matched (`None`: an opaque
+    /// token issued without a resource).
+    pub resource: Option<String>,
+    /// Whether a user delegated the token (false: client credentials, a machine principal).
+    pub user_bound: bool,
+}
+
+impl OAuthGrant {
+    /// The granted scopes, one by one.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scopes.split(' ').filter(|s| !s.is_empty())
+    }
+
+    /// Whether every scope of `required` was granted (exact strings).
+    pub fn has_all<'a>(&self, required: impl IntoIterator<Item = &'a str>) -> bool {
+        required.into_iter().all(|r| self.scopes().any(|s| s == r))
+    }
 }
 
 /// How far a credential carries its user's power (the access-control checks ask this, one
@@ -225,6 +257,11 @@ pub enum Delegation<'a> {
     /// A delegated credential: the user's roles *and* these permissions (JSON text as stored,
     /// `{"resource": ["action"]}`; `None`: none). It confirms no organization.
     Permissions(Option<&'a str>),
+    /// An OAuth access token: a route's `scopes` must all be granted; a route's
+    /// `permissions` are the user's roles *and* the route's scopes (a rule naming no scope
+    /// delegates nothing to OAuth); a machine principal (no user) has no roles at all. It
+    /// confirms no organization.
+    Scopes(&'a OAuthGrant),
 }
 
 impl Grant {
@@ -233,6 +270,15 @@ impl Grant {
         match self {
             Self::User => Delegation::Full,
             Self::ApiKey(key) => Delegation::Permissions(key.permissions.as_deref()),
+            Self::OAuth(grant) => Delegation::Scopes(grant),
+        }
+    }
+
+    /// The OAuth token's grant, when one vouched for the caller.
+    pub fn oauth(&self) -> Option<&OAuthGrant> {
+        match self {
+            Self::OAuth(grant) => Some(grant),
+            Self::User | Self::ApiKey(_) => None,
         }
     }
 
@@ -240,7 +286,7 @@ impl Grant {
     pub fn api_key(&self) -> Option<&ApiKeyGrant> {
         match self {
             Self::ApiKey(key) => Some(key),
-            Self::User => None,
+            Self::User | Self::OAuth(_) => None,
         }
     }
 }
@@ -362,7 +408,145 @@ pub fn evaluate_api_key(
     })
 }
 
+/// What the store found about an OAuth token's client, session, audience and user, in one
+/// statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthSubject {
+    /// The client exists and is not `disabled`.
+    pub client_active: bool,
+    /// The token names no session, or its session exists and has not expired (or been revoked).
+    pub session_alive: bool,
+    /// Every audience value is still a registered resource (true without that table).
+    pub resources_registered: bool,
+    /// The user, when the token names one and such a user exists.
+    pub user: Option<CredentialUser>,
+}
+
+/// An opaque access token's row (`oauthAccessToken`, found by hash), with its subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthTokenRecord {
+    /// `clientId`.
+    pub client_id: String,
+    /// `userId`; `None` for client credentials.
+    pub user_id: Option<String>,
+    /// `sessionId`.
+    pub session_id: Option<String>,
+    /// `scopes`, as stored (a JSON array as text, or a space-separated string).
+    pub scopes: String,
+    /// `resources`, as stored (a JSON array as text), when issued for resources.
+    pub resources: Option<String>,
+    /// `expiresAt`.
+    pub expires_at: DateTime<Utc>,
+    /// `revoked` is set.
+    pub revoked: bool,
+    /// `confirmation` is set: a sender-constrained (DPoP) token.
+    pub sender_constrained: bool,
+    /// The client, session, resources and user.
+    pub subject: OAuthSubject,
+}
+
+/// An OAuth access token's verified claims (from a JWT, or an opaque token's row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClaims {
+    /// `azp` / `client_id`.
+    pub client_id: String,
+    /// `sub` for a user's token; `None` for client credentials.
+    pub user_id: Option<String>,
+    /// `sid`.
+    pub session_id: Option<String>,
+    /// `scope`, space-separated.
+    pub scopes: String,
+    /// The configured resource the audience matched.
+    pub resource: Option<String>,
+    /// `exp`.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Decides an OAuth access token from its verified claims and what the store found, in the
+/// provider's introspection order (client, resources, session), then what we add as for every
+/// credential: the user must exist, not be banned, and meet the policy.
+pub fn evaluate_oauth(
+    claims: OAuthClaims,
+    subject: OAuthSubject,
+    now: DateTime<Utc>,
+    policy: Policy,
+) -> Result<Identity, Refusal> {
+    if !subject.client_active {
+        return Err(Refusal::OAuthClientDisabled);
+    }
+    if !subject.resources_registered {
+        return Err(Refusal::OAuthResourceRemoved);
+    }
+    if !subject.session_alive {
+        return Err(Refusal::OAuthSessionEnded);
+    }
+    if policy.require_active_organization {
+        // An OAuth token confirms no organization.
+        return Err(Refusal::NoActiveOrganization);
+    }
+    let user = match claims.user_id {
+        None => None,
+        Some(_) => {
+            let user = subject.user.ok_or(Refusal::Unknown)?;
+            if is_banned(user.banned, user.ban_expires, now) {
+                return Err(Refusal::Banned);
+            }
+            if policy.require_email_verified && !user.email_verified {
+                return Err(Refusal::EmailNotVerified);
+            }
+            if policy.refuse_anonymous && is_anonymous(&user.extras) {
+                return Err(Refusal::Anonymous);
+            }
+            Some(user)
+        }
+    };
+    let grant = Grant::OAuth(Box::new(OAuthGrant {
+        client_id: claims.client_id,
+        scopes: claims.scopes,
+        resource: claims.resource,
+        user_bound: user.is_some(),
+    }));
+    Ok(match user {
+        Some(user) => Identity {
+            user_id: user.user_id,
+            session_id: claims.session_id,
+            email: user.email,
+            name: user.name,
+            role: user.role,
+            email_verified: user.email_verified,
+            impersonated_by: None,
+            expires_at: Some(claims.expires_at),
+            grant,
+            extras: user.extras,
+            organization: None,
+        },
+        // A machine principal: no user, no roles, no session.
+        None => Identity {
+            user_id: String::new(),
+            session_id: None,
+            email: String::new(),
+            name: String::new(),
+            role: None,
+            email_verified: false,
+            impersonated_by: None,
+            expires_at: Some(claims.expires_at),
+            grant,
+            extras: Vec::new(),
+            organization: None,
+        },
+    })
+}
+
 impl Identity {
+    /// The policy's `principalId`: the user's id, or for a machine principal (an OAuth
+    /// client-credentials token, no user) `oauth-client:<clientId>` — never a user's id.
+    pub fn principal_id(&self) -> String {
+        match self.grant.oauth() {
+            Some(grant) if !grant.user_bound => format!("oauth-client:{}", grant.client_id),
+            _ => self.user_id.clone(),
+        }
+    }
+
     /// The roles, split at commas exactly as Better Auth's admin plugin splits them (no
     /// trimming: `"user, admin"` holds the roles `user` and ` admin`, which is not `admin`).
     pub fn roles(&self) -> impl Iterator<Item = &str> {
@@ -413,6 +597,21 @@ pub enum Refusal {
     /// An API key over its rate limit (Better Auth: `RATE_LIMITED`).
     #[error("API key rate limited")]
     RateLimited,
+    /// An OAuth token's client is unknown or `disabled`.
+    #[error("OAuth client unknown or disabled")]
+    OAuthClientDisabled,
+    /// An OAuth token's `sid` session is gone or expired.
+    #[error("the OAuth token's session ended")]
+    OAuthSessionEnded,
+    /// An OAuth token's audience names a resource no longer registered (`oauthResource`).
+    #[error("the OAuth token's resource is no longer registered")]
+    OAuthResourceRemoved,
+    /// An OAuth token lacks a scope the deployment requires (`BETTER_AUTH_OAUTH_REQUIRED_SCOPES`).
+    #[error("insufficient scope")]
+    InsufficientScope,
+    /// A sender-constrained (DPoP, `cnf`) token presented as a plain bearer token.
+    #[error("a DPoP-bound token without its proof")]
+    DpopRequired,
 }
 
 impl Refusal {
@@ -430,6 +629,11 @@ impl Refusal {
             Self::KeyDisabled => "api_key_disabled",
             Self::UsageExceeded => "usage_exceeded",
             Self::RateLimited => "rate_limited",
+            Self::OAuthClientDisabled => "oauth_client_disabled",
+            Self::OAuthSessionEnded => "oauth_session_ended",
+            Self::OAuthResourceRemoved => "oauth_resource_removed",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::DpopRequired => "dpop_proof_required",
         }
     }
 
@@ -443,6 +647,7 @@ impl Refusal {
                 | Self::NoActiveOrganization
                 | Self::UsageExceeded
                 | Self::RateLimited
+                | Self::InsufficientScope
         )
     }
 }

@@ -122,6 +122,11 @@ impl Caller {
 pub fn authorizer_caller(request: &Request) -> Option<Caller> {
     let context = request.request_context_ref()?;
     let passed = AuthorizerContext::from_fields(&context.authorizer()?.fields)?;
+    // An OAuth access token is the client's, acting within its scopes: never a caller here
+    // (the request's own credential is then checked, and refused below).
+    if passed.client_id.is_some() {
+        return None;
+    }
     let user_id = passed.user_id.filter(|id| !id.is_empty())?;
     // The authorizer says how the caller was verified; without that, a request that carries a
     // cookie and no Authorization header counts as cookie-authenticated (the safe side).
@@ -192,6 +197,15 @@ pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
         .map_err(|_| ApiError::Unauthorized)?;
     let authenticated = app.auth.authenticate(&raw).await?;
     let identity = authenticated.identity;
+    // The account routes are Better Auth's session endpoints' counterparts: an OAuth access
+    // token (a client acting within its scopes, or a machine with no user at all) is never
+    // one of their callers.
+    if identity.grant.oauth().is_some() || identity.user_id.is_empty() {
+        return Err(ApiError::Forbidden {
+            code: "oauth_token_not_accepted",
+            message: "OAuth access tokens cannot call the account routes",
+        });
+    }
     Ok(Caller {
         own_credential: matches!(identity.grant, auth_core::identity::Grant::User),
         current_role: OnceLock::new(),

@@ -25,6 +25,9 @@ pub struct Requirement {
     pub organization_permissions: Option<PermissionRequest>,
     /// How the resources of each request combine.
     pub connector: Connector,
+    /// The OAuth scopes an OAuth access token must all carry (`"scopes"`); the user's own
+    /// credentials and API keys are not asked.
+    pub scopes: Vec<String>,
 }
 
 /// Why an authenticated caller may not call a route (logged; the answer is 403).
@@ -37,6 +40,8 @@ pub enum AccessRefusal {
     /// The route needs organization permissions and the session has no confirmed active
     /// organization.
     NoActiveOrganization,
+    /// An OAuth access token without every scope the route names.
+    InsufficientScope,
 }
 
 impl AccessRefusal {
@@ -46,6 +51,7 @@ impl AccessRefusal {
             Self::RouteNotListed => "route_not_listed",
             Self::MissingPermission => "missing_permission",
             Self::NoActiveOrganization => "no_active_organization",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 }
@@ -63,7 +69,19 @@ impl Requirement {
         organization_roles: &Roles,
     ) -> Result<(), AccessRefusal> {
         let delegation = caller.grant.delegation();
+        if let Delegation::Scopes(grant) = delegation
+            && !grant.has_all(self.scopes.iter().map(String::as_str))
+        {
+            return Err(AccessRefusal::InsufficientScope);
+        }
         if let Some(request) = &self.permissions {
+            // An OAuth token carries its user's roles only where the rule names the scopes
+            // that delegate them; a machine principal has no roles at all.
+            if let Delegation::Scopes(grant) = delegation
+                && (!grant.user_bound || self.scopes.is_empty())
+            {
+                return Err(AccessRefusal::MissingPermission);
+            }
             let role = caller.role.as_deref();
             if !ac.user_may(&caller.user_id, role, request, self.connector) {
                 return Err(AccessRefusal::MissingPermission);
@@ -108,6 +126,7 @@ struct RuleDocument {
     organization_permissions: Option<PermissionRequest>,
     connector: Option<Connector>,
     authenticated: Option<bool>,
+    scopes: Option<Vec<String>>,
 }
 
 /// The parsed rules: each route, the requirement it names (shared between routes that ask the
@@ -332,7 +351,22 @@ fn requirement_of_rule(document: &RuleDocument) -> Result<Requirement, ConfigErr
             return Err(fail(&format!("\"{resource}\" cannot be a resource name")));
         }
     }
-    let asks = document.permissions.is_some() || document.organization_permissions.is_some();
+    if let Some(scopes) = &document.scopes {
+        if scopes.is_empty() {
+            return Err(fail("\"scopes\" must name at least one scope"));
+        }
+        if let Some(bad) = scopes
+            .iter()
+            .find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(fail(&format!(
+                "scope \"{bad}\" is not a scope (no spaces, not empty)"
+            )));
+        }
+    }
+    let asks = document.permissions.is_some()
+        || document.organization_permissions.is_some()
+        || document.scopes.is_some();
     match document.authenticated {
         Some(false) => {
             return Err(fail(
@@ -341,23 +375,27 @@ fn requirement_of_rule(document: &RuleDocument) -> Result<Requirement, ConfigErr
         }
         Some(true) if asks => {
             return Err(fail(
-                "\"authenticated\": true means any signed-in caller; drop it or the permissions",
+                "\"authenticated\": true means any signed-in caller; drop it or the permissions and scopes",
             ));
         }
         None if !asks => {
             return Err(fail(
-                "say what it requires: permissions, organizationPermissions, or \"authenticated\": true",
+                "say what it requires: permissions, organizationPermissions, scopes, or \"authenticated\": true",
             ));
         }
         _ => {}
     }
-    if document.connector.is_some() && !asks {
+    if document.connector.is_some()
+        && document.permissions.is_none()
+        && document.organization_permissions.is_none()
+    {
         return Err(fail("a connector needs permissions to combine"));
     }
     Ok(Requirement {
         permissions: document.permissions.clone(),
         organization_permissions: document.organization_permissions.clone(),
         connector: document.connector.unwrap_or_default(),
+        scopes: document.scopes.clone().unwrap_or_default(),
     })
 }
 

@@ -14,6 +14,7 @@
 
 mod connect;
 pub mod lookups;
+mod lookups_run;
 pub mod projection;
 pub mod settings;
 
@@ -27,20 +28,17 @@ use tokio_postgres::types::{ToSql, Type};
 
 use self::connect::{describe, named_statement_lost, pool_error, types};
 use self::lookups::{
-    ApiKeyUse, BanLookup, KeyLookup, MembershipLookup, OrganizationRoleLookup, SessionLookup,
-    SessionRefresh,
+    ApiKeyUse, BanLookup, KeyLookup, MembershipLookup, OAuthSubjectQuery, OAuthTokenLookup,
+    OrganizationRoleLookup, SessionLookup, SessionRefresh,
 };
 use self::projection::ColumnListing;
 use self::settings::DatabaseSettings;
 use crate::env::ConfigError;
-use crate::identity::{ApiKeyRecord, SessionRecord};
 use crate::schema::{
-    ApiKeyField, JwksField, OrganizationRoleField, SchemaLayout, SchemaOverrides, SessionField,
-    UserField,
+    ApiKeyField, JwksField, OAuthAccessTokenField, OAuthClientField, OrganizationRoleField,
+    SchemaLayout, SchemaOverrides, SessionField, UserField,
 };
-use crate::store::port::{
-    AuthStore, KeyUseGuard, OrganizationRoleRow, StoreError, StoredKey, UserBan,
-};
+use crate::store::port::StoreError;
 
 impl Prepared {
     fn api_key(&self) -> Result<&ApiKeyUse, StoreError> {
@@ -48,6 +46,28 @@ impl Prepared {
             StoreError::Unavailable(
                 "the api-key method is on but the database has no API key table (apikey) \
                  that fits; see BETTER_AUTH_API_KEY_TABLE"
+                    .into(),
+            )
+        })
+    }
+
+    fn oauth_token(&self) -> Result<&OAuthTokenLookup, StoreError> {
+        self.oauth_token.as_ref().ok_or_else(|| {
+            StoreError::Unavailable(
+                "the oauth method is on but the database has no oauthAccessToken and oauthClient \
+                 tables that fit @better-auth/oauth-provider 1.7 (Better Auth 1.6's legacy \
+                 oidc-provider/mcp table stores plain-text accessToken and is not supported); \
+                 see BETTER_AUTH_OAUTH_ACCESS_TOKEN_TABLE"
+                    .into(),
+            )
+        })
+    }
+
+    fn oauth_subject(&self) -> Result<&OAuthSubjectQuery, StoreError> {
+        self.oauth_subject.as_ref().ok_or_else(|| {
+            StoreError::Unavailable(
+                "the oauth method is on but the database has no oauthClient table \
+                 (@better-auth/oauth-provider); see BETTER_AUTH_OAUTH_CLIENT_TABLE"
                     .into(),
             )
         })
@@ -71,6 +91,8 @@ struct Prepared {
     refresh: Option<SessionRefresh>,
     membership: Option<MembershipLookup>,
     roles: Option<OrganizationRoleLookup>,
+    oauth_token: Option<OAuthTokenLookup>,
+    oauth_subject: Option<OAuthSubjectQuery>,
 }
 
 /// A lazily connecting pool plus the resolved Better Auth schema.
@@ -235,6 +257,8 @@ impl Database {
             organizations = layout.organizations.is_some(),
             teams = layout.organizations.as_ref().is_some_and(|o| o.teams.is_some()),
             organization_roles = layout.table::<OrganizationRoleField>().is_some(),
+            oauth_clients = layout.table::<OAuthClientField>().is_some(),
+            oauth_access_tokens = layout.table::<OAuthAccessTokenField>().is_some(),
             "better auth schema detected (optional security columns found: true/false)"
         );
         Ok(Arc::new(Prepared {
@@ -245,6 +269,8 @@ impl Database {
             refresh: SessionRefresh::new(&layout),
             membership: MembershipLookup::new(&layout),
             roles: OrganizationRoleLookup::new(&layout),
+            oauth_token: OAuthTokenLookup::new(&layout),
+            oauth_subject: OAuthSubjectQuery::new(&layout),
             layout: Arc::new(layout),
         }))
     }
@@ -396,102 +422,5 @@ impl Database {
         } else {
             client.query_typed(sql, params).await
         }
-    }
-}
-
-impl AuthStore for Database {
-    async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let prepared = self.prepared().await?;
-        let rows = self
-            .query(&prepared.session()?.sql, &[(&token, Type::TEXT)])
-            .await?;
-        rows.first()
-            .map(|row| prepared.session()?.decode(row))
-            .transpose()
-    }
-
-    async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
-        let prepared = self.prepared().await?;
-        let rows = self
-            .query(&prepared.ban.sql, &[(&user_id, Type::TEXT)])
-            .await?;
-        rows.first().map(|row| prepared.ban.decode(row)).transpose()
-    }
-
-    async fn refresh_session(
-        &self,
-        token: &str,
-        observed: chrono::DateTime<chrono::Utc>,
-        new_expiry: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, StoreError> {
-        let prepared = self.prepared().await?;
-        let Some(refresh) = &prepared.refresh else {
-            return Ok(false);
-        };
-        let rows = self
-            .query(
-                &refresh.sql,
-                &[
-                    (&token, Type::TEXT),
-                    (&observed, Type::TIMESTAMPTZ),
-                    (&new_expiry, Type::TIMESTAMPTZ),
-                ],
-            )
-            .await?;
-        rows.first()
-            .map(|row| refresh.decode(row))
-            .transpose()
-            .map(|extended| extended.unwrap_or(false))
-    }
-
-    async fn use_api_key(
-        &self,
-        key_hash: &str,
-        guard: &KeyUseGuard<'_>,
-    ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let prepared = self.prepared().await?;
-        let statement = prepared.api_key()?;
-        let rows = self
-            .query(
-                &statement.sql,
-                &[
-                    (&key_hash, Type::TEXT),
-                    (&guard.require_email_verified, Type::BOOL),
-                    (&guard.refuse_anonymous, Type::BOOL),
-                    (&guard.user_configs, Type::TEXT_ARRAY),
-                ],
-            )
-            .await?;
-        rows.first().map(|row| statement.decode(row)).transpose()
-    }
-
-    async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
-        let prepared = self.prepared().await?;
-        let Some(keys) = &prepared.keys else {
-            return Ok(None);
-        };
-        let rows = self.query(&keys.sql, &[]).await?;
-        rows.iter()
-            .map(|row| keys.decode(row))
-            .collect::<Result<_, _>>()
-            .map(Some)
-    }
-
-    async fn organization_roles(
-        &self,
-        organization_id: &str,
-    ) -> Result<Vec<OrganizationRoleRow>, StoreError> {
-        let prepared = self.prepared().await?;
-        let Some(roles) = &prepared.roles else {
-            return Ok(Vec::new());
-        };
-        let rows = self
-            .query(&roles.sql, &[(&organization_id, Type::TEXT)])
-            .await?;
-        rows.iter().map(|row| roles.decode(row)).collect()
-    }
-
-    async fn has_organization_roles(&self) -> Result<bool, StoreError> {
-        Ok(self.prepared().await?.roles.is_some())
     }
 }

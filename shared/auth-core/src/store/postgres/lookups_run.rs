@@ -1,0 +1,146 @@
+//! [`AuthStore`] on the database: each lookup runs its prepared statement (one round trip) and
+//! decodes the rows with the projection that wrote it.
+
+use tokio_postgres::types::Type;
+
+use super::Database;
+use crate::identity::{ApiKeyRecord, OAuthSubject, OAuthTokenRecord, SessionRecord};
+use crate::store::port::{
+    AuthStore, KeyUseGuard, OAuthSubjectLookup, OrganizationRoleRow, StoreError, StoredKey, UserBan,
+};
+
+impl AuthStore for Database {
+    async fn find_session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let prepared = self.prepared().await?;
+        let rows = self
+            .query(&prepared.session()?.sql, &[(&token, Type::TEXT)])
+            .await?;
+        rows.first()
+            .map(|row| prepared.session()?.decode(row))
+            .transpose()
+    }
+
+    async fn user_ban(&self, user_id: &str) -> Result<Option<UserBan>, StoreError> {
+        let prepared = self.prepared().await?;
+        let rows = self
+            .query(&prepared.ban.sql, &[(&user_id, Type::TEXT)])
+            .await?;
+        rows.first().map(|row| prepared.ban.decode(row)).transpose()
+    }
+
+    async fn refresh_session(
+        &self,
+        token: &str,
+        observed: chrono::DateTime<chrono::Utc>,
+        new_expiry: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        let prepared = self.prepared().await?;
+        let Some(refresh) = &prepared.refresh else {
+            return Ok(false);
+        };
+        let rows = self
+            .query(
+                &refresh.sql,
+                &[
+                    (&token, Type::TEXT),
+                    (&observed, Type::TIMESTAMPTZ),
+                    (&new_expiry, Type::TIMESTAMPTZ),
+                ],
+            )
+            .await?;
+        rows.first()
+            .map(|row| refresh.decode(row))
+            .transpose()
+            .map(|extended| extended.unwrap_or(false))
+    }
+
+    async fn use_api_key(
+        &self,
+        key_hash: &str,
+        guard: &KeyUseGuard<'_>,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let prepared = self.prepared().await?;
+        let statement = prepared.api_key()?;
+        let rows = self
+            .query(
+                &statement.sql,
+                &[
+                    (&key_hash, Type::TEXT),
+                    (&guard.require_email_verified, Type::BOOL),
+                    (&guard.refuse_anonymous, Type::BOOL),
+                    (&guard.user_configs, Type::TEXT_ARRAY),
+                ],
+            )
+            .await?;
+        rows.first().map(|row| statement.decode(row)).transpose()
+    }
+
+    async fn jwks(&self) -> Result<Option<Vec<StoredKey>>, StoreError> {
+        let prepared = self.prepared().await?;
+        let Some(keys) = &prepared.keys else {
+            return Ok(None);
+        };
+        let rows = self.query(&keys.sql, &[]).await?;
+        rows.iter()
+            .map(|row| keys.decode(row))
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    async fn organization_roles(
+        &self,
+        organization_id: &str,
+    ) -> Result<Vec<OrganizationRoleRow>, StoreError> {
+        let prepared = self.prepared().await?;
+        let Some(roles) = &prepared.roles else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .query(&roles.sql, &[(&organization_id, Type::TEXT)])
+            .await?;
+        rows.iter().map(|row| roles.decode(row)).collect()
+    }
+
+    async fn has_organization_roles(&self) -> Result<bool, StoreError> {
+        Ok(self.prepared().await?.roles.is_some())
+    }
+
+    async fn oauth_access_token(
+        &self,
+        token_hash: &str,
+        userinfo: &str,
+    ) -> Result<Option<OAuthTokenRecord>, StoreError> {
+        let prepared = self.prepared().await?;
+        let statement = prepared.oauth_token()?;
+        let rows = self
+            .query(
+                &statement.sql,
+                &[(&token_hash, Type::TEXT), (&userinfo, Type::TEXT)],
+            )
+            .await?;
+        rows.first().map(|row| statement.decode(row)).transpose()
+    }
+
+    async fn oauth_subject(
+        &self,
+        lookup: &OAuthSubjectLookup<'_>,
+    ) -> Result<OAuthSubject, StoreError> {
+        let prepared = self.prepared().await?;
+        let statement = prepared.oauth_subject()?;
+        let rows = self
+            .query(
+                &statement.sql,
+                &[
+                    (&lookup.client_id, Type::TEXT),
+                    (&lookup.user_id, Type::TEXT),
+                    (&lookup.session_id, Type::TEXT),
+                    (&lookup.audiences, Type::TEXT_ARRAY),
+                ],
+            )
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Query("the OAuth subject query returned no row".into()))?;
+        statement.decode(row)
+    }
+}
