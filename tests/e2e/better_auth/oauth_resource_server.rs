@@ -178,10 +178,39 @@ impl Provider {
             .await
     }
 
-    /// Asserts that we allow `token` exactly when the provider says it is active, in every
-    /// event shape; returns our context when allowed.
+    /// The provider's verdict as its resource endpoint `/oauth2/userinfo` reaches it (its
+    /// `requireActiveAccessToken`): 401 when inactive (an active token without `openid` is a
+    /// 400). For states where the client itself may not introspect (disabled).
+    async fn userinfo_active(&self, token: &str) -> bool {
+        let reply = self
+            .ctx
+            .ba
+            .request(
+                "GET",
+                "/oauth2/userinfo",
+                None,
+                Some(&Credential::Bearer(token.to_owned())),
+            )
+            .await;
+        assert!(matches!(reply.status, 200 | 400 | 401), "{}", reply.body);
+        reply.status != 401
+    }
+
+    /// Asserts that we allow `token` exactly when the provider's introspection says it is
+    /// active, in every event shape; returns our context when allowed.
     async fn agree(&self, case: &str, auth: &Authenticator, token: &str) -> Option<Value> {
         let theirs = self.active(token).await;
+        self.agree_on(case, auth, token, theirs).await
+    }
+
+    /// Asserts that we allow `token` exactly when `theirs`, in every event shape.
+    async fn agree_on(
+        &self,
+        case: &str,
+        auth: &Authenticator,
+        token: &str,
+        theirs: bool,
+    ) -> Option<Value> {
         let mut context = None;
         for shape in Shape::ALL {
             let ours = self
@@ -215,6 +244,17 @@ async fn our_decisions_are_the_providers_introspection() {
         .await;
     let jwt = field(&with_resource, "access_token");
     assert_eq!(jwt.split('.').count(), 3, "an at+jwt");
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).expect("payload"))
+            .expect("base64url"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        claims["iss"],
+        json!(p.issuer),
+        "our default issuer is the provider's"
+    );
     let context = p
         .agree("at+jwt", &ours, &jwt)
         .await
@@ -371,8 +411,14 @@ async fn our_decisions_are_the_providers_introspection() {
         &p.client_id,
     )
     .await;
+    // A disabled client may not introspect: its resource endpoint is the provider's word.
     for token in user_tokens.iter().chain([&machine]) {
-        assert_eq!(p.agree("client disabled", &ours, token).await, None);
+        let theirs = p.userinfo_active(token).await;
+        assert!(!theirs, "the provider refuses a disabled client's tokens");
+        assert_eq!(
+            p.agree_on("client disabled", &ours, token, theirs).await,
+            None
+        );
     }
     p.sql(
         "UPDATE \"oauthClient\" SET disabled = false WHERE \"clientId\" = $1",
