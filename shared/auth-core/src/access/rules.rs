@@ -491,6 +491,22 @@ mod tests {
                 "constructor",
             ),
             (r#"[{"route": "GET /a"}]"#, "say what it requires"),
+            (
+                r#"[{"route": "GET /a", "scopes": []}]"#,
+                "at least one scope",
+            ),
+            (
+                r#"[{"route": "GET /a", "scopes": ["a b"]}]"#,
+                "is not a scope",
+            ),
+            (
+                r#"[{"route": "GET /a", "scopes": ["a"], "authenticated": true}]"#,
+                "drop it",
+            ),
+            (
+                r#"[{"route": "GET /a", "scopes": ["a"], "connector": "OR"}]"#,
+                "connector",
+            ),
             (r#"[{"route": "GET /a", "authenticated": false}]"#, "false"),
             (
                 r#"[{"route": "GET /a", "authenticated": true, "connector": "OR"}]"#,
