@@ -338,7 +338,7 @@ async fn our_decisions_are_the_providers_introspection() {
     // Expired (opaque: its row's expiresAt in the past).
     let expiring = field(&p.authorize("read", None).await, "access_token");
     assert!(p.agree("before expiry", &ours, &expiring).await.is_some());
-    let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(expiring["bao_".len()..].as_bytes()));
+    let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(&expiring.as_bytes()["bao_".len()..]));
     p.sql(
         "UPDATE \"oauthAccessToken\" SET \"expiresAt\" = now() - interval '1 second' WHERE token = $1",
         &hash,
