@@ -308,6 +308,12 @@ impl Database {
         Ok(prepared.api_key()?.sql.clone())
     }
 
+    /// The one statement an opaque OAuth access token's lookup runs and its decoder (`$1` the
+    /// token's hash, `$2` the provider's userinfo audience), for benchmarks and diagnostics.
+    pub async fn oauth_token_lookup(&self) -> Result<OAuthTokenLookup, StoreError> {
+        Ok(self.prepared().await?.oauth_token()?.clone())
+    }
+
     /// The one statement the session lookup runs (`$1` is the token) and its decoder, for
     /// benchmarks and diagnostics.
     pub async fn session_lookup(&self) -> Result<SessionLookup, StoreError> {
