@@ -912,6 +912,94 @@ mod tests {
     }
 
     #[test]
+    fn oauth_tokens_follow_introspections_order_then_ours() {
+        let now = Utc::now();
+        let user = CredentialUser {
+            user_id: "u1".into(),
+            email: "u@example.com".into(),
+            name: "U".into(),
+            email_verified: false,
+            role: Some("admin".into()),
+            banned: Some(true),
+            ban_expires: None,
+            extras: Vec::new(),
+        };
+        let claims = |user_id: Option<&str>| OAuthClaims {
+            client_id: "c1".into(),
+            user_id: user_id.map(str::to_owned),
+            session_id: user_id.map(|_| "s1".to_owned()),
+            scopes: "read write".into(),
+            resource: Some("https://api.example".into()),
+            expires_at: now + Duration::hours(1),
+        };
+        let subject = OAuthSubject {
+            client_active: false,
+            session_alive: false,
+            resources_registered: false,
+            user: Some(user),
+        };
+        let policy = Policy::default();
+        let mut s = subject.clone();
+        let mut seen = Vec::new();
+        for step in 0..4 {
+            seen.push(evaluate_oauth(claims(Some("u1")), s.clone(), now, policy).err());
+            match step {
+                0 => s.client_active = true,
+                1 => s.resources_registered = true,
+                2 => s.session_alive = true,
+                _ => {}
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![
+                Some(Refusal::OAuthClientDisabled),
+                Some(Refusal::OAuthResourceRemoved),
+                Some(Refusal::OAuthSessionEnded),
+                Some(Refusal::Banned),
+            ]
+        );
+        if let Some(u) = s.user.as_mut() {
+            u.banned = None;
+        }
+        let strict = Policy {
+            require_email_verified: true,
+            ..Policy::default()
+        };
+        assert_eq!(
+            evaluate_oauth(claims(Some("u1")), s.clone(), now, strict).err(),
+            Some(Refusal::EmailNotVerified)
+        );
+        let delegated = evaluate_oauth(claims(Some("u1")), s.clone(), now, policy).expect("ok");
+        assert_eq!(delegated.user_id, "u1");
+        assert_eq!(delegated.principal_id(), "u1");
+        assert!(delegated.grant.oauth().is_some_and(|g| g.user_bound));
+        // A user's token whose user is gone: unknown.
+        let gone = OAuthSubject {
+            user: None,
+            ..s.clone()
+        };
+        assert_eq!(
+            evaluate_oauth(claims(Some("u1")), gone.clone(), now, policy).err(),
+            Some(Refusal::Unknown)
+        );
+        // Client credentials: a machine principal, no user, no roles, never a user's id.
+        let machine = evaluate_oauth(claims(None), gone, now, policy).expect("machine");
+        assert_eq!(machine.user_id, "");
+        assert_eq!(machine.role, None);
+        assert_eq!(machine.principal_id(), "oauth-client:c1");
+        let grant = machine.grant.oauth().expect("an OAuth grant");
+        assert!(!grant.user_bound);
+        assert!(grant.has_all(["write", "read"]));
+        assert!(!grant.has_all(["rea"]));
+        let context = crate::context::AuthorizerContext::of(machine, "oauth", "oauth", &[]);
+        assert_eq!(context.user_id, None);
+        assert_eq!(context.email, None);
+        assert_eq!(context.client_id.as_deref(), Some("c1"));
+        assert_eq!(context.scopes.as_deref(), Some("read write"));
+    }
+
+    #[test]
     fn extra_user_fields_are_the_non_core_scalars() {
         let user = serde_json::json!({
             "id": "u", "email": "e", "image": null, "createdAt": "x",
