@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use test_support::better_auth::{Credential, Profile, ServerOptions};
 use test_support::events::Shape;
+use test_support::http::{Api, ApiRequest, send};
 
 use super::common::{Ctx, Ours, SECRET, email};
 
@@ -628,4 +629,42 @@ async fn what_is_not_an_access_token_for_us_is_refused() {
         p.decide(&ours, &opaque["bao_".len()..]).await,
         Ours::Refused
     );
+
+    // The account routes (Better Auth's session endpoints' counterparts) refuse OAuth tokens,
+    // a user's or a machine's, verifying the request themselves; a session still passes.
+    let mut vars: Vec<(String, String)> = p.ctx.vars.clone();
+    vars.extend(
+        [
+            ("DATABASE_URL", p.ctx.db.url.as_str()),
+            ("BETTER_AUTH_SECRET", SECRET),
+            ("BETTER_AUTH_METHODS", "oauth,session"),
+            ("BETTER_AUTH_URL", p.base_url.as_str()),
+            ("BETTER_AUTH_OAUTH_RESOURCES", p.base_url.as_str()),
+            ("BETTER_AUTH_OAUTH_OPAQUE_PREFIX", "bao_"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let app = account_api::http::App::from_lookup(|k| {
+        vars.iter()
+            .rev()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("app");
+    let machine = field(
+        &p.token(&[("grant_type", "client_credentials"), ("scope", "read")])
+            .await,
+        "access_token",
+    );
+    for (case, token, status) in [
+        ("a user's at+jwt", access.as_str(), 403),
+        ("a user's opaque token", opaque.as_str(), 403),
+        ("a machine's token", machine.as_str(), 403),
+        ("a session token", session.token.as_str(), 200),
+    ] {
+        let request = ApiRequest::new(Api::Rest, "GET", "/auth/me")
+            .header("authorization", &format!("Bearer {token}"));
+        let reply = send(me::handler::handle, &app, &request).await;
+        assert_eq!(reply.status, status, "{case}: {}", reply.body);
+    }
 }
