@@ -116,7 +116,7 @@ async fn answer(
             event = event.kind(),
                 trace_id,
             reason = refusal.code(),
-            user_id = %ok.identity.user_id,
+            user_id = %ok.identity.principal_id(),
             method = ok.method.as_str(),
             token = fp,
             latency_us,
@@ -125,7 +125,7 @@ async fn answer(
             decision = "allow",
             event = event.kind(),
                 trace_id,
-            user_id = %ok.identity.user_id,
+            user_id = %ok.identity.principal_id(),
             session_id = ok.identity.session_id.as_deref().unwrap_or("-"),
             source = ok.source.as_str(),
             method = ok.method.as_str(),
@@ -240,7 +240,7 @@ fn respond_by_route(
             decision = "deny",
             event = event.kind(),
             reason = "wildcard_in_path",
-            user_id = %ok.identity.user_id,
+            user_id = %ok.identity.principal_id(),
         );
     }
     let principal = ok.identity.principal_id();
