@@ -16,6 +16,7 @@ mod better_auth;
 mod capacity;
 mod instructions;
 mod measure;
+mod oauth;
 mod runtime_api;
 mod scenarios;
 mod seed;
@@ -139,6 +140,8 @@ async fn run(cores: usize) -> Result<(), String> {
     let ratio_redis = ratio(S::RedisPath)?;
     let api_key_ratio = ratio(S::ApiKeyPath)?;
     let jwt_ratio = ratio(S::Jwt)?;
+    let oauth_jwt_ratio = ratio(S::OAuthJwtPath)?;
+    let oauth_opaque_ratio = ratio(S::OAuthOpaquePath)?;
     let saturated = |s: S| {
         rows.iter()
             .find(|r| r.0 == s.label())
@@ -187,6 +190,16 @@ async fn run(cores: usize) -> Result<(), String> {
             "EdDSA JWT p50 ≤ 1.1× the signature check alone",
             format!("{jwt_ratio:.2}×"),
             jwt_ratio <= 1.1,
+        ),
+        target(
+            "OAuth at+jwt p50 ≤ 1.1× the signature check alone",
+            format!("{oauth_jwt_ratio:.2}×"),
+            oauth_jwt_ratio <= 1.1,
+        ),
+        target(
+            "OAuth opaque token p50 ≤ 1.15× its limit, the same lookup statement (concurrency 1)",
+            format!("{oauth_opaque_ratio:.2}×"),
+            oauth_opaque_ratio <= 1.15,
         ),
         target(
             "route rules (50 rules, 10 roles; decision and REST policy) add ≤ 2 µs p50 to the database path",

@@ -72,10 +72,17 @@ pub enum Scenario {
     /// Our handler on that database, a route needing `organizationPermissions` that only the
     /// organization's dynamic role grants (its roles read once, then cached).
     OrgRoutesPath,
+    /// Our handler, an OAuth `at+jwt` access token (the signature, then one statement: the
+    /// client, the resource and the user); compared with the signature check alone.
+    OAuthJwtPath,
+    /// The opaque OAuth token's statement through tokio-postgres alone: that path's limit.
+    OAuthOpaqueLimit,
+    /// Our handler, an opaque OAuth access token (looked up by hash, one statement).
+    OAuthOpaquePath,
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 18] = [
+pub const ALL: [Scenario; 21] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::RoutesPath,
@@ -94,6 +101,9 @@ pub const ALL: [Scenario; 18] = [
     Scenario::RedisPath,
     Scenario::ApiKeyLimit,
     Scenario::ApiKeyPath,
+    Scenario::OAuthJwtPath,
+    Scenario::OAuthOpaqueLimit,
+    Scenario::OAuthOpaquePath,
 ];
 
 impl Scenario {
@@ -128,6 +138,13 @@ impl Scenario {
             Self::PgBouncerPath => {
                 "authorizer: database path through PgBouncer (transaction mode, unnamed statements)"
             }
+            Self::OAuthJwtPath => {
+                "authorizer: OAuth at+jwt access token (EdDSA; client, resource, user: one query)"
+            }
+            Self::OAuthOpaqueLimit => {
+                "OAuth opaque limit: the same lookup by hash, one statement (tokio-postgres)"
+            }
+            Self::OAuthOpaquePath => "authorizer: OAuth opaque access token (one lookup by hash)",
         }
     }
 
@@ -136,7 +153,8 @@ impl Scenario {
         match self {
             Self::RedisLimit | Self::RedisPath => Self::RedisLimit,
             Self::ApiKeyLimit | Self::ApiKeyPath => Self::ApiKeyLimit,
-            Self::SignatureLimit | Self::Jwt => Self::SignatureLimit,
+            Self::SignatureLimit | Self::Jwt | Self::OAuthJwtPath => Self::SignatureLimit,
+            Self::OAuthOpaqueLimit | Self::OAuthOpaquePath => Self::OAuthOpaqueLimit,
             Self::OrgLimit | Self::OrgRoutesPath => Self::OrgLimit,
             _ => Self::Limit,
         }
@@ -187,6 +205,10 @@ pub struct Bench {
     /// The organization database ([`seed::ORG_DATABASE`]) and its sessions.
     org_database_url: String,
     org_sessions: Arc<Vec<(String, String)>>,
+    /// OAuth `at+jwt` access tokens (users: `sessions`, same order).
+    oauth_jwts: Arc<Vec<String>>,
+    /// Opaque OAuth access tokens (prefixed) and their users.
+    oauth_tokens: Arc<Vec<(String, String)>>,
 }
 
 type Expected = Option<String>;
@@ -231,6 +253,13 @@ impl Bench {
             .map(|(t, _)| sign_cookie_value(&Secret::new(SECRET), t))
             .collect();
         std::fs::write(&cookies_file, lines.join("\n")).map_err(|e| e.to_string())?;
+        let oauth_jwts = sessions
+            .iter()
+            .take(2000)
+            .map(|(_, user)| crate::oauth::jwt(&key, KID, ISSUER, user, now.timestamp()))
+            .collect();
+        let users: Vec<String> = sessions.iter().take(2000).map(|(_, u)| u.clone()).collect();
+        let oauth_tokens = crate::oauth::store(&database_url, &users).await?;
         let api_keys: Vec<(String, String)> = sessions
             .iter()
             .take(2000)
@@ -244,6 +273,8 @@ impl Bench {
         let org_database_url = test_support::with_database(&database_url, seed::ORG_DATABASE);
         let org_sessions = seed::sample_sessions(&org_database_url, sample.min(2000)).await?;
         Ok(Self {
+            oauth_jwts: Arc::new(oauth_jwts),
+            oauth_tokens: Arc::new(oauth_tokens),
             org_database_url,
             org_sessions: Arc::new(org_sessions),
             pgbouncer,
@@ -285,6 +316,13 @@ impl Bench {
                 ("BETTER_AUTH_URL", ISSUER),
             ]),
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
+            Scenario::OAuthJwtPath | Scenario::OAuthOpaqueLimit | Scenario::OAuthOpaquePath => vars
+                .extend([
+                    ("BETTER_AUTH_METHODS", "oauth,session"),
+                    ("BETTER_AUTH_URL", ISSUER),
+                    ("BETTER_AUTH_OAUTH_RESOURCES", crate::oauth::RESOURCE),
+                    ("BETTER_AUTH_OAUTH_OPAQUE_PREFIX", crate::oauth::PREFIX),
+                ]),
             // As docs/deployment.md says for transaction poolers: unnamed statements, and no
             // `statement_timeout` startup option (PgBouncer refuses unknown ones).
             Scenario::PgBouncerPath => vars.extend([
@@ -342,6 +380,16 @@ impl Bench {
                 Scenario::OrgLimit => self.limit_worker(Scenario::OrgRoutesPath).await?,
                 Scenario::RedisLimit => self.redis_limit_worker().await?,
                 Scenario::ApiKeyLimit => self.api_key_limit_worker().await?,
+                Scenario::OAuthOpaqueLimit => {
+                    let auth = self.authenticator(Scenario::OAuthOpaquePath)?;
+                    crate::oauth::limit_worker(
+                        &auth,
+                        &self.database_url,
+                        ISSUER,
+                        &self.oauth_tokens,
+                    )
+                    .await?
+                }
                 Scenario::SignatureLimit => self.signature_limit_worker()?,
                 Scenario::Policy100 => crate::authorization::policy_worker(100, false)?,
                 Scenario::Policy100SeenBefore => crate::authorization::policy_worker(100, true)?,
@@ -515,6 +563,8 @@ impl Bench {
         let jwts = Arc::clone(&self.jwts);
         let cache_cookies = Arc::clone(&self.cache_cookies);
         let api_keys = Arc::clone(&self.api_keys);
+        let oauth_jwts = Arc::clone(&self.oauth_jwts);
+        let oauth_tokens = Arc::clone(&self.oauth_tokens);
         let secret = Secret::new(SECRET);
         let make = move |i: usize| -> (Value, Expected) {
             let (token, user) = &sessions[i % sessions.len()];
@@ -573,6 +623,22 @@ impl Bench {
                             Some(&format!("better-auth.session_token={forged}")),
                         ),
                         None,
+                    )
+                }
+                Scenario::OAuthJwtPath => {
+                    let k = i % oauth_jwts.len();
+                    let bearer = format!("Bearer {}", oauth_jwts[k]);
+                    (
+                        event(Shape::RestRequest, Some(&bearer), None),
+                        Some(sessions[k].1.clone()),
+                    )
+                }
+                Scenario::OAuthOpaqueLimit | Scenario::OAuthOpaquePath => {
+                    let (token, user) = &oauth_tokens[i % oauth_tokens.len()];
+                    let bearer = format!("Bearer {token}");
+                    (
+                        event(Shape::RestRequest, Some(&bearer), None),
+                        Some(user.clone()),
                     )
                 }
                 Scenario::Jwt => {

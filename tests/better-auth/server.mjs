@@ -24,8 +24,9 @@
 //                         (additionalFields, default "free")
 //   ORGANIZATION=1        the organization plugin with teams enabled (invitations need no email:
 //                         the tests accept them by id)
-//   OAUTH_PROVIDER=1      @better-auth/oauth-provider (same jwt-plugin keys), its base URL seeded as a
-//                         resource (so access tokens are at+jwt), plus a test-only route
+//   OAUTH_PROVIDER=1      @better-auth/oauth-provider (same jwt-plugin keys), its base URL and
+//                         <base URL>/other-api seeded as resources (so access tokens asked for a
+//                         resource are at+jwt; opaque ones carry the prefix "bao_"), plus a test-only route
 //                         POST /test/oauth/client (auth.api.adminCreateOAuthClient with the body, as the signed-in caller)
 //   API_KEYS=1            the api-key plugin (@better-auth/api-key, defaults), plus two test-only
 //                         routes calling its server-only endpoints: POST /test/api-keys
@@ -187,8 +188,12 @@ if (env.OAUTH_PROVIDER === "1") {
     oauthProvider({
       loginPage: "/login",
       consentPage: "/consent",
-      scopes: ["openid", "profile", "email", "offline_access", "read"],
-      resources: [options.baseURL],
+      scopes: ["openid", "profile", "email", "offline_access", "read", "write"],
+      // A second registered resource: a token for it is not one for the first.
+      resources: [options.baseURL, `${options.baseURL}/other-api`],
+      // Opaque access tokens (issued without a resource) carry a prefix the authorizer
+      // recognises them by (BETTER_AUTH_OAUTH_OPAQUE_PREFIX).
+      prefix: { opaqueAccessToken: "bao_" },
       enforcePerClientResources: false,
       // The test harness lets any signed-in user register machine clients.
       clientPrivileges: () => true,

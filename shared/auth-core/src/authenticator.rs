@@ -92,6 +92,32 @@ impl Authenticator<DeployedStore> {
         Self::with_store(config, store)
     }
 
+    /// With `oauth` on, says at start-up (an `ERROR` line) when the provider's tables do not
+    /// fit: every OAuth token would then fail closed. Better Auth 1.6's legacy provider
+    /// (`oauthApplication`, a plain-text `accessToken`) is named, as it is not supported.
+    async fn check_oauth_tables(&self) {
+        use crate::schema::{OAuthAccessTokenField, OAuthClientField};
+        if !self.methods().any(|m| m == MethodName::OAuth) {
+            return;
+        }
+        let Ok(layout) = self.database().layout().await else {
+            return;
+        };
+        let clients = layout.table::<OAuthClientField>().is_some();
+        let tokens = layout.table::<OAuthAccessTokenField>().is_some();
+        if !clients || !tokens {
+            tracing::error!(
+                oauth_client_table = clients,
+                oauth_access_token_table = tokens,
+                "the oauth method is on but @better-auth/oauth-provider 1.7's tables \
+                 (oauthClient, oauthAccessToken with a hashed `token`) were not found: \
+                 OAuth access tokens will be refused. Better Auth 1.6's legacy \
+                 oidc-provider/mcp tables are not supported; see \
+                 BETTER_AUTH_OAUTH_CLIENT_TABLE and BETTER_AUTH_OAUTH_ACCESS_TOKEN_TABLE"
+            );
+        }
+    }
+
     /// The PostgreSQL database, for functions that run their own queries.
     pub fn database(&self) -> &Database {
         self.store.database()
@@ -102,10 +128,13 @@ impl Authenticator<DeployedStore> {
     pub async fn warm_up(&self) {
         let started = std::time::Instant::now();
         match self.database().warm_up().await {
-            Ok(()) => tracing::info!(
-                took_ms = started.elapsed().as_millis() as u64,
-                "connected and detected the schema at start-up"
-            ),
+            Ok(()) => {
+                tracing::info!(
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "connected and detected the schema at start-up"
+                );
+                self.check_oauth_tables().await;
+            }
             Err(error) => tracing::warn!(
                 error = %error,
                 "could not connect at start-up; the first request will try again"
@@ -122,7 +151,11 @@ impl<S: AuthStore> Authenticator<S> {
             reason: e.to_string(),
         })?;
         let mut methods = Vec::with_capacity(config.method_order.len());
-        for precedence in [Precedence::Exclusive, Precedence::Ordered] {
+        for precedence in [
+            Precedence::ExclusiveFirst,
+            Precedence::Exclusive,
+            Precedence::Ordered,
+        ] {
             for name in config
                 .method_order
                 .iter()
@@ -241,7 +274,7 @@ impl<S: AuthStore> Authenticator<S> {
         let mut claimed = false;
         let mut unavailable: Option<AuthError> = None;
         for method in &self.methods {
-            let exclusive = method.name().precedence() == Precedence::Exclusive;
+            let exclusive = method.name().precedence().is_exclusive();
             let verdict = match method.step(raw, &context).await {
                 Step::Absent => continue,
                 Step::Invalid(error) => {

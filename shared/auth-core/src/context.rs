@@ -75,6 +75,12 @@ context_fields! {
     organization_role: String = "organizationRole",
     /// The confirmed active team.
     active_team_id: String = "activeTeamId",
+    /// The OAuth client an access token was issued to.
+    client_id: String = "clientId",
+    /// The OAuth token's scopes, space-separated.
+    scopes: String = "scopes",
+    /// The configured resource identifier the OAuth token's audience matched.
+    resource: String = "resource",
     /// A Deny's reason (a stable code).
     reason: String = "reason",
     /// The organization a machine principal acts for (an organization's API key; its slug is
@@ -138,16 +144,18 @@ impl AuthorizerContext {
         verified_by: &'static str,
         fields: &[String],
     ) -> Self {
-        let (api_key, owner) = match identity.grant {
-            Grant::ApiKey(key) => (Some(*key), None),
+        let (api_key, owner, oauth) = match identity.grant {
+            Grant::ApiKey(key) => (Some(*key), None, None),
             Grant::OrganizationKey(org) => {
                 let org = *org;
                 (
                     Some(org.key),
                     Some((org.organization_id, org.organization_slug)),
+                    None,
                 )
             }
-            Grant::User => (None, None),
+            Grant::OAuth(grant) => (None, None, Some(*grant)),
+            Grant::User => (None, None, None),
         };
         let (mut active_organization_id, mut organization_slug, organization_role, active_team_id) =
             match identity.organization.map(|o| *o) {
@@ -196,6 +204,9 @@ impl AuthorizerContext {
             user_id: identity.user_id,
             organization_id,
             reference_type,
+            client_id: oauth.as_ref().map(|g| g.client_id.clone()),
+            scopes: oauth.as_ref().map(|g| g.scopes.clone()),
+            resource: oauth.and_then(|g| g.resource),
             reason: None,
         }
     }
@@ -286,6 +297,9 @@ mod tests {
             organization_slug: Some(String::new()),
             organization_role: Some(String::new()),
             active_team_id: Some(String::new()),
+            client_id: Some(String::new()),
+            scopes: Some(String::new()),
+            resource: Some(String::new()),
             reason: Some(String::new()),
             organization_id: Some(String::new()),
             reference_type: Some(String::new()),

@@ -111,6 +111,8 @@ pub enum CredentialSource {
     BearerJwt,
     /// An API key header (`x-api-key`).
     ApiKey,
+    /// `Authorization: Bearer <OAuth access token>` (`@better-auth/oauth-provider`).
+    OAuth,
 }
 
 impl CredentialSource {
@@ -122,6 +124,7 @@ impl CredentialSource {
             Self::Cookie => "cookie",
             Self::BearerJwt => "bearer_jwt",
             Self::ApiKey => "api_key",
+            Self::OAuth => "oauth",
         }
     }
 }

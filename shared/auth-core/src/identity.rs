@@ -178,7 +178,8 @@ impl UserSnapshot {
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
     /// The user's id; `None` for a machine principal (an organization's API key,
-    /// [`Grant::OrganizationKey`]), which is nobody's user and holds no user's power.
+    /// [`Grant::OrganizationKey`], or an OAuth client-credentials token), which is nobody's user
+    /// and holds no user's power.
     pub user_id: Option<String>,
     /// The session's id (never the token); `None` when a JWT vouched for the user.
     pub session_id: Option<String>,
@@ -218,6 +219,37 @@ pub enum Grant {
     /// An organization's API key (`references: "organization"`): a machine principal of that
     /// organization, with no user behind it.
     OrganizationKey(Box<OrganizationKeyGrant>),
+    /// An OAuth access token (`@better-auth/oauth-provider`): only what its scopes say.
+    OAuth(Box<OAuthGrant>),
+}
+
+/// What an OAuth access token grants: the client it was issued to, its scopes and the resource
+/// it was issued for. A client-credentials token has no user (`user_bound` false): the
+/// identity's `user_id` is then `None` and the context carries no `userId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthGrant {
+    /// `azp` / `client_id`.
+    pub client_id: String,
+    /// The granted scopes, space-separated as in the token's `scope`.
+    pub scopes: String,
+    /// The configured resource identifier the token's audience matched (`None`: an opaque
+    /// token issued without a resource).
+    pub resource: Option<String>,
+    /// Whether a user delegated the token (false: client credentials, a machine principal).
+    pub user_bound: bool,
+}
+
+impl OAuthGrant {
+    /// The granted scopes, one by one.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scopes.split(' ').filter(|s| !s.is_empty())
+    }
+
+    /// Whether every scope of `required` was granted (exact strings).
+    pub fn has_all<'a>(&self, required: impl IntoIterator<Item = &'a str>) -> bool {
+        required.into_iter().all(|r| self.scopes().any(|s| s == r))
+    }
 }
 
 /// How far a credential carries its user's power (the access-control checks ask this, one
@@ -233,6 +265,11 @@ pub enum Delegation<'a> {
     /// hold); in its organization, exactly these permissions (JSON text as stored; `None`:
     /// none), as the api-key plugin's `verifyApiKey({ permissions })` checks a key.
     Organization(Option<&'a str>),
+    /// An OAuth access token: a route's `scopes` must all be granted; a route's
+    /// `permissions` are the user's roles *and* the route's scopes (a rule naming no scope
+    /// delegates nothing to OAuth); a machine principal (no user) has no roles at all. It
+    /// confirms no organization.
+    Scopes(&'a OAuthGrant),
 }
 
 impl Grant {
@@ -242,6 +279,15 @@ impl Grant {
             Self::User => Delegation::Full,
             Self::ApiKey(key) => Delegation::Permissions(key.permissions.as_deref()),
             Self::OrganizationKey(org) => Delegation::Organization(org.key.permissions.as_deref()),
+            Self::OAuth(grant) => Delegation::Scopes(grant),
+        }
+    }
+
+    /// The OAuth token's grant, when one vouched for the caller.
+    pub fn oauth(&self) -> Option<&OAuthGrant> {
+        match self {
+            Self::OAuth(grant) => Some(grant),
+            Self::User | Self::ApiKey(_) | Self::OrganizationKey(_) => None,
         }
     }
 
@@ -250,7 +296,7 @@ impl Grant {
         match self {
             Self::ApiKey(key) => Some(key),
             Self::OrganizationKey(org) => Some(&org.key),
-            Self::User => None,
+            Self::User | Self::OAuth(_) => None,
         }
     }
 }
@@ -422,13 +468,144 @@ pub fn evaluate_api_key(
     })
 }
 
+/// What the store found about an OAuth token's client, session, audience and user, in one
+/// statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthSubject {
+    /// The client exists and is not `disabled`.
+    pub client_active: bool,
+    /// The token names no session, or its session exists and has not expired (or been revoked).
+    pub session_alive: bool,
+    /// Every audience value is still a registered resource (true without that table).
+    pub resources_registered: bool,
+    /// The user, when the token names one and such a user exists.
+    pub user: Option<CredentialUser>,
+}
+
+/// An opaque access token's row (`oauthAccessToken`, found by hash), with its subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthTokenRecord {
+    /// `clientId`.
+    pub client_id: String,
+    /// `userId`; `None` for client credentials.
+    pub user_id: Option<String>,
+    /// `sessionId`.
+    pub session_id: Option<String>,
+    /// `scopes`, as stored (a JSON array as text, or a space-separated string).
+    pub scopes: String,
+    /// `resources`, as stored (a JSON array as text), when issued for resources.
+    pub resources: Option<String>,
+    /// `expiresAt`.
+    pub expires_at: DateTime<Utc>,
+    /// `revoked` is set.
+    pub revoked: bool,
+    /// `confirmation` is set: a sender-constrained (DPoP) token.
+    pub sender_constrained: bool,
+    /// The client, session, resources and user.
+    pub subject: OAuthSubject,
+}
+
+/// An OAuth access token's verified claims (from a JWT, or an opaque token's row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClaims {
+    /// `azp` / `client_id`.
+    pub client_id: String,
+    /// `sub` for a user's token; `None` for client credentials.
+    pub user_id: Option<String>,
+    /// `sid`.
+    pub session_id: Option<String>,
+    /// `scope`, space-separated.
+    pub scopes: String,
+    /// The configured resource the audience matched.
+    pub resource: Option<String>,
+    /// `exp`.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Decides an OAuth access token from its verified claims and what the store found, in the
+/// provider's introspection order (client, resources, session), then what we add as for every
+/// credential: the user must exist, not be banned, and meet the policy.
+pub fn evaluate_oauth(
+    claims: OAuthClaims,
+    subject: OAuthSubject,
+    now: DateTime<Utc>,
+    policy: Policy,
+) -> Result<Identity, Refusal> {
+    if !subject.client_active {
+        return Err(Refusal::OAuthClientDisabled);
+    }
+    if !subject.resources_registered {
+        return Err(Refusal::OAuthResourceRemoved);
+    }
+    if !subject.session_alive {
+        return Err(Refusal::OAuthSessionEnded);
+    }
+    if policy.require_active_organization {
+        // An OAuth token confirms no organization.
+        return Err(Refusal::NoActiveOrganization);
+    }
+    let user = match claims.user_id {
+        None => None,
+        Some(_) => {
+            let user = subject.user.ok_or(Refusal::Unknown)?;
+            if is_banned(user.banned, user.ban_expires, now) {
+                return Err(Refusal::Banned);
+            }
+            if policy.require_email_verified && !user.email_verified {
+                return Err(Refusal::EmailNotVerified);
+            }
+            if policy.refuse_anonymous && is_anonymous(&user.extras) {
+                return Err(Refusal::Anonymous);
+            }
+            Some(user)
+        }
+    };
+    let grant = Grant::OAuth(Box::new(OAuthGrant {
+        client_id: claims.client_id,
+        scopes: claims.scopes,
+        resource: claims.resource,
+        user_bound: user.is_some(),
+    }));
+    Ok(match user {
+        Some(user) => Identity {
+            user_id: Some(user.user_id),
+            session_id: claims.session_id,
+            email: user.email,
+            name: user.name,
+            role: user.role,
+            email_verified: user.email_verified,
+            impersonated_by: None,
+            expires_at: Some(claims.expires_at),
+            grant,
+            extras: user.extras,
+            organization: None,
+        },
+        // A machine principal: no user, no roles, no session.
+        None => Identity {
+            user_id: None,
+            session_id: None,
+            email: String::new(),
+            name: String::new(),
+            role: None,
+            email_verified: false,
+            impersonated_by: None,
+            expires_at: Some(claims.expires_at),
+            grant,
+            extras: Vec::new(),
+            organization: None,
+        },
+    })
+}
+
 impl Identity {
-    /// The principal API Gateway is told (`principalId`): the user's id, or
-    /// `organization:<id>` for an organization's key, never a bare id a user may also hold.
+    /// The principal API Gateway is told (`principalId`): the user's id, or for a machine
+    /// principal `organization:<id>` (an organization's key) or `oauth-client:<clientId>` (an
+    /// OAuth client-credentials token), never a bare id a user may also hold.
     pub fn principal(&self) -> String {
         match (&self.user_id, &self.grant) {
             (Some(user_id), _) => user_id.clone(),
             (None, Grant::OrganizationKey(org)) => format!("organization:{}", org.organization_id),
+            (None, Grant::OAuth(grant)) => format!("oauth-client:{}", grant.client_id),
             (None, _) => "unknown".to_owned(),
         }
     }
@@ -483,6 +660,21 @@ pub enum Refusal {
     /// An API key over its rate limit (Better Auth: `RATE_LIMITED`).
     #[error("API key rate limited")]
     RateLimited,
+    /// An OAuth token's client is unknown or `disabled`.
+    #[error("OAuth client unknown or disabled")]
+    OAuthClientDisabled,
+    /// An OAuth token's `sid` session is gone or expired.
+    #[error("the OAuth token's session ended")]
+    OAuthSessionEnded,
+    /// An OAuth token's audience names a resource no longer registered (`oauthResource`).
+    #[error("the OAuth token's resource is no longer registered")]
+    OAuthResourceRemoved,
+    /// An OAuth token lacks a scope the deployment requires (`BETTER_AUTH_OAUTH_REQUIRED_SCOPES`).
+    #[error("insufficient scope")]
+    InsufficientScope,
+    /// A sender-constrained (DPoP, `cnf`) token presented as a plain bearer token.
+    #[error("a DPoP-bound token without its proof")]
+    DpopRequired,
 }
 
 impl Refusal {
@@ -500,6 +692,11 @@ impl Refusal {
             Self::KeyDisabled => "api_key_disabled",
             Self::UsageExceeded => "usage_exceeded",
             Self::RateLimited => "rate_limited",
+            Self::OAuthClientDisabled => "oauth_client_disabled",
+            Self::OAuthSessionEnded => "oauth_session_ended",
+            Self::OAuthResourceRemoved => "oauth_resource_removed",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::DpopRequired => "dpop_proof_required",
         }
     }
 
@@ -513,6 +710,7 @@ impl Refusal {
                 | Self::NoActiveOrganization
                 | Self::UsageExceeded
                 | Self::RateLimited
+                | Self::InsufficientScope
         )
     }
 }
@@ -833,6 +1031,94 @@ mod tests {
             evaluate_api_key(Some(orphan), now, strict),
             Err(Refusal::Unknown)
         );
+    }
+
+    #[test]
+    fn oauth_tokens_follow_introspections_order_then_ours() {
+        let now = Utc::now();
+        let user = CredentialUser {
+            user_id: "u1".into(),
+            email: "u@example.com".into(),
+            name: "U".into(),
+            email_verified: false,
+            role: Some("admin".into()),
+            banned: Some(true),
+            ban_expires: None,
+            extras: Vec::new(),
+        };
+        let claims = |user_id: Option<&str>| OAuthClaims {
+            client_id: "c1".into(),
+            user_id: user_id.map(str::to_owned),
+            session_id: user_id.map(|_| "s1".to_owned()),
+            scopes: "read write".into(),
+            resource: Some("https://api.example".into()),
+            expires_at: now + Duration::hours(1),
+        };
+        let subject = OAuthSubject {
+            client_active: false,
+            session_alive: false,
+            resources_registered: false,
+            user: Some(user),
+        };
+        let policy = Policy::default();
+        let mut s = subject.clone();
+        let mut seen = Vec::new();
+        for step in 0..4 {
+            seen.push(evaluate_oauth(claims(Some("u1")), s.clone(), now, policy).err());
+            match step {
+                0 => s.client_active = true,
+                1 => s.resources_registered = true,
+                2 => s.session_alive = true,
+                _ => {}
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![
+                Some(Refusal::OAuthClientDisabled),
+                Some(Refusal::OAuthResourceRemoved),
+                Some(Refusal::OAuthSessionEnded),
+                Some(Refusal::Banned),
+            ]
+        );
+        if let Some(u) = s.user.as_mut() {
+            u.banned = None;
+        }
+        let strict = Policy {
+            require_email_verified: true,
+            ..Policy::default()
+        };
+        assert_eq!(
+            evaluate_oauth(claims(Some("u1")), s.clone(), now, strict).err(),
+            Some(Refusal::EmailNotVerified)
+        );
+        let delegated = evaluate_oauth(claims(Some("u1")), s.clone(), now, policy).expect("ok");
+        assert_eq!(delegated.user_id.as_deref(), Some("u1"));
+        assert_eq!(delegated.principal(), "u1");
+        assert!(delegated.grant.oauth().is_some_and(|g| g.user_bound));
+        // A user's token whose user is gone: unknown.
+        let gone = OAuthSubject {
+            user: None,
+            ..s.clone()
+        };
+        assert_eq!(
+            evaluate_oauth(claims(Some("u1")), gone.clone(), now, policy).err(),
+            Some(Refusal::Unknown)
+        );
+        // Client credentials: a machine principal, no user, no roles, never a user's id.
+        let machine = evaluate_oauth(claims(None), gone, now, policy).expect("machine");
+        assert_eq!(machine.user_id, None);
+        assert_eq!(machine.role, None);
+        assert_eq!(machine.principal(), "oauth-client:c1");
+        let grant = machine.grant.oauth().expect("an OAuth grant");
+        assert!(!grant.user_bound);
+        assert!(grant.has_all(["write", "read"]));
+        assert!(!grant.has_all(["rea"]));
+        let context = crate::context::AuthorizerContext::of(machine, "oauth", "oauth", &[]);
+        assert_eq!(context.user_id, None);
+        assert_eq!(context.email, None);
+        assert_eq!(context.client_id.as_deref(), Some("c1"));
+        assert_eq!(context.scopes.as_deref(), Some("read write"));
     }
 
     #[test]

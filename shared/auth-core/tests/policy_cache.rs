@@ -241,3 +241,103 @@ fn caller() -> impl Strategy<Value = Identity> {
         }
     })
 }
+
+/// A caller the rules may tell apart: a session with a role, or an OAuth token (for a user or a
+/// machine) with some scopes.
+fn oauth_caller() -> impl Strategy<Value = auth_core::Identity> {
+    use auth_core::identity::{Grant, OAuthGrant};
+    let scopes = prop::collection::vec(prop_oneof![Just("r"), Just("w"), Just("x")], 0..3);
+    (
+        prop_oneof![Just(None), Just(Some("admin")), Just(Some("user"))],
+        prop::option::of((scopes, any::<bool>())),
+    )
+        .prop_map(|(role, oauth)| {
+            let user_bound = oauth.as_ref().is_none_or(|(_, bound)| *bound);
+            auth_core::Identity {
+                user_id: user_bound.then(|| "u1".to_owned()),
+                session_id: None,
+                email: String::new(),
+                name: String::new(),
+                role: role.filter(|_| user_bound).map(str::to_owned),
+                email_verified: true,
+                impersonated_by: None,
+                expires_at: None,
+                grant: match oauth {
+                    None => Grant::User,
+                    Some((scopes, user_bound)) => Grant::OAuth(Box::new(OAuthGrant {
+                        client_id: "c1".into(),
+                        scopes: scopes.join(" "),
+                        resource: None,
+                        user_bound,
+                    })),
+                },
+                extras: Vec::new(),
+                organization: None,
+            }
+        })
+}
+
+/// A rule's requirement: any signed-in caller, scopes, permissions, or both.
+fn requirement() -> impl Strategy<Value = String> {
+    let scopes = prop::collection::vec(prop_oneof![Just("r"), Just("w"), Just("x")], 1..3);
+    (
+        prop::option::of(scopes),
+        prop::option::of(prop_oneof![Just("list"), Just("ban")]),
+    )
+        .prop_map(|(scopes, action)| {
+            let mut parts = Vec::new();
+            if let Some(scopes) = scopes {
+                parts.push(format!(r#""scopes": {scopes:?}"#));
+            }
+            if let Some(action) = action {
+                parts.push(format!(r#""permissions": {{"user": ["{action}"]}}"#));
+            }
+            if parts.is_empty() {
+                parts.push(r#""authenticated": true"#.to_owned());
+            }
+            parts.join(", ")
+        })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The answers worked out once per kind of caller and reused (`decide_every_rule`) are, for
+    /// every caller of a sequence sharing one table, the answers decided afresh for that caller:
+    /// an OAuth token's cached policy never allows a route its scopes do not cover (nor a
+    /// machine principal one a role would).
+    #[test]
+    fn decisions_reused_for_a_kind_of_caller_are_that_callers_own(
+        rules in prop::collection::vec(requirement(), 1..6),
+        callers in prop::collection::vec(oauth_caller(), 1..12),
+    ) {
+        let json: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!(r#"{{"route": "GET /r{i}", {r}}}"#))
+            .collect();
+        let table = RouteTable::parse(&format!("[{}]", json.join(","))).expect("rules");
+        let ac = auth_core::access::AccessControl::default();
+        let roles = auth_core::access::Roles::default();
+        for caller in &callers {
+            let reused = table.decide_every_rule(&ac, caller, &roles);
+            let fresh = table.decide_all(&ac, caller, &roles);
+            prop_assert_eq!(&reused.allowed, &fresh, "rules {:?}, caller {:?}", rules, caller);
+            if let Some(grant) = caller.grant.oauth() {
+                for (i, rule) in rules.iter().enumerate() {
+                    let needs: Vec<&str> = ["r", "w", "x"]
+                        .into_iter()
+                        .filter(|s| rule.contains(&format!("\"{s}\"")))
+                        .collect();
+                    if fresh[i] {
+                        prop_assert!(grant.has_all(needs.iter().copied()), "{} {:?}", rule, caller);
+                        prop_assert!(
+                            !rule.contains("permissions") || (grant.user_bound && !needs.is_empty()),
+                            "{} {:?}", rule, caller
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -153,7 +153,8 @@ impl Caller {
     }
 
     /// Whether the user's own credential vouched (a positive list, as the account functions
-    /// keep: a method added later carries none of the user's power until it is named here).
+    /// keep: a method added later carries none of the user's power until it is named here; an
+    /// OAuth access token, `verifiedBy: oauth`, is not one: it carries only its scopes).
     pub fn is_users_own_credential(&self) -> bool {
         self.api_key.is_none()
             && matches!(
@@ -179,6 +180,7 @@ impl Caller {
             permissions: permissions.cloned(),
             organization_permissions: organization_permissions.cloned(),
             connector: Connector::And,
+            scopes: Vec::new(),
         };
         requirement
             .check(access, &self.identity(), access.organization_roles())

@@ -121,7 +121,11 @@ impl Ctx {
             Ok(v) if v["isAuthorized"] == json!(true) => Ours::Allow(v["context"].clone()),
             Ok(v) if v["isAuthorized"] == json!(false) => Ours::Refused,
             Ok(v) if v["policyDocument"]["Statement"][0]["Effect"] == json!("Allow") => {
-                assert_eq!(v["principalId"], v["context"]["userId"]);
+                // A machine principal (an OAuth client-credentials token) names no user.
+                match v["context"]["userId"].as_str() {
+                    Some(user) => assert_eq!(v["principalId"], json!(user)),
+                    None => assert!(v["context"]["clientId"].is_string(), "{v}"),
+                }
                 Ours::Allow(v["context"].clone())
             }
             Ok(v) if v["policyDocument"]["Statement"][0]["Effect"] == json!("Deny") => Ours::Deny,

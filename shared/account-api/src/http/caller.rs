@@ -124,6 +124,13 @@ const NO_USER: ApiError = ApiError::Forbidden {
     message: "This credential acts for an organization, not a user",
 };
 
+/// What the account functions answer an OAuth access token: these routes are Better Auth's
+/// session endpoints' counterparts, which take no OAuth token.
+const OAUTH_NOT_ACCEPTED: ApiError = ApiError::Forbidden {
+    code: "oauth_token_not_accepted",
+    message: "OAuth access tokens cannot call the account routes",
+};
+
 /// The authorizer's context as API Gateway passed it, when it did (REST:
 /// `requestContext.authorizer`; HTTP API: `requestContext.authorizer.lambda`).
 fn passed_context(request: &Request) -> Option<AuthorizerContext> {
@@ -135,8 +142,9 @@ fn passed_context(request: &Request) -> Option<AuthorizerContext> {
 /// strings.
 pub fn authorizer_caller(request: &Request) -> Option<Caller> {
     let passed = passed_context(request)?;
-    // A context naming an organization principal is nobody's, whatever else it carries.
-    if passed.reference_type.is_some() {
+    // A context naming an organization principal is nobody's, whatever else it carries; an
+    // OAuth access token is the client's, acting within its scopes: never a caller here.
+    if passed.reference_type.is_some() || passed.client_id.is_some() {
         return None;
     }
     let user_id = passed.user_id.filter(|id| !id.is_empty())?;
@@ -207,15 +215,24 @@ pub async fn caller(request: &Request, app: &App) -> Result<Caller, ApiError> {
     }
     // The authorizer vouched for a principal with no user (an organization's key, any machine
     // principal): refused here, without using its credential a second time.
-    if passed_context(request)
-        .is_some_and(|c| c.verified_by.is_some() || c.reference_type.is_some())
-    {
-        return Err(NO_USER);
+    if let Some(passed) = passed_context(request) {
+        if passed.client_id.is_some() {
+            return Err(OAUTH_NOT_ACCEPTED);
+        }
+        if passed.verified_by.is_some() || passed.reference_type.is_some() {
+            return Err(NO_USER);
+        }
     }
     let raw = raw_credentials(request.headers(), app.auth.extra_headers())
         .map_err(|_| ApiError::Unauthorized)?;
     let authenticated = app.auth.authenticate(&raw).await?;
     let identity = authenticated.identity;
+    // The account routes are Better Auth's session endpoints' counterparts: an OAuth access
+    // token (a client acting within its scopes, or a machine with no user at all) is never
+    // one of their callers.
+    if identity.grant.oauth().is_some() {
+        return Err(OAUTH_NOT_ACCEPTED);
+    }
     let Some(user_id) = identity.user_id else {
         return Err(NO_USER);
     };

@@ -21,9 +21,24 @@ pub(super) struct CallerKind {
     user: bool,
     admin_user_id: bool,
     role: Option<String>,
-    /// `None`: the user's own credential; `Some((organization, p))`: delegated, with these
-    /// permissions, by a user (`false`) or an organization (`true`: a machine principal).
-    delegated: Option<(bool, Option<String>)>,
+    /// How far the credential carries the user's power.
+    delegated: DelegationKind,
+}
+
+/// [`Delegation`], owned: what the rules can tell a credential by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum DelegationKind {
+    /// The user's own credential.
+    Full,
+    /// Delegated by a user, with these permissions.
+    Permissions(Option<String>),
+    /// An organization's own credential (a machine principal), with these permissions.
+    Organization(Option<String>),
+    /// An OAuth token with these scopes (sorted, deduplicated), for a user or not.
+    Scopes {
+        scopes: Vec<String>,
+        user_bound: bool,
+    },
 }
 
 impl CallerKind {
@@ -33,9 +48,20 @@ impl CallerKind {
             admin_user_id,
             role: caller.role.clone(),
             delegated: match caller.grant.delegation() {
-                Delegation::Full => None,
-                Delegation::Permissions(own) => Some((false, own.map(str::to_owned))),
-                Delegation::Organization(own) => Some((true, own.map(str::to_owned))),
+                Delegation::Full => DelegationKind::Full,
+                Delegation::Permissions(own) => DelegationKind::Permissions(own.map(str::to_owned)),
+                Delegation::Organization(own) => {
+                    DelegationKind::Organization(own.map(str::to_owned))
+                }
+                Delegation::Scopes(grant) => {
+                    let mut scopes: Vec<String> = grant.scopes().map(str::to_owned).collect();
+                    scopes.sort_unstable();
+                    scopes.dedup();
+                    DelegationKind::Scopes {
+                        scopes,
+                        user_bound: grant.user_bound,
+                    }
+                }
             },
         }
     }

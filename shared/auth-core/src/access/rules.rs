@@ -25,6 +25,9 @@ pub struct Requirement {
     pub organization_permissions: Option<PermissionRequest>,
     /// How the resources of each request combine.
     pub connector: Connector,
+    /// The OAuth scopes an OAuth access token must all carry (`"scopes"`); the user's own
+    /// credentials and API keys are not asked.
+    pub scopes: Vec<String>,
 }
 
 /// Why an authenticated caller may not call a route (logged; the answer is 403).
@@ -37,6 +40,8 @@ pub enum AccessRefusal {
     /// The route needs organization permissions and the session has no confirmed active
     /// organization.
     NoActiveOrganization,
+    /// An OAuth access token without every scope the route names.
+    InsufficientScope,
 }
 
 impl AccessRefusal {
@@ -46,6 +51,7 @@ impl AccessRefusal {
             Self::RouteNotListed => "route_not_listed",
             Self::MissingPermission => "missing_permission",
             Self::NoActiveOrganization => "no_active_organization",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 }
@@ -63,15 +69,28 @@ impl Requirement {
         organization_roles: &Roles,
     ) -> Result<(), AccessRefusal> {
         let delegation = caller.grant.delegation();
+        if let Delegation::Scopes(grant) = delegation
+            && !grant.has_all(self.scopes.iter().map(String::as_str))
+        {
+            return Err(AccessRefusal::InsufficientScope);
+        }
         if let Some(request) = &self.permissions {
-            // User-level permissions need a user: a machine principal (an organization's key)
-            // never has them.
+            // User-level permissions need a user: a machine principal (an organization's key,
+            // an OAuth client-credentials token) never has them.
             let Some(user_id) = caller.user_id.as_deref() else {
                 return Err(AccessRefusal::MissingPermission);
             };
+            // An OAuth token carries its user's roles only where the rule names the scopes
+            // that delegate them.
+            if let Delegation::Scopes(grant) = delegation
+                && (!grant.user_bound || self.scopes.is_empty())
+            {
+                return Err(AccessRefusal::MissingPermission);
+            }
             let role = caller.role.as_deref();
             let own = match delegation {
-                Delegation::Full => None,
+                // The user's roles, narrowed by the scopes checked above.
+                Delegation::Full | Delegation::Scopes(_) => None,
                 Delegation::Permissions(own) => Some(own),
                 Delegation::Organization(_) => return Err(AccessRefusal::MissingPermission),
             };
@@ -100,8 +119,8 @@ impl Requirement {
                         self.connector,
                     )
                 }
-                // A user's key confirms no organization.
-                Delegation::Permissions(_) => {
+                // A user's key and an OAuth token confirm no organization.
+                Delegation::Permissions(_) | Delegation::Scopes(_) => {
                     caller
                         .organization
                         .as_deref()
@@ -136,6 +155,7 @@ struct RuleDocument {
     organization_permissions: Option<PermissionRequest>,
     connector: Option<Connector>,
     authenticated: Option<bool>,
+    scopes: Option<Vec<String>>,
 }
 
 /// The parsed rules: each route, the requirement it names (shared between routes that ask the
@@ -362,7 +382,22 @@ fn requirement_of_rule(document: &RuleDocument) -> Result<Requirement, ConfigErr
             return Err(fail(&format!("\"{resource}\" cannot be a resource name")));
         }
     }
-    let asks = document.permissions.is_some() || document.organization_permissions.is_some();
+    if let Some(scopes) = &document.scopes {
+        if scopes.is_empty() {
+            return Err(fail("\"scopes\" must name at least one scope"));
+        }
+        if let Some(bad) = scopes
+            .iter()
+            .find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(fail(&format!(
+                "scope \"{bad}\" is not a scope (no spaces, not empty)"
+            )));
+        }
+    }
+    let asks = document.permissions.is_some()
+        || document.organization_permissions.is_some()
+        || document.scopes.is_some();
     match document.authenticated {
         Some(false) => {
             return Err(fail(
@@ -371,23 +406,27 @@ fn requirement_of_rule(document: &RuleDocument) -> Result<Requirement, ConfigErr
         }
         Some(true) if asks => {
             return Err(fail(
-                "\"authenticated\": true means any signed-in caller; drop it or the permissions",
+                "\"authenticated\": true means any signed-in caller; drop it or the permissions and scopes",
             ));
         }
         None if !asks => {
             return Err(fail(
-                "say what it requires: permissions, organizationPermissions, or \"authenticated\": true",
+                "say what it requires: permissions, organizationPermissions, scopes, or \"authenticated\": true",
             ));
         }
         _ => {}
     }
-    if document.connector.is_some() && !asks {
+    if document.connector.is_some()
+        && document.permissions.is_none()
+        && document.organization_permissions.is_none()
+    {
         return Err(fail("a connector needs permissions to combine"));
     }
     Ok(Requirement {
         permissions: document.permissions.clone(),
         organization_permissions: document.organization_permissions.clone(),
         connector: document.connector.unwrap_or_default(),
+        scopes: document.scopes.clone().unwrap_or_default(),
     })
 }
 
@@ -483,6 +522,22 @@ mod tests {
                 "constructor",
             ),
             (r#"[{"route": "GET /a"}]"#, "say what it requires"),
+            (
+                r#"[{"route": "GET /a", "scopes": []}]"#,
+                "at least one scope",
+            ),
+            (
+                r#"[{"route": "GET /a", "scopes": ["a b"]}]"#,
+                "is not a scope",
+            ),
+            (
+                r#"[{"route": "GET /a", "scopes": ["a"], "authenticated": true}]"#,
+                "drop it",
+            ),
+            (
+                r#"[{"route": "GET /a", "scopes": ["a"], "connector": "OR"}]"#,
+                "connector",
+            ),
             (r#"[{"route": "GET /a", "authenticated": false}]"#, "false"),
             (
                 r#"[{"route": "GET /a", "authenticated": true, "connector": "OR"}]"#,

@@ -49,10 +49,20 @@ pub enum Verdict {
 /// Where a method stands in the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precedence {
+    /// Exclusive, and claims before the other exclusive methods whatever the configured order:
+    /// its credential is a narrower shape of theirs (an `at+jwt` is a JWS `jwt` would refuse).
+    ExclusiveFirst,
     /// Its credential, when present, decides alone, whatever the configured order.
     Exclusive,
     /// Tried in the configured order.
     Ordered,
+}
+
+impl Precedence {
+    /// Whether its credential, when present, decides alone.
+    pub fn is_exclusive(self) -> bool {
+        self != Self::Ordered
+    }
 }
 
 /// What every method may use while verifying: the store, the jwt plugin's keys, how session

@@ -7,8 +7,9 @@
 //! [`Authenticator::attempt`](crate::Authenticator::attempt) is one loop over the configured
 //! methods (`BETTER_AUTH_METHODS`, in order):
 //!
-//! 1. [`Precedence::Exclusive`] methods first: the first whose credential the request carries
-//!    decides alone (a JWT is never looked up as a session token).
+//! 1. [`Precedence::ExclusiveFirst`], then [`Precedence::Exclusive`] methods: the first whose
+//!    credential the request carries decides alone (a JWT is never looked up as a session
+//!    token; an OAuth `at+jwt` is decided by `oauth`, never refused by `jwt` first).
 //! 2. The others in the configured order: the first decision wins; a pass goes on; an
 //!    unavailable answer goes on too, and stands as the error if nothing after it decides.
 //!
@@ -20,6 +21,7 @@ pub mod api_key;
 pub mod contract;
 pub mod cookie_cache;
 pub mod jwt;
+pub mod oauth;
 pub mod session;
 
 pub use contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
@@ -173,4 +175,7 @@ credential_methods! {
     CookieCache = "cookie-cache" | "cookie_cache", cookie_cache::CookieCacheMethod;
     /// A Better Auth API key (`x-api-key`), verified and counted in the `apikey` table.
     ApiKey = "api-key" | "api_key" | "apikey", api_key::ApiKeyMethod;
+    /// An OAuth access token `@better-auth/oauth-provider` issued (`at+jwt`, or opaque with the
+    /// configured prefix): the authorizer as a resource server.
+    OAuth = "oauth", oauth::OAuthMethod;
 }

@@ -46,6 +46,20 @@ models! {
         // (`organization_roles`) must never be read as grants. Others: the _TABLE setting.
         tables ["organizationRole", "organization_role"],
         "BETTER_AUTH_ORGANIZATION_ROLE_TABLE", "BETTER_AUTH_ORGANIZATION_ROLE_FIELDS";
+    /// `@better-auth/oauth-provider`'s `oauthClient` model (registered clients). Optional.
+    OAuthClient: OAuthClientField in oauth_client = "oauthClient",
+        tables ["oauthClient", "oauth_client"],
+        "BETTER_AUTH_OAUTH_CLIENT_TABLE", "BETTER_AUTH_OAUTH_CLIENT_FIELDS";
+    /// `@better-auth/oauth-provider`'s `oauthAccessToken` model (opaque access tokens, by hash).
+    /// Optional.
+    OAuthAccessToken: OAuthAccessTokenField in oauth_access_token = "oauthAccessToken",
+        tables ["oauthAccessToken", "oauth_access_token"],
+        "BETTER_AUTH_OAUTH_ACCESS_TOKEN_TABLE", "BETTER_AUTH_OAUTH_ACCESS_TOKEN_FIELDS";
+    /// `@better-auth/oauth-provider`'s `oauthResource` model (the registered resource servers
+    /// a token's audience must still name). Optional.
+    OAuthResource: OAuthResourceField in oauth_resource = "oauthResource",
+        tables ["oauthResource", "oauth_resource"],
+        "BETTER_AUTH_OAUTH_RESOURCE_TABLE", "BETTER_AUTH_OAUTH_RESOURCE_FIELDS";
 }
 
 /// How a column is read.
@@ -324,5 +338,56 @@ model_fields! {
         CreatedAt = "createdAt", Timestamp, false;
         /// `updatedAt`
         UpdatedAt = "updatedAt", Timestamp, false;
+    }
+}
+
+model_fields! {
+    /// `oauthClient` fields: which clients exist and whether they are disabled.
+    OAuthClientField for OAuthClient {
+        /// `id`
+        Id = "id", Text, true;
+        /// `clientId`: the public client identifier (`azp`, `client_id`)
+        ClientId = "clientId", Text, true;
+        /// `disabled`
+        Disabled = "disabled", Bool, false;
+    }
+}
+
+model_fields! {
+    /// `oauthAccessToken` fields (1.7+: `token` holds base64url SHA-256, unpadded, of the
+    /// token; Better Auth 1.6's legacy provider stored `accessToken` in plain text instead).
+    OAuthAccessTokenField for OAuthAccessToken {
+        /// `id`
+        Id = "id", Text, true;
+        /// `token`: the stored hash
+        Token = "token", Text, true;
+        /// `clientId`
+        ClientId = "clientId", Text, true;
+        /// `sessionId`: the session it was issued under, when user-bound
+        SessionId = "sessionId", Text, false;
+        /// `userId`: `NULL` for client credentials
+        UserId = "userId", Text, false;
+        /// `resources`: the audience (a JSON array as text)
+        Resources = "resources", Text, false;
+        /// `scopes`: a JSON array as text
+        Scopes = "scopes", Text, true;
+        /// `confirmation`: `cnf` of a sender-constrained (DPoP) token
+        Confirmation = "confirmation", Text, false;
+        /// `expiresAt`
+        ExpiresAt = "expiresAt", Timestamp, true;
+        /// `createdAt`
+        CreatedAt = "createdAt", Timestamp, false;
+        /// `revoked`: when it was revoked
+        Revoked = "revoked", Timestamp, false;
+    }
+}
+
+model_fields! {
+    /// `oauthResource` fields: the registered resource identifiers.
+    OAuthResourceField for OAuthResource {
+        /// `id`
+        Id = "id", Text, true;
+        /// `identifier`: the resource's URI, as a token's `aud` names it
+        Identifier = "identifier", Text, true;
     }
 }

@@ -23,8 +23,9 @@ mod resolve;
 
 pub use fields::{
     AccountField, ApiKeyField, BuildEach, JwksField, Kind, MemberField, Model, ModelField,
-    ModelSet, OrganizationField, OrganizationRoleField, PerModel, Registered, SessionField,
-    TeamField, TeamMemberField, UserField, VisitEach,
+    ModelSet, OAuthAccessTokenField, OAuthClientField, OAuthResourceField, OrganizationField,
+    OrganizationRoleField, PerModel, Registered, SessionField, TeamField, TeamMemberField,
+    UserField, VisitEach,
 };
 pub use identifier::{IdentifierError, quote, validate_identifier};
 pub use layout::{

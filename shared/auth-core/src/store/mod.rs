@@ -16,8 +16,10 @@ pub mod secondary;
 
 use chrono::{DateTime, Utc};
 
-use crate::identity::{ApiKeyRecord, SessionRecord};
-pub use port::{AuthStore, KeyUseGuard, OrganizationRoleRow, StoreError, StoredKey, UserBan};
+use crate::identity::{ApiKeyRecord, OAuthSubject, OAuthTokenRecord, SessionRecord};
+pub use port::{
+    AuthStore, KeyUseGuard, OAuthSubjectLookup, OrganizationRoleRow, StoreError, StoredKey, UserBan,
+};
 
 /// Where this deployment's sessions are: PostgreSQL, or secondary storage in front of it. Chosen
 /// once at cold start; dispatch is a branch, not a virtual call.
@@ -123,5 +125,22 @@ impl AuthStore for DeployedStore {
 
     async fn has_organization_roles(&self) -> Result<bool, StoreError> {
         self.database.has_organization_roles().await
+    }
+
+    // OAuth tokens, clients and resources live in the database; so does the session a token
+    // names, as the provider's introspection reads it.
+    async fn oauth_access_token(
+        &self,
+        token_hash: &str,
+        userinfo: &str,
+    ) -> Result<Option<OAuthTokenRecord>, StoreError> {
+        self.database.oauth_access_token(token_hash, userinfo).await
+    }
+
+    async fn oauth_subject(
+        &self,
+        lookup: &OAuthSubjectLookup<'_>,
+    ) -> Result<OAuthSubject, StoreError> {
+        self.database.oauth_subject(lookup).await
     }
 }

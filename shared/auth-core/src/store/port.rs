@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::identity::{ApiKeyRecord, SessionRecord};
+use crate::identity::{ApiKeyRecord, OAuthSubject, OAuthTokenRecord, SessionRecord};
 use crate::schema::SchemaError;
 
 /// Why a store could not answer. Never carries SQL text, parameter values or tokens.
@@ -124,6 +124,48 @@ pub trait AuthStore: Send + Sync {
     fn has_organization_roles(&self) -> impl Future<Output = Result<bool, StoreError>> + Send {
         std::future::ready(Ok(false))
     }
+
+    /// The opaque OAuth access token whose stored hash is `token_hash` (`oauthAccessToken`),
+    /// with its client, session, resources (`userinfo`, the provider's implicit
+    /// `<baseURL>/oauth2/userinfo` audience, is not one) and user; `None` when no row has it.
+    /// A store without the provider's tables cannot answer: `Unavailable`, never an allow.
+    fn oauth_access_token(
+        &self,
+        token_hash: &str,
+        userinfo: &str,
+    ) -> impl Future<Output = Result<Option<OAuthTokenRecord>, StoreError>> + Send {
+        let _ = (token_hash, userinfo);
+        std::future::ready(Err(StoreError::Unavailable(
+            "this store has no OAuth access tokens".into(),
+        )))
+    }
+
+    /// What the store knows about a JWT access token's client (`client_id`), session
+    /// (`session_id`), audience (`audiences`, which must all still be registered resources)
+    /// and user (`user_id`), in one statement. A store without the provider's tables cannot
+    /// answer: `Unavailable`, never an allow.
+    fn oauth_subject(
+        &self,
+        lookup: &OAuthSubjectLookup<'_>,
+    ) -> impl Future<Output = Result<OAuthSubject, StoreError>> + Send {
+        let _ = lookup;
+        std::future::ready(Err(StoreError::Unavailable(
+            "this store has no OAuth clients".into(),
+        )))
+    }
+}
+
+/// What a JWT access token names, for [`AuthStore::oauth_subject`].
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthSubjectLookup<'a> {
+    /// `azp`.
+    pub client_id: &'a str,
+    /// `sub`, for a user's token.
+    pub user_id: Option<&'a str>,
+    /// `sid`.
+    pub session_id: Option<&'a str>,
+    /// The `aud` values that must still be registered resources.
+    pub audiences: &'a [String],
 }
 
 /// What a key use must satisfy inside the statement that counts it, so that a key refused for

@@ -6,9 +6,9 @@ use tokio_postgres::types::Type;
 
 use super::Database;
 use super::replica::Statement;
-use crate::identity::{ApiKeyRecord, SessionRecord};
+use crate::identity::{ApiKeyRecord, OAuthSubject, OAuthTokenRecord, SessionRecord};
 use crate::store::port::{
-    AuthStore, KeyUseGuard, OrganizationRoleRow, StoreError, StoredKey, UserBan,
+    AuthStore, KeyUseGuard, OAuthSubjectLookup, OrganizationRoleRow, StoreError, StoredKey, UserBan,
 };
 
 impl AuthStore for Database {
@@ -128,4 +128,68 @@ impl AuthStore for Database {
     async fn has_organization_roles(&self) -> Result<bool, StoreError> {
         Ok(self.prepared().await?.roles.is_some())
     }
+
+    async fn oauth_access_token(
+        &self,
+        token_hash: &str,
+        userinfo: &str,
+    ) -> Result<Option<OAuthTokenRecord>, StoreError> {
+        let prepared = self.prepared().await?;
+        let statement = prepared.oauth_token()?;
+        // Not on the replica (a token issued a moment ago), or found there with a subject that
+        // refuses (a client, session or user created a moment ago): asked of the primary.
+        let refuses = |rows: &[Row]| {
+            rows.first()
+                .and_then(|row| statement.decode(row).ok())
+                .is_none_or(|record| !subject_allows(&record.subject, record.user_id.is_some()))
+        };
+        let rows = self
+            .run(
+                Statement::OAuthAccessToken,
+                &statement.sql,
+                &[(&token_hash, Type::TEXT), (&userinfo, Type::TEXT)],
+                refuses,
+            )
+            .await?;
+        rows.first().map(|row| statement.decode(row)).transpose()
+    }
+
+    async fn oauth_subject(
+        &self,
+        lookup: &OAuthSubjectLookup<'_>,
+    ) -> Result<OAuthSubject, StoreError> {
+        let prepared = self.prepared().await?;
+        let statement = prepared.oauth_subject()?;
+        let refuses = |rows: &[Row]| {
+            rows.first()
+                .and_then(|row| statement.decode(row).ok())
+                .is_none_or(|subject| !subject_allows(&subject, lookup.user_id.is_some()))
+        };
+        let rows = self
+            .run(
+                Statement::OAuthSubject,
+                &statement.sql,
+                &[
+                    (&lookup.client_id, Type::TEXT),
+                    (&lookup.user_id, Type::TEXT),
+                    (&lookup.session_id, Type::TEXT),
+                    (&lookup.audiences, Type::TEXT_ARRAY),
+                ],
+                refuses,
+            )
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Query("the OAuth subject query returned no row".into()))?;
+        statement.decode(row)
+    }
+}
+
+/// Whether what a replica found lets the token through (else the primary is asked: only what
+/// restricts access may wait for the replica, never what grants it).
+fn subject_allows(subject: &OAuthSubject, user_bound: bool) -> bool {
+    subject.client_active
+        && subject.session_alive
+        && subject.resources_registered
+        && (!user_bound || subject.user.is_some())
 }

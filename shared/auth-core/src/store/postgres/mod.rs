@@ -29,8 +29,8 @@ use tokio_postgres::types::{ToSql, Type};
 
 use self::endpoint::Endpoint;
 use self::lookups::{
-    ApiKeyUse, BanLookup, KeyLookup, MembershipLookup, OrganizationRoleLookup, SessionLookup,
-    SessionRefresh,
+    ApiKeyUse, BanLookup, KeyLookup, MembershipLookup, OAuthSubjectQuery, OAuthTokenLookup,
+    OrganizationRoleLookup, SessionLookup, SessionRefresh,
 };
 use self::projection::ColumnListing;
 pub use self::replica::LAG_SQL;
@@ -38,8 +38,8 @@ use self::replica::{Reader, Statement, Target};
 use self::settings::DatabaseSettings;
 use crate::env::ConfigError;
 use crate::schema::{
-    ApiKeyField, JwksField, OrganizationRoleField, SchemaLayout, SchemaOverrides, SessionField,
-    UserField,
+    ApiKeyField, JwksField, OAuthAccessTokenField, OAuthClientField, OrganizationRoleField,
+    SchemaLayout, SchemaOverrides, SessionField, UserField,
 };
 use crate::store::port::StoreError;
 
@@ -49,6 +49,28 @@ impl Prepared {
             StoreError::Unavailable(
                 "the api-key method is on but the database has no API key table (apikey) \
                  that fits; see BETTER_AUTH_API_KEY_TABLE"
+                    .into(),
+            )
+        })
+    }
+
+    fn oauth_token(&self) -> Result<&OAuthTokenLookup, StoreError> {
+        self.oauth_token.as_ref().ok_or_else(|| {
+            StoreError::Unavailable(
+                "the oauth method is on but the database has no oauthAccessToken and oauthClient \
+                 tables that fit @better-auth/oauth-provider 1.7 (Better Auth 1.6's legacy \
+                 oidc-provider/mcp table stores plain-text accessToken and is not supported); \
+                 see BETTER_AUTH_OAUTH_ACCESS_TOKEN_TABLE"
+                    .into(),
+            )
+        })
+    }
+
+    fn oauth_subject(&self) -> Result<&OAuthSubjectQuery, StoreError> {
+        self.oauth_subject.as_ref().ok_or_else(|| {
+            StoreError::Unavailable(
+                "the oauth method is on but the database has no oauthClient table \
+                 (@better-auth/oauth-provider); see BETTER_AUTH_OAUTH_CLIENT_TABLE"
                     .into(),
             )
         })
@@ -72,6 +94,8 @@ struct Prepared {
     refresh: Option<SessionRefresh>,
     membership: Option<MembershipLookup>,
     roles: Option<OrganizationRoleLookup>,
+    oauth_token: Option<OAuthTokenLookup>,
+    oauth_subject: Option<OAuthSubjectQuery>,
 }
 
 /// A lazily connecting pool plus the resolved Better Auth schema; with `DATABASE_READ_URL`, a
@@ -256,6 +280,8 @@ impl Database {
             organizations = layout.organizations.is_some(),
             teams = layout.organizations.as_ref().is_some_and(|o| o.teams.is_some()),
             organization_roles = layout.table::<OrganizationRoleField>().is_some(),
+            oauth_clients = layout.table::<OAuthClientField>().is_some(),
+            oauth_access_tokens = layout.table::<OAuthAccessTokenField>().is_some(),
             "better auth schema detected (optional security columns found: true/false)"
         );
         Ok(Arc::new(Prepared {
@@ -266,6 +292,8 @@ impl Database {
             refresh: SessionRefresh::new(&layout),
             membership: MembershipLookup::new(&layout),
             roles: OrganizationRoleLookup::new(&layout),
+            oauth_token: OAuthTokenLookup::new(&layout),
+            oauth_subject: OAuthSubjectQuery::new(&layout),
             layout: Arc::new(layout),
         }))
     }
@@ -303,6 +331,12 @@ impl Database {
     pub async fn api_key_use_sql(&self) -> Result<String, StoreError> {
         let prepared = self.prepared().await?;
         Ok(prepared.api_key()?.sql.clone())
+    }
+
+    /// The one statement an opaque OAuth access token's lookup runs and its decoder (`$1` the
+    /// token's hash, `$2` the provider's userinfo audience), for benchmarks and diagnostics.
+    pub async fn oauth_token_lookup(&self) -> Result<OAuthTokenLookup, StoreError> {
+        Ok(self.prepared().await?.oauth_token()?.clone())
     }
 
     /// The one statement the session lookup runs (`$1` is the token) and its decoder, for

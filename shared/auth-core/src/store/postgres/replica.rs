@@ -52,6 +52,10 @@ pub(crate) enum Statement {
     Membership,
     /// An organization's dynamic roles (`organizationRole`).
     OrganizationRoles,
+    /// An opaque OAuth access token by hash, with its client, session and user.
+    OAuthAccessToken,
+    /// An OAuth JWT access token's client, session, resources and user.
+    OAuthSubject,
     /// An API key's use: counts it (`UPDATE … RETURNING`), deletes a spent key.
     ApiKeyUse,
     /// The sliding refresh of a session's expiry (`UPDATE … RETURNING`).
@@ -79,6 +83,8 @@ impl Statement {
             | Self::Jwks
             | Self::Membership
             | Self::OrganizationRoles
+            | Self::OAuthAccessToken
+            | Self::OAuthSubject
             | Self::SchemaDetection => Target::Reader,
             Self::ApiKeyUse | Self::SessionRefresh => Target::Primary,
         }
