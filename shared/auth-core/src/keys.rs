@@ -199,6 +199,7 @@ impl JwksCache {
     }
 
     async fn load<S: AuthStore>(&self, store: &S) -> Result<KeySet, KeyError> {
+        crate::telemetry::metrics::count(crate::telemetry::metrics::Tally::JwksRefresh);
         match (&self.settings.source, &self.http) {
             (KeySource::Url(url), Some(client)) => {
                 fetch_jwks(client, url, self.settings.default_alg).await

@@ -1,5 +1,8 @@
 //! Logging set-up and the token fingerprint that logs may carry instead of a token.
 
+mod line;
+pub mod metrics;
+
 use sha2::{Digest, Sha256};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -84,7 +87,8 @@ pub fn filter_from(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
 }
 
 /// The subscriber used inside Lambda (one flat JSON object per line, no time: CloudWatch adds
-/// it), writing to `writer`. The benchmark installs it with a sink so that the cost of logging
+/// it; the invocation's `trace_id` and `request_id` on every line, [`line`]), writing to
+/// `writer`. The benchmark installs it with a sink so that the cost of logging
 /// is part of what it measures.
 pub fn json_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
 where
@@ -101,16 +105,15 @@ pub fn json_subscriber_with<W>(
 where
     W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .without_time()
-        .with_writer(writer)
-        .finish()
+    tracing_subscriber::registry()
+        .with(filter)
         .with(quiet_targets())
+        .with(line::InvocationLayer)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .event_format(line::JsonLine)
+                .with_writer(writer),
+        )
 }
 
 /// A `MakeWriter` into a shared buffer, for tests that read what was logged.
