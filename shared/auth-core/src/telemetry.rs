@@ -36,6 +36,58 @@ pub fn init() {
     }
 }
 
+/// The target of the round-trip spans: `RUST_LOG=info,auth_core::round_trip=debug` turns them on
+/// (for a `tracing-opentelemetry` layer, or to see which round trip a line was written in).
+/// Off — the default — a span is one level comparison: nothing is created or recorded.
+pub const ROUND_TRIP_TARGET: &str = "auth_core::round_trip";
+
+/// A store or service round trip, for its span.
+#[derive(Debug, Clone, Copy)]
+pub enum RoundTrip {
+    /// One PostgreSQL statement (a lookup, a write, the account functions' queries).
+    Postgres,
+    /// One Redis exchange (secondary storage).
+    Redis,
+    /// One fetch of the jwt plugin's JWKS URL.
+    JwksFetch,
+    /// One AWS call: Secrets Manager or SSM Parameter Store (`target` is the API action).
+    Aws {
+        /// `secretsmanager.GetSecretValue`, `AmazonSSM.GetParameter`.
+        target: &'static str,
+    },
+}
+
+impl RoundTrip {
+    /// The span to run the round trip in (disabled unless [`ROUND_TRIP_TARGET`] is at `debug`).
+    /// Its fields follow OpenTelemetry's conventions (`otel.kind`, `db.system`, `rpc.method`).
+    pub fn span(self) -> tracing::Span {
+        match self {
+            Self::Postgres => tracing::debug_span!(
+                target: ROUND_TRIP_TARGET,
+                "postgres",
+                otel.kind = "client",
+                db.system = "postgresql"
+            ),
+            Self::Redis => tracing::debug_span!(
+                target: ROUND_TRIP_TARGET,
+                "redis",
+                otel.kind = "client",
+                db.system = "redis"
+            ),
+            Self::JwksFetch => {
+                tracing::debug_span!(target: ROUND_TRIP_TARGET, "jwks_fetch", otel.kind = "client")
+            }
+            Self::Aws { target } => tracing::debug_span!(
+                target: ROUND_TRIP_TARGET,
+                "aws",
+                otel.kind = "client",
+                rpc.system = "aws-api",
+                rpc.method = target
+            ),
+        }
+    }
+}
+
 /// Targets that log secrets below `info`: query parameters (a session token is one) in
 /// tokio-postgres; the raw invocation event (its `Authorization`, `Cookie` and `x-api-key`
 /// values, request bodies) in lambda_runtime at `trace` (`layers::api_response`: "raw JSON event

@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
+use tracing::Instrument as _;
+
+use crate::telemetry::RoundTrip;
 
 use self::connect::{describe, named_statement_lost, pool_error, types};
 use self::lookups::{
@@ -337,7 +340,10 @@ impl Database {
         loop {
             attempt += 1;
             let client = self.client().await?;
-            let outcome = tokio::time::timeout(deadline, self.run(&client, sql, params)).await;
+            let round_trip = self
+                .run(&client, sql, params)
+                .instrument(RoundTrip::Postgres.span());
+            let outcome = tokio::time::timeout(deadline, round_trip).await;
             match outcome {
                 Ok(Ok(rows)) => return Ok(rows),
                 Ok(Err(e)) if (e.is_closed() || client.is_closed()) && attempt == 1 => {
