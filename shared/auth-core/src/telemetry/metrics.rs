@@ -258,3 +258,95 @@ impl fmt::Display for Record<'_> {
 fn json_string(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "\"\"".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<MetricsSettings, ConfigError> {
+        let lookup = |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        MetricsSettings::from_env(&Env::new(&lookup))
+    }
+
+    /// The members as the line holds them, in an object of their own.
+    fn members(record: Option<DisplayValue<Record<'_>>>) -> Value {
+        let record = record.expect("metrics are on");
+        serde_json::from_str(&format!("{{{record}}}")).expect("JSON members")
+    }
+
+    #[test]
+    fn off_by_default_and_the_namespace_is_checked() {
+        assert_eq!(settings(&[]).map(|s| s.namespace), Ok(None));
+        assert_eq!(
+            settings(&[("METRICS_NAMESPACE", "X")]).map(|s| s.namespace),
+            Ok(None),
+            "a namespace alone does not turn them on"
+        );
+        let on = settings(&[
+            ("METRICS_ENABLED", "true"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "fn"),
+        ]);
+        assert_eq!(
+            on.as_ref().map(|s| s.namespace.as_deref()),
+            Ok(Some(DEFAULT_NAMESPACE))
+        );
+        assert_eq!(on.map(|s| s.function), Ok("fn".to_owned()));
+        for bad in ["", ":x", "a\"b", "tab\there", &"n".repeat(256)] {
+            assert!(
+                settings(&[("METRICS_ENABLED", "1"), ("METRICS_NAMESPACE", bad)]).is_err(),
+                "{bad:?}"
+            );
+        }
+        let off = Metrics::new(&settings(&[]).expect("defaults"));
+        assert!(!off.enabled());
+        assert!(off.decision(Some("session"), None, 5).is_none());
+        assert!(off.request(200, 5).is_none());
+    }
+
+    /// The one test in this crate that drains the tallies (others only count): the cold start
+    /// on the first record only, the counts since the previous record, the dimension sets.
+    #[test]
+    fn records_count_the_cold_start_once_and_drain_the_tallies() {
+        let metrics = Metrics::new(
+            &settings(&[
+                ("METRICS_ENABLED", "true"),
+                ("METRICS_NAMESPACE", "Test/Unit"),
+            ])
+            .expect("valid"),
+        );
+        count(Tally::JwksRefresh);
+        count(Tally::StoreTimeout);
+        let first = members(metrics.decision(None, Some("database_timeout"), 7));
+        assert_eq!(first["Decisions"], 1);
+        assert_eq!(first["Latency"], 7);
+        assert_eq!(first["ColdStarts"], 1);
+        assert!(first["JwksRefreshes"].as_u64() >= Some(1), "{first}");
+        assert!(first["StoreTimeouts"].as_u64() >= Some(1), "{first}");
+        assert_eq!(first["function"], "local");
+        let directive = &first["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Test/Unit");
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([
+                ["function"],
+                ["function", "decision"],
+                ["function", "decision", "reason"]
+            ])
+        );
+        let second = members(metrics.request(503, 9));
+        assert_eq!(second["Requests"], 1);
+        assert_eq!(second["status_class"], "5xx");
+        // Other tests of this crate may count meanwhile (never drain): no cold start again.
+        assert!(second.get("ColdStarts").is_none(), "{second}");
+        assert_eq!(
+            second["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["function"], ["function", "status_class"]])
+        );
+    }
+}
