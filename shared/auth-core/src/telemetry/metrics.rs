@@ -297,7 +297,12 @@ mod tests {
             Ok(Some(DEFAULT_NAMESPACE))
         );
         assert_eq!(on.map(|s| s.function), Ok("fn".to_owned()));
-        for bad in ["", ":x", "a\"b", "tab\there", &"n".repeat(256)] {
+        // Empty counts as unset, as everywhere: the default namespace.
+        assert_eq!(
+            settings(&[("METRICS_ENABLED", "1"), ("METRICS_NAMESPACE", "")]).map(|s| s.namespace),
+            Ok(Some(DEFAULT_NAMESPACE.to_owned()))
+        );
+        for bad in [":x", "a\"b", "tab\there", &"n".repeat(256)] {
             assert!(
                 settings(&[("METRICS_ENABLED", "1"), ("METRICS_NAMESPACE", bad)]).is_err(),
                 "{bad:?}"
