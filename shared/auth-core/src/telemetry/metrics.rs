@@ -6,8 +6,10 @@
 //! (`allow`, `deny`, `unauthorized`, `error`), `method` (a credential method), `reason` (a
 //! refusal code), `status_class` (`2xx` … `5xx`). Never a user, session, token or path.
 //!
-//! No maintained crate writes EMF into a line that a `tracing` subscriber writes (the EMF
-//! crates print records of their own, a second write per event): this is the few lines it takes.
+//! No maintained crate writes EMF into a line that a `tracing` subscriber writes: the EMF crates
+//! print documents of their own (`metrics_cloudwatch_embedded` flushes one per invocation behind
+//! the `metrics` facade's registry; `metrique-writer-format-emf` writes its own entries), a
+//! second write per event. This is the few lines it takes.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
