@@ -12,10 +12,11 @@ use std::path::Path;
 use crate::scenarios::{Bench, Scenario};
 
 /// The paths counted.
-pub const PATHS: [Scenario; 8] = [
+pub const PATHS: [Scenario; 9] = [
     Scenario::DatabasePath,
     Scenario::UnknownToken,
     Scenario::BadSignature,
+    Scenario::BadSignatureMetrics,
     Scenario::ResultCache,
     Scenario::Jwt,
     Scenario::CookieCache,

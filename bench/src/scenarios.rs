@@ -40,6 +40,8 @@ pub enum Scenario {
     UnknownToken,
     /// Our handler, a forged signature: refused before any query.
     BadSignature,
+    /// The same with `METRICS_ENABLED`: the EMF record on the decision's line.
+    BadSignatureMetrics,
     /// Our handler with the result cache on, every token already cached.
     ResultCache,
     /// Our handler, a Better Auth JWT (EdDSA, key from the jwks table).
@@ -82,7 +84,7 @@ pub enum Scenario {
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 21] = [
+pub const ALL: [Scenario; 22] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::RoutesPath,
@@ -93,6 +95,7 @@ pub const ALL: [Scenario; 21] = [
     Scenario::PgBouncerPath,
     Scenario::UnknownToken,
     Scenario::BadSignature,
+    Scenario::BadSignatureMetrics,
     Scenario::ResultCache,
     Scenario::SignatureLimit,
     Scenario::Jwt,
@@ -114,6 +117,9 @@ impl Scenario {
             Self::DatabasePath => "authorizer: database path (valid session cookie)",
             Self::UnknownToken => "authorizer: unknown token (signed, no session; one query)",
             Self::BadSignature => "authorizer: bad signature (refused, no query)",
+            Self::BadSignatureMetrics => {
+                "authorizer: bad signature, metrics on (`METRICS_ENABLED`: the EMF record)"
+            }
             Self::ResultCache => "authorizer: result cache hit (`AUTH_RESULT_CACHE_TTL_MS`)",
             Self::Jwt => "authorizer: Better Auth JWT (EdDSA, jwks table; no query)",
             Self::CookieCache => "authorizer: cookie cache, compact (no query)",
@@ -311,6 +317,7 @@ impl Bench {
         let mut access: Option<(String, String)> = None;
         match scenario {
             Scenario::ResultCache => vars.push(("AUTH_RESULT_CACHE_TTL_MS", "600000")),
+            Scenario::BadSignatureMetrics => vars.push(("METRICS_ENABLED", "true")),
             Scenario::Jwt => vars.extend([
                 ("BETTER_AUTH_METHODS", "jwt,session"),
                 ("BETTER_AUTH_URL", ISSUER),
@@ -611,7 +618,7 @@ impl Bench {
                         None,
                     )
                 }
-                Scenario::BadSignature => {
+                Scenario::BadSignature | Scenario::BadSignatureMetrics => {
                     let forged = sign_cookie_value(
                         &Secret::new("not-the-secret-0123456789abcdefghijkl"),
                         token,

@@ -510,3 +510,87 @@ async fn bearer_decides_alone_when_both_are_present() {
         );
     }
 }
+
+/// Issue 24 §3: with `METRICS_ENABLED`, every decision's one line is a CloudWatch EMF record
+/// (checked against the specification): an Allow by method, a Deny and an Unauthorized by
+/// reason, the cold start on the first only, a result-cache hit counted; no user, session or
+/// token among the dimensions.
+#[tokio::test]
+async fn every_decision_line_is_an_emf_record_with_bounded_dimensions() {
+    let f = fixture(Variant::Default).await;
+    let mut banned = NewUser::new("banned-metrics@example.com");
+    banned.banned = Some(true);
+    let banned_id = f.db.create_user(&banned).await;
+    let banned_session =
+        f.db.create_session(&banned_id, Utc::now() + Duration::days(1))
+            .await;
+    let auth = authenticator(
+        &f.db.url,
+        &[
+            ("METRICS_ENABLED", "true"),
+            ("METRICS_NAMESPACE", "Test/Authorizer"),
+            ("AUTH_RESULT_CACHE_TTL_MS", "60000"),
+        ],
+    );
+    let bearer = format!("Bearer {}", f.session.token);
+    let (guard, logs) = test_support::logs::capture();
+    let shape = Shape::RestRequest;
+    for (authorization, cookie) in [
+        (Some(bearer.as_str()), None),
+        (Some(bearer.as_str()), None),
+        (None, Some(cookie_for(&banned_session.token))),
+        (Some("Bearer unknown-token-0123456789abcdef"), None),
+    ] {
+        let _ = call(&auth, event(shape, authorization, cookie.as_deref())).await;
+    }
+    drop(guard);
+    let text = logs.text();
+    let records = test_support::emf::records(&text);
+    let decisions: Vec<&str> = records
+        .iter()
+        .map(|(line, _)| line["decision"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        decisions,
+        ["allow", "allow", "deny", "unauthorized"],
+        "{text}"
+    );
+    for (i, (line, record)) in records.iter().enumerate() {
+        assert_eq!(record.value("Decisions"), Some(1.0), "{line}");
+        assert_eq!(record.value("Latency"), line["latency_us"].as_f64());
+        assert_eq!(
+            record.value("ColdStarts"),
+            (i == 0).then_some(1.0),
+            "{line}"
+        );
+        for set in &record.dimension_sets {
+            for name in set {
+                assert!(
+                    ["function", "decision", "method", "reason"].contains(&name.as_str()),
+                    "{name}: {line}"
+                );
+            }
+        }
+        assert!(!line.to_string().contains(&f.session.token));
+    }
+    let allow = &records[0];
+    assert_eq!(allow.0["method"], "session");
+    assert!(allow.1.dimension_sets.contains(&vec![
+        "function".into(),
+        "decision".into(),
+        "method".into()
+    ]));
+    // The second Allow came from the result cache.
+    assert!(
+        records[1]
+            .1
+            .value("ResultCacheHits")
+            .is_some_and(|n| n >= 1.0)
+    );
+    assert_eq!(records[2].0["reason"], "user_banned");
+    assert!(records[2].1.dimension_sets.contains(&vec![
+        "function".into(),
+        "decision".into(),
+        "reason".into()
+    ]));
+}

@@ -53,7 +53,7 @@ pub fn handle(
     event: LambdaEvent<AuthorizerPayload>,
 ) -> impl Future<Output = Result<AuthorizerResponse, AuthorizerError>> + '_ {
     // Not `async`: one future fewer around the decision.
-    answer(auth, event.payload.0, event.context.xray_trace_id)
+    answer(auth, event.payload.0)
 }
 
 /// [`handle`] for an event given as a JSON value (tests); the answer as the JSON API Gateway
@@ -64,20 +64,30 @@ pub async fn handle_json(
 ) -> Result<Value, AuthorizerError> {
     let json = event.payload.to_string();
     let parsed = AuthorizerEvent::parse(&json, auth.extra_headers());
-    let response = answer(auth, parsed, event.context.xray_trace_id).await?;
+    let response = answer(auth, parsed).await?;
     serde_json::to_value(response).map_err(|_| AuthorizerError::Internal)
 }
 
+/// Decides and writes the decision's one line: its fields, and with `METRICS_ENABLED` the EMF
+/// record (`emf`, whose dimensions are the line's `decision`, `method` and `reason`). The
+/// X-Ray trace id and request id are added to every line by the log format (from the runtime's
+/// invocation span).
 async fn answer(
     auth: &Authenticator,
     event: Result<AuthorizerEvent<'_>, EventError>,
-    trace_id: Option<String>,
 ) -> Result<AuthorizerResponse, AuthorizerError> {
     let started = Instant::now();
-    // The X-Ray trace id (the runtime's `Lambda-Runtime-Trace-Id`) on the decision's line.
-    let trace_id = trace_id.as_deref().unwrap_or("-");
+    let metrics = auth.metrics();
     let event = event.map_err(|error| {
-        tracing::error!(decision = "error", reason = "bad_event", error = %error, trace_id, "authorizer event refused");
+        let latency_us = elapsed_us(started);
+        tracing::error!(
+            decision = "error",
+            reason = "bad_event",
+            error = %error,
+            latency_us,
+            emf = metrics.decision(None, Some("bad_event"), latency_us),
+            "authorizer event refused"
+        );
         AuthorizerError::Internal
     })?;
     let attempt = auth.attempt(&event.credentials(auth.api_key_only())).await;
@@ -88,18 +98,22 @@ async fn answer(
         Ok(ok) => route_decision(auth, &event, ok).await,
         Err(_) => Ok(None),
     };
-    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let latency_us = elapsed_us(started);
     let route = match route {
         Ok(route) => route,
         Err(error) => {
+            if let Some(tally) = error.tally() {
+                auth_core::telemetry::metrics::count(tally);
+            }
+            let reason = error.code();
             tracing::error!(
                 decision = "error",
                 event = event.kind(),
-                trace_id,
-                reason = error.code(),
+                reason,
                 error = %error,
                 token = fp,
                 latency_us,
+                emf = metrics.decision(None, Some(reason), latency_us),
             );
             return Err(AuthorizerError::Internal);
         }
@@ -111,54 +125,71 @@ async fn answer(
                 verdict: Err(refusal),
                 ..
             }),
-        ) => tracing::info!(
-            decision = "deny",
-            event = event.kind(),
-                trace_id,
-            reason = refusal.code(),
-            principal = %ok.identity.principal(),
-            method = ok.method.as_str(),
-            token = fp,
-            latency_us,
-        ),
-        (Ok(ok), _) => tracing::info!(
-            decision = "allow",
-            event = event.kind(),
-                trace_id,
-            principal = %ok.identity.principal(),
-            session_id = ok.identity.session_id.as_deref().unwrap_or("-"),
-            source = ok.source.as_str(),
-            method = ok.method.as_str(),
-            token = fp,
-            latency_us,
-        ),
-        (Err(error), _) if error.outcome() == Outcome::Unavailable => tracing::error!(
-            decision = "error",
-            event = event.kind(),
-                trace_id,
-            reason = error.code(),
-            error = %error,
-            token = fp,
-            latency_us,
-        ),
-        (Err(error), _) => tracing::info!(
-            decision = if error.outcome() == Outcome::Forbidden {
-                "deny"
-            } else {
-                "unauthorized"
-            },
-            event = event.kind(),
-            trace_id,
-            reason = error.code(),
-            user_id = error.user_id().unwrap_or("-"),
-            token = fp,
-            latency_us,
-        ),
+        ) => {
+            let (reason, method) = (refusal.code(), ok.method.as_str());
+            tracing::info!(
+                decision = "deny",
+                event = event.kind(),
+                reason,
+                principal = %ok.identity.principal(),
+                method,
+                token = fp,
+                latency_us,
+                emf = metrics.decision(Some(method), Some(reason), latency_us),
+            );
+        }
+        (Ok(ok), _) => {
+            let method = ok.method.as_str();
+            tracing::info!(
+                decision = "allow",
+                event = event.kind(),
+                principal = %ok.identity.principal(),
+                session_id = ok.identity.session_id.as_deref().unwrap_or("-"),
+                source = ok.source.as_str(),
+                method,
+                token = fp,
+                latency_us,
+                emf = metrics.decision(Some(method), None, latency_us),
+            );
+        }
+        (Err(error), _) if error.outcome() == Outcome::Unavailable => {
+            let reason = error.code();
+            tracing::error!(
+                decision = "error",
+                event = event.kind(),
+                reason,
+                error = %error,
+                token = fp,
+                latency_us,
+                emf = metrics.decision(None, Some(reason), latency_us),
+            );
+        }
+        (Err(error), _) => {
+            let reason = error.code();
+            tracing::info!(
+                decision = if error.outcome() == Outcome::Forbidden {
+                    "deny"
+                } else {
+                    "unauthorized"
+                },
+                event = event.kind(),
+                reason,
+                user_id = error.user_id().unwrap_or("-"),
+                token = fp,
+                latency_us,
+                emf = metrics.decision(None, Some(reason), latency_us),
+            );
+        }
     }
     match route {
         Some(route) => respond_by_route(&event, result, route, auth),
         None => respond(&event, result, auth),
     }
+}
+
+/// Microseconds since `started`.
+fn elapsed_us(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 /// With `AUTHORIZER_ROUTES`: the route this event is for and the caller's answer there (REST:

@@ -3,185 +3,136 @@
 //! carrying a credential and never writes that credential (lambda_runtime logs the raw event
 //! body at `trace` in `layers::api_response`).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use test_support::runtime_api::{REQUEST_ID, TRACE_ID, run_once};
 
 const SECRET_TOKEN: &str = "RawEventSecretToken0123456789xyZ";
 
-/// One HTTP/1.1 request on `reader`: method, path, body (content-length or chunked).
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next()?.to_owned();
-    let (mut length, mut chunked) = (0usize, false);
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).ok()? == 0 {
-            return None;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse().ok()?;
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.eq_ignore_ascii_case("chunked");
-            }
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).ok()?;
-            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).ok()?;
-            if size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    } else {
-        body.resize(length, 0);
-        reader.read_exact(&mut body).ok()?;
-    }
-    Some((method, path, body))
-}
+/// The settings of these runs: no database listens on port 9, so the lookup fails fast and the
+/// event is answered all the same (an error).
+const SETTINGS: [(&str, &str); 4] = [
+    ("DATABASE_URL", "postgres://u@127.0.0.1:9/none"),
+    ("DATABASE_CONNECT_TIMEOUT_MS", "200"),
+    (
+        "BETTER_AUTH_SECRET",
+        "raw-event-test-secret-0123456789abcdefghij",
+    ),
+    ("BETTER_AUTH_URL", "https://auth.example.com"),
+];
 
-/// Serves one connection: the event on the first `invocation/next`, nothing on the next one;
-/// every answer (`/response`, `/error`) goes to `answers`.
-fn serve(
-    stream: TcpStream,
-    event: String,
-    served: &std::sync::atomic::AtomicBool,
-    answers: mpsc::Sender<String>,
-) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    while let Some((method, path, body)) = read_request(&mut reader) {
-        let response = if method == "GET" && path.ends_with("/runtime/invocation/next") {
-            if served.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                // No second event: hang as Lambda would freeze the sandbox.
-                std::thread::sleep(Duration::from_secs(120));
-                return;
-            }
-            let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
-            format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                 lambda-runtime-aws-request-id: req-1\r\n\
-                 lambda-runtime-deadline-ms: {deadline}\r\n\
-                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:authorizer\r\n\
-                 lambda-runtime-trace-id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0\r\n\
-                 content-length: {}\r\n\r\n{event}",
-                event.len()
-            )
-        } else {
-            let _ = answers.send(format!("{path} {}", String::from_utf8_lossy(&body)));
-            let body = r#"{"status":"OK"}"#;
-            format!(
-                "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            )
-        };
-        if writer.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
+fn token_event(authorization: &str) -> String {
+    serde_json::json!({
+        "type": "TOKEN",
+        "authorizationToken": authorization,
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/prod/GET/auth/me",
+    })
+    .to_string()
 }
 
 #[test]
 fn the_runtime_never_writes_the_raw_event_at_rust_log_trace() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    let event = serde_json::json!({
-        "type": "TOKEN",
-        "authorizationToken": format!("Bearer {SECRET_TOKEN}"),
-        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/prod/GET/auth/me",
-    })
-    .to_string();
-    let (answers_tx, answers) = mpsc::channel();
-    let served = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    std::thread::spawn({
-        let served = std::sync::Arc::clone(&served);
-        move || {
-            for stream in listener.incoming().flatten() {
-                let (event, served, answers) = (
-                    event.clone(),
-                    std::sync::Arc::clone(&served),
-                    answers_tx.clone(),
-                );
-                std::thread::spawn(move || serve(stream, event, &served, answers));
-            }
-        }
-    });
-
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authorizer"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "authorizer")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/authorizer")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .env("RUST_LOG", "trace")
-        // Nothing listens on port 9: the lookup fails fast, the event is answered all the same.
-        .env("DATABASE_URL", "postgres://u@127.0.0.1:9/none")
-        .env("DATABASE_CONNECT_TIMEOUT_MS", "200")
-        .env(
-            "BETTER_AUTH_SECRET",
-            "raw-event-test-secret-0123456789abcdefghij",
-        )
-        .env("BETTER_AUTH_URL", "https://auth.example.com")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the authorizer");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let answer = answers.recv_timeout(Duration::from_secs(60));
-    // Let the runtime write what it writes after answering, then stop it.
-    std::thread::sleep(Duration::from_millis(300));
-    let _ = child.kill();
-    let _ = child.wait();
-    let logs = format!(
-        "{}{}",
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default()
+    let mut env = SETTINGS.to_vec();
+    env.push(("RUST_LOG", "trace"));
+    let run = run_once(
+        env!("CARGO_BIN_EXE_authorizer"),
+        "authorizer",
+        &env,
+        &token_event(&format!("Bearer {SECRET_TOKEN}")),
     );
-    let answer = answer.unwrap_or_else(|_| panic!("no answer from the authorizer: {logs}"));
-    assert!(answer.contains("req-1"), "{answer}");
+    let (answer, logs) = (run.answer, run.logs);
+    assert!(answer.contains(REQUEST_ID), "{answer}");
     assert!(logs.contains("\"level\""), "the binary logs at all: {logs}");
     // The decision's line carries the X-Ray trace id the runtime was handed.
     assert!(
-        logs.contains("\"trace_id\":\"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0\""),
+        logs.contains(&format!("\"trace_id\":\"{TRACE_ID}\"")),
         "no trace id on the decision's line: {logs}"
     );
     assert!(
         !logs.contains(SECRET_TOKEN),
         "the token reached the logs: {logs}"
     );
+}
+
+/// Issue 24 §3/§4: with `METRICS_ENABLED`, the decision's one line is a CloudWatch EMF record
+/// (checked against the specification by `test_support::emf`) with the decision's dimensions,
+/// its latency, the cold start and the store failure it met; and it carries the invocation's
+/// trace and request ids. Two runs of the real binary: an error (no database) and an
+/// unauthorized request (no credential).
+#[test]
+fn the_decision_line_is_an_emf_record_with_the_trace_id() {
+    let mut env = SETTINGS.to_vec();
+    env.extend([
+        ("METRICS_ENABLED", "true"),
+        ("METRICS_NAMESPACE", "Test/Authorizer"),
+    ]);
+    for (authorization, decision, reason, tally) in [
+        (
+            format!("Bearer {SECRET_TOKEN}"),
+            "error",
+            "database_unavailable",
+            "StoreErrors",
+        ),
+        ("Basic dXNlcjpwYXNz".to_owned(), "unauthorized", "", ""),
+    ] {
+        let run = run_once(
+            env!("CARGO_BIN_EXE_authorizer"),
+            "authorizer-fn",
+            &env,
+            &token_event(&authorization),
+        );
+        let logs = &run.logs;
+        assert!(!logs.contains(SECRET_TOKEN), "{logs}");
+        let records = test_support::emf::records(logs);
+        let [(line, record)] = records.as_slice() else {
+            panic!("one record expected, {} found: {logs}", records.len());
+        };
+        assert_eq!(line["decision"], decision, "{line}");
+        assert_eq!(line["function"], "authorizer-fn", "{line}");
+        assert_eq!(line["trace_id"], TRACE_ID, "{line}");
+        assert_eq!(line["request_id"], REQUEST_ID, "{line}");
+        assert!(record.namespaces.iter().all(|n| n == "Test/Authorizer"));
+        assert_eq!(record.value("Decisions"), Some(1.0), "{line}");
+        assert_eq!(record.value("ColdStarts"), Some(1.0), "{line}");
+        assert_eq!(
+            record.value("Latency"),
+            line["latency_us"].as_f64(),
+            "{line}"
+        );
+        assert!(
+            record
+                .metrics
+                .iter()
+                .any(|(name, unit, _)| name == "Latency" && unit == "Microseconds")
+        );
+        let sets: Vec<String> = record
+            .dimension_sets
+            .iter()
+            .map(|set| set.join(","))
+            .collect();
+        assert!(sets.contains(&"function".to_owned()), "{sets:?}");
+        assert!(sets.contains(&"function,decision".to_owned()), "{sets:?}");
+        assert!(
+            sets.contains(&"function,decision,reason".to_owned()),
+            "{sets:?}"
+        );
+        if !tally.is_empty() {
+            // A refused connection is `database_unavailable`; a slow one may time out instead.
+            let timed_out = line["reason"] == "database_timeout";
+            let (reason, tally) = if timed_out {
+                ("database_timeout", "StoreTimeouts")
+            } else {
+                (reason, tally)
+            };
+            assert_eq!(line["reason"], reason, "{line}");
+            assert!(record.value(tally).is_some_and(|n| n >= 1.0), "{line}");
+        }
+        // Low cardinality: no user, session or token among the dimensions.
+        for set in &record.dimension_sets {
+            for name in set {
+                assert!(
+                    ["function", "decision", "method", "reason"].contains(&name.as_str()),
+                    "{name}"
+                );
+            }
+        }
+    }
 }

@@ -24,6 +24,7 @@ use crate::store::DeployedStore;
 use crate::store::port::AuthStore;
 use crate::store::postgres::Database;
 use crate::store::secondary::SecondaryStore;
+use crate::telemetry::metrics::Metrics;
 
 /// A verified caller and how they proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +69,8 @@ pub struct Authenticator<S = DeployedStore> {
     pub(crate) organization_roles: crate::access::cache::RolesCache,
     /// The REST usage-plan key, when configured.
     usage_identifier: Option<crate::usage::UsageIdentifier>,
+    /// The EMF records of this container (`METRICS_ENABLED`).
+    metrics: Metrics,
 }
 
 impl Authenticator<DeployedStore> {
@@ -191,7 +194,13 @@ impl<S: AuthStore> Authenticator<S> {
             ),
             access: config.access.clone(),
             usage_identifier: config.usage_identifier.clone(),
+            metrics: Metrics::new(&config.metrics),
         })
+    }
+
+    /// The container's metrics (EMF members for the decision's or request's line).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// `API_GATEWAY_USAGE_IDENTIFIER`: what a REST answer's `usageIdentifierKey` carries.
@@ -292,6 +301,12 @@ impl<S: AuthStore> Authenticator<S> {
                     verdict
                 }
             };
+            if let Verdict::Unavailable(error) = &verdict {
+                // Counted once here, whichever method answers in the end.
+                if let Some(tally) = error.tally() {
+                    crate::telemetry::metrics::count(tally);
+                }
+            }
             match verdict {
                 Verdict::Decided(result) => {
                     let method = method.name();

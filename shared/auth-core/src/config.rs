@@ -64,6 +64,8 @@ pub struct Config {
     pub access: crate::access::AccessSettings,
     /// `API_GATEWAY_USAGE_IDENTIFIER`: the REST usage-plan key ([`crate::usage`]).
     pub usage_identifier: Option<crate::usage::UsageIdentifier>,
+    /// `METRICS_ENABLED`, `METRICS_NAMESPACE`: EMF records on the decision and request lines.
+    pub metrics: crate::telemetry::metrics::MetricsSettings,
 }
 
 impl Config {
@@ -158,6 +160,7 @@ impl Config {
             schema,
             access: crate::access::AccessSettings::parse(&env)?,
             usage_identifier,
+            metrics: crate::telemetry::metrics::MetricsSettings::from_env(&env)?,
         })
     }
 

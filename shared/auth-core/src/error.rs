@@ -5,6 +5,7 @@ use crate::identity::Refusal;
 use crate::keys::KeyError;
 use crate::session_jwt::TokenError;
 use crate::store::port::StoreError;
+use crate::telemetry::metrics::Tally;
 
 /// Why a request is not authenticated.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,15 @@ impl AuthError {
             Self::Store(StoreError::Timeout(_)) => "database_timeout",
             Self::Store(StoreError::Schema(_)) => "schema_mismatch",
             Self::Store(_) => "database_unavailable",
+        }
+    }
+
+    /// What the metrics count this error as: a store failure or timeout, else nothing.
+    pub fn tally(&self) -> Option<Tally> {
+        match self {
+            Self::Store(error) | Self::Keys(KeyError::Store(error)) => error.tally(),
+            Self::Keys(_) => Some(Tally::StoreError),
+            Self::Credential(_) | Self::Token(_) | Self::Refused { .. } => None,
         }
     }
 

@@ -14,9 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use tracing::Instrument as _;
 
 use crate::jose::{Algorithm, Jwk, KeySet, PublicKey, VerificationKey};
 use crate::store::port::{AuthStore, StoreError, StoredKey};
+use crate::telemetry::RoundTrip;
 
 /// Largest JWKS document we read.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -199,9 +201,12 @@ impl JwksCache {
     }
 
     async fn load<S: AuthStore>(&self, store: &S) -> Result<KeySet, KeyError> {
+        crate::telemetry::metrics::count(crate::telemetry::metrics::Tally::JwksRefresh);
         match (&self.settings.source, &self.http) {
             (KeySource::Url(url), Some(client)) => {
-                fetch_jwks(client, url, self.settings.default_alg).await
+                fetch_jwks(client, url, self.settings.default_alg)
+                    .instrument(RoundTrip::JwksFetch.span())
+                    .await
             }
             _ => {
                 let rows = store.jwks().await?.ok_or(KeyError::NoTable)?;

@@ -1,5 +1,8 @@
 //! Logging set-up and the token fingerprint that logs may carry instead of a token.
 
+mod line;
+pub mod metrics;
+
 use sha2::{Digest, Sha256};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -30,6 +33,58 @@ pub fn init() {
                 .with(quiet_targets())
                 .try_init(),
         );
+    }
+}
+
+/// The target of the round-trip spans: `RUST_LOG=info,auth_core::round_trip=debug` turns them on
+/// (for a `tracing-opentelemetry` layer, or to see which round trip a line was written in).
+/// Off — the default — a span is one level comparison: nothing is created or recorded.
+pub const ROUND_TRIP_TARGET: &str = "auth_core::round_trip";
+
+/// A store or service round trip, for its span.
+#[derive(Debug, Clone, Copy)]
+pub enum RoundTrip {
+    /// One PostgreSQL statement (a lookup, a write, the account functions' queries).
+    Postgres,
+    /// One Redis exchange (secondary storage).
+    Redis,
+    /// One fetch of the jwt plugin's JWKS URL.
+    JwksFetch,
+    /// One AWS call: Secrets Manager or SSM Parameter Store (`target` is the API action).
+    Aws {
+        /// `secretsmanager.GetSecretValue`, `AmazonSSM.GetParameter`.
+        target: &'static str,
+    },
+}
+
+impl RoundTrip {
+    /// The span to run the round trip in (disabled unless [`ROUND_TRIP_TARGET`] is at `debug`).
+    /// Its fields follow OpenTelemetry's conventions (`otel.kind`, `db.system`, `rpc.method`).
+    pub fn span(self) -> tracing::Span {
+        match self {
+            Self::Postgres => tracing::debug_span!(
+                target: ROUND_TRIP_TARGET,
+                "postgres",
+                otel.kind = "client",
+                db.system = "postgresql"
+            ),
+            Self::Redis => tracing::debug_span!(
+                target: ROUND_TRIP_TARGET,
+                "redis",
+                otel.kind = "client",
+                db.system = "redis"
+            ),
+            Self::JwksFetch => {
+                tracing::debug_span!(target: ROUND_TRIP_TARGET, "jwks_fetch", otel.kind = "client")
+            }
+            Self::Aws { target } => tracing::debug_span!(
+                target: ROUND_TRIP_TARGET,
+                "aws",
+                otel.kind = "client",
+                rpc.system = "aws-api",
+                rpc.method = target
+            ),
+        }
     }
 }
 
@@ -84,7 +139,8 @@ pub fn filter_from(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
 }
 
 /// The subscriber used inside Lambda (one flat JSON object per line, no time: CloudWatch adds
-/// it), writing to `writer`. The benchmark installs it with a sink so that the cost of logging
+/// it; the invocation's `trace_id` and `request_id` on every line, [`line`]), writing to
+/// `writer`. The benchmark installs it with a sink so that the cost of logging
 /// is part of what it measures.
 pub fn json_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
 where
@@ -101,16 +157,15 @@ pub fn json_subscriber_with<W>(
 where
     W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .without_time()
-        .with_writer(writer)
-        .finish()
+    tracing_subscriber::registry()
+        .with(filter)
         .with(quiet_targets())
+        .with(line::InvocationLayer)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .event_format(line::JsonLine)
+                .with_writer(writer),
+        )
 }
 
 /// A `MakeWriter` into a shared buffer, for tests that read what was logged.

@@ -29,6 +29,7 @@ const PREFIXES: &[&str] = &[
     "ASSIGNABLE_",
     "USERS_",
     "MAX_BODY_",
+    "METRICS_",
     "AWS_",
     "OAUTH_",
     "RUST_LOG",

@@ -18,12 +18,14 @@
 pub mod aws;
 pub mod better_auth;
 pub mod cluster;
+pub mod emf;
 pub mod events;
 pub mod http;
 pub mod logs;
 pub mod pgbouncer;
 pub mod proxy;
 pub mod redis;
+pub mod runtime_api;
 
 use std::sync::OnceLock;
 

@@ -138,7 +138,8 @@ impl ApiError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
-            AuthError::Store(store) => store.into(),
+            // Counted by the authenticator already.
+            AuthError::Store(store) => Self::of_store(store),
             AuthError::Keys(error) => {
                 tracing::error!(error = %error, "jwt keys unavailable");
                 Self::Unavailable
@@ -166,6 +167,16 @@ impl From<AuthError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        if let Some(tally) = error.tally() {
+            auth_core::telemetry::metrics::count(tally);
+        }
+        Self::of_store(error)
+    }
+}
+
+impl ApiError {
+    /// The answer to a store failure (logged here; counted by whoever saw it first).
+    fn of_store(error: StoreError) -> Self {
         match error {
             StoreError::InvalidInput => Self::invalid("A value does not fit its field"),
             StoreError::Conflict => Self::Conflict {

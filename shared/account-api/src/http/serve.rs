@@ -8,7 +8,8 @@ use super::error::*;
 use super::settings::*;
 
 /// Runs a routed handler and finishes the response: errors become JSON, CORS headers added,
-/// preflights answered, and one log line per request (never a token or body).
+/// preflights answered, and one log line per request (never a token or body), carrying the
+/// request's metrics when they are on.
 pub async fn serve<F, Fut>(
     app: &App,
     request: Request,
@@ -32,10 +33,15 @@ where
         };
         with_cors(response, origin.as_ref(), &app.settings)
     };
+    let status = response.status().as_u16();
+    let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    // With METRICS_ENABLED, the request's EMF record rides on this line (`emf`); the trace id
+    // is added to every line by the log format.
     tracing::info!(
         method = %method,
-        status = response.status().as_u16(),
-        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        status,
+        latency_us,
+        emf = app.auth.metrics().request(status, latency_us),
     );
     response
 }

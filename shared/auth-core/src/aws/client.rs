@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
+
+use crate::telemetry::RoundTrip;
 
 /// Credentials as Lambda provides them.
 #[derive(Clone)]
@@ -296,7 +299,12 @@ impl AwsClient {
     }
 
     /// One JSON 1.1 call (`X-Amz-Target: <target>`), signed for the service.
-    async fn call(&self, service: Service, target: &str, body: Value) -> Result<Value, AwsError> {
+    async fn call(
+        &self,
+        service: Service,
+        target: &'static str,
+        body: Value,
+    ) -> Result<Value, AwsError> {
         let url = format!("{}/", self.endpoint_of(service));
         let parsed = url::Url::parse(&url).map_err(|e| AwsError::Setup(e.to_string()))?;
         let host = match (parsed.host_str(), parsed.port()) {
@@ -322,6 +330,7 @@ impl AwsClient {
         }
         let response = request
             .send()
+            .instrument(RoundTrip::Aws { target }.span())
             .await
             .map_err(|e| AwsError::Transport(e.without_url().to_string()))?;
         let status = response.status();

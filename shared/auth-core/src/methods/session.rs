@@ -90,6 +90,7 @@ impl SessionMethod {
         }
         let key = result_cache::key(token);
         if let Some(hit) = self.results.get(&key, Instant::now()) {
+            crate::telemetry::metrics::count(crate::telemetry::metrics::Tally::ResultCacheHit);
             return Ok(match hit {
                 Lookup::Found(record) => Some(*record),
                 Lookup::Unknown => None,

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::identity::{ApiKeyRecord, OAuthSubject, OAuthTokenRecord, SessionRecord};
 use crate::schema::SchemaError;
+use crate::telemetry::metrics::Tally;
 
 /// Why a store could not answer. Never carries SQL text, parameter values or tokens.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,17 @@ pub enum StoreError {
     /// A unique constraint refused the write (e.g. an email already in use).
     #[error("a unique value is already taken")]
     Conflict,
+}
+
+impl StoreError {
+    /// What the metrics count this failure as (nothing for the caller's own input).
+    pub fn tally(&self) -> Option<Tally> {
+        match self {
+            Self::Timeout(_) => Some(Tally::StoreTimeout),
+            Self::Unavailable(_) | Self::Schema(_) | Self::Query(_) => Some(Tally::StoreError),
+            Self::InvalidInput | Self::Conflict => None,
+        }
+    }
 }
 
 /// A user's ban as stored (admin plugin): both `None` without the plugin's columns.

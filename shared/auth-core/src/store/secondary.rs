@@ -29,11 +29,13 @@ use chrono::{DateTime, Utc};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Script};
 use serde::Deserialize;
+use tracing::Instrument as _;
 
 use crate::env::{ConfigError, Env};
 use crate::identity::{SessionRecord, UserSnapshot};
 use crate::store::port::{AuthStore, StoreError};
 use crate::store::postgres::Database;
+use crate::telemetry::RoundTrip;
 
 /// How sessions are kept in secondary storage.
 #[derive(Clone, PartialEq, Eq)]
@@ -439,12 +441,16 @@ impl SecondaryStore {
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let connection = self.connection().await?;
-        let result =
-            match tokio::time::timeout(self.settings.command_timeout, exchange(connection)).await {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(error)) => redis_error(&error),
-                Err(_) => StoreError::Timeout(self.settings.command_timeout),
-            };
+        let result = match tokio::time::timeout(
+            self.settings.command_timeout,
+            exchange(connection).instrument(RoundTrip::Redis.span()),
+        )
+        .await
+        {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => redis_error(&error),
+            Err(_) => StoreError::Timeout(self.settings.command_timeout),
+        };
         self.reset().await;
         Err(result)
     }

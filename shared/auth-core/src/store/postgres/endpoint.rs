@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
+use tracing::Instrument as _;
 
 use super::connect::{self, describe, named_statement_lost, pool_error, types};
 use super::settings::DatabaseSettings;
 use crate::env::ConfigError;
 use crate::store::port::StoreError;
+use crate::telemetry::RoundTrip;
 
 /// A lazily connecting pool to one server, with the settings it was built with.
 pub(super) struct Endpoint {
@@ -74,7 +76,10 @@ impl Endpoint {
         loop {
             attempt += 1;
             let client = self.client().await?;
-            let outcome = tokio::time::timeout(deadline, self.run(&client, sql, params)).await;
+            let round_trip = self
+                .run(&client, sql, params)
+                .instrument(RoundTrip::Postgres.span());
+            let outcome = tokio::time::timeout(deadline, round_trip).await;
             match outcome {
                 Ok(Ok(rows)) => return Ok(rows),
                 Ok(Err(e)) if (e.is_closed() || client.is_closed()) && attempt == 1 => {
