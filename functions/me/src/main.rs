@@ -1,7 +1,4 @@
 //! Wires configuration, the (lazy) database pool and the handler. Nothing else lives here.
-// The handler's future (every route's, through the runtime's layers) is deeper than the
-// compiler's default layout query limit.
-#![recursion_limit = "256"]
 
 use std::sync::Arc;
 

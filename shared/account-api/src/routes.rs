@@ -121,8 +121,10 @@ impl Ctx<'_> {
 pub async fn dispatch(app: &App, routes: &'static [Route], request: Request) -> Response<Body> {
     let (path, allowed) = matching(routes, segments(&request));
     let methods = allow_header(&allowed);
+    // Boxed: the caller check's future (the authenticator, the stores) is deep, and each
+    // function's runtime wraps this one in more layers.
     serve(app, request, methods.clone(), |request| {
-        route(app, &allowed, methods, path, request)
+        Box::pin(route(app, &allowed, methods, path, request))
     })
     .await
 }
