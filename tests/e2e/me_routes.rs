@@ -87,6 +87,20 @@ async fn the_protected_resource_metadata_is_public_and_only_where_configured() {
         let reply = send(handle, &resource, &wrong).await;
         assert_eq!(reply.status, 405);
     }
+    // Without OAUTH_AUTHORIZATION_SERVERS: the oauth method's issuer, as the provider derives it.
+    let derived = app(
+        unused,
+        &[
+            ("OAUTH_PROTECTED_RESOURCE", "https://api.example.com"),
+            ("BETTER_AUTH_URL", "https://auth.example.com"),
+        ],
+    );
+    let request = ApiRequest::new(Api::Rest, "GET", "/.well-known/oauth-protected-resource");
+    let reply = send(handle, &derived, &request).await;
+    assert_eq!(
+        reply.body["authorization_servers"],
+        json!(["https://auth.example.com/api/auth"])
+    );
 }
 
 #[tokio::test]

@@ -54,14 +54,17 @@ impl ApiSettings {
     /// included (parsed as [`Config`] parses it).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let access = AccessSettings::parse(&Env::new(&lookup))?;
-        Self::with_access(lookup, &access)
+        Self::with_access(lookup, &access, None)
     }
 
     /// Reads settings through `lookup`, with the access control already parsed (a [`Config`]'s,
     /// which may have come from SSM: `BETTER_AUTH_ACCESS_CONTROL_PARAMETER`).
+    /// `oauth_issuer`: the oauth method's issuer (`BETTER_AUTH_OAUTH_ISSUER` or its default),
+    /// the protected-resource metadata's default authorization server.
     pub fn with_access(
         lookup: impl Fn(&str) -> Option<String>,
         access: &AccessSettings,
+        oauth_issuer: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let env = Env::new(&lookup);
         let get = |name: &str| env.get(name);
@@ -142,7 +145,10 @@ impl ApiSettings {
             trusted_origins,
             max_body_bytes: env.number("MAX_BODY_BYTES", 16 * 1024, 256, 1024 * 1024)?,
             max_list_limit: env.number("USERS_MAX_LIMIT", 500, 1, 10_000)?,
-            resource_metadata: super::resource_metadata::ResourceMetadata::from_env(&env, None)?,
+            resource_metadata: super::resource_metadata::ResourceMetadata::from_env(
+                &env,
+                oauth_issuer,
+            )?,
         })
     }
 }
@@ -167,7 +173,11 @@ impl App {
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         Ok(Self {
             auth: Authenticator::new(config)?,
-            settings: ApiSettings::with_access(|name| std::env::var(name).ok(), &config.access)?,
+            settings: ApiSettings::with_access(
+                |name| std::env::var(name).ok(),
+                &config.access,
+                oauth_issuer(config),
+            )?,
         })
     }
 
@@ -176,7 +186,7 @@ impl App {
         let config = Config::from_lookup(&lookup)?;
         Ok(Self {
             auth: Authenticator::new(&config)?,
-            settings: ApiSettings::with_access(&lookup, &config.access)?,
+            settings: ApiSettings::with_access(&lookup, &config.access, oauth_issuer(&config))?,
         })
     }
 
@@ -187,4 +197,10 @@ impl App {
             .with_secondary_storage(self.auth.store().secondary())
             .with_api_key_configs(self.auth.api_key_user_configs().to_vec()))
     }
+}
+
+/// The oauth method's issuer (configured, or derived from `BETTER_AUTH_URL` as the provider
+/// derives it), when there is one.
+fn oauth_issuer(config: &Config) -> Option<&str> {
+    Some(config.methods.oauth.issuer.as_str()).filter(|issuer| !issuer.is_empty())
 }
