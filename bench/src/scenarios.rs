@@ -329,6 +329,7 @@ impl Bench {
                     ("BETTER_AUTH_URL", ISSUER),
                     ("BETTER_AUTH_OAUTH_RESOURCES", crate::oauth::RESOURCE),
                     ("BETTER_AUTH_OAUTH_OPAQUE_PREFIX", crate::oauth::PREFIX),
+                    ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "read"),
                 ]),
             // As docs/deployment.md says for transaction poolers: unnamed statements, and no
             // `statement_timeout` startup option (PgBouncer refuses unknown ones).

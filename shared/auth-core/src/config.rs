@@ -131,6 +131,25 @@ impl Config {
             &order,
         )?;
         let usage_identifier = crate::usage::UsageIdentifier::parse(&env, &context_user_fields)?;
+        let access = crate::access::AccessSettings::parse(&env)?;
+        // Every OAuth token must be held to a scope on every route: without one, any client's
+        // token (an opaque one a relying party holds for the provider's userinfo, a machine
+        // token from a self-registered client) would call every route.
+        let every_route_names_scopes = access
+            .routes
+            .as_ref()
+            .is_some_and(crate::access::RouteTable::every_rule_names_scopes);
+        if order.contains(&MethodName::OAuth)
+            && methods.oauth.required_scopes.is_empty()
+            && !every_route_names_scopes
+        {
+            return Err(crate::env::invalid(
+                "BETTER_AUTH_OAUTH_REQUIRED_SCOPES",
+                "required with the oauth method unless every AUTHORIZER_ROUTES rule names \"scopes\": \
+                 name the scopes only this API's clients are granted (without one, a token any \
+                 client holds would pass)",
+            ));
+        }
         Ok(Self {
             secret: all_secrets
                 .first()
@@ -158,7 +177,7 @@ impl Config {
             secondary_storage,
             database,
             schema,
-            access: crate::access::AccessSettings::parse(&env)?,
+            access,
             usage_identifier,
             metrics: crate::telemetry::metrics::MetricsSettings::from_env(&env)?,
         })
@@ -433,6 +452,44 @@ mod tests {
         assert_eq!(c.database.statement_timeout, Duration::from_secs(2));
         assert!(c.database.prepared_statements);
         assert_eq!(c.schema, SchemaOverrides::default());
+    }
+
+    /// Issue 23 (review): no OAuth token passes a route unless some scope holds it there.
+    #[test]
+    fn the_oauth_method_needs_a_scope_on_every_route() {
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = BASE.to_vec();
+            pairs.extend([
+                ("BETTER_AUTH_METHODS", "oauth,session"),
+                ("BETTER_AUTH_URL", "https://auth.example.com"),
+                ("BETTER_AUTH_OAUTH_RESOURCES", "https://api.example.com"),
+            ]);
+            pairs.extend_from_slice(extra);
+            config(&pairs)
+        };
+        let refused = with(&[]).expect_err("no scope anywhere");
+        assert!(
+            refused
+                .to_string()
+                .contains("BETTER_AUTH_OAUTH_REQUIRED_SCOPES"),
+            "{refused}"
+        );
+        assert!(with(&[("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "orders:read")]).is_ok());
+        let some =
+            r#"[{"route": "GET /a", "scopes": ["a"]}, {"route": "GET /b", "authenticated": true}]"#;
+        assert!(
+            with(&[("AUTHORIZER_ROUTES", some)]).is_err(),
+            "a rule without scopes"
+        );
+        let every =
+            r#"[{"route": "GET /a", "scopes": ["a"]}, {"route": "GET /b", "scopes": ["b"]}]"#;
+        assert!(with(&[("AUTHORIZER_ROUTES", every)]).is_ok());
+        // A prefix a session token could start with is refused.
+        let prefix = with(&[
+            ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "a"),
+            ("BETTER_AUTH_OAUTH_OPAQUE_PREFIX", "bat"),
+        ]);
+        assert!(prefix.is_err());
     }
 
     #[test]

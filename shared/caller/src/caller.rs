@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use auth_core::Authenticated;
 use auth_core::access::{AccessControl, Connector, PermissionRequest, Requirement};
 use auth_core::context::AuthorizerContext;
-use auth_core::identity::{ActiveOrganization, ApiKeyGrant, Grant, Identity};
+use auth_core::identity::{ActiveOrganization, ApiKeyGrant, Grant, Identity, OAuthGrant};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
@@ -38,6 +38,9 @@ pub struct Caller {
     pub organization: Option<Organization>,
     /// The API key, when one vouched (then the caller may do only what the key allows).
     pub api_key: Option<ApiKey>,
+    /// The OAuth client acting for the user (`verifiedBy: oauth`): only its scopes are
+    /// granted, never the user's power ([`Caller::require_scopes`]).
+    pub oauth: Option<OAuthClient>,
     /// The user fields the authorizer passes on (`BETTER_AUTH_CONTEXT_USER_FIELDS`, plugin
     /// fields), as text.
     pub fields: BTreeMap<String, String>,
@@ -54,6 +57,17 @@ pub struct Organization {
     pub role: String,
     /// The confirmed active team.
     pub team_id: Option<String>,
+}
+
+/// The OAuth client an access token was issued to, acting for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    /// `clientId`.
+    pub client_id: String,
+    /// The granted scopes, space-separated.
+    pub scopes: String,
+    /// The resource (this API's identifier) the token was issued for.
+    pub resource: Option<String>,
 }
 
 /// The API key that vouched.
@@ -102,6 +116,11 @@ impl Caller {
             permissions: non_empty(passed.permissions),
             remaining: passed.remaining.and_then(|r| r.parse().ok()),
         });
+        let oauth = non_empty(passed.client_id).map(|client_id| OAuthClient {
+            client_id,
+            scopes: passed.scopes.unwrap_or_default(),
+            resource: non_empty(passed.resource),
+        });
         Some(Self {
             user_id,
             session_id: non_empty(passed.session_id),
@@ -115,6 +134,7 @@ impl Caller {
             auth_method: passed.auth_method,
             organization,
             api_key,
+            oauth,
             fields: passed.extras.0,
         })
     }
@@ -150,6 +170,23 @@ impl Caller {
         permissions: &PermissionRequest,
     ) -> Result<(), CallerError> {
         self.check(access, None, Some(permissions))
+    }
+
+    /// `Err(403 insufficient_scope)` unless an OAuth caller's token carries every scope of
+    /// `scopes` (as `AUTHORIZER_ROUTES`' `"scopes"`); the user's own credentials and API keys
+    /// are not asked for scopes.
+    pub fn require_scopes(&self, scopes: &[&str]) -> Result<(), CallerError> {
+        let Some(oauth) = &self.oauth else {
+            return Ok(());
+        };
+        let granted = |want: &&str| oauth.scopes.split(' ').any(|s| s == *want);
+        if scopes.iter().all(granted) {
+            Ok(())
+        } else {
+            Err(CallerError::Forbidden {
+                reason: "insufficient_scope",
+            })
+        }
     }
 
     /// Whether the user's own credential vouched (a positive list, as the account functions
@@ -200,13 +237,19 @@ impl Caller {
             email_verified: self.email_verified,
             impersonated_by: self.impersonated_by.clone(),
             expires_at: None,
-            grant: match &self.api_key {
-                Some(key) => Grant::ApiKey(Box::new(ApiKeyGrant {
+            grant: match (&self.api_key, &self.oauth) {
+                (Some(key), _) => Grant::ApiKey(Box::new(ApiKeyGrant {
                     id: key.id.clone(),
                     permissions: key.permissions.clone(),
                     remaining: key.remaining,
                 })),
-                None => Grant::User,
+                (None, Some(oauth)) => Grant::OAuth(Box::new(OAuthGrant {
+                    client_id: oauth.client_id.clone(),
+                    scopes: oauth.scopes.clone(),
+                    resource: oauth.resource.clone(),
+                    user_bound: true,
+                })),
+                (None, None) => Grant::User,
             },
             extras: Vec::new(),
             organization: self.organization.as_ref().map(|o| {
@@ -266,6 +309,39 @@ mod tests {
         let mut with_twin = organization_key;
         with_twin["userId"] = "7".into();
         assert_eq!(Caller::from_context(context(with_twin)), None);
+    }
+
+    /// Issue 23 (review): a user-bound OAuth token is the client acting within its scopes.
+    #[test]
+    fn an_oauth_caller_carries_its_client_and_scopes_never_the_users_power() {
+        let caller = Caller::from_context(context(serde_json::json!({
+            "userId": "u1", "role": "admin", "verifiedBy": "oauth", "authMethod": "oauth",
+            "clientId": "c1", "scopes": "openid orders:read", "resource": "https://api.example"
+        })))
+        .unwrap();
+        let oauth = caller.oauth.as_ref().unwrap();
+        assert_eq!(
+            (oauth.client_id.as_str(), oauth.scopes.as_str()),
+            ("c1", "openid orders:read")
+        );
+        assert_eq!(caller.require_scopes(&["orders:read"]), Ok(()));
+        assert_eq!(
+            caller.require_scopes(&["orders:read", "orders:write"]),
+            Err(CallerError::Forbidden {
+                reason: "insufficient_scope"
+            })
+        );
+        assert!(matches!(caller.identity().grant, Grant::OAuth(_)));
+        // Its user's admin role is not the token's.
+        let access = AccessControl::default();
+        let list: PermissionRequest = serde_json::from_str(r#"{"user": ["list"]}"#).unwrap();
+        assert!(caller.require(&access, &list).is_err());
+        // A session caller is not asked for scopes.
+        let session = Caller::from_context(context(serde_json::json!({
+            "userId": "u1", "verifiedBy": "session"
+        })))
+        .unwrap();
+        assert_eq!(session.require_scopes(&["anything"]), Ok(()));
     }
 
     #[test]

@@ -27,6 +27,6 @@ mod resolve;
 #[cfg(feature = "axum")]
 mod axum;
 
-pub use caller::{ApiKey, Caller, Organization};
+pub use caller::{ApiKey, Caller, OAuthClient, Organization};
 pub use error::CallerError;
 pub use resolve::{Callers, VERIFY_WITHOUT_AUTHORIZER_VAR};

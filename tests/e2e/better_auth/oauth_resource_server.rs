@@ -87,6 +87,8 @@ impl Provider {
             ("BETTER_AUTH_URL", self.base_url.as_str()),
             ("BETTER_AUTH_OAUTH_RESOURCES", self.base_url.as_str()),
             ("BETTER_AUTH_OAUTH_OPAQUE_PREFIX", "bao_"),
+            // Every token of these tests carries `read`.
+            ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "read"),
         ];
         vars.extend_from_slice(extra);
         self.ctx.authenticator_with(&vars)
@@ -636,6 +638,7 @@ async fn what_is_not_an_access_token_for_us_is_refused() {
             ("BETTER_AUTH_URL", p.base_url.as_str()),
             ("BETTER_AUTH_OAUTH_RESOURCES", p.base_url.as_str()),
             ("BETTER_AUTH_OAUTH_OPAQUE_PREFIX", "bao_"),
+            ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "read"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );

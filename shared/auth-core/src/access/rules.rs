@@ -326,6 +326,13 @@ impl RouteTable {
         )
     }
 
+    /// Whether every rule names OAuth scopes (then every route holds an OAuth token to one).
+    pub fn every_rule_names_scopes(&self) -> bool {
+        self.requirement_of
+            .iter()
+            .all(|&r| !self.requirements[r].scopes.is_empty())
+    }
+
     /// Whether any rule needs organization permissions (then the organization's dynamic roles
     /// are read).
     pub fn needs_organization_roles(&self) -> bool {

@@ -99,10 +99,14 @@ impl CredentialMethod for OAuthMethod {
         let resources = list(env.get("BETTER_AUTH_OAUTH_RESOURCES"));
         let required_scopes = list(env.get("BETTER_AUTH_OAUTH_REQUIRED_SCOPES"));
         let opaque_prefix = env.get("BETTER_AUTH_OAUTH_OPAQUE_PREFIX");
-        if opaque_prefix.as_deref().is_some_and(|p| p.trim() != p) {
+        // A session token is alphanumeric: a prefix made of letters and digits alone would
+        // claim some of them, which `oauth` then refuses.
+        if opaque_prefix.as_deref().is_some_and(|p| {
+            p.trim() != p || (!p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        }) {
             return Err(invalid(
                 "BETTER_AUTH_OAUTH_OPAQUE_PREFIX",
-                "must not start or end with whitespace",
+                "must hold a character a session token never has (e.g. the provider's `_` in `bao_`), and no surrounding whitespace",
             ));
         }
         let provider_base = common.base_url.map(|url| {
@@ -306,7 +310,8 @@ impl OAuthMethod {
             reason,
             user_id: user.map(str::to_owned),
         };
-        let user_id = (sub != client_id).then_some(sub);
+        let machine = sub == client_id;
+        let user_id = (!machine).then(|| sub.clone());
         if claims.cnf.is_some() {
             return Err(refused(Refusal::DpopRequired, user_id.as_deref()));
         }
@@ -321,11 +326,18 @@ impl OAuthMethod {
             .store
             .oauth_subject(&OAuthSubjectLookup {
                 client_id: &client_id,
-                user_id: user_id.as_deref(),
+                // A client-credentials token's `sub` is its client: looked up as a user too, so
+                // that a user whose id equals a client id is never taken for a machine.
+                user_id: Some(sub.as_str()),
                 session_id: claims.sid.as_deref(),
                 audiences: &audiences,
             })
             .await?;
+        if machine && subject.user.is_some() {
+            // `sub` names both the client and a user: which one the token is for cannot be
+            // told, so it is neither.
+            return Err(refused(Refusal::Unknown, None));
+        }
         let expires_at = DateTime::from_timestamp(exp, 0).ok_or(TokenError::Claims)?;
         self.decide(
             OAuthClaims {
