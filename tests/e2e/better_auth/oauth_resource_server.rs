@@ -542,6 +542,31 @@ async fn what_is_not_an_access_token_for_us_is_refused() {
         matches!(p.decide(&ours, &forged(&|_| {})).await, Ours::Allow(_)),
         "the same claims on a known key"
     );
+    // Issue 23 (review): `sub` = `azp` is a client-credentials token, a machine, unless a user
+    // has that id too: then which one the token is for cannot be told, and it is refused.
+    let machine = |c: &mut Value| {
+        c["sub"] = c["azp"].clone();
+        if let Some(claims) = c.as_object_mut() {
+            claims.remove("sid");
+        }
+    };
+    match p.decide(&ours, &forged(&machine)).await {
+        Ours::Allow(context) => assert!(context.get("userId").is_none(), "{context}"),
+        other => panic!("a machine token: {other:?}"),
+    }
+    p.sql(
+        "INSERT INTO \"user\" (id, name, email, \"emailVerified\", \"createdAt\", \"updatedAt\") \
+         VALUES ($1, 'Twin', 'twin-of-a-client@example.com', true, now(), now())",
+        &p.client_id,
+    )
+    .await;
+    assert_eq!(
+        p.decide(&ours, &forged(&machine)).await,
+        Ours::Refused,
+        "a user whose id is the client's"
+    );
+    p.sql("DELETE FROM \"user\" WHERE id = $1", &p.client_id)
+        .await;
     let now = chrono::Utc::now().timestamp();
     for (case, change) in [
         (
