@@ -122,8 +122,16 @@ async fn world(through: Option<&PgBouncer>) -> World {
         &[&target],
     )
     .await;
+    // This API as an OAuth resource server: `me` publishes its metadata.
+    let resource = [
+        ("OAUTH_PROTECTED_RESOURCE", "https://api.example.com/mcp"),
+        (
+            "OAUTH_AUTHORIZATION_SERVERS",
+            "https://auth.example.com/api/auth",
+        ),
+    ];
     let app = match through {
-        None => app(&db.url, &[]),
+        None => app(&db.url, &resource),
         // Behind a transaction pooler: no startup options (PgBouncer refuses them), so the schema
         // is named in the settings rather than in search_path; named statements stay on (the
         // default) to show they fall back by themselves.
@@ -132,6 +140,8 @@ async fn world(through: Option<&PgBouncer>) -> World {
             &[
                 ("BETTER_AUTH_DB_SCHEMA", db.schema.as_str()),
                 ("DATABASE_SERVER_STATEMENT_TIMEOUT", "false"),
+                resource[0],
+                resource[1],
             ],
         ),
     };
@@ -146,7 +156,8 @@ async fn world(through: Option<&PgBouncer>) -> World {
 
 async fn dispatch(app: &App, request: &ApiRequest) -> Reply {
     let path = request.path.as_str();
-    if path.starts_with("/auth") || path.starts_with("/health") {
+    if path.starts_with("/auth") || path.starts_with("/health") || path.starts_with("/.well-known")
+    {
         send(me::handler::handle, app, request).await
     } else if path.contains("/sessions") {
         send(sessions::handler::handle, app, request).await
@@ -159,7 +170,8 @@ fn request_for(w: &World, template: &str, method: &str) -> ApiRequest {
     let path = template
         .replace("{id}", &w.target.0)
         .replace("{sessionId}", &w.other_session)
-        .replace("{keyId}", "key1");
+        .replace("{keyId}", "key1")
+        .replace("{resource}", "mcp");
     let method_upper = method.to_uppercase();
     let mut request = if template.starts_with("/auth") {
         ApiRequest::new(Api::Rest, &method_upper, &path).as_user(&w.target.0, &w.target.1, "user")
@@ -265,5 +277,5 @@ async fn every_route(through: Option<&PgBouncer>) {
             checked += 1;
         }
     }
-    assert_eq!(checked, 18, "operations checked");
+    assert_eq!(checked, 20, "operations checked");
 }
