@@ -160,10 +160,13 @@ impl AuthStore for Database {
     ) -> Result<OAuthSubject, StoreError> {
         let prepared = self.prepared().await?;
         let statement = prepared.oauth_subject()?;
+        // A client-credentials token's `sub` is its client, looked up as a user only to rule
+        // out a twin: no user there is what lets it through, not a refusal to re-check.
+        let user_bound = lookup.user_id.is_some_and(|user| user != lookup.client_id);
         let refuses = |rows: &[Row]| {
             rows.first()
                 .and_then(|row| statement.decode(row).ok())
-                .is_none_or(|subject| !subject_allows(&subject, lookup.user_id.is_some()))
+                .is_none_or(|subject| !subject_allows(&subject, user_bound))
         };
         let rows = self
             .run(
