@@ -49,6 +49,26 @@ pub fn jwt(key: &SigningKey, kid: &str, base_url: &str, user: &str, now: i64) ->
 /// reads), one client, one resource, and an opaque token (prefixed; stored as base64url
 /// SHA-256) for each user: the tokens and their users.
 pub async fn store(url: &str, users: &[String]) -> Result<Vec<(String, String)>, String> {
+    store_as(url, users, "bench-at", None).await
+}
+
+/// [`store`] for tokens bound to the DPoP key whose thumbprint is `jkt` (the provider's
+/// `confirmation` column), under their own row ids.
+pub async fn store_bound(
+    url: &str,
+    users: &[String],
+    jkt: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let confirmation = json!({ "jkt": jkt }).to_string();
+    store_as(url, users, "bench-dpop", Some(&confirmation)).await
+}
+
+async fn store_as(
+    url: &str,
+    users: &[String],
+    id_prefix: &str,
+    confirmation: Option<&str>,
+) -> Result<Vec<(String, String)>, String> {
     let db = seed::connect(url).await?;
     db.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS \"oauthClient\" (id text PRIMARY KEY, \"clientId\" text UNIQUE NOT NULL, disabled boolean);
@@ -65,18 +85,20 @@ pub async fn store(url: &str, users: &[String]) -> Result<Vec<(String, String)>,
         .iter()
         .map(|user| (test_support::random_token(32), user.clone()))
         .collect();
-    let ids: Vec<String> = (0..tokens.len()).map(|i| format!("bench-at-{i}")).collect();
+    let ids: Vec<String> = (0..tokens.len())
+        .map(|i| format!("{id_prefix}-{i}"))
+        .collect();
     let hashes: Vec<String> = tokens
         .iter()
         .map(|(t, _)| URL_SAFE_NO_PAD.encode(Sha256::digest(t.as_bytes())))
         .collect();
     let owners: Vec<String> = tokens.iter().map(|(_, u)| u.clone()).collect();
     db.execute(
-        "INSERT INTO \"oauthAccessToken\" (id, token, \"clientId\", \"userId\", resources, scopes, \"expiresAt\", \"createdAt\")
-         SELECT id, hash, $4, owner, jsonb_build_array($5::text), '[\"read\", \"write\"]'::jsonb, now() + interval '1 day', now()
+        "INSERT INTO \"oauthAccessToken\" (id, token, \"clientId\", \"userId\", resources, scopes, confirmation, \"expiresAt\", \"createdAt\")
+         SELECT id, hash, $4, owner, jsonb_build_array($5::text), '[\"read\", \"write\"]'::jsonb, $6::text::jsonb, now() + interval '1 day', now()
          FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, hash, owner)
-         ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token, \"userId\" = EXCLUDED.\"userId\", \"expiresAt\" = EXCLUDED.\"expiresAt\"",
-        &[&ids, &hashes, &owners, &CLIENT_ID, &RESOURCE],
+         ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token, \"userId\" = EXCLUDED.\"userId\", \"expiresAt\" = EXCLUDED.\"expiresAt\", confirmation = EXCLUDED.confirmation",
+        &[&ids, &hashes, &owners, &CLIENT_ID, &RESOURCE, &confirmation],
     )
     .await
     .map_err(|e| format!("oauthAccessToken: {e}"))?;
@@ -142,4 +164,44 @@ pub async fn limit_worker(
             (ok, took)
         })
     }))
+}
+
+/// The host the DPoP row's events name (`requestContext.domainName`).
+pub const DPOP_HOST: &str = "api.bench.example";
+
+/// A client's DPoP key: its public JWK and RFC 7638 thumbprint.
+pub struct DpopKey {
+    key: SigningKey,
+    jwk: serde_json::Value,
+    /// `cnf.jkt` of the tokens bound to it.
+    pub jkt: String,
+}
+
+impl DpopKey {
+    /// A fresh key.
+    pub fn new() -> Self {
+        let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519",
+                         "x": URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes())});
+        let jkt = auth_core::jose::dpop::jwk_thumbprint(jwk.as_object().expect("an object"))
+            .expect("a thumbprint");
+        Self { key, jwk, jkt }
+    }
+
+    /// A fresh proof (its own `jti`) for `GET https://<DPOP_HOST><path>` and `token`.
+    pub fn proof(&self, path: &str, token: &str) -> String {
+        let claims = json!({
+            "htm": "GET", "htu": format!("https://{DPOP_HOST}{path}"),
+            "iat": chrono::Utc::now().timestamp(), "jti": test_support::random_token(16),
+            "ath": auth_core::jose::dpop::access_token_hash(token),
+        });
+        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": self.jwk});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self.key.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
 }

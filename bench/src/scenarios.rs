@@ -81,10 +81,13 @@ pub enum Scenario {
     OAuthOpaqueLimit,
     /// Our handler, an opaque OAuth access token (looked up by hash, one statement).
     OAuthOpaquePath,
+    /// The same, DPoP-bound: `Authorization: DPoP` and a fresh proof (its signature checked,
+    /// its id recorded in Redis); compared with the opaque path.
+    OAuthDpopPath,
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 22] = [
+pub const ALL: [Scenario; 23] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::RoutesPath,
@@ -107,6 +110,7 @@ pub const ALL: [Scenario; 22] = [
     Scenario::OAuthJwtPath,
     Scenario::OAuthOpaqueLimit,
     Scenario::OAuthOpaquePath,
+    Scenario::OAuthDpopPath,
 ];
 
 impl Scenario {
@@ -151,6 +155,9 @@ impl Scenario {
                 "OAuth opaque limit: the same lookup by hash, one statement (tokio-postgres)"
             }
             Self::OAuthOpaquePath => "authorizer: OAuth opaque access token (one lookup by hash)",
+            Self::OAuthDpopPath => {
+                "authorizer: the same token DPoP-bound (proof signature + one Redis SET NX)"
+            }
         }
     }
 
@@ -160,7 +167,9 @@ impl Scenario {
             Self::RedisLimit | Self::RedisPath => Self::RedisLimit,
             Self::ApiKeyLimit | Self::ApiKeyPath => Self::ApiKeyLimit,
             Self::SignatureLimit | Self::Jwt | Self::OAuthJwtPath => Self::SignatureLimit,
-            Self::OAuthOpaqueLimit | Self::OAuthOpaquePath => Self::OAuthOpaqueLimit,
+            Self::OAuthOpaqueLimit | Self::OAuthOpaquePath | Self::OAuthDpopPath => {
+                Self::OAuthOpaqueLimit
+            }
             Self::OrgLimit | Self::OrgRoutesPath => Self::OrgLimit,
             _ => Self::Limit,
         }
@@ -215,6 +224,9 @@ pub struct Bench {
     oauth_jwts: Arc<Vec<String>>,
     /// Opaque OAuth access tokens (prefixed) and their users.
     oauth_tokens: Arc<Vec<(String, String)>>,
+    /// Opaque OAuth access tokens bound to `dpop_key`, and their users.
+    oauth_dpop_tokens: Arc<Vec<(String, String)>>,
+    dpop_key: Arc<crate::oauth::DpopKey>,
 }
 
 type Expected = Option<String>;
@@ -266,6 +278,9 @@ impl Bench {
             .collect();
         let users: Vec<String> = sessions.iter().take(2000).map(|(_, u)| u.clone()).collect();
         let oauth_tokens = crate::oauth::store(&database_url, &users).await?;
+        let dpop_key = crate::oauth::DpopKey::new();
+        let oauth_dpop_tokens =
+            crate::oauth::store_bound(&database_url, &users, &dpop_key.jkt).await?;
         let api_keys: Vec<(String, String)> = sessions
             .iter()
             .take(2000)
@@ -281,6 +296,8 @@ impl Bench {
         Ok(Self {
             oauth_jwts: Arc::new(oauth_jwts),
             oauth_tokens: Arc::new(oauth_tokens),
+            oauth_dpop_tokens: Arc::new(oauth_dpop_tokens),
+            dpop_key: Arc::new(dpop_key),
             org_database_url,
             org_sessions: Arc::new(org_sessions),
             pgbouncer,
@@ -323,14 +340,16 @@ impl Bench {
                 ("BETTER_AUTH_URL", ISSUER),
             ]),
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
-            Scenario::OAuthJwtPath | Scenario::OAuthOpaqueLimit | Scenario::OAuthOpaquePath => vars
-                .extend([
-                    ("BETTER_AUTH_METHODS", "oauth,session"),
-                    ("BETTER_AUTH_URL", ISSUER),
-                    ("BETTER_AUTH_OAUTH_RESOURCES", crate::oauth::RESOURCE),
-                    ("BETTER_AUTH_OAUTH_OPAQUE_PREFIX", crate::oauth::PREFIX),
-                    ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "read"),
-                ]),
+            Scenario::OAuthJwtPath
+            | Scenario::OAuthOpaqueLimit
+            | Scenario::OAuthOpaquePath
+            | Scenario::OAuthDpopPath => vars.extend([
+                ("BETTER_AUTH_METHODS", "oauth,session"),
+                ("BETTER_AUTH_URL", ISSUER),
+                ("BETTER_AUTH_OAUTH_RESOURCES", crate::oauth::RESOURCE),
+                ("BETTER_AUTH_OAUTH_OPAQUE_PREFIX", crate::oauth::PREFIX),
+                ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "read"),
+            ]),
             // As docs/deployment.md says for transaction poolers: unnamed statements, and no
             // `statement_timeout` startup option (PgBouncer refuses unknown ones).
             Scenario::PgBouncerPath => vars.extend([
@@ -362,6 +381,16 @@ impl Bench {
                 ),
             ]),
             _ => {}
+        }
+        if scenario == Scenario::OAuthDpopPath {
+            vars.extend([
+                ("BETTER_AUTH_OAUTH_DPOP", "true"),
+                ("BETTER_AUTH_OAUTH_DPOP_REDIS_URL", self.redis_url.as_str()),
+                (
+                    "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+                    self.redis_prefix.as_str(),
+                ),
+            ]);
         }
         if let Some((control, routes)) = &access {
             vars.extend([
@@ -573,6 +602,8 @@ impl Bench {
         let api_keys = Arc::clone(&self.api_keys);
         let oauth_jwts = Arc::clone(&self.oauth_jwts);
         let oauth_tokens = Arc::clone(&self.oauth_tokens);
+        let oauth_dpop_tokens = Arc::clone(&self.oauth_dpop_tokens);
+        let dpop_key = Arc::clone(&self.dpop_key);
         let secret = Secret::new(SECRET);
         let make = move |i: usize| -> (Value, Expected) {
             let (token, user) = &sessions[i % sessions.len()];
@@ -640,6 +671,18 @@ impl Bench {
                         event(Shape::RestRequest, Some(&bearer), None),
                         Some(sessions[k].1.clone()),
                     )
+                }
+                Scenario::OAuthDpopPath => {
+                    let (token, user) = &oauth_dpop_tokens[i % oauth_dpop_tokens.len()];
+                    let shape = Shape::RestRequest;
+                    let mut e = event(shape, Some(&format!("DPoP {token}")), None);
+                    e["requestContext"]["domainName"] = serde_json::json!(crate::oauth::DPOP_HOST);
+                    let path = e["requestContext"]["path"]
+                        .as_str()
+                        .unwrap_or("/")
+                        .to_owned();
+                    let proof = dpop_key.proof(&path, token);
+                    (with_header(shape, e, "DPoP", &proof), Some(user.clone()))
                 }
                 Scenario::OAuthOpaqueLimit | Scenario::OAuthOpaquePath => {
                     let (token, user) = &oauth_tokens[i % oauth_tokens.len()];
@@ -822,8 +865,16 @@ pub fn authorizer_invocation<'a>(
     impl Future<Output = Result<Vec<u8>, authorizer::handler::AuthorizerError>> + 'a,
 > {
     InstructionCounted(Box::pin(async move {
-        let payload: AuthorizerPayload = serde_json::from_str(bytes)
-            .map_err(|_| authorizer::handler::AuthorizerError::Internal)?;
+        // What the runtime's parse does once `configure_dpop(true)` is called at start-up (not
+        // set here: it would make every other row read the request context too).
+        let payload: AuthorizerPayload = match auth.reads_dpop() {
+            true => AuthorizerPayload(
+                authorizer::event::AuthorizerEvent::parse_with(bytes, auth.extra_headers(), true)
+                    .map(authorizer::event::AuthorizerEvent::into_owned),
+            ),
+            false => serde_json::from_str(bytes)
+                .map_err(|_| authorizer::handler::AuthorizerError::Internal)?,
+        };
         let response =
             authorizer::handler::handle(auth, LambdaEvent::new(payload, Context::default()))
                 .await?;

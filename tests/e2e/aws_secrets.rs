@@ -97,6 +97,7 @@ async fn authenticates(config: &auth_core::Config, db: &TestDb) -> String {
         authorization: vec![],
         cookies: vec![&cookie],
         api_keys: vec![],
+        ..Default::default()
     };
     let ok = auth
         .authenticate(&raw)

@@ -301,6 +301,7 @@ async fn jwt_decisions_stay_fast_and_correct_while_the_key_source_is_down() {
         authorization: vec![&raw_header],
         cookies: vec![],
         api_keys: vec![],
+        ..Default::default()
     };
     assert!(auth.authenticate(&raw).await.is_ok(), "keys loaded");
     assert_eq!(auth.keys().fetch_count(), 1);
@@ -330,6 +331,7 @@ async fn jwt_decisions_stay_fast_and_correct_while_the_key_source_is_down() {
             authorization: vec![&forged_header],
             cookies: vec![],
             api_keys: vec![],
+            ..Default::default()
         })
         .await;
     assert_eq!(

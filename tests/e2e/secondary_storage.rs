@@ -781,6 +781,7 @@ async fn a_bearer_value_naming_better_auths_own_keys_is_an_unknown_session() {
                 authorization: vec![&bearer],
                 cookies: vec![],
                 api_keys: vec![],
+                ..Default::default()
             })
             .await;
         assert_eq!(refusal(result), Refusal::Unknown, "{key}");

@@ -24,6 +24,7 @@ async fn check(auth: &Authenticator, token: &str) -> Result<auth_core::Identity,
         authorization: vec![],
         cookies: vec![&cookie],
         api_keys: vec![],
+        ..Default::default()
     };
     auth.authenticate(&raw).await.map(|a| a.identity)
 }

@@ -10,7 +10,7 @@ mod parse;
 mod response;
 
 pub use context::{Context, Extras, MAX_EXTRA_LEN};
-pub use parse::{AuthorizerEvent, AuthorizerPayload, EventError, Shape, configure};
+pub use parse::{AuthorizerEvent, AuthorizerPayload, EventError, Shape, configure, configure_dpop};
 pub use response::{
     AuthorizerResponse, Effect, MethodArn, PolicyResponse, SimpleResponse, api_wildcard,
     method_arn, policy, policy_of, policy_written, simple,

@@ -63,7 +63,7 @@ pub async fn handle_json(
     event: LambdaEvent<Value>,
 ) -> Result<Value, AuthorizerError> {
     let json = event.payload.to_string();
-    let parsed = AuthorizerEvent::parse(&json, auth.extra_headers());
+    let parsed = AuthorizerEvent::parse_with(&json, auth.extra_headers(), auth.reads_dpop());
     let response = answer(auth, parsed).await?;
     serde_json::to_value(response).map_err(|_| AuthorizerError::Internal)
 }

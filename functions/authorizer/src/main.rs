@@ -19,6 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let auth = Arc::new(Authenticator::new(&config)?);
     authorizer::event::configure(auth.extra_headers());
+    authorizer::event::configure_dpop(auth.reads_dpop());
     // Connect and detect the schema during init, so the first invocation costs one query.
     auth.warm_up().await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerPayload>| {

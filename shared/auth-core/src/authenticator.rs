@@ -246,6 +246,15 @@ impl<S: AuthStore> Authenticator<S> {
         &self.extra_headers
     }
 
+    /// Whether a configured method checks DPoP proofs (`oauth` with `BETTER_AUTH_OAUTH_DPOP`):
+    /// event parsers then collect the `DPoP` header into [`RawCredentials::dpop_proofs`] and the
+    /// request's method and URL into [`RawCredentials::request`].
+    pub fn reads_dpop(&self) -> bool {
+        self.methods
+            .iter()
+            .any(|m| matches!(m, ConfiguredMethod::OAuth(oauth) if oauth.checks_dpop()))
+    }
+
     /// Whether `api-key` is the only method: a REST TOKEN authorizer's one identity source is
     /// then read as the API key.
     pub fn api_key_only(&self) -> bool {
@@ -448,6 +457,7 @@ mod tests {
             authorization: authorization.to_vec(),
             cookies: cookies.to_vec(),
             api_keys: vec![],
+            ..Default::default()
         };
         auth.authenticate(&raw).await
     }
@@ -745,6 +755,7 @@ mod tests {
             authorization: vec![],
             cookies: vec![],
             api_keys: vec![key],
+            ..Default::default()
         };
         let ok = auth.authenticate(&with("the-key")).await.expect("allowed");
         assert_eq!(ok.method, MethodName::ApiKey);
@@ -812,6 +823,7 @@ mod tests {
             authorization: vec![&owned],
             cookies: vec![&cookie],
             api_keys: vec![],
+            ..Default::default()
         };
         let with_jws = context(&raw);
         assert!(with_jws.bearer_owned_elsewhere);
@@ -824,6 +836,7 @@ mod tests {
             authorization: vec![&plain],
             cookies: vec![],
             api_keys: vec![],
+            ..Default::default()
         };
         let with_token = context(&raw);
         assert!(!with_token.bearer_owned_elsewhere);

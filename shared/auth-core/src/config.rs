@@ -127,6 +127,8 @@ impl Config {
                 leeway_seconds,
                 secrets: &all_secrets,
                 cache_cookie_names: &cache_cookie_names,
+                connect_timeout: database.connect_timeout,
+                command_timeout: database.statement_timeout,
             },
             &order,
         )?;

@@ -36,6 +36,21 @@ pub struct RawCredentials<'a> {
     /// Every value of the API key headers (`x-api-key`; collected only when the `api-key`
     /// method is on: see [`crate::Authenticator::extra_headers`]).
     pub api_keys: Vec<&'a str>,
+    /// Every `DPoP` header value (collected only when DPoP is on: see
+    /// [`crate::Authenticator::reads_dpop`]).
+    pub dpop_proofs: Vec<&'a str>,
+    /// The request's method and URL as the gateway saw them, which a DPoP proof must name
+    /// (`None` where unknown: a REST TOKEN authorizer's event).
+    pub request: Option<RequestLine<'a>>,
+}
+
+/// A request's method and URL (`https://<host><path>`, query and fragment left out).
+#[derive(Debug, Clone)]
+pub struct RequestLine<'a> {
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// `https://api.example.com/prod/orders`.
+    pub url: Cow<'a, str>,
 }
 
 /// How the session cookie is named: `<prefix>.session_token` (or Better Auth's
@@ -217,6 +232,18 @@ pub fn extract_from_cookies(
 pub fn bearer<'a>(raw: &RawCredentials<'a>) -> Option<&'a str> {
     let header = single_authorization(&raw.authorization).ok()??;
     bearer_value(header).ok()
+}
+
+/// The value after `DPoP ` (scheme case-insensitive) when the request's single `Authorization`
+/// header uses the DPoP scheme (RFC 9449 §7.1); `None` otherwise. Verifies nothing.
+pub fn dpop_bound<'a>(raw: &RawCredentials<'a>) -> Option<&'a str> {
+    let header = single_authorization(&raw.authorization).ok()??;
+    if header.len() > MAX_AUTHORIZATION_LEN {
+        return None;
+    }
+    let (scheme, value) = header.split_once([' ', '\t'])?;
+    let value = value.trim();
+    (scheme.eq_ignore_ascii_case("dpop") && !value.is_empty()).then_some(value)
 }
 
 /// The bearer value when the request's `Authorization` header carries a JWS-shaped token (three
@@ -457,6 +484,7 @@ mod tests {
                 authorization: vec![&header],
                 cookies: vec![],
                 api_keys: vec![],
+                ..Default::default()
             },
             &options(),
         )
@@ -468,6 +496,7 @@ mod tests {
                 authorization: vec![],
                 cookies: vec![header],
                 api_keys: vec![],
+                ..Default::default()
             },
             &options(),
         )
@@ -561,6 +590,7 @@ mod tests {
                 authorization: vec![&header],
                 cookies: vec![],
                 api_keys: vec![],
+                ..Default::default()
             };
             assert_eq!(token_of(extract(&raw, &options())), TOKEN);
         }
@@ -576,6 +606,7 @@ mod tests {
                 authorization: vec![&header],
                 cookies: vec![],
                 api_keys: vec![],
+                ..Default::default()
             };
             assert_eq!(extract(&raw, &options()), Err(error), "{header:?}");
         }
@@ -591,6 +622,7 @@ mod tests {
             authorization: vec![h],
             cookies: vec![],
             api_keys: vec![],
+            ..Default::default()
         };
         let unsigned: &'static str = Box::leak(unsigned.into_boxed_str());
         let signed: &'static str = Box::leak(signed.into_boxed_str());
@@ -659,6 +691,7 @@ mod tests {
             authorization: vec![],
             cookies: vec![&header],
             api_keys: vec![],
+            ..Default::default()
         };
         assert_eq!(token_of(extract(&raw, &opts)), TOKEN);
         // The default name is not read when a custom prefix is configured.
@@ -667,6 +700,7 @@ mod tests {
             authorization: vec![],
             cookies: vec![&header],
             api_keys: vec![],
+            ..Default::default()
         };
         assert_eq!(extract(&raw, &opts), Err(CredentialError::Missing));
     }
@@ -716,6 +750,7 @@ mod tests {
             authorization: vec![],
             cookies: vec![&header_a, &header_b],
             api_keys: vec![],
+            ..Default::default()
         };
         assert_eq!(extract(&raw, &options()), Err(CredentialError::Conflicting));
         // The same cookie twice is not a conflict.
@@ -731,6 +766,7 @@ mod tests {
             authorization: vec![&header],
             cookies: vec![&cookie_header],
             api_keys: vec![],
+            ..Default::default()
         };
         assert_eq!(token_of(extract(&raw, &options())), other);
         let bad = "Basic dXNlcjpwYXNz".to_owned();
@@ -738,6 +774,7 @@ mod tests {
             authorization: vec![&bad],
             cookies: vec![&cookie_header],
             api_keys: vec![],
+            ..Default::default()
         };
         assert_eq!(extract(&raw, &options()), Err(CredentialError::WrongScheme));
     }
@@ -750,12 +787,14 @@ mod tests {
             authorization: vec![&a, &b],
             cookies: vec![],
             api_keys: vec![],
+            ..Default::default()
         };
         assert_eq!(extract(&raw, &options()), Err(CredentialError::Conflicting));
         let raw = RawCredentials {
             authorization: vec![&a, &a],
             cookies: vec![],
             api_keys: vec![],
+            ..Default::default()
         };
         assert_eq!(token_of(extract(&raw, &options())), TOKEN);
     }

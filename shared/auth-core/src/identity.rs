@@ -499,8 +499,8 @@ pub struct OAuthTokenRecord {
     pub expires_at: DateTime<Utc>,
     /// `revoked` is set.
     pub revoked: bool,
-    /// `confirmation` is set: a sender-constrained (DPoP) token.
-    pub sender_constrained: bool,
+    /// `confirmation`, as stored (the `cnf` JSON of a sender-constrained token), when set.
+    pub confirmation: Option<String>,
     /// The client, session, resources and user.
     pub subject: OAuthSubject,
 }
@@ -672,9 +672,20 @@ pub enum Refusal {
     /// An OAuth token lacks a scope the deployment requires (`BETTER_AUTH_OAUTH_REQUIRED_SCOPES`).
     #[error("insufficient scope")]
     InsufficientScope,
-    /// A sender-constrained (DPoP, `cnf`) token presented as a plain bearer token.
+    /// A sender-constrained (DPoP, `cnf`) token presented as a plain bearer token, without a
+    /// proof, or while `BETTER_AUTH_OAUTH_DPOP` is off.
     #[error("a DPoP-bound token without its proof")]
     DpopRequired,
+    /// A DPoP proof whose `jti` was already used for this key, method and URL.
+    #[error("the DPoP proof was already used")]
+    DpopReplayed,
+    /// `Authorization: DPoP` with a token that is not DPoP-bound.
+    #[error("DPoP authorization with a token not bound to a key")]
+    DpopNotBound,
+    /// A DPoP-bound token where the request's method and URL are unknown (a REST TOKEN
+    /// authorizer), so no proof can be checked.
+    #[error("a DPoP-bound token where the request's URL is unknown")]
+    DpopNoRequest,
 }
 
 impl Refusal {
@@ -697,6 +708,9 @@ impl Refusal {
             Self::OAuthResourceRemoved => "oauth_resource_removed",
             Self::InsufficientScope => "insufficient_scope",
             Self::DpopRequired => "dpop_proof_required",
+            Self::DpopReplayed => "dpop_proof_replayed",
+            Self::DpopNotBound => "dpop_token_not_bound",
+            Self::DpopNoRequest => "dpop_request_unknown",
         }
     }
 

@@ -47,6 +47,9 @@ pub enum TokenError {
     /// cache. Never a session.
     #[error("not a Better Auth session token")]
     NotASessionToken,
+    /// The DPoP proof that came with a sender-constrained OAuth access token.
+    #[error(transparent)]
+    Dpop(#[from] crate::jose::dpop::ProofError),
 }
 
 impl TokenError {
@@ -64,6 +67,7 @@ impl TokenError {
             Self::Audience => "jwt_wrong_audience",
             Self::Claims => "jwt_bad_claims",
             Self::NotASessionToken => "jwt_not_a_session_token",
+            Self::Dpop(e) => e.code(),
         }
     }
 }

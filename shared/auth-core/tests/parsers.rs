@@ -141,7 +141,7 @@ proptest! {
         let raw = RawCredentials {
             authorization: authorization.iter().map(String::as_str).collect(),
             cookies: cookies.iter().map(String::as_str).collect(),
-            api_keys: vec![],
+            api_keys: vec![], ..Default::default()
         };
         // With signatures required, nothing random is a credential.
         prop_assert!(extract(&raw, &options(true)).is_err(), "{raw:?}");
@@ -178,7 +178,7 @@ proptest! {
             Err(_) => prop_assert!(!same_bytes, "{changed} decodes the same but was refused"),
         }
         let cookie = format!("better-auth.session_token={}", sign_cookie_value(&Secret::new("another-secret-0123456789abcdefghijklmn"), &token));
-        let raw = RawCredentials { authorization: vec![], cookies: vec![&cookie] , api_keys: vec![] };
+        let raw = RawCredentials { authorization: vec![], cookies: vec![&cookie] , api_keys: vec![], ..Default::default() };
         prop_assert!(extract(&raw, &options(false)).is_err());
     }
 

@@ -112,6 +112,11 @@ impl Ctx {
     ) -> Ours {
         let (authorization, cookie) = credential.headers();
         let payload = event(shape, authorization.as_deref(), cookie.as_deref());
+        self.ours_for(auth, payload).await
+    }
+
+    /// Our authorizer's answer to an event built by the caller.
+    pub(super) async fn ours_for(&self, auth: &Authenticator, payload: Value) -> Ours {
         let result =
             authorizer::handler::handle_json(auth, LambdaEvent::new(payload, Context::default()))
                 .await;

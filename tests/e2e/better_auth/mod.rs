@@ -9,6 +9,7 @@
 mod bans_and_revocation;
 mod common;
 mod functions;
+mod oauth_dpop;
 mod oauth_provider;
 mod oauth_resource_server;
 mod on_1_6;

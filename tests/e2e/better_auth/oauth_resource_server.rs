@@ -22,11 +22,11 @@ use super::common::{Ctx, Ours, SECRET, email};
 const REDIRECT: &str = "https://client.example/callback";
 
 /// A Better Auth server with the provider, a registered confidential client, and a user.
-struct Provider {
-    ctx: Ctx,
-    base_url: String,
+pub(super) struct Provider {
+    pub(super) ctx: Ctx,
+    pub(super) base_url: String,
     /// The provider's issuer (`<baseURL>/api/auth`).
-    issuer: String,
+    pub(super) issuer: String,
     client_id: String,
     client_secret: String,
     user_id: String,
@@ -40,7 +40,7 @@ fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-fn field(body: &Value, name: &str) -> String {
+pub(super) fn field(body: &Value, name: &str) -> String {
     body[name]
         .as_str()
         .unwrap_or_else(|| panic!("no {name}: {body}"))
@@ -48,7 +48,7 @@ fn field(body: &Value, name: &str) -> String {
 }
 
 impl Provider {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let mut options = ServerOptions::new(Profile::Default, SECRET);
         options.oauth_provider = true;
         let ctx = Ctx::start(options).await;
@@ -81,7 +81,7 @@ impl Provider {
     }
 
     /// Our authorizer with the `oauth` method first, this API's resource, and `extra`.
-    fn ours(&self, extra: &[(&str, &str)]) -> Authenticator {
+    pub(super) fn ours(&self, extra: &[(&str, &str)]) -> Authenticator {
         let mut vars = vec![
             ("BETTER_AUTH_METHODS", "oauth,jwt,session"),
             ("BETTER_AUTH_URL", self.base_url.as_str()),
@@ -95,7 +95,17 @@ impl Provider {
     }
 
     /// The authorization-code flow with PKCE as the signed-in user: the token response.
-    async fn authorize(&self, scope: &str, resource: Option<&str>) -> Value {
+    pub(super) async fn authorize(&self, scope: &str, resource: Option<&str>) -> Value {
+        self.authorize_with(scope, resource, &[]).await
+    }
+
+    /// [`Self::authorize`] with more headers on the token request (a `DPoP` proof).
+    pub(super) async fn authorize_with(
+        &self,
+        scope: &str,
+        resource: Option<&str>,
+        token_headers: &[(&str, &str)],
+    ) -> Value {
         let (verifier, challenge) = pkce();
         let mut pairs = vec![
             ("response_type", "code"),
@@ -138,15 +148,24 @@ impl Provider {
         if let Some(resource) = resource {
             form.push(("resource", resource));
         }
-        self.token(&form).await
+        self.token_with(&form, token_headers).await
     }
 
     /// `/oauth2/token` as the client: the answer's body (200 asserted).
     async fn token(&self, fields: &[(&str, &str)]) -> Value {
+        self.token_with(fields, &[]).await
+    }
+
+    /// [`Self::token`] with more request headers.
+    async fn token_with(&self, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Value {
         let mut form = fields.to_vec();
         form.push(("client_id", &self.client_id));
         form.push(("client_secret", &self.client_secret));
-        let reply = self.ctx.ba.post_form("/oauth2/token", &form).await;
+        let reply = self
+            .ctx
+            .ba
+            .post_form_with("/oauth2/token", &form, headers)
+            .await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.body
     }

@@ -599,10 +599,16 @@ impl BetterAuthServer {
     /// `GET /api/auth{path}` with one extra header (an API key for the plugin's session hook,
     /// `enableSessionForAPIKeys`): the status and the JSON body.
     pub async fn get_with_header(&self, path: &str, header: &str, value: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}/api/auth{path}", self.base_url))
-            .header(header, value)
+        self.get_with_headers(path, &[(header, value)]).await
+    }
+
+    /// `GET /api/auth{path}` with these request headers: the status and the JSON body.
+    pub async fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut request = self.http.get(format!("{}/api/auth{path}", self.base_url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .send()
             .await
             .expect("the Better Auth server answers");
@@ -631,13 +637,27 @@ impl BetterAuthServer {
 
     /// `POST /api/auth{path}` with a form-encoded body (OAuth's token endpoint accepts no JSON).
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        self.post_form_with(path, fields, &[]).await
+    }
+
+    /// [`Self::post_form`] with more request headers (a `DPoP` proof).
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let response = self
+        let mut request = self
             .http
             .post(format!("{}/api/auth{path}", self.base_url))
-            .header("content-type", "application/x-www-form-urlencoded")
+            .header("content-type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .body(body)
             .send()
             .await

@@ -551,6 +551,7 @@ pub async fn authenticate_cookie(
         authorization: vec![],
         cookies: vec![&cookie],
         api_keys: vec![],
+        ..Default::default()
     })
     .await
 }

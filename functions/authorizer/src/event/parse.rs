@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use auth_core::RawCredentials;
+use auth_core::credentials::RequestLine;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
@@ -20,6 +21,7 @@ use super::response::api_wildcard;
 pub struct AuthorizerPayload(pub Result<AuthorizerEvent<'static>, EventError>);
 
 static API_KEY_HEADERS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+static DPOP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Sets, once at start-up, the headers that carry an API key (lower-case; empty unless the
 /// `api-key` method is on), for [`AuthorizerPayload`]s. Until it is called none are collected
@@ -28,10 +30,23 @@ pub fn configure(api_key_headers: &[String]) {
     let _ = API_KEY_HEADERS.set(api_key_headers.to_vec());
 }
 
+/// Sets, once at start-up, whether DPoP proofs are checked
+/// ([`auth_core::Authenticator::reads_dpop`]): then the `DPoP` header and the request's method
+/// and URL are collected too. Until it is called they are not (a DPoP-bound token is then
+/// refused, never accepted).
+pub fn configure_dpop(on: bool) {
+    let _ = DPOP.set(on);
+}
+
 impl<'de> Deserialize<'de> for AuthorizerPayload {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let api_key_headers = API_KEY_HEADERS.get().map_or(&[][..], Vec::as_slice);
-        let fields = EventSeed { api_key_headers }.deserialize(deserializer)?;
+        let dpop = DPOP.get().copied().unwrap_or(false);
+        let fields = EventSeed {
+            api_key_headers,
+            dpop,
+        }
+        .deserialize(deserializer)?;
         Ok(Self(
             AuthorizerEvent::from_fields(fields).map(AuthorizerEvent::into_owned),
         ))
@@ -57,6 +72,16 @@ pub struct AuthorizerEvent<'a> {
     token: Option<Cow<'a, str>>,
     /// REQUEST and HTTP API: the credential headers; HTTP API: the `cookies` array too.
     found: Found<'a>,
+    /// REQUEST and HTTP API, when DPoP is on: the request's method, host and path.
+    request: Option<Request<'a>>,
+}
+
+/// The request as the gateway saw it, for a DPoP proof's `htm` and `htu`.
+#[derive(Debug)]
+struct Request<'a> {
+    method: Cow<'a, str>,
+    domain_name: Cow<'a, str>,
+    path: Cow<'a, str>,
 }
 
 /// Which of the three events API Gateway sends.
@@ -76,6 +101,7 @@ struct Found<'a> {
     authorization: Vec<Cow<'a, str>>,
     cookies: Vec<Cow<'a, str>>,
     api_keys: Vec<Cow<'a, str>>,
+    dpop: Vec<Cow<'a, str>>,
 }
 
 impl<'a> Found<'a> {
@@ -83,6 +109,7 @@ impl<'a> Found<'a> {
         self.authorization.extend(other.authorization);
         self.cookies.extend(other.cookies);
         self.api_keys.extend(other.api_keys);
+        self.dpop.extend(other.dpop);
     }
 }
 
@@ -109,14 +136,27 @@ impl<'a> AuthorizerEvent<'a> {
     /// Reads an event from its JSON text, keeping the values of the `Authorization` and
     /// `Cookie` headers and of `api_key_headers` (lower-case names; compared without case).
     pub fn parse(json: &'a str, api_key_headers: &[String]) -> Result<Self, EventError> {
+        Self::parse_with(json, api_key_headers, false)
+    }
+
+    /// [`Self::parse`], also keeping (when `dpop`) the `DPoP` header values and the request's
+    /// method, domain name and path (`requestContext`).
+    pub fn parse_with(
+        json: &'a str,
+        api_key_headers: &[String],
+        dpop: bool,
+    ) -> Result<Self, EventError> {
         let mut deserializer = serde_json::Deserializer::from_str(json);
-        let fields = EventSeed { api_key_headers }
-            .deserialize(&mut deserializer)
-            .and_then(|fields| deserializer.end().map(|()| fields))
-            .map_err(|e| EventError::Malformed {
-                kind: "authorizer",
-                message: e.to_string(),
-            })?;
+        let fields = EventSeed {
+            api_key_headers,
+            dpop,
+        }
+        .deserialize(&mut deserializer)
+        .and_then(|fields| deserializer.end().map(|()| fields))
+        .map_err(|e| EventError::Malformed {
+            kind: "authorizer",
+            message: e.to_string(),
+        })?;
         Self::from_fields(fields)
     }
 
@@ -131,6 +171,7 @@ impl<'a> AuthorizerEvent<'a> {
             mut headers,
             multi_value_headers,
             cookies,
+            request_context,
         } = fields;
         match (version.as_deref(), kind.as_deref()) {
             (Some("2.0"), _) => {
@@ -141,6 +182,7 @@ impl<'a> AuthorizerEvent<'a> {
                     route_key,
                     token: None,
                     found: headers,
+                    request: request_context.and_then(RequestContext::http_v2),
                 })
             }
             (_, Some("TOKEN")) => Ok(Self {
@@ -149,6 +191,7 @@ impl<'a> AuthorizerEvent<'a> {
                 route_key: None,
                 token: authorization_token,
                 found: Found::default(),
+                request: None,
             }),
             (_, Some("REQUEST")) => {
                 headers.append(multi_value_headers);
@@ -158,6 +201,7 @@ impl<'a> AuthorizerEvent<'a> {
                     route_key: None,
                     token: None,
                     found: headers,
+                    request: request_context.and_then(RequestContext::rest),
                 })
             }
             _ => Err(EventError::Unrecognised),
@@ -169,6 +213,7 @@ impl<'a> AuthorizerEvent<'a> {
         let own = |v: Vec<Cow<'a, str>>| -> Vec<Cow<'static, str>> {
             v.into_iter().map(|c| Cow::Owned(c.into_owned())).collect()
         };
+        let own_one = |c: Cow<'a, str>| -> Cow<'static, str> { Cow::Owned(c.into_owned()) };
         AuthorizerEvent {
             shape: self.shape,
             arn: self.arn.map(|c| Cow::Owned(c.into_owned())),
@@ -178,7 +223,13 @@ impl<'a> AuthorizerEvent<'a> {
                 authorization: own(self.found.authorization),
                 cookies: own(self.found.cookies),
                 api_keys: own(self.found.api_keys),
+                dpop: own(self.found.dpop),
             },
+            request: self.request.map(|r| Request {
+                method: own_one(r.method),
+                domain_name: own_one(r.domain_name),
+                path: own_one(r.path),
+            }),
         }
     }
 
@@ -232,6 +283,14 @@ impl<'a> AuthorizerEvent<'a> {
             .extend(found.authorization.iter().map(Cow::as_ref));
         raw.cookies.extend(found.cookies.iter().map(Cow::as_ref));
         raw.api_keys.extend(found.api_keys.iter().map(Cow::as_ref));
+        raw.dpop_proofs.extend(found.dpop.iter().map(Cow::as_ref));
+        // The URL the client called, as the gateway reports it: `https://<domainName><path>`
+        // (REST `requestContext.path`, HTTP API `requestContext.http.path`; the stage is in
+        // both on the execute-api endpoint).
+        raw.request = self.request.as_ref().map(|r| RequestLine {
+            method: r.method.as_ref(),
+            url: Cow::Owned(format!("https://{}{}", r.domain_name, r.path)),
+        });
         raw
     }
 
@@ -270,11 +329,57 @@ struct EventFields<'a> {
     headers: Found<'a>,
     multi_value_headers: Found<'a>,
     cookies: Vec<Cow<'a, str>>,
+    request_context: Option<RequestContext<'a>>,
+}
+
+/// The `requestContext` fields a DPoP proof is checked against (read only when DPoP is on).
+#[derive(Deserialize)]
+struct RequestContext<'a> {
+    #[serde(borrow, rename = "domainName", default)]
+    domain_name: Option<Cow<'a, str>>,
+    /// REST (and HTTP API payload 1.0): the path with the stage.
+    #[serde(borrow, default)]
+    path: Option<Cow<'a, str>>,
+    /// REST: the method.
+    #[serde(borrow, rename = "httpMethod", default)]
+    http_method: Option<Cow<'a, str>>,
+    /// HTTP API payload 2.0: `{method, path}`.
+    #[serde(borrow, default)]
+    http: Option<HttpContext<'a>>,
+}
+
+#[derive(Deserialize)]
+struct HttpContext<'a> {
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    path: Option<Cow<'a, str>>,
+}
+
+impl<'a> RequestContext<'a> {
+    fn rest(self) -> Option<Request<'a>> {
+        Some(Request {
+            method: self.http_method?,
+            domain_name: self.domain_name?,
+            path: self.path?,
+        })
+    }
+
+    fn http_v2(self) -> Option<Request<'a>> {
+        let http = self.http?;
+        Some(Request {
+            method: http.method?,
+            domain_name: self.domain_name?,
+            path: http.path?,
+        })
+    }
 }
 
 /// Reads the event object: the fields above, every other field skipped unbuilt.
 struct EventSeed<'h> {
     api_key_headers: &'h [String],
+    /// Whether the `DPoP` header and `requestContext` are read.
+    dpop: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
@@ -305,14 +410,17 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                 "routeKey" => fields.route_key = text(map.next_value()?),
                 "headers" => map.next_value_seed(HeadersSeed {
                     api_key_headers: self.api_key_headers,
+                    dpop: self.dpop,
                     multi: false,
                     into: &mut fields.headers,
                 })?,
                 "multiValueHeaders" => map.next_value_seed(HeadersSeed {
                     api_key_headers: self.api_key_headers,
+                    dpop: self.dpop,
                     multi: true,
                     into: &mut fields.multi_value_headers,
                 })?,
+                "requestContext" if self.dpop => fields.request_context = map.next_value()?,
                 "cookies" => {
                     let cookies: Option<Vec<Text<'de>>> = map.next_value()?;
                     fields.cookies = cookies.into_iter().flatten().map(|t| t.0).collect();
@@ -332,15 +440,18 @@ enum HeaderKind {
     Authorization,
     Cookie,
     ApiKey,
+    Dpop,
 }
 
-fn header_kind(name: &str, api_key_headers: &[String]) -> Option<HeaderKind> {
+fn header_kind(name: &str, api_key_headers: &[String], dpop: bool) -> Option<HeaderKind> {
     if name.eq_ignore_ascii_case("authorization") {
         Some(HeaderKind::Authorization)
     } else if name.eq_ignore_ascii_case("cookie") {
         Some(HeaderKind::Cookie)
     } else if api_key_headers.iter().any(|h| name.eq_ignore_ascii_case(h)) {
         Some(HeaderKind::ApiKey)
+    } else if dpop && name.eq_ignore_ascii_case("dpop") {
+        Some(HeaderKind::Dpop)
     } else {
         None
     }
@@ -350,6 +461,7 @@ fn header_kind(name: &str, api_key_headers: &[String]) -> Option<HeaderKind> {
 /// `into`, keeping only the credential headers.
 struct HeadersSeed<'h, 'f, 'de> {
     api_key_headers: &'h [String],
+    dpop: bool,
     multi: bool,
     into: &'f mut Found<'de>,
 }
@@ -383,7 +495,7 @@ impl<'de> Visitor<'de> for HeadersSeed<'_, '_, 'de> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
-            let Some(kind) = header_kind(&name, self.api_key_headers) else {
+            let Some(kind) = header_kind(&name, self.api_key_headers, self.dpop) else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
@@ -391,6 +503,7 @@ impl<'de> Visitor<'de> for HeadersSeed<'_, '_, 'de> {
                 HeaderKind::Authorization => &mut self.into.authorization,
                 HeaderKind::Cookie => &mut self.into.cookies,
                 HeaderKind::ApiKey => &mut self.into.api_keys,
+                HeaderKind::Dpop => &mut self.into.dpop,
             };
             if self.multi {
                 let values: Option<Vec<Option<Text<'de>>>> = map.next_value()?;

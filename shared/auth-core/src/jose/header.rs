@@ -90,6 +90,10 @@ pub struct Header {
     /// `zip` (JWE): compression is refused.
     #[serde(default)]
     pub zip: Option<serde_json::Value>,
+    /// `jwk`: the signer's public key, carried by a DPoP proof ([`super::dpop`]); ignored
+    /// everywhere else.
+    #[serde(default)]
+    pub jwk: Option<serde_json::Value>,
 }
 
 pub(crate) fn b64(value: &str) -> Result<Vec<u8>, JoseError> {

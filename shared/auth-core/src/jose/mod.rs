@@ -11,6 +11,7 @@
 //! the HMAC algorithms are never accepted with a public key, and HS256 is only ever checked by
 //! [`verify_hs256`] against the shared secret.
 
+pub mod dpop;
 mod header;
 mod jwe;
 mod jwk;

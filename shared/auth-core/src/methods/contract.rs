@@ -99,6 +99,10 @@ pub struct Common<'a> {
     pub secrets: &'a [crate::signing::Secret],
     /// The cookie cache's names (`<prefix>.session_data`, renamed, `__Secure-` or not).
     pub cache_cookie_names: &'a [String],
+    /// Opening a store connection (`DATABASE_CONNECT_TIMEOUT_MS`).
+    pub connect_timeout: std::time::Duration,
+    /// One store command (`DATABASE_STATEMENT_TIMEOUT_MS`).
+    pub command_timeout: std::time::Duration,
 }
 
 /// One way of proving who a request is.

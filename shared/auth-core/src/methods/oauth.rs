@@ -13,7 +13,12 @@
 //! - Then, as for every credential here, the user must exist, not be banned and meet the
 //!   policy (stricter than introspection for bans). A client-credentials token (`sub` is the
 //!   client) is a machine principal: no user.
-//! - A sender-constrained token (`cnf`, DPoP) is never accepted as a plain bearer token.
+//! - A sender-constrained token (`cnf.jkt`, DPoP) is never accepted as a plain bearer token.
+//!   With `BETTER_AUTH_OAUTH_DPOP` it is accepted as `Authorization: DPoP <token>` with one
+//!   `DPoP` proof for this request's method and URL ([`crate::jose::dpop`], as the provider's
+//!   `enforceDpopBinding`), used once: its id is recorded in Redis
+//!   ([`crate::store::dpop_replay`]) after every other check passed. A `DPoP` scheme with a
+//!   token bound to no key is refused, as the provider refuses it.
 //!
 //! Exclusive, and ahead of `jwt`: it claims only its own bearer values (an `at+jwt` JWS, or the
 //! opaque prefix), so a session token is never tried here and these are never tried as sessions.
@@ -30,7 +35,9 @@ use crate::env::{ConfigError, Env, invalid};
 use crate::error::AuthError;
 use crate::identity::{OAuthClaims, OAuthSubject, Refusal, evaluate_oauth};
 use crate::jose;
+use crate::jose::dpop::{Proof, ProofError, ProofRequest};
 use crate::session_jwt::TokenError;
+use crate::store::dpop_replay::ProofReplayStore;
 use crate::store::port::{AuthStore, OAuthSubjectLookup};
 use crate::telemetry::fingerprint;
 
@@ -58,21 +65,120 @@ pub struct OAuthSettings {
     pub required_scopes: Vec<String>,
     /// `BETTER_AUTH_CLOCK_SKEW_SECONDS`.
     pub leeway_seconds: i64,
+    /// `BETTER_AUTH_OAUTH_DPOP`: DPoP-bound tokens accepted with their proof.
+    pub dpop: Option<DpopSettings>,
+}
+
+/// How DPoP proofs are checked and where their ids are recorded.
+#[derive(Clone)]
+pub struct DpopSettings {
+    /// `BETTER_AUTH_OAUTH_DPOP_MAX_AGE_SECONDS` (default 300, the provider's
+    /// `dpop.proofMaxAgeSeconds`).
+    pub max_age_seconds: i64,
+    /// The setting the Redis URL came from.
+    redis_var: &'static str,
+    redis_url: String,
+    /// `BETTER_AUTH_SECONDARY_STORAGE_PREFIX` (default `better-auth:`).
+    prefix: String,
+    connect_timeout: std::time::Duration,
+    command_timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for DpopSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: only where it came from is shown.
+        f.debug_struct("DpopSettings")
+            .field("max_age_seconds", &self.max_age_seconds)
+            .field("redis_var", &self.redis_var)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Redis that records DPoP proof ids: `BETTER_AUTH_OAUTH_DPOP_REDIS_URL`, else the
+/// secondary storage's (where Better Auth records its own).
+fn dpop_settings(env: &Env<'_>, common: &Common<'_>) -> Result<Option<DpopSettings>, ConfigError> {
+    const FLAG: &str = "BETTER_AUTH_OAUTH_DPOP";
+    let max_age_seconds = env.number("BETTER_AUTH_OAUTH_DPOP_MAX_AGE_SECONDS", 300, 1, 3600)?;
+    if !env.flag(FLAG, false)? {
+        return Ok(None);
+    }
+    let (redis_var, redis_url) = match (
+        env.get("BETTER_AUTH_OAUTH_DPOP_REDIS_URL"),
+        env.get("BETTER_AUTH_SECONDARY_STORAGE_URL"),
+    ) {
+        (Some(url), _) => ("BETTER_AUTH_OAUTH_DPOP_REDIS_URL", url),
+        (None, Some(url)) => ("BETTER_AUTH_SECONDARY_STORAGE_URL", url),
+        (None, None) => {
+            return Err(invalid(
+                FLAG,
+                "a DPoP proof is accepted once: set BETTER_AUTH_OAUTH_DPOP_REDIS_URL (or \
+                 BETTER_AUTH_SECONDARY_STORAGE_URL) to the Redis that records proof ids",
+            ));
+        }
+    };
+    let redis_url = redis_url.trim().to_owned();
+    let allow_insecure = env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?;
+    crate::store::redis_link::check_url(
+        redis_var,
+        &redis_url,
+        (!allow_insecure).then_some("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS"),
+    )?;
+    Ok(Some(DpopSettings {
+        max_age_seconds,
+        redis_var,
+        redis_url,
+        prefix: env
+            .raw("BETTER_AUTH_SECONDARY_STORAGE_PREFIX")
+            .unwrap_or_else(|| "better-auth:".to_owned()),
+        connect_timeout: common.connect_timeout,
+        command_timeout: common.command_timeout,
+    }))
 }
 
 /// Verifies OAuth access tokens.
 #[derive(Debug)]
 pub struct OAuthMethod {
     settings: OAuthSettings,
+    /// Where DPoP proof ids are recorded; `None`: DPoP-bound tokens are refused. Boxed: the
+    /// methods are an enum, sized by its largest.
+    replay: Option<Box<ProofReplayStore>>,
 }
 
-/// A bearer value this method owns.
+/// An access token this method owns, and how it was presented.
 #[derive(Debug)]
-pub enum OAuthToken {
+pub struct OAuthToken {
+    kind: TokenKind,
+    presented: Presented,
+}
+
+/// The token's form.
+#[derive(Debug)]
+enum TokenKind {
     /// An `at+jwt`.
     Jwt(String),
     /// An opaque token, its prefix removed.
     Opaque(String),
+}
+
+/// How the token came.
+#[derive(Debug)]
+enum Presented {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `Authorization: DPoP`, with what its proof is checked against.
+    Dpop(DpopPresentation),
+}
+
+/// A token presented under the DPoP scheme.
+#[derive(Debug)]
+struct DpopPresentation {
+    /// The token as presented (its `ath` is hashed over this).
+    token: String,
+    /// Every `DPoP` header value.
+    proofs: Vec<String>,
+    /// The request's method and URL, when the event says.
+    request: Option<(String, String)>,
 }
 
 /// A list setting: values separated by commas or whitespace.
@@ -139,12 +245,33 @@ impl CredentialMethod for OAuthMethod {
             opaque_prefix: opaque_prefix.filter(|p| !p.is_empty()),
             required_scopes,
             leeway_seconds: common.leeway_seconds,
+            // Parsed only for a configured method: DPoP on without Redis is then a start-up
+            // error, never tokens refused in silence.
+            dpop: match configured {
+                true => dpop_settings(env, common)?,
+                false => None,
+            },
         })
     }
 
     fn new(settings: &OAuthSettings) -> Result<Self, ConfigError> {
+        let replay = settings
+            .dpop
+            .as_ref()
+            .map(|d| {
+                ProofReplayStore::new(
+                    d.redis_var,
+                    &d.redis_url,
+                    &d.prefix,
+                    d.connect_timeout,
+                    d.command_timeout,
+                )
+                .map(Box::new)
+            })
+            .transpose()?;
         Ok(Self {
             settings: settings.clone(),
+            replay,
         })
     }
 
@@ -153,15 +280,41 @@ impl CredentialMethod for OAuthMethod {
         request: &RawCredentials<'_>,
         _: &Context<'_, S>,
     ) -> Claim<OAuthToken> {
-        match credentials::bearer(request) {
-            Some(value) => self.recognise(value).map_or(Claim::Absent, Claim::Present),
-            None => Claim::Absent,
+        if let Some(value) = credentials::bearer(request) {
+            return self.recognise(value).map_or(Claim::Absent, |kind| {
+                Claim::Present(OAuthToken {
+                    kind,
+                    presented: Presented::Bearer,
+                })
+            });
         }
+        // `DPoP <token>`: only an access token can be presented so; another value is left to
+        // the other methods, which refuse the scheme.
+        let Some(value) = credentials::dpop_bound(request) else {
+            return Claim::Absent;
+        };
+        self.recognise(value).map_or(Claim::Absent, |kind| {
+            Claim::Present(OAuthToken {
+                kind,
+                presented: Presented::Dpop(DpopPresentation {
+                    token: value.to_owned(),
+                    proofs: request
+                        .dpop_proofs
+                        .iter()
+                        .map(|p| p.trim().to_owned())
+                        .collect(),
+                    request: request
+                        .request
+                        .as_ref()
+                        .map(|r| (r.method.to_owned(), r.url.clone().into_owned())),
+                }),
+            })
+        })
     }
 
     fn fingerprint(credential: &OAuthToken) -> String {
-        match credential {
-            OAuthToken::Jwt(token) | OAuthToken::Opaque(token) => fingerprint(token),
+        match &credential.kind {
+            TokenKind::Jwt(token) | TokenKind::Opaque(token) => fingerprint(token),
         }
     }
 
@@ -170,9 +323,14 @@ impl CredentialMethod for OAuthMethod {
     }
 
     async fn verify<S: AuthStore>(&self, token: &OAuthToken, context: &Context<'_, S>) -> Verdict {
-        let checked = match token {
-            OAuthToken::Jwt(jwt) => self.check_jwt(jwt, context).await,
-            OAuthToken::Opaque(token) => self.check_opaque(token, context).await,
+        let checked = match &token.kind {
+            TokenKind::Jwt(jwt) => self.check_jwt(jwt, &token.presented, context).await,
+            TokenKind::Opaque(opaque) => self.check_opaque(opaque, &token.presented, context).await,
+        };
+        let checked = match checked {
+            Ok((verified, Some(proof))) => self.spend(&proof, verified).await,
+            Ok((verified, None)) => Ok(verified),
+            Err(error) => Err(error),
         };
         match checked {
             Err(error @ (AuthError::Store(_) | AuthError::Keys(_))) => Verdict::Unavailable(error),
@@ -218,6 +376,21 @@ fn audience(value: Option<&serde_json::Value>) -> Result<Vec<String>, TokenError
     }
 }
 
+/// The key a `cnf` confirmation binds the token to: `Ok(None)` without one, `Ok(Some(jkt))`
+/// for DPoP, `Err` for a confirmation we cannot check (mTLS `x5t#S256`, garbage): never a
+/// plain bearer token.
+fn bound_key(cnf: Option<&serde_json::Value>) -> Result<Option<String>, ()> {
+    match cnf {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => value
+            .get("jkt")
+            .and_then(serde_json::Value::as_str)
+            .filter(|jkt| !jkt.is_empty())
+            .map(|jkt| Some(jkt.to_owned()))
+            .ok_or(()),
+    }
+}
+
 /// Stored scopes: a JSON array (the provider's `string[]`, jsonb) or a space-separated string.
 fn stored_scopes(text: &str) -> String {
     match serde_json::from_str::<Vec<String>>(text) {
@@ -227,19 +400,96 @@ fn stored_scopes(text: &str) -> String {
 }
 
 impl OAuthMethod {
+    /// Whether DPoP-bound tokens are accepted with their proof (`BETTER_AUTH_OAUTH_DPOP`).
+    pub fn checks_dpop(&self) -> bool {
+        self.replay.is_some()
+    }
+
     /// The token, when the bearer value is this method's by shape or prefix.
-    fn recognise(&self, value: &str) -> Option<OAuthToken> {
+    fn recognise(&self, value: &str) -> Option<TokenKind> {
         if jose::looks_like_jws(value) {
             let jws = jose::parse_jws(value).ok()?;
             let typ = jws.header.typ.as_deref()?;
             return ACCESS_TOKEN_TYPES
                 .iter()
                 .any(|t| typ.eq_ignore_ascii_case(t))
-                .then(|| OAuthToken::Jwt(value.to_owned()));
+                .then(|| TokenKind::Jwt(value.to_owned()));
         }
         let prefix = self.settings.opaque_prefix.as_deref()?;
         let rest = value.strip_prefix(prefix)?;
-        (!rest.is_empty()).then(|| OAuthToken::Opaque(rest.to_owned()))
+        (!rest.is_empty()).then(|| TokenKind::Opaque(rest.to_owned()))
+    }
+
+    /// Whether the token's binding (`jkt`: its confirmation key, if any) holds for how it was
+    /// presented; for a DPoP-bound token, the proof checked but for its one-time use, which
+    /// [`Self::spend`] records once everything else passed. Pure.
+    fn binding(
+        &self,
+        jkt: Option<&str>,
+        presented: &Presented,
+        user_id: Option<&str>,
+    ) -> Result<Option<Proof>, AuthError> {
+        let refused = |reason| AuthError::Refused {
+            reason,
+            user_id: user_id.map(str::to_owned),
+        };
+        let (jkt, presentation) = match (jkt, presented) {
+            (None, Presented::Bearer) => return Ok(None),
+            (None, Presented::Dpop(_)) => return Err(refused(Refusal::DpopNotBound)),
+            (Some(_), Presented::Bearer) => return Err(refused(Refusal::DpopRequired)),
+            (Some(jkt), Presented::Dpop(presentation)) => (jkt, presentation),
+        };
+        if self.replay.is_none() {
+            return Err(refused(Refusal::DpopRequired));
+        }
+        let (method, url) = presentation
+            .request
+            .as_ref()
+            .ok_or_else(|| refused(Refusal::DpopNoRequest))?;
+        // One proof per request (RFC 9449 §4.3): different values are refused. Equal ones are
+        // one header seen twice (a REST event carries each in `headers` and
+        // `multiValueHeaders`).
+        let proof = match presentation.proofs.split_first() {
+            None => return Err(refused(Refusal::DpopRequired)),
+            Some((first, rest)) if rest.iter().all(|p| p == first) => first,
+            Some(_) => return Err(TokenError::Dpop(ProofError::Malformed).into()),
+        };
+        let max_age_seconds = self
+            .settings
+            .dpop
+            .as_ref()
+            .map_or(jose::dpop::DEFAULT_MAX_AGE_SECONDS, |d| d.max_age_seconds);
+        jose::dpop::verify_proof(
+            proof,
+            &ProofRequest {
+                method,
+                url,
+                access_token: &presentation.token,
+                expected_jkt: jkt,
+                now: Utc::now().timestamp(),
+                max_age_seconds,
+            },
+        )
+        .map(Some)
+        .map_err(|e| TokenError::Dpop(e).into())
+    }
+
+    /// Records the proof's id: the caller stands when it was never seen, is refused when it
+    /// was (a replay), and cannot be answered when Redis cannot (never an allow).
+    async fn spend(&self, proof: &Proof, verified: Verified) -> Result<Verified, AuthError> {
+        let replay = self.replay.as_ref().ok_or(AuthError::Refused {
+            reason: Refusal::DpopRequired,
+            user_id: verified.identity.user_id.clone(),
+        })?;
+        let ttl_ms = proof.expires_at_ms - Utc::now().timestamp_millis();
+        let ttl = std::time::Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0).max(1));
+        match replay.reserve(&proof.replay_key, ttl).await? {
+            true => Ok(verified),
+            false => Err(AuthError::Refused {
+                reason: Refusal::DpopReplayed,
+                user_id: verified.identity.user_id.clone(),
+            }),
+        }
     }
 
     /// The first configured resource the audience names (exact strings).
@@ -267,8 +517,9 @@ impl OAuthMethod {
     async fn check_jwt<S: AuthStore>(
         &self,
         jwt: &str,
+        presented: &Presented,
         context: &Context<'_, S>,
-    ) -> Result<Verified, AuthError> {
+    ) -> Result<(Verified, Option<Proof>), AuthError> {
         let jws = jose::parse_jws(jwt).map_err(TokenError::from)?;
         if jose::Algorithm::parse(&jws.header.alg).is_none() {
             return Err(TokenError::Jose(jose::JoseError::Algorithm).into());
@@ -312,9 +563,10 @@ impl OAuthMethod {
         };
         let machine = sub == client_id;
         let user_id = (!machine).then(|| sub.clone());
-        if claims.cnf.is_some() {
-            return Err(refused(Refusal::DpopRequired, user_id.as_deref()));
-        }
+        let jkt = bound_key(claims.cnf.as_ref())
+            .map_err(|()| refused(Refusal::DpopRequired, user_id.as_deref()))?;
+        // Before the store is asked: a token presented without its proof costs no round trip.
+        let proof = self.binding(jkt.as_deref(), presented, user_id.as_deref())?;
         let scopes = claims.scope.unwrap_or_default();
         self.check_scopes(&scopes)
             .map_err(|r| refused(r, user_id.as_deref()))?;
@@ -339,7 +591,7 @@ impl OAuthMethod {
             return Err(refused(Refusal::Unknown, None));
         }
         let expires_at = DateTime::from_timestamp(exp, 0).ok_or(TokenError::Claims)?;
-        self.decide(
+        let verified = self.decide(
             OAuthClaims {
                 client_id,
                 user_id,
@@ -351,14 +603,16 @@ impl OAuthMethod {
             subject,
             now,
             context,
-        )
+        )?;
+        Ok((verified, proof))
     }
 
     async fn check_opaque<S: AuthStore>(
         &self,
         token: &str,
+        presented: &Presented,
         context: &Context<'_, S>,
-    ) -> Result<Verified, AuthError> {
+    ) -> Result<(Verified, Option<Proof>), AuthError> {
         let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
         let record = context
             .store
@@ -379,9 +633,15 @@ impl OAuthMethod {
         if record.revoked {
             return Err(refused(Refusal::Revoked));
         }
-        if record.sender_constrained {
-            return Err(refused(Refusal::DpopRequired));
-        }
+        let confirmation = match record.confirmation.as_deref().map(str::trim) {
+            None | Some("" | "null") => None,
+            Some(text) => Some(
+                serde_json::from_str::<serde_json::Value>(text)
+                    .map_err(|_| refused(Refusal::DpopRequired))?,
+            ),
+        };
+        let jkt = bound_key(confirmation.as_ref()).map_err(|()| refused(Refusal::DpopRequired))?;
+        let proof = self.binding(jkt.as_deref(), presented, record.user_id.as_deref())?;
         // Issued for resources: one must be ours (a token for another API is not for this
         // one). Issued for none: the provider's introspection answers active, and so do we.
         let resource = match record.resources.as_deref() {
@@ -401,7 +661,7 @@ impl OAuthMethod {
         };
         let scopes = stored_scopes(&record.scopes);
         self.check_scopes(&scopes).map_err(refused)?;
-        self.decide(
+        let verified = self.decide(
             OAuthClaims {
                 client_id: record.client_id,
                 user_id: record.user_id,
@@ -413,7 +673,8 @@ impl OAuthMethod {
             record.subject,
             now,
             context,
-        )
+        )?;
+        Ok((verified, proof))
     }
 
     fn decide<S: AuthStore>(
@@ -449,6 +710,7 @@ mod tests {
                 opaque_prefix: prefix.map(str::to_owned),
                 ..OAuthSettings::default()
             },
+            replay: None,
         }
     }
 

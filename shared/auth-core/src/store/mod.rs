@@ -3,15 +3,19 @@
 //! - [`postgres`]: Better Auth's PostgreSQL database (the lazy pool, schema detection, the
 //!   one-round-trip session lookup).
 //! - [`secondary`]: sessions in Better Auth's `secondaryStorage` (Redis), the rest in PostgreSQL.
+//! - [`dpop_replay`]: DPoP proof ids seen (Redis), for the `oauth` method.
+//! - [`redis_link`]: the lazily made Redis connection both Redis stores use.
 //! - [`memory`]: an in-memory store for fast unit tests of the ordering and fallback rules.
 //! - [`DeployedStore`]: the deployed choice between the first two, made once from configuration.
 //!
 //! The port is generic (no dynamic dispatch on the hot path): an
 //! [`Authenticator`](crate::Authenticator) is built for one concrete store.
 
+pub mod dpop_replay;
 pub mod memory;
 pub mod port;
 pub mod postgres;
+pub mod redis_link;
 pub mod secondary;
 
 use chrono::{DateTime, Utc};

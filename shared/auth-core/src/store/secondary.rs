@@ -26,16 +26,15 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use redis::Script;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Script};
 use serde::Deserialize;
-use tracing::Instrument as _;
 
 use crate::env::{ConfigError, Env};
 use crate::identity::{SessionRecord, UserSnapshot};
 use crate::store::port::{AuthStore, StoreError};
 use crate::store::postgres::Database;
-use crate::telemetry::RoundTrip;
+use crate::store::redis_link::RedisLink;
 
 /// How sessions are kept in secondary storage.
 #[derive(Clone, PartialEq, Eq)]
@@ -90,23 +89,12 @@ impl SecondaryStorageSettings {
         let Some(url) = env.get(VAR).map(|v| v.trim().to_owned()) else {
             return Ok(None);
         };
-        let invalid = |reason: &str| ConfigError::Invalid {
-            var: VAR,
-            reason: reason.to_owned(),
-        };
-        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return Err(invalid("expected redis://… or rediss://… (TLS)"));
-        }
-        redis::Client::open(url.as_str())
-            .map_err(|_| invalid("not a Redis URL (rediss://user:password@host:6379/0)"))?;
-        if insecure_tls(&url)
-            && !env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?
-        {
-            return Err(invalid(
-                "#insecure turns off the TLS certificate check: set \
-                 BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS=true to accept that",
-            ));
-        }
+        let allow_insecure = env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?;
+        crate::store::redis_link::check_url(
+            VAR,
+            &url,
+            (!allow_insecure).then_some("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS"),
+        )?;
         // An empty prefix is meaningful (hand-written adapters use none): read it raw.
         let prefix = env
             .raw("BETTER_AUTH_SECONDARY_STORAGE_PREFIX")
@@ -144,12 +132,6 @@ impl SecondaryStorageSettings {
     pub fn falls_back_to_database(&self) -> bool {
         self.store_session_in_database && !self.preserve_session_in_database
     }
-}
-
-/// Whether a `rediss://` URL turns the certificate check off (`#insecure`, as the redis crate
-/// reads it).
-fn insecure_tls(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|u| u.scheme() == "rediss" && u.fragment() == Some("insecure"))
 }
 
 /// The value Better Auth stores under a session token.
@@ -297,10 +279,7 @@ return {value, user, redis.call('GET', ARGV[1] .. 'revoked-sessions-before-' .. 
 /// and, when configured, stored sessions).
 pub struct SecondaryStore {
     settings: SecondaryStorageSettings,
-    client: redis::Client,
-    /// The connection, made on first use and dropped after any failure (a timeout included:
-    /// a frozen sandbox's socket can stay open and silent), so the next request reconnects.
-    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    link: RedisLink,
 }
 
 impl std::fmt::Debug for SecondaryStore {
@@ -355,34 +334,16 @@ return 1
 /// What the read script answers: the value, the user whose marker it read, the marker.
 type SessionRead = (Option<String>, Option<String>, Option<String>);
 
-fn redis_error(error: &redis::RedisError) -> StoreError {
-    if error.is_timeout() {
-        StoreError::Unavailable(format!("secondary storage timed out: {:?}", error.kind()))
-    } else {
-        StoreError::Unavailable(format!("secondary storage: {:?}", error.kind()))
-    }
-}
-
 impl SecondaryStore {
     /// Builds the store without connecting.
     pub fn new(settings: SecondaryStorageSettings) -> Result<Self, ConfigError> {
-        let client =
-            redis::Client::open(settings.url.as_str()).map_err(|_| ConfigError::Invalid {
-                var: "BETTER_AUTH_SECONDARY_STORAGE_URL",
-                reason: "not a Redis URL".into(),
-            })?;
-        if insecure_tls(&settings.url) {
-            tracing::warn!(
-                "BETTER_AUTH_SECONDARY_STORAGE_URL ends in #insecure \
-                 (BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS=true): the Redis server's TLS \
-                 certificate is not checked"
-            );
-        }
-        Ok(Self {
-            settings,
-            client,
-            connection: tokio::sync::Mutex::new(None),
-        })
+        let link = RedisLink::new(
+            "BETTER_AUTH_SECONDARY_STORAGE_URL",
+            &settings.url,
+            settings.connect_timeout,
+            settings.command_timeout,
+        )?;
+        Ok(Self { settings, link })
     }
 
     /// The settings.
@@ -407,52 +368,13 @@ impl SecondaryStore {
         format!("{}revoked-sessions-before-{user_id}", self.settings.prefix)
     }
 
-    /// The connection, made (under the connect timeout) when there is none.
-    pub async fn connection(&self) -> Result<MultiplexedConnection, StoreError> {
-        let mut slot = self.connection.lock().await;
-        if let Some(connection) = slot.as_ref() {
-            return Ok(connection.clone());
-        }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.settings.connect_timeout))
-            .set_response_timeout(Some(self.settings.command_timeout));
-        let connect = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config);
-        let connection = match tokio::time::timeout(self.settings.connect_timeout, connect).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => return Err(redis_error(&error)),
-            Err(_) => return Err(StoreError::Timeout(self.settings.connect_timeout)),
-        };
-        *slot = Some(connection.clone());
-        Ok(connection)
-    }
-
-    /// Forgets the connection after a failure: the next request connects anew.
-    async fn reset(&self) {
-        *self.connection.lock().await = None;
-    }
-
-    /// Runs one exchange (a command, a pipeline or a script) on the connection under the
-    /// command timeout; any failure drops the connection.
+    /// Runs one exchange on the storage's connection ([`RedisLink::run`]).
     pub async fn run<T, F, Fut>(&self, exchange: F) -> Result<T, StoreError>
     where
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let connection = self.connection().await?;
-        let result = match tokio::time::timeout(
-            self.settings.command_timeout,
-            exchange(connection).instrument(RoundTrip::Redis.span()),
-        )
-        .await
-        {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => redis_error(&error),
-            Err(_) => StoreError::Timeout(self.settings.command_timeout),
-        };
-        self.reset().await;
-        Err(result)
+        self.link.run(exchange).await
     }
 
     /// The session value under `<prefix><token>`, the user id whose revocation marker the

@@ -96,7 +96,7 @@ pub struct OAuthTokenLookup {
     resources: Slot<Option<String>>,
     expires_at: Slot<Option<DateTime<Utc>>>,
     revoked: Slot<bool>,
-    sender_constrained: Slot<bool>,
+    confirmation: Slot<Option<String>>,
     subject: SubjectColumns,
 }
 
@@ -116,10 +116,7 @@ impl OAuthTokenLookup {
             "({} IS NOT NULL)",
             t.select("t", OAuthAccessTokenField::Revoked)
         ));
-        let confirmation = t.select("t", OAuthAccessTokenField::Confirmation);
-        let sender_constrained = p.expr(format!(
-            "COALESCE({confirmation} NOT IN ('', 'null'), false)"
-        ));
+        let confirmation = p.field(t, "t", OAuthAccessTokenField::Confirmation);
         let resources_text = t.select("t", OAuthAccessTokenField::Resources);
         let audiences = format!(
             "(SELECT v FROM jsonb_array_elements_text(CASE WHEN {resources_text} IS NULL \
@@ -154,7 +151,7 @@ impl OAuthTokenLookup {
             resources,
             expires_at,
             revoked,
-            sender_constrained,
+            confirmation,
             subject,
         })
     }
@@ -173,7 +170,7 @@ impl OAuthTokenLookup {
                 .read(row)?
                 .unwrap_or(DateTime::<Utc>::MIN_UTC),
             revoked: self.revoked.read(row)?,
-            sender_constrained: self.sender_constrained.read(row)?,
+            confirmation: self.confirmation.read(row)?,
             subject: self.subject.decode(row)?,
         })
     }

@@ -1,0 +1,299 @@
+//! DPoP (RFC 9449) against the real `@better-auth/oauth-provider` (1.7.5): tokens the provider
+//! binds to a key (a `DPoP` proof on the token request: `cnf.jkt` in an `at+jwt`, the
+//! `confirmation` column of an opaque token) are accepted only as `Authorization: DPoP` with a
+//! proof for this request, once; the provider's own resource endpoint (`/oauth2/userinfo`, its
+//! `enforceDpopBinding`) is the oracle for the same presentations.
+
+use auth_core::Authenticator;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use test_support::events::{Shape, event, with_header};
+use test_support::redis::TestRedis;
+
+use super::common::Ours;
+use super::oauth_resource_server::{Provider, field};
+
+/// The REST REQUEST fixture's request, as the proof must name it.
+const REST_URL: &str = "https://api.example.com/request";
+/// The HTTP API fixture's request (`requestContext.domainName` + `http.path`, method `POST`).
+const HTTP_URL: &str = "https://id.execute-api.us-east-1.amazonaws.com/my/path";
+
+/// A client's DPoP key.
+struct DpopKey {
+    key: SigningKey,
+    jwk: Value,
+}
+
+impl DpopKey {
+    fn new() -> Self {
+        let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519",
+                         "x": URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes())});
+        Self { key, jwk }
+    }
+
+    /// A proof for `method url`, bound to `token` (its `ath`) when given.
+    fn proof(&self, method: &str, url: &str, token: Option<&str>) -> String {
+        let mut claims = json!({
+            "htm": method, "htu": url, "iat": chrono::Utc::now().timestamp(),
+            "jti": test_support::random_token(16),
+        });
+        if let Some(token) = token {
+            claims["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())));
+        }
+        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": self.jwk});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self.key.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+}
+
+/// A REST REQUEST or HTTP API event carrying `authorization` and, when given, a `DPoP` proof.
+fn dpop_event(shape: Shape, authorization: &str, proof: Option<&str>) -> Value {
+    let mut e = event(shape, Some(authorization), None);
+    if shape == Shape::RestRequest {
+        e["requestContext"]["domainName"] = json!("api.example.com");
+    }
+    match proof {
+        Some(proof) => with_header(shape, e, "DPoP", proof),
+        None => e,
+    }
+}
+
+/// The request each shape's fixture stands for.
+fn request_of(shape: Shape) -> (&'static str, &'static str) {
+    match shape {
+        Shape::HttpV2 => ("POST", HTTP_URL),
+        _ => ("GET", REST_URL),
+    }
+}
+
+async fn decide(p: &Provider, auth: &Authenticator, e: Value) -> Ours {
+    p.ctx.ours_for(auth, e).await
+}
+
+/// The provider's resource endpoint for the same presentation: 401 is a refusal (an active
+/// token without `openid` answers 400: the binding held).
+async fn userinfo(p: &Provider, authorization: &str, proof: Option<&str>) -> bool {
+    let mut headers = vec![("authorization", authorization)];
+    if let Some(proof) = proof {
+        headers.push(("dpop", proof));
+    }
+    let (status, body) = p
+        .ctx
+        .ba
+        .get_with_headers("/oauth2/userinfo", &headers)
+        .await;
+    assert!(matches!(status, 200 | 400 | 401), "{status} {body}");
+    status != 401
+}
+
+#[tokio::test]
+async fn a_dpop_bound_token_passes_with_one_proof_for_this_request() {
+    let p = Provider::start().await;
+    let redis = TestRedis::new();
+    let with_dpop = [
+        ("BETTER_AUTH_OAUTH_DPOP", "true"),
+        ("BETTER_AUTH_OAUTH_DPOP_REDIS_URL", redis.url.as_str()),
+        (
+            "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+            redis.prefix.as_str(),
+        ),
+    ];
+    let ours = p.ours(&with_dpop);
+    let client_key = DpopKey::new();
+    let token_url = format!("{}/oauth2/token", p.issuer);
+    let bind = |proof: String| vec![("DPoP".to_owned(), proof)];
+
+    // The provider binds both kinds of token to the key of the token request's proof.
+    let mut bound = Vec::new();
+    for resource in [Some(p.base_url.as_str()), None] {
+        let headers = bind(client_key.proof("POST", &token_url, None));
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let issued = p.authorize_with("openid read", resource, &headers).await;
+        assert_eq!(issued["token_type"], json!("DPoP"), "{issued}");
+        bound.push(field(&issued, "access_token"));
+    }
+    assert!(bound[0].split('.').count() == 3 && bound[1].starts_with("bao_"));
+
+    for token in &bound {
+        let scheme = format!("DPoP {token}");
+        for shape in [Shape::RestRequest, Shape::HttpV2] {
+            let (method, url) = request_of(shape);
+            let proof = client_key.proof(method, url, Some(token));
+            let allowed = decide(&p, &ours, dpop_event(shape, &scheme, Some(&proof))).await;
+            match &allowed {
+                Ours::Allow(context) => {
+                    assert_eq!(context["authMethod"], json!("oauth"), "{context}")
+                }
+                other => panic!("a valid proof in {shape:?}: {other:?}"),
+            }
+            // The same proof again: a replay.
+            assert_eq!(
+                decide(&p, &ours, dpop_event(shape, &scheme, Some(&proof))).await,
+                Ours::Refused,
+                "a replayed proof in {shape:?}"
+            );
+            let refused = [
+                (
+                    "as a bearer token",
+                    dpop_event(
+                        shape,
+                        &format!("Bearer {token}"),
+                        Some(&client_key.proof(method, url, Some(token))),
+                    ),
+                ),
+                ("without a proof", dpop_event(shape, &scheme, None)),
+                (
+                    "with a proof for another URL",
+                    dpop_event(
+                        shape,
+                        &scheme,
+                        Some(&client_key.proof(method, &format!("{url}/other"), Some(token))),
+                    ),
+                ),
+                (
+                    "with a proof for another method",
+                    dpop_event(
+                        shape,
+                        &scheme,
+                        Some(&client_key.proof("DELETE", url, Some(token))),
+                    ),
+                ),
+                (
+                    "with a proof for another token",
+                    dpop_event(
+                        shape,
+                        &scheme,
+                        Some(&client_key.proof(method, url, Some("another-token"))),
+                    ),
+                ),
+                (
+                    "with a proof by another key",
+                    dpop_event(
+                        shape,
+                        &scheme,
+                        Some(&DpopKey::new().proof(method, url, Some(token))),
+                    ),
+                ),
+                (
+                    "with a proof without ath",
+                    dpop_event(shape, &scheme, Some(&client_key.proof(method, url, None))),
+                ),
+            ];
+            for (case, e) in refused {
+                assert_eq!(
+                    decide(&p, &ours, e).await,
+                    Ours::Refused,
+                    "{case} in {shape:?}"
+                );
+            }
+            // Two different proofs, even both valid.
+            let two = dpop_event(
+                shape,
+                &scheme,
+                Some(&client_key.proof(method, url, Some(token))),
+            );
+            let two = match shape {
+                Shape::RestRequest => {
+                    let mut e = two;
+                    e["multiValueHeaders"]["DPoP"] = json!([
+                        client_key.proof(method, url, Some(token)),
+                        client_key.proof(method, url, Some(token))
+                    ]);
+                    e
+                }
+                _ => continue,
+            };
+            assert_eq!(decide(&p, &ours, two).await, Ours::Refused, "two proofs");
+        }
+        // A TOKEN authorizer sees no method or URL: no proof can be checked.
+        let token_event = event(Shape::RestToken, Some(&scheme), None);
+        assert_eq!(decide(&p, &ours, token_event).await, Ours::Refused, "TOKEN");
+        // Without DPoP configured, a bound token is refused even with a good proof.
+        let plain = p.ours(&[]);
+        let proof = client_key.proof("GET", REST_URL, Some(token));
+        assert_eq!(
+            decide(
+                &p,
+                &plain,
+                dpop_event(Shape::RestRequest, &scheme, Some(&proof))
+            )
+            .await,
+            Ours::Refused,
+            "DPoP off"
+        );
+    }
+
+    // The provider's own resource endpoint decides the same presentations the same way.
+    let opaque = &bound[1];
+    let userinfo_url = format!("{}/oauth2/userinfo", p.issuer);
+    let scheme = format!("DPoP {opaque}");
+    let proof = client_key.proof("GET", &userinfo_url, Some(opaque));
+    assert!(userinfo(&p, &scheme, Some(&proof)).await, "theirs: valid");
+    assert!(
+        !userinfo(&p, &scheme, Some(&proof)).await,
+        "theirs: replayed"
+    );
+    assert!(!userinfo(&p, &scheme, None).await, "theirs: no proof");
+    let bearer = format!("Bearer {opaque}");
+    let fresh = client_key.proof("GET", &userinfo_url, Some(opaque));
+    assert!(
+        !userinfo(&p, &bearer, Some(&fresh)).await,
+        "theirs: as bearer"
+    );
+
+    // An unbound token: accepted as a bearer token, refused under the DPoP scheme (as the
+    // provider refuses it).
+    let unbound = field(&p.authorize("openid read", None).await, "access_token");
+    let proof = client_key.proof("GET", REST_URL, Some(&unbound));
+    assert!(matches!(
+        decide(
+            &p,
+            &ours,
+            dpop_event(Shape::RestRequest, &format!("Bearer {unbound}"), None)
+        )
+        .await,
+        Ours::Allow(_)
+    ));
+    assert_eq!(
+        decide(
+            &p,
+            &ours,
+            dpop_event(Shape::RestRequest, &format!("DPoP {unbound}"), Some(&proof))
+        )
+        .await,
+        Ours::Refused
+    );
+    let proof = client_key.proof("GET", &userinfo_url, Some(&unbound));
+    assert!(
+        !userinfo(&p, &format!("DPoP {unbound}"), Some(&proof)).await,
+        "theirs: unbound"
+    );
+
+    // Redis cannot record the proof: an error, never an allow.
+    let unreachable = p.ours(&[
+        ("BETTER_AUTH_OAUTH_DPOP", "true"),
+        ("BETTER_AUTH_OAUTH_DPOP_REDIS_URL", "redis://127.0.0.1:1"),
+    ]);
+    let proof = client_key.proof("GET", REST_URL, Some(opaque));
+    assert_eq!(
+        decide(
+            &p,
+            &unreachable,
+            dpop_event(Shape::RestRequest, &scheme, Some(&proof))
+        )
+        .await,
+        Ours::Error
+    );
+}
