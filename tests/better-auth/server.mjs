@@ -28,6 +28,8 @@
 //                         <base URL>/other-api seeded as resources (so access tokens asked for a
 //                         resource are at+jwt; opaque ones carry the prefix "bao_"), plus a test-only route
 //                         POST /test/oauth/client (auth.api.adminCreateOAuthClient with the body, as the signed-in caller)
+//   LEGACY_OAUTH=1        Better Auth 1.6's legacy OAuth provider (oidcProvider from better-auth/plugins:
+//                         tables oauthApplication, oauthAccessToken with a plain-text accessToken); 1.6 only
 //   API_KEYS=1            the api-key plugin (@better-auth/api-key, defaults), plus two test-only
 //                         routes calling its server-only endpoints: POST /test/api-keys
 //                         (auth.api.createApiKey with the JSON body) and POST /test/api-keys/verify
@@ -180,6 +182,11 @@ if (env.API_KEYS === "1") {
 }
 if (env.SERIAL_IDS === "1") {
   options.advanced.database = { ...options.advanced.database, generateId: "serial" };
+}
+if (env.LEGACY_OAUTH === "1") {
+  // Imported only when asked for: 1.7 no longer ships it.
+  const { oidcProvider } = await import("better-auth/plugins");
+  options.plugins.push(oidcProvider({ loginPage: "/login" }));
 }
 if (env.OAUTH_PROVIDER === "1") {
   // Imported only when asked for: only the 1.7 harness installs it.

@@ -21,7 +21,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     authorizer::event::configure(auth.extra_headers());
     authorizer::event::configure_dpop(auth.reads_dpop());
     // Connect and detect the schema during init, so the first invocation costs one query.
-    auth.warm_up().await;
+    auth.warm_up().await.inspect_err(
+        |e| tracing::error!(error = %e, "the database does not fit the configuration"),
+    )?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerPayload>| {
         let auth = Arc::clone(&auth);
         async move { authorizer::handler::handle(&auth, event).await }

@@ -98,27 +98,33 @@ impl Authenticator<DeployedStore> {
     /// With `oauth` on, says at start-up (an `ERROR` line) when the provider's tables do not
     /// fit: every OAuth token would then fail closed. Better Auth 1.6's legacy provider
     /// (`oauthApplication`, a plain-text `accessToken`) is named, as it is not supported.
-    async fn check_oauth_tables(&self) {
+    /// With `oauth` on, the provider's 1.7 tables must be there: their absence (Better Auth
+    /// 1.6's legacy `oidc-provider`/`mcp` tables keep `accessToken` in plain text and do not
+    /// fit) is a start-up error naming the version, never tokens refused in silence.
+    async fn check_oauth_tables(&self) -> Result<(), ConfigError> {
         use crate::schema::{OAuthAccessTokenField, OAuthClientField};
         if !self.methods().any(|m| m == MethodName::OAuth) {
-            return;
+            return Ok(());
         }
         let Ok(layout) = self.database().layout().await else {
-            return;
+            return Ok(());
         };
         let clients = layout.table::<OAuthClientField>().is_some();
         let tokens = layout.table::<OAuthAccessTokenField>().is_some();
-        if !clients || !tokens {
-            tracing::error!(
-                oauth_client_table = clients,
-                oauth_access_token_table = tokens,
-                "the oauth method is on but @better-auth/oauth-provider 1.7's tables \
-                 (oauthClient, oauthAccessToken with a hashed `token`) were not found: \
-                 OAuth access tokens will be refused. Better Auth 1.6's legacy \
-                 oidc-provider/mcp tables are not supported; see \
-                 BETTER_AUTH_OAUTH_CLIENT_TABLE and BETTER_AUTH_OAUTH_ACCESS_TOKEN_TABLE"
-            );
+        if clients && tokens {
+            return Ok(());
         }
+        Err(ConfigError::Invalid {
+            var: "BETTER_AUTH_METHODS",
+            reason: format!(
+                "the oauth method is on but @better-auth/oauth-provider 1.7's tables were not \
+                 found (oauthClient: {clients}, oauthAccessToken with a hashed `token`: \
+                 {tokens}). Better Auth 1.6's legacy oidc-provider/mcp tables (a plain-text \
+                 `accessToken`, `oauthApplication`) are not supported: move to \
+                 @better-auth/oauth-provider, or map renamed tables with \
+                 BETTER_AUTH_OAUTH_CLIENT_TABLE and BETTER_AUTH_OAUTH_ACCESS_TOKEN_TABLE"
+            ),
+        })
     }
 
     /// The PostgreSQL database, for functions that run their own queries.
@@ -127,8 +133,10 @@ impl Authenticator<DeployedStore> {
     }
 
     /// Connects and detects the schema during the function's init phase (see
-    /// [`Database::warm_up`]); a failure is logged and left to the first request.
-    pub async fn warm_up(&self) {
+    /// [`Database::warm_up`]); a connection failure is logged and left to the first request.
+    /// A schema the configured methods cannot use (`oauth` without the provider's 1.7 tables)
+    /// is an error: the function should not start.
+    pub async fn warm_up(&self) -> Result<(), ConfigError> {
         let started = std::time::Instant::now();
         match self.database().warm_up().await {
             Ok(()) => {
@@ -136,12 +144,15 @@ impl Authenticator<DeployedStore> {
                     took_ms = started.elapsed().as_millis() as u64,
                     "connected and detected the schema at start-up"
                 );
-                self.check_oauth_tables().await;
+                self.check_oauth_tables().await
             }
-            Err(error) => tracing::warn!(
-                error = %error,
-                "could not connect at start-up; the first request will try again"
-            ),
+            Err(error) => {
+                tracing::warn!(
+                    error = %error,
+                    "could not connect at start-up; the first request will try again"
+                );
+                Ok(())
+            }
         }
     }
 }

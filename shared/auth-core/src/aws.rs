@@ -128,6 +128,18 @@ pub async fn config_from_lookup(
         let value = parameter(&sdk, &name, REDIS_PARAMETER).await?;
         overlay.insert("BETTER_AUTH_SECONDARY_STORAGE_URL", value.trim().to_owned());
     }
+    const DPOP_REDIS_ARN: &str = "BETTER_AUTH_OAUTH_DPOP_REDIS_URL_SECRET_ARN";
+    const DPOP_REDIS_PARAMETER: &str = "BETTER_AUTH_OAUTH_DPOP_REDIS_URL_PARAMETER";
+    if let Some(arn) = get(DPOP_REDIS_ARN) {
+        let value = secret_string(&sdk, &arn, DPOP_REDIS_ARN).await?;
+        overlay.insert(
+            "BETTER_AUTH_OAUTH_DPOP_REDIS_URL",
+            url_from_secret(&value, DPOP_REDIS_ARN)?,
+        );
+    } else if let Some(name) = get(DPOP_REDIS_PARAMETER) {
+        let value = parameter(&sdk, &name, DPOP_REDIS_PARAMETER).await?;
+        overlay.insert("BETTER_AUTH_OAUTH_DPOP_REDIS_URL", value.trim().to_owned());
+    }
     for (source, target) in [
         (
             "BETTER_AUTH_ACCESS_CONTROL_PARAMETER",

@@ -79,6 +79,29 @@ async fn decide(p: &Provider, auth: &Authenticator, e: Value) -> Ours {
     p.ctx.ours_for(auth, e).await
 }
 
+/// Why `auth` refuses `authorization` with `proofs` for `GET REST_URL` (`request` false: the
+/// request line unknown, as in a TOKEN event): the reason the authorizer logs.
+async fn reason(
+    auth: &Authenticator,
+    authorization: &str,
+    proofs: &[&str],
+    request: bool,
+) -> &'static str {
+    let raw = auth_core::RawCredentials {
+        authorization: vec![authorization],
+        dpop_proofs: proofs.to_vec(),
+        request: request.then(|| auth_core::credentials::RequestLine {
+            method: "GET",
+            url: REST_URL.into(),
+        }),
+        ..Default::default()
+    };
+    match auth.authenticate(&raw).await {
+        Ok(_) => "allowed",
+        Err(error) => error.code(),
+    }
+}
+
 /// The provider's resource endpoint for the same presentation: 401 is a refusal (an active
 /// token without `openid` answers 400: the binding held).
 async fn userinfo(p: &Provider, authorization: &str, proof: Option<&str>) -> bool {
@@ -198,24 +221,77 @@ async fn a_dpop_bound_token_passes_with_one_proof_for_this_request() {
                     "{case} in {shape:?}"
                 );
             }
-            // Two different proofs, even both valid.
-            let two = dpop_event(
-                shape,
-                &scheme,
-                Some(&client_key.proof(method, url, Some(token))),
+        }
+        // Two different proofs, even both valid: REST sends the last in `headers`, all in
+        // `multiValueHeaders`.
+        let (first, second) = (
+            client_key.proof("GET", REST_URL, Some(token)),
+            client_key.proof("GET", REST_URL, Some(token)),
+        );
+        let mut two = dpop_event(Shape::RestRequest, &scheme, Some(&second));
+        two["multiValueHeaders"]["DPoP"] = json!([first, second]);
+        assert_eq!(decide(&p, &ours, two).await, Ours::Refused, "two proofs");
+        // Why each is refused, as the authorizer logs it.
+        let fresh = || client_key.proof("GET", REST_URL, Some(token));
+        let spent = fresh();
+        assert_eq!(reason(&ours, &scheme, &[&spent], true).await, "allowed");
+        for (case, authorization, proofs, request, expected) in [
+            (
+                "replayed",
+                scheme.clone(),
+                vec![spent.clone()],
+                true,
+                "dpop_proof_replayed",
+            ),
+            (
+                "as bearer",
+                format!("Bearer {token}"),
+                vec![fresh()],
+                true,
+                "dpop_proof_required",
+            ),
+            (
+                "no proof",
+                scheme.clone(),
+                vec![],
+                true,
+                "dpop_proof_required",
+            ),
+            (
+                "no request line",
+                scheme.clone(),
+                vec![fresh()],
+                false,
+                "dpop_request_unknown",
+            ),
+            (
+                "two proofs",
+                scheme.clone(),
+                vec![fresh(), fresh()],
+                true,
+                "dpop_proof_several",
+            ),
+            (
+                "another URL",
+                scheme.clone(),
+                vec![client_key.proof("GET", HTTP_URL, Some(token))],
+                true,
+                "dpop_proof_url",
+            ),
+            (
+                "another key",
+                scheme.clone(),
+                vec![DpopKey::new().proof("GET", REST_URL, Some(token))],
+                true,
+                "dpop_proof_key_mismatch",
+            ),
+        ] {
+            let proofs: Vec<&str> = proofs.iter().map(String::as_str).collect();
+            assert_eq!(
+                reason(&ours, &authorization, &proofs, request).await,
+                expected,
+                "{case}"
             );
-            let two = match shape {
-                Shape::RestRequest => {
-                    let mut e = two;
-                    e["multiValueHeaders"]["DPoP"] = json!([
-                        client_key.proof(method, url, Some(token)),
-                        client_key.proof(method, url, Some(token))
-                    ]);
-                    e
-                }
-                _ => continue,
-            };
-            assert_eq!(decide(&p, &ours, two).await, Ours::Refused, "two proofs");
         }
         // A TOKEN authorizer sees no method or URL: no proof can be checked.
         let token_event = event(Shape::RestToken, Some(&scheme), None);
@@ -252,6 +328,27 @@ async fn a_dpop_bound_token_passes_with_one_proof_for_this_request() {
         !userinfo(&p, &bearer, Some(&fresh)).await,
         "theirs: as bearer"
     );
+    for (case, proof) in [
+        (
+            "another URL",
+            client_key.proof("GET", &format!("{userinfo_url}/other"), Some(opaque)),
+        ),
+        (
+            "another method",
+            client_key.proof("DELETE", &userinfo_url, Some(opaque)),
+        ),
+        (
+            "another token",
+            client_key.proof("GET", &userinfo_url, Some("another-token")),
+        ),
+        (
+            "another key",
+            DpopKey::new().proof("GET", &userinfo_url, Some(opaque)),
+        ),
+        ("without ath", client_key.proof("GET", &userinfo_url, None)),
+    ] {
+        assert!(!userinfo(&p, &scheme, Some(&proof)).await, "theirs: {case}");
+    }
 
     // An unbound token: accepted as a bearer token, refused under the DPoP scheme (as the
     // provider refuses it).
@@ -274,6 +371,10 @@ async fn a_dpop_bound_token_passes_with_one_proof_for_this_request() {
         )
         .await,
         Ours::Refused
+    );
+    assert_eq!(
+        reason(&ours, &format!("DPoP {unbound}"), &[&proof], true).await,
+        "dpop_token_not_bound"
     );
     let proof = client_key.proof("GET", &userinfo_url, Some(&unbound));
     assert!(

@@ -85,3 +85,52 @@ async fn sessions_in_redis_agree() {
     let redis = TestRedis::new();
     ban_flows(on_1_6(with_redis(Profile::Default, &redis, false))).await;
 }
+
+/// Better Auth 1.6's legacy OAuth provider keeps access tokens in plain text in tables 1.7's
+/// provider does not have: with `oauth` on, the authorizer refuses to start, naming the version
+/// (never a silent refusal of every token); without `oauth`, the same database is fine.
+#[tokio::test]
+async fn the_legacy_oauth_provider_stops_the_start_naming_the_version() {
+    let mut options = defaults();
+    options.legacy_oauth = true;
+    let db = Profile::Default.database().await;
+    let _server = BetterAuthServer::start(&db, options).await;
+    // The legacy shape, as Better Auth 1.6's migration wrote it: the token in plain text.
+    let token_columns: Vec<String> = db
+        .client
+        .query_one(
+            "SELECT coalesce(array_agg(column_name::text), '{}') FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = 'oauthAccessToken' \
+             AND column_name IN ('accessToken', 'token')",
+            &[&db.schema],
+        )
+        .await
+        .expect("the catalog")
+        .get(0);
+    assert_eq!(
+        token_columns,
+        ["accessToken"],
+        "a plain-text token, no hashed one"
+    );
+    let oauth = test_support::authenticator(
+        &db.url,
+        SECRET,
+        &[
+            ("BETTER_AUTH_METHODS", "oauth,session"),
+            ("BETTER_AUTH_URL", "https://auth.example.com"),
+            ("BETTER_AUTH_OAUTH_RESOURCES", "https://api.example.com"),
+            ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "read"),
+        ],
+    );
+    let error = oauth.warm_up().await.expect_err("a start-up error");
+    let message = error.to_string();
+    assert!(
+        message.contains("1.6") && message.contains("oidc-provider"),
+        "{message}"
+    );
+    let sessions_only = test_support::authenticator(&db.url, SECRET, &[]);
+    sessions_only
+        .warm_up()
+        .await
+        .expect("the legacy tables do not matter without oauth");
+}

@@ -117,6 +117,9 @@ pub struct ServerOptions {
     pub organizations: bool,
     /// `@better-auth/oauth-provider` on the jwt plugin's keys, its base URL a resource.
     pub oauth_provider: bool,
+    /// Better Auth 1.6's legacy OAuth provider (`oidcProvider` from `better-auth/plugins`: its
+    /// `oauthApplication` and plain-text `oauthAccessToken.accessToken` tables); 1.6 only.
+    pub legacy_oauth: bool,
     /// The app's own roles (`tests/better-auth/access-control.mjs`) for the admin and
     /// organization plugins (organization on, `dynamicAccessControl` enabled), and the
     /// test-only route `POST /test/access/authorize`.
@@ -152,6 +155,7 @@ impl ServerOptions {
             user_plugins: false,
             organizations: false,
             oauth_provider: false,
+            legacy_oauth: false,
             access_control: false,
             admin_user_ids: Vec::new(),
             version: Version::V1_7,
@@ -381,6 +385,7 @@ impl BetterAuthServer {
                 "OAUTH_PROVIDER",
                 if options.oauth_provider { "1" } else { "0" },
             )
+            .env("LEGACY_OAUTH", if options.legacy_oauth { "1" } else { "0" })
             .env(
                 "ORGANIZATION",
                 if options.organizations { "1" } else { "0" },

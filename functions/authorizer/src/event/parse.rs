@@ -581,6 +581,67 @@ mod tests {
     }
 
     #[test]
+    fn with_dpop_the_proof_and_the_request_line_are_read_in_each_shape() {
+        let rest = r#"{
+            "type": "REQUEST", "methodArn": "arn:aws:execute-api:r:1:a/prod/GET/orders",
+            "httpMethod": "GET", "path": "/orders",
+            "headers": {"DPoP": "p1", "Authorization": "DPoP t"},
+            "multiValueHeaders": {"dpop": ["p1"]},
+            "requestContext": {"domainName": "api.example.com", "path": "/prod/orders",
+                               "httpMethod": "GET", "stage": "prod", "identity": {"x": 1}}
+        }"#;
+        let e = AuthorizerEvent::parse_with(rest, &[], true).expect("rest event");
+        let raw = e.credentials(false);
+        assert_eq!(raw.dpop_proofs, vec!["p1", "p1"]);
+        let line = raw.request.as_ref().expect("a request line");
+        assert_eq!(
+            (line.method, line.url.as_ref()),
+            ("GET", "https://api.example.com/prod/orders")
+        );
+        let http = r#"{
+            "version": "2.0", "routeArn": "arn:aws:execute-api:r:1:a/$default/POST/my/path",
+            "headers": {"dpop": "p\u0032"},
+            "requestContext": {"domainName": "id.execute-api.us-east-1.amazonaws.com",
+                               "http": {"method": "POST", "path": "/my/path"}}
+        }"#;
+        let e = AuthorizerEvent::parse_with(http, &[], true).expect("http event");
+        let raw = e.credentials(false);
+        assert_eq!(raw.dpop_proofs, vec!["p2"], "escapes decoded");
+        let line = raw.request.as_ref().expect("a request line");
+        assert_eq!(
+            (line.method, line.url.as_ref()),
+            (
+                "POST",
+                "https://id.execute-api.us-east-1.amazonaws.com/my/path"
+            )
+        );
+        // The owned copy the runtime keeps reads the same.
+        let owned = AuthorizerEvent::parse_with(http, &[], true)
+            .expect("http event")
+            .into_owned();
+        assert_eq!(owned.credentials(false).dpop_proofs, vec!["p2"]);
+        // A context missing a field, and DPoP off: no request line, no proof.
+        let partial = rest.replace(r#""domainName": "api.example.com", "#, "");
+        let e = AuthorizerEvent::parse_with(&partial, &[], true).expect("rest event");
+        assert!(e.credentials(false).request.is_none());
+        let off = AuthorizerEvent::parse(rest, &[]).expect("rest event");
+        let raw = off.credentials(false);
+        assert!(raw.dpop_proofs.is_empty() && raw.request.is_none());
+        // The runtime's path, once configured at start-up (no other test configures it).
+        configure_dpop(true);
+        let payload: AuthorizerPayload = serde_json::from_str(http).expect("a payload");
+        let event = payload.0.expect("an authorizer event");
+        let raw = event.credentials(false);
+        assert_eq!(raw.dpop_proofs, vec!["p2"]);
+        assert!(raw.request.is_some());
+        // A TOKEN event never has one.
+        let token = r#"{"type": "TOKEN", "authorizationToken": "DPoP t",
+            "methodArn": "arn:aws:execute-api:r:1:a/s/GET/"}"#;
+        let e = AuthorizerEvent::parse_with(token, &[], true).expect("token event");
+        assert!(e.credentials(false).request.is_none());
+    }
+
+    #[test]
     fn api_key_headers_are_collected_in_any_case() {
         let json = r#"{
             "version": "2.0", "routeArn": "arn:aws:execute-api:r:1:a/s/GET/x",

@@ -65,6 +65,9 @@ pub enum ProofError {
     /// The proof's key is not the one the token is bound to.
     #[error("the DPoP proof's key is not the token's")]
     KeyMismatch,
+    /// Different `DPoP` header values: a request carries one proof (RFC 9449 §4.3).
+    #[error("several different DPoP proofs")]
+    Several,
 }
 
 impl ProofError {
@@ -82,6 +85,7 @@ impl ProofError {
             Self::Age => "dpop_proof_age",
             Self::AccessTokenHash => "dpop_proof_ath",
             Self::KeyMismatch => "dpop_proof_key_mismatch",
+            Self::Several => "dpop_proof_several",
         }
     }
 }
@@ -105,11 +109,15 @@ pub struct ProofRequest<'a> {
 
 /// A proof that holds, but for its `jti`: reserve [`Self::replay_key`] until
 /// [`Self::expires_at_ms`] and refuse the request if it was reserved before.
+///
+/// `expires_at_ms` is the first instant the age check refuses the proof (the check compares
+/// whole seconds): a reservation that lives that long outlives every acceptance of the proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof {
     /// base64url SHA-256 of `jkt \n HTM \n htu \n jti` (Better Auth's `deriveDpopReplayKey`).
     pub replay_key: String,
-    /// When the proof stops being accepted anyway (`iat` + the maximum age), epoch ms.
+    /// When the proof stops being accepted anyway, epoch ms: the second after
+    /// `floor(iat + max_age)`, the last whole second the age check passes.
     pub expires_at_ms: i64,
 }
 
@@ -234,7 +242,7 @@ pub fn verify_proof(proof: &str, request: &ProofRequest<'_>) -> Result<Proof, Pr
     let replay_input = format!("{jkt}\n{}\n{url}\n{jti}", htm.to_ascii_uppercase());
     Ok(Proof {
         replay_key: URL_SAFE_NO_PAD.encode(Sha256::digest(replay_input.as_bytes())),
-        expires_at_ms: ((iat + request.max_age_seconds as f64) * 1000.0) as i64,
+        expires_at_ms: ((iat + request.max_age_seconds as f64).floor() as i64 + 1) * 1000,
     })
 }
 
@@ -296,6 +304,41 @@ mod tests {
     }
 
     #[test]
+    fn okp_and_ec_thumbprints() {
+        // RFC 8037 appendix A.3.
+        let okp = json!({"kty": "OKP", "crv": "Ed25519",
+                         "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        assert_eq!(
+            jwk_thumbprint(okp.as_object().expect("object")).as_deref(),
+            Some("kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
+        );
+        // EC: the members in order crv, kty, x, y, whatever order the JWK has them in.
+        let ec = json!({"y": "Y", "x": "X", "kty": "EC", "crv": "P-256", "kid": "ignored"});
+        let canonical = r#"{"crv":"P-256","kty":"EC","x":"X","y":"Y"}"#;
+        assert_eq!(
+            jwk_thumbprint(ec.as_object().expect("object")),
+            Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+        );
+        // A member missing, or not a string: no thumbprint.
+        assert_eq!(
+            jwk_thumbprint(
+                json!({"kty": "EC", "crv": "P-256", "x": "X"})
+                    .as_object()
+                    .expect("object")
+            ),
+            None
+        );
+        assert_eq!(
+            jwk_thumbprint(
+                json!({"kty": "OKP", "crv": "Ed25519", "x": 5})
+                    .as_object()
+                    .expect("object")
+            ),
+            None
+        );
+    }
+
+    #[test]
     fn rfc7638_thumbprint_vector() {
         // RFC 7638 §3.1.
         let jwk = json!({
@@ -312,7 +355,8 @@ mod tests {
     fn a_proof_for_this_request_holds_once_per_replay_key() {
         let proof = sign(&key(), header(&key()), claims());
         let checked = check(&proof, "GET", URL).expect("valid");
-        assert_eq!(checked.expires_at_ms, (NOW + 300) * 1000);
+        // Accepted up to and including the whole second NOW + 300: reserved past its end.
+        assert_eq!(checked.expires_at_ms, (NOW + 301) * 1000);
         // The query is ignored; method case too; the same jti has the same replay key.
         let again = check(&proof, "get", &format!("{URL}?page=2")).expect("valid");
         assert_eq!(again.replay_key, checked.replay_key);

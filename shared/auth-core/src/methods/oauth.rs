@@ -118,6 +118,7 @@ fn dpop_settings(env: &Env<'_>, common: &Common<'_>) -> Result<Option<DpopSettin
         }
     };
     let redis_url = redis_url.trim().to_owned();
+    // The same opt-in as the secondary storage's for a `rediss://…#insecure` URL.
     let allow_insecure = env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?;
     crate::store::redis_link::check_url(
         redis_var,
@@ -128,9 +129,7 @@ fn dpop_settings(env: &Env<'_>, common: &Common<'_>) -> Result<Option<DpopSettin
         max_age_seconds,
         redis_var,
         redis_url,
-        prefix: env
-            .raw("BETTER_AUTH_SECONDARY_STORAGE_PREFIX")
-            .unwrap_or_else(|| "better-auth:".to_owned()),
+        prefix: crate::store::secondary::storage_prefix(env)?,
         connect_timeout: common.connect_timeout,
         command_timeout: common.command_timeout,
     }))
@@ -140,9 +139,16 @@ fn dpop_settings(env: &Env<'_>, common: &Common<'_>) -> Result<Option<DpopSettin
 #[derive(Debug)]
 pub struct OAuthMethod {
     settings: OAuthSettings,
-    /// Where DPoP proof ids are recorded; `None`: DPoP-bound tokens are refused. Boxed: the
-    /// methods are an enum, sized by its largest.
-    replay: Option<Box<ProofReplayStore>>,
+    /// DPoP, when on; `None`: DPoP-bound tokens are refused. Boxed: the methods are an enum,
+    /// sized by its largest.
+    dpop: Option<Box<Dpop>>,
+}
+
+/// DPoP checking: how old a proof may be, and where proof ids are recorded.
+#[derive(Debug)]
+struct Dpop {
+    max_age_seconds: i64,
+    replay: ProofReplayStore,
 }
 
 /// An access token this method owns, and how it was presented.
@@ -255,23 +261,26 @@ impl CredentialMethod for OAuthMethod {
     }
 
     fn new(settings: &OAuthSettings) -> Result<Self, ConfigError> {
-        let replay = settings
+        let dpop = settings
             .dpop
             .as_ref()
             .map(|d| {
-                ProofReplayStore::new(
+                let replay = ProofReplayStore::new(
                     d.redis_var,
                     &d.redis_url,
                     &d.prefix,
                     d.connect_timeout,
                     d.command_timeout,
-                )
-                .map(Box::new)
+                )?;
+                Ok::<_, ConfigError>(Box::new(Dpop {
+                    max_age_seconds: d.max_age_seconds,
+                    replay,
+                }))
             })
             .transpose()?;
         Ok(Self {
             settings: settings.clone(),
-            replay,
+            dpop,
         })
     }
 
@@ -328,7 +337,7 @@ impl CredentialMethod for OAuthMethod {
             TokenKind::Opaque(opaque) => self.check_opaque(opaque, &token.presented, context).await,
         };
         let checked = match checked {
-            Ok((verified, Some(proof))) => self.spend(&proof, verified).await,
+            Ok((verified, Some((proof, dpop)))) => Self::spend(dpop, &proof, verified).await,
             Ok((verified, None)) => Ok(verified),
             Err(error) => Err(error),
         };
@@ -402,7 +411,7 @@ fn stored_scopes(text: &str) -> String {
 impl OAuthMethod {
     /// Whether DPoP-bound tokens are accepted with their proof (`BETTER_AUTH_OAUTH_DPOP`).
     pub fn checks_dpop(&self) -> bool {
-        self.replay.is_some()
+        self.dpop.is_some()
     }
 
     /// The token, when the bearer value is this method's by shape or prefix.
@@ -421,14 +430,15 @@ impl OAuthMethod {
     }
 
     /// Whether the token's binding (`jkt`: its confirmation key, if any) holds for how it was
-    /// presented; for a DPoP-bound token, the proof checked but for its one-time use, which
-    /// [`Self::spend`] records once everything else passed. Pure.
+    /// presented at `now`; for a DPoP-bound token, the proof checked but for its one-time use,
+    /// which [`Self::spend`] records once everything else passed. No I/O.
     fn binding(
         &self,
         jkt: Option<&str>,
         presented: &Presented,
         user_id: Option<&str>,
-    ) -> Result<Option<Proof>, AuthError> {
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Proof, &Dpop)>, AuthError> {
         let refused = |reason| AuthError::Refused {
             reason,
             user_id: user_id.map(str::to_owned),
@@ -439,9 +449,9 @@ impl OAuthMethod {
             (Some(_), Presented::Bearer) => return Err(refused(Refusal::DpopRequired)),
             (Some(jkt), Presented::Dpop(presentation)) => (jkt, presentation),
         };
-        if self.replay.is_none() {
+        let Some(dpop) = self.dpop.as_deref() else {
             return Err(refused(Refusal::DpopRequired));
-        }
+        };
         let (method, url) = presentation
             .request
             .as_ref()
@@ -452,13 +462,8 @@ impl OAuthMethod {
         let proof = match presentation.proofs.split_first() {
             None => return Err(refused(Refusal::DpopRequired)),
             Some((first, rest)) if rest.iter().all(|p| p == first) => first,
-            Some(_) => return Err(TokenError::Dpop(ProofError::Malformed).into()),
+            Some(_) => return Err(TokenError::Dpop(ProofError::Several).into()),
         };
-        let max_age_seconds = self
-            .settings
-            .dpop
-            .as_ref()
-            .map_or(jose::dpop::DEFAULT_MAX_AGE_SECONDS, |d| d.max_age_seconds);
         jose::dpop::verify_proof(
             proof,
             &ProofRequest {
@@ -466,24 +471,24 @@ impl OAuthMethod {
                 url,
                 access_token: &presentation.token,
                 expected_jkt: jkt,
-                now: Utc::now().timestamp(),
-                max_age_seconds,
+                now: now.timestamp(),
+                max_age_seconds: dpop.max_age_seconds,
             },
         )
-        .map(Some)
+        .map(|proof| Some((proof, dpop)))
         .map_err(|e| TokenError::Dpop(e).into())
     }
 
     /// Records the proof's id: the caller stands when it was never seen, is refused when it
     /// was (a replay), and cannot be answered when Redis cannot (never an allow).
-    async fn spend(&self, proof: &Proof, verified: Verified) -> Result<Verified, AuthError> {
-        let replay = self.replay.as_ref().ok_or(AuthError::Refused {
-            reason: Refusal::DpopRequired,
-            user_id: verified.identity.user_id.clone(),
-        })?;
-        let ttl_ms = proof.expires_at_ms - Utc::now().timestamp_millis();
-        let ttl = std::time::Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0).max(1));
-        match replay.reserve(&proof.replay_key, ttl).await? {
+    async fn spend(dpop: &Dpop, proof: &Proof, verified: Verified) -> Result<Verified, AuthError> {
+        // Until the proof's acceptance ends; none left (the store was slow): too old now.
+        let ttl_ms = u64::try_from(proof.expires_at_ms - Utc::now().timestamp_millis())
+            .ok()
+            .filter(|ms| *ms > 0)
+            .ok_or(TokenError::Dpop(ProofError::Age))?;
+        let ttl = std::time::Duration::from_millis(ttl_ms);
+        match dpop.replay.reserve(&proof.replay_key, ttl).await? {
             true => Ok(verified),
             false => Err(AuthError::Refused {
                 reason: Refusal::DpopReplayed,
@@ -519,7 +524,7 @@ impl OAuthMethod {
         jwt: &str,
         presented: &Presented,
         context: &Context<'_, S>,
-    ) -> Result<(Verified, Option<Proof>), AuthError> {
+    ) -> Result<(Verified, Option<(Proof, &Dpop)>), AuthError> {
         let jws = jose::parse_jws(jwt).map_err(TokenError::from)?;
         if jose::Algorithm::parse(&jws.header.alg).is_none() {
             return Err(TokenError::Jose(jose::JoseError::Algorithm).into());
@@ -566,7 +571,7 @@ impl OAuthMethod {
         let jkt = bound_key(claims.cnf.as_ref())
             .map_err(|()| refused(Refusal::DpopRequired, user_id.as_deref()))?;
         // Before the store is asked: a token presented without its proof costs no round trip.
-        let proof = self.binding(jkt.as_deref(), presented, user_id.as_deref())?;
+        let proof = self.binding(jkt.as_deref(), presented, user_id.as_deref(), now)?;
         let scopes = claims.scope.unwrap_or_default();
         self.check_scopes(&scopes)
             .map_err(|r| refused(r, user_id.as_deref()))?;
@@ -612,7 +617,7 @@ impl OAuthMethod {
         token: &str,
         presented: &Presented,
         context: &Context<'_, S>,
-    ) -> Result<(Verified, Option<Proof>), AuthError> {
+    ) -> Result<(Verified, Option<(Proof, &Dpop)>), AuthError> {
         let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
         let record = context
             .store
@@ -641,7 +646,7 @@ impl OAuthMethod {
             ),
         };
         let jkt = bound_key(confirmation.as_ref()).map_err(|()| refused(Refusal::DpopRequired))?;
-        let proof = self.binding(jkt.as_deref(), presented, record.user_id.as_deref())?;
+        let proof = self.binding(jkt.as_deref(), presented, record.user_id.as_deref(), now)?;
         // Issued for resources: one must be ours (a token for another API is not for this
         // one). Issued for none: the provider's introspection answers active, and so do we.
         let resource = match record.resources.as_deref() {
@@ -710,7 +715,7 @@ mod tests {
                 opaque_prefix: prefix.map(str::to_owned),
                 ..OAuthSettings::default()
             },
-            replay: None,
+            dpop: None,
         }
     }
 

@@ -1,8 +1,11 @@
 //! DPoP proof ids seen, in Redis: a proof is accepted once (RFC 9449 §11.1). Each accepted
 //! proof's replay key is written with `SET <prefix>dpop-proof:<key> 1 NX PX <ms>` until the
-//! proof would be too old anyway — the key Better Auth's own resource endpoints reserve in
-//! secondary storage (`createDpopReplayStore`), so a proof spent at either is spent at both.
-//! Redis unreachable or slow is an error, never an accepted proof.
+//! proof would be too old anyway — the key (and key derivation) Better Auth's
+//! `createDpopReplayStore(await auth.$context)` reserves in secondary storage, so a resource
+//! server of the app's own built with it shares the record. (The provider's own endpoints
+//! record theirs in the database.) Redis unreachable or slow is an error, never an accepted
+//! proof; an evicting Redis (`maxmemory-policy` other than `noeviction`) could forget a record
+//! early.
 
 use std::time::Duration;
 
@@ -37,6 +40,8 @@ impl ProofReplayStore {
     pub async fn reserve(&self, replay_key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let key = format!("{}dpop-proof:{replay_key}", self.prefix);
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        // PX takes no zero: `max(1)` above; the caller never asks for less than the proof's
+        // remaining acceptance.
         let answer: Option<String> = self
             .link
             .run(|mut connection| async move {

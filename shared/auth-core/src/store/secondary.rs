@@ -95,16 +95,7 @@ impl SecondaryStorageSettings {
             &url,
             (!allow_insecure).then_some("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS"),
         )?;
-        // An empty prefix is meaningful (hand-written adapters use none): read it raw.
-        let prefix = env
-            .raw("BETTER_AUTH_SECONDARY_STORAGE_PREFIX")
-            .unwrap_or_else(|| "better-auth:".to_owned());
-        if prefix.len() > 256 || prefix.chars().any(char::is_control) {
-            return Err(ConfigError::Invalid {
-                var: "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
-                reason: "at most 256 printable characters".into(),
-            });
-        }
+        let prefix = storage_prefix(env)?;
         Ok(Some(Self {
             url,
             prefix,
@@ -132,6 +123,22 @@ impl SecondaryStorageSettings {
     pub fn falls_back_to_database(&self) -> bool {
         self.store_session_in_database && !self.preserve_session_in_database
     }
+}
+
+/// `BETTER_AUTH_SECONDARY_STORAGE_PREFIX`: `better-auth:` by default, as
+/// `@better-auth/redis-storage`; empty is meaningful (hand-written adapters use none), so it is
+/// read raw; at most 256 printable characters.
+pub fn storage_prefix(env: &Env<'_>) -> Result<String, ConfigError> {
+    let prefix = env
+        .raw("BETTER_AUTH_SECONDARY_STORAGE_PREFIX")
+        .unwrap_or_else(|| "better-auth:".to_owned());
+    if prefix.len() > 256 || prefix.chars().any(char::is_control) {
+        return Err(ConfigError::Invalid {
+            var: "BETTER_AUTH_SECONDARY_STORAGE_PREFIX",
+            reason: "at most 256 printable characters".into(),
+        });
+    }
+    Ok(prefix)
 }
 
 /// The value Better Auth stores under a session token.
