@@ -77,6 +77,9 @@ pub enum Scenario {
     /// Our handler, an OAuth `at+jwt` access token (the signature, then one statement: the
     /// client, the resource and the user); compared with the signature check alone.
     OAuthJwtPath,
+    /// The same with the result cache on (`AUTH_RESULT_CACHE_TTL_MS`): the store's answer
+    /// reused, the signature checked on every request.
+    OAuthJwtCached,
     /// The opaque OAuth token's statement through tokio-postgres alone: that path's limit.
     OAuthOpaqueLimit,
     /// Our handler, an opaque OAuth access token (looked up by hash, one statement).
@@ -87,7 +90,7 @@ pub enum Scenario {
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 23] = [
+pub const ALL: [Scenario; 24] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::RoutesPath,
@@ -108,6 +111,7 @@ pub const ALL: [Scenario; 23] = [
     Scenario::ApiKeyLimit,
     Scenario::ApiKeyPath,
     Scenario::OAuthJwtPath,
+    Scenario::OAuthJwtCached,
     Scenario::OAuthOpaqueLimit,
     Scenario::OAuthOpaquePath,
     Scenario::OAuthDpopPath,
@@ -151,6 +155,9 @@ impl Scenario {
             Self::OAuthJwtPath => {
                 "authorizer: OAuth at+jwt access token (EdDSA; client, resource, user: one query)"
             }
+            Self::OAuthJwtCached => {
+                "authorizer: OAuth at+jwt, result cache hit (`AUTH_RESULT_CACHE_TTL_MS`; no query)"
+            }
             Self::OAuthOpaqueLimit => {
                 "OAuth opaque limit: the same lookup by hash, one statement (tokio-postgres)"
             }
@@ -166,7 +173,9 @@ impl Scenario {
         match self {
             Self::RedisLimit | Self::RedisPath => Self::RedisLimit,
             Self::ApiKeyLimit | Self::ApiKeyPath => Self::ApiKeyLimit,
-            Self::SignatureLimit | Self::Jwt | Self::OAuthJwtPath => Self::SignatureLimit,
+            Self::SignatureLimit | Self::Jwt | Self::OAuthJwtPath | Self::OAuthJwtCached => {
+                Self::SignatureLimit
+            }
             Self::OAuthOpaqueLimit | Self::OAuthOpaquePath | Self::OAuthDpopPath => {
                 Self::OAuthOpaqueLimit
             }
@@ -341,6 +350,7 @@ impl Bench {
             ]),
             Scenario::CookieCache => vars.push(("BETTER_AUTH_METHODS", "cookie-cache,session")),
             Scenario::OAuthJwtPath
+            | Scenario::OAuthJwtCached
             | Scenario::OAuthOpaqueLimit
             | Scenario::OAuthOpaquePath
             | Scenario::OAuthDpopPath => vars.extend([
@@ -381,6 +391,9 @@ impl Bench {
                 ),
             ]),
             _ => {}
+        }
+        if scenario == Scenario::OAuthJwtCached {
+            vars.push(("AUTH_RESULT_CACHE_TTL_MS", "600000"));
         }
         if scenario == Scenario::OAuthDpopPath {
             vars.extend([
@@ -666,6 +679,15 @@ impl Bench {
                 }
                 Scenario::OAuthJwtPath => {
                     let k = i % oauth_jwts.len();
+                    let bearer = format!("Bearer {}", oauth_jwts[k]);
+                    (
+                        event(Shape::RestRequest, Some(&bearer), None),
+                        Some(sessions[k].1.clone()),
+                    )
+                }
+                // A hot set, as the session result cache row: the same tokens again.
+                Scenario::OAuthJwtCached => {
+                    let k = i % HOT.min(oauth_jwts.len());
                     let bearer = format!("Bearer {}", oauth_jwts[k]);
                     (
                         event(Shape::RestRequest, Some(&bearer), None),

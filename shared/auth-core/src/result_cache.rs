@@ -1,6 +1,8 @@
-//! A bounded, per-container cache of session lookups (`AUTH_RESULT_CACHE_*`). Off by default.
+//! A bounded, per-container cache of lookups (`AUTH_RESULT_CACHE_*`): sessions, and what the
+//! `oauth` method reads about a token. Off by default.
 //!
-//! - Keyed by SHA-256 of the session token: the token itself is never kept.
+//! - Keyed by SHA-256 of the session token (or of what an OAuth lookup names): the token itself
+//!   is never kept.
 //! - A hit is re-evaluated at the time of use, so an entry can never outlive the session's
 //!   `expiresAt` or a ban's `banExpires`; what it can miss is a change made after the lookup
 //!   (a revocation or a new ban), for at most the TTL.
@@ -14,10 +16,11 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
+use crate::env::{ConfigError, Env};
 use crate::identity::SessionRecord;
 
-/// How long, and how many.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long, and how many (default: off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CacheLimits {
     /// How long a found session is reused (zero: off).
     pub ttl: Duration,
@@ -25,6 +28,24 @@ pub struct CacheLimits {
     pub negative_ttl: Duration,
     /// Most entries.
     pub max_entries: usize,
+}
+
+impl CacheLimits {
+    /// `AUTH_RESULT_CACHE_TTL_MS` (0: off), `AUTH_RESULT_CACHE_NEGATIVE_TTL_MS` (0: off),
+    /// `AUTH_RESULT_CACHE_MAX_ENTRIES` (10 000).
+    pub fn parse(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            ttl: env.millis("AUTH_RESULT_CACHE_TTL_MS", 0, 0, 3_600_000)?,
+            negative_ttl: env.millis("AUTH_RESULT_CACHE_NEGATIVE_TTL_MS", 0, 0, 60_000)?,
+            max_entries: env.number("AUTH_RESULT_CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000)?,
+        })
+    }
+}
+
+/// A value the cache keeps: a negative one (nothing found) lives for the negative TTL.
+pub trait Cached: Clone {
+    /// Whether this says "nothing found".
+    fn is_negative(&self) -> bool;
 }
 
 /// What a lookup found.
@@ -37,18 +58,24 @@ pub enum Lookup {
     Unknown,
 }
 
-struct Entry {
-    value: Lookup,
+impl Cached for Lookup {
+    fn is_negative(&self) -> bool {
+        matches!(self, Self::Unknown)
+    }
+}
+
+struct Entry<V> {
+    value: V,
     until: Instant,
 }
 
 /// The cache. Share one per container.
-pub struct ResultCache {
+pub struct ResultCache<V: Cached = Lookup> {
     limits: CacheLimits,
-    entries: Option<Mutex<LruCache<[u8; 32], Entry>>>,
+    entries: Option<Mutex<LruCache<[u8; 32], Entry<V>>>>,
 }
 
-impl std::fmt::Debug for ResultCache {
+impl<V: Cached> std::fmt::Debug for ResultCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResultCache")
             .field("limits", &self.limits)
@@ -61,7 +88,7 @@ pub fn key(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-impl ResultCache {
+impl<V: Cached> ResultCache<V> {
     /// A cache with these limits; with both TTLs zero it stores nothing.
     pub fn new(limits: CacheLimits) -> Self {
         let enabled = !limits.ttl.is_zero() || !limits.negative_ttl.is_zero();
@@ -89,7 +116,7 @@ impl ResultCache {
     }
 
     /// The cached lookup for `key`, when one is still fresh at `now`.
-    pub fn get(&self, key: &[u8; 32], now: Instant) -> Option<Lookup> {
+    pub fn get(&self, key: &[u8; 32], now: Instant) -> Option<V> {
         let mut entries = self.entries.as_ref()?.lock().ok()?;
         match entries.get(key) {
             Some(entry) if entry.until > now => Some(entry.value.clone()),
@@ -103,10 +130,10 @@ impl ResultCache {
 
     /// Remembers a lookup made at `now` (found sessions for the TTL, unknown tokens for the
     /// negative TTL).
-    pub fn put(&self, key: [u8; 32], value: Lookup, now: Instant) {
-        let ttl = match value {
-            Lookup::Found(_) => self.limits.ttl,
-            Lookup::Unknown => self.limits.negative_ttl,
+    pub fn put(&self, key: [u8; 32], value: V, now: Instant) {
+        let ttl = match value.is_negative() {
+            false => self.limits.ttl,
+            true => self.limits.negative_ttl,
         };
         if ttl.is_zero() {
             return;

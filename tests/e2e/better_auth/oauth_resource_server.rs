@@ -710,3 +710,46 @@ async fn what_is_not_an_access_token_for_us_is_refused() {
         assert_eq!(reply.status, status, "{case}: {}", reply.body);
     }
 }
+
+/// With the result cache (`AUTH_RESULT_CACHE_TTL_MS`), what the store said about a token is
+/// reused within the TTL — the documented bound: a change made after the lookup (here a client
+/// disabled) is seen once the entry expires, while an authorizer without the cache sees it at
+/// once.
+#[tokio::test]
+async fn the_result_cache_reuses_the_stores_answer_within_its_ttl() {
+    const TTL_MS: u64 = 4000;
+    let p = Provider::start().await;
+    let ttl = TTL_MS.to_string();
+    let cached = p.ours(&[("AUTH_RESULT_CACHE_TTL_MS", ttl.as_str())]);
+    let uncached = p.ours(&[]);
+    let jwt = field(
+        &p.authorize("read", Some(&p.base_url)).await,
+        "access_token",
+    );
+    let opaque = field(&p.authorize("read", None).await, "access_token");
+    let filled = std::time::Instant::now();
+    for token in [&jwt, &opaque] {
+        assert!(matches!(p.decide(&cached, token).await, Ours::Allow(_)));
+    }
+    p.sql(
+        "UPDATE \"oauthClient\" SET disabled = true WHERE \"clientId\" = $1",
+        &p.client_id,
+    )
+    .await;
+    for token in [&jwt, &opaque] {
+        assert!(
+            matches!(p.decide(&cached, token).await, Ours::Allow(_)),
+            "within the TTL the cached answer stands"
+        );
+        assert_eq!(p.decide(&uncached, token).await, Ours::Refused);
+    }
+    let past_ttl = std::time::Duration::from_millis(TTL_MS + 200);
+    tokio::time::sleep(past_ttl.saturating_sub(filled.elapsed())).await;
+    for token in [&jwt, &opaque] {
+        assert_eq!(
+            p.decide(&cached, token).await,
+            Ours::Refused,
+            "after the TTL the store is asked again"
+        );
+    }
+}

@@ -128,11 +128,7 @@ impl CredentialMethod for SessionMethod {
             None
         };
         Ok(SessionSettings {
-            result_cache: CacheLimits {
-                ttl: env.millis("AUTH_RESULT_CACHE_TTL_MS", 0, 0, 3_600_000)?,
-                negative_ttl: env.millis("AUTH_RESULT_CACHE_NEGATIVE_TTL_MS", 0, 0, 60_000)?,
-                max_entries: env.number("AUTH_RESULT_CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000)?,
-            },
+            result_cache: CacheLimits::parse(env)?,
             refresh,
         })
     }

@@ -23,19 +23,28 @@
 //! Exclusive, and ahead of `jwt`: it claims only its own bearer values (an `at+jwt` JWS, or the
 //! opaque prefix), so a session token is never tried here and these are never tried as sessions.
 
+mod cache;
+mod dpop;
+mod settings;
+
+pub use settings::{DpopSettings, OAuthSettings};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use self::cache::{StoreAnswers, cached, subject_key};
+use self::dpop::{Dpop, DpopPresentation, Presented, bound_key};
 use super::contract::{Claim, Common, Context, CredentialMethod, Precedence, Verdict, Verified};
 use crate::credentials::{self, CredentialSource, RawCredentials};
-use crate::env::{ConfigError, Env, invalid};
+use crate::env::{ConfigError, Env};
 use crate::error::AuthError;
 use crate::identity::{OAuthClaims, OAuthSubject, Refusal, evaluate_oauth};
 use crate::jose;
-use crate::jose::dpop::{Proof, ProofError, ProofRequest};
+use crate::jose::dpop::Proof;
+use crate::result_cache::ResultCache;
 use crate::session_jwt::TokenError;
 use crate::store::dpop_replay::ProofReplayStore;
 use crate::store::port::{AuthStore, OAuthSubjectLookup};
@@ -44,97 +53,6 @@ use crate::telemetry::fingerprint;
 /// The `typ` of an RFC 9068 JWT access token (the provider writes `at+jwt`).
 const ACCESS_TOKEN_TYPES: [&str; 2] = ["at+jwt", "application/at+jwt"];
 
-/// Better Auth's default `basePath`: the provider's issuer is `baseURL` with it.
-const DEFAULT_BASE_PATH: &str = "/api/auth";
-
-/// `oauth`'s settings.
-#[derive(Debug, Clone, Default)]
-pub struct OAuthSettings {
-    /// `BETTER_AUTH_OAUTH_RESOURCES`: the resource identifiers this API answers for (exact
-    /// strings); a token's audience must name one.
-    pub resources: Vec<String>,
-    /// `BETTER_AUTH_OAUTH_ISSUER`: the provider's `iss` (default `BETTER_AUTH_JWT_ISSUER`, else
-    /// `BETTER_AUTH_URL` with Better Auth's default base path `/api/auth`).
-    pub issuer: String,
-    /// The provider's implicit audience `<baseURL>/oauth2/userinfo` (no registered resource).
-    pub userinfo_audience: String,
-    /// `BETTER_AUTH_OAUTH_OPAQUE_PREFIX`: the provider's `prefix.opaqueAccessToken`; without
-    /// it opaque tokens cannot be told from session tokens and are not accepted.
-    pub opaque_prefix: Option<String>,
-    /// `BETTER_AUTH_OAUTH_REQUIRED_SCOPES`: scopes every token must carry, on every route.
-    pub required_scopes: Vec<String>,
-    /// `BETTER_AUTH_CLOCK_SKEW_SECONDS`.
-    pub leeway_seconds: i64,
-    /// `BETTER_AUTH_OAUTH_DPOP`: DPoP-bound tokens accepted with their proof.
-    pub dpop: Option<DpopSettings>,
-}
-
-/// How DPoP proofs are checked and where their ids are recorded.
-#[derive(Clone)]
-pub struct DpopSettings {
-    /// `BETTER_AUTH_OAUTH_DPOP_MAX_AGE_SECONDS` (default 300, the provider's
-    /// `dpop.proofMaxAgeSeconds`).
-    pub max_age_seconds: i64,
-    /// The setting the Redis URL came from.
-    redis_var: &'static str,
-    redis_url: String,
-    /// `BETTER_AUTH_SECONDARY_STORAGE_PREFIX` (default `better-auth:`).
-    prefix: String,
-    connect_timeout: std::time::Duration,
-    command_timeout: std::time::Duration,
-}
-
-impl std::fmt::Debug for DpopSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The URL may carry a password: only where it came from is shown.
-        f.debug_struct("DpopSettings")
-            .field("max_age_seconds", &self.max_age_seconds)
-            .field("redis_var", &self.redis_var)
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The Redis that records DPoP proof ids: `BETTER_AUTH_OAUTH_DPOP_REDIS_URL`, else the
-/// secondary storage's (where Better Auth records its own).
-fn dpop_settings(env: &Env<'_>, common: &Common<'_>) -> Result<Option<DpopSettings>, ConfigError> {
-    const FLAG: &str = "BETTER_AUTH_OAUTH_DPOP";
-    let max_age_seconds = env.number("BETTER_AUTH_OAUTH_DPOP_MAX_AGE_SECONDS", 300, 1, 3600)?;
-    if !env.flag(FLAG, false)? {
-        return Ok(None);
-    }
-    let (redis_var, redis_url) = match (
-        env.get("BETTER_AUTH_OAUTH_DPOP_REDIS_URL"),
-        env.get("BETTER_AUTH_SECONDARY_STORAGE_URL"),
-    ) {
-        (Some(url), _) => ("BETTER_AUTH_OAUTH_DPOP_REDIS_URL", url),
-        (None, Some(url)) => ("BETTER_AUTH_SECONDARY_STORAGE_URL", url),
-        (None, None) => {
-            return Err(invalid(
-                FLAG,
-                "a DPoP proof is accepted once: set BETTER_AUTH_OAUTH_DPOP_REDIS_URL (or \
-                 BETTER_AUTH_SECONDARY_STORAGE_URL) to the Redis that records proof ids",
-            ));
-        }
-    };
-    let redis_url = redis_url.trim().to_owned();
-    // The same opt-in as the secondary storage's for a `rediss://…#insecure` URL.
-    let allow_insecure = env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?;
-    crate::store::redis_link::check_url(
-        redis_var,
-        &redis_url,
-        (!allow_insecure).then_some("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS"),
-    )?;
-    Ok(Some(DpopSettings {
-        max_age_seconds,
-        redis_var,
-        redis_url,
-        prefix: crate::store::secondary::storage_prefix(env)?,
-        connect_timeout: common.connect_timeout,
-        command_timeout: common.command_timeout,
-    }))
-}
-
 /// Verifies OAuth access tokens.
 #[derive(Debug)]
 pub struct OAuthMethod {
@@ -142,13 +60,12 @@ pub struct OAuthMethod {
     /// DPoP, when on; `None`: DPoP-bound tokens are refused. Boxed: the methods are an enum,
     /// sized by its largest.
     dpop: Option<Box<Dpop>>,
-}
-
-/// DPoP checking: how old a proof may be, and where proof ids are recorded.
-#[derive(Debug)]
-struct Dpop {
-    max_age_seconds: i64,
-    replay: ProofReplayStore,
+    /// What the store said about a JWT's client, session, audience and user, and about an
+    /// opaque token (`AUTH_RESULT_CACHE_*`, each its own bound; off by default). Every use
+    /// re-evaluates expiry, bans and scopes at its own time; what a hit can miss is a change
+    /// made after the lookup (a revocation, a disabled client, a new ban), for at most the TTL.
+    /// Boxed, as `dpop`.
+    results: Box<StoreAnswers>,
 }
 
 /// An access token this method owns, and how it was presented.
@@ -167,36 +84,6 @@ enum TokenKind {
     Opaque(String),
 }
 
-/// How the token came.
-#[derive(Debug)]
-enum Presented {
-    /// `Authorization: Bearer`.
-    Bearer,
-    /// `Authorization: DPoP`, with what its proof is checked against.
-    Dpop(DpopPresentation),
-}
-
-/// A token presented under the DPoP scheme.
-#[derive(Debug)]
-struct DpopPresentation {
-    /// The token as presented (its `ath` is hashed over this).
-    token: String,
-    /// Every `DPoP` header value.
-    proofs: Vec<String>,
-    /// The request's method and URL, when the event says.
-    request: Option<(String, String)>,
-}
-
-/// A list setting: values separated by commas or whitespace.
-fn list(value: Option<String>) -> Vec<String> {
-    value
-        .unwrap_or_default()
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 impl CredentialMethod for OAuthMethod {
     type Settings = OAuthSettings;
     type Credential = OAuthToken;
@@ -208,56 +95,7 @@ impl CredentialMethod for OAuthMethod {
         common: &Common<'_>,
         configured: bool,
     ) -> Result<OAuthSettings, ConfigError> {
-        let resources = list(env.get("BETTER_AUTH_OAUTH_RESOURCES"));
-        let required_scopes = list(env.get("BETTER_AUTH_OAUTH_REQUIRED_SCOPES"));
-        let opaque_prefix = env.get("BETTER_AUTH_OAUTH_OPAQUE_PREFIX");
-        // A session token is alphanumeric: a prefix made of letters and digits alone would
-        // claim some of them, which `oauth` then refuses.
-        if opaque_prefix.as_deref().is_some_and(|p| {
-            p.trim() != p || (!p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
-        }) {
-            return Err(invalid(
-                "BETTER_AUTH_OAUTH_OPAQUE_PREFIX",
-                "must hold a character a session token never has (e.g. the provider's `_` in `bao_`), and no surrounding whitespace",
-            ));
-        }
-        let provider_base = common.base_url.map(|url| {
-            let url = url.trim().trim_end_matches('/');
-            if url.ends_with(DEFAULT_BASE_PATH) {
-                url.to_owned()
-            } else {
-                format!("{url}{DEFAULT_BASE_PATH}")
-            }
-        });
-        let issuer = env
-            .get("BETTER_AUTH_OAUTH_ISSUER")
-            .or_else(|| env.get("BETTER_AUTH_JWT_ISSUER"))
-            .or_else(|| provider_base.clone())
-            .map(|i| i.trim().to_owned());
-        if configured {
-            if resources.is_empty() {
-                return Err(ConfigError::Missing("BETTER_AUTH_OAUTH_RESOURCES"));
-            }
-            if issuer.is_none() {
-                return Err(ConfigError::Missing("BETTER_AUTH_URL"));
-            }
-        }
-        Ok(OAuthSettings {
-            resources,
-            issuer: issuer.unwrap_or_default(),
-            userinfo_audience: provider_base
-                .map(|base| format!("{base}/oauth2/userinfo"))
-                .unwrap_or_default(),
-            opaque_prefix: opaque_prefix.filter(|p| !p.is_empty()),
-            required_scopes,
-            leeway_seconds: common.leeway_seconds,
-            // Parsed only for a configured method: DPoP on without Redis is then a start-up
-            // error, never tokens refused in silence.
-            dpop: match configured {
-                true => dpop_settings(env, common)?,
-                false => None,
-            },
-        })
+        OAuthSettings::parse(env, common, configured)
     }
 
     fn new(settings: &OAuthSettings) -> Result<Self, ConfigError> {
@@ -281,6 +119,10 @@ impl CredentialMethod for OAuthMethod {
         Ok(Self {
             settings: settings.clone(),
             dpop,
+            results: Box::new(StoreAnswers {
+                subjects: ResultCache::new(settings.result_cache),
+                tokens: ResultCache::new(settings.result_cache),
+            }),
         })
     }
 
@@ -337,7 +179,7 @@ impl CredentialMethod for OAuthMethod {
             TokenKind::Opaque(opaque) => self.check_opaque(opaque, &token.presented, context).await,
         };
         let checked = match checked {
-            Ok((verified, Some((proof, dpop)))) => Self::spend(dpop, &proof, verified).await,
+            Ok((verified, Some((proof, dpop)))) => dpop::spend(dpop, &proof, verified).await,
             Ok((verified, None)) => Ok(verified),
             Err(error) => Err(error),
         };
@@ -385,21 +227,6 @@ fn audience(value: Option<&serde_json::Value>) -> Result<Vec<String>, TokenError
     }
 }
 
-/// The key a `cnf` confirmation binds the token to: `Ok(None)` without one, `Ok(Some(jkt))`
-/// for DPoP, `Err` for a confirmation we cannot check (mTLS `x5t#S256`, garbage): never a
-/// plain bearer token.
-fn bound_key(cnf: Option<&serde_json::Value>) -> Result<Option<String>, ()> {
-    match cnf {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(value) => value
-            .get("jkt")
-            .and_then(serde_json::Value::as_str)
-            .filter(|jkt| !jkt.is_empty())
-            .map(|jkt| Some(jkt.to_owned()))
-            .ok_or(()),
-    }
-}
-
 /// Stored scopes: a JSON array (the provider's `string[]`, jsonb) or a space-separated string.
 fn stored_scopes(text: &str) -> String {
     match serde_json::from_str::<Vec<String>>(text) {
@@ -427,74 +254,6 @@ impl OAuthMethod {
         let prefix = self.settings.opaque_prefix.as_deref()?;
         let rest = value.strip_prefix(prefix)?;
         (!rest.is_empty()).then(|| TokenKind::Opaque(rest.to_owned()))
-    }
-
-    /// Whether the token's binding (`jkt`: its confirmation key, if any) holds for how it was
-    /// presented at `now`; for a DPoP-bound token, the proof checked but for its one-time use,
-    /// which [`Self::spend`] records once everything else passed. No I/O.
-    fn binding(
-        &self,
-        jkt: Option<&str>,
-        presented: &Presented,
-        user_id: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(Proof, &Dpop)>, AuthError> {
-        let refused = |reason| AuthError::Refused {
-            reason,
-            user_id: user_id.map(str::to_owned),
-        };
-        let (jkt, presentation) = match (jkt, presented) {
-            (None, Presented::Bearer) => return Ok(None),
-            (None, Presented::Dpop(_)) => return Err(refused(Refusal::DpopNotBound)),
-            (Some(_), Presented::Bearer) => return Err(refused(Refusal::DpopRequired)),
-            (Some(jkt), Presented::Dpop(presentation)) => (jkt, presentation),
-        };
-        let Some(dpop) = self.dpop.as_deref() else {
-            return Err(refused(Refusal::DpopRequired));
-        };
-        let (method, url) = presentation
-            .request
-            .as_ref()
-            .ok_or_else(|| refused(Refusal::DpopNoRequest))?;
-        // One proof per request (RFC 9449 §4.3): different values are refused. Equal ones are
-        // one header seen twice (a REST event carries each in `headers` and
-        // `multiValueHeaders`).
-        let proof = match presentation.proofs.split_first() {
-            None => return Err(refused(Refusal::DpopRequired)),
-            Some((first, rest)) if rest.iter().all(|p| p == first) => first,
-            Some(_) => return Err(TokenError::Dpop(ProofError::Several).into()),
-        };
-        jose::dpop::verify_proof(
-            proof,
-            &ProofRequest {
-                method,
-                url,
-                access_token: &presentation.token,
-                expected_jkt: jkt,
-                now: now.timestamp(),
-                max_age_seconds: dpop.max_age_seconds,
-            },
-        )
-        .map(|proof| Some((proof, dpop)))
-        .map_err(|e| TokenError::Dpop(e).into())
-    }
-
-    /// Records the proof's id: the caller stands when it was never seen, is refused when it
-    /// was (a replay), and cannot be answered when Redis cannot (never an allow).
-    async fn spend(dpop: &Dpop, proof: &Proof, verified: Verified) -> Result<Verified, AuthError> {
-        // Until the proof's acceptance ends; none left (the store was slow): too old now.
-        let ttl_ms = u64::try_from(proof.expires_at_ms - Utc::now().timestamp_millis())
-            .ok()
-            .filter(|ms| *ms > 0)
-            .ok_or(TokenError::Dpop(ProofError::Age))?;
-        let ttl = std::time::Duration::from_millis(ttl_ms);
-        match dpop.replay.reserve(&proof.replay_key, ttl).await? {
-            true => Ok(verified),
-            false => Err(AuthError::Refused {
-                reason: Refusal::DpopReplayed,
-                user_id: verified.identity.user_id.clone(),
-            }),
-        }
     }
 
     /// The first configured resource the audience names (exact strings).
@@ -571,7 +330,13 @@ impl OAuthMethod {
         let jkt = bound_key(claims.cnf.as_ref())
             .map_err(|()| refused(Refusal::DpopRequired, user_id.as_deref()))?;
         // Before the store is asked: a token presented without its proof costs no round trip.
-        let proof = self.binding(jkt.as_deref(), presented, user_id.as_deref(), now)?;
+        let proof = dpop::binding(
+            self.dpop.as_deref(),
+            jkt.as_deref(),
+            presented,
+            user_id.as_deref(),
+            now,
+        )?;
         let scopes = claims.scope.unwrap_or_default();
         self.check_scopes(&scopes)
             .map_err(|r| refused(r, user_id.as_deref()))?;
@@ -579,17 +344,18 @@ impl OAuthMethod {
             .into_iter()
             .filter(|a| *a != self.settings.userinfo_audience)
             .collect();
-        let subject = context
-            .store
-            .oauth_subject(&OAuthSubjectLookup {
-                client_id: &client_id,
-                // A client-credentials token's `sub` is its client: looked up as a user too, so
-                // that a user whose id equals a client id is never taken for a machine.
-                user_id: Some(sub.as_str()),
-                session_id: claims.sid.as_deref(),
-                audiences: &audiences,
-            })
-            .await?;
+        let lookup = OAuthSubjectLookup {
+            client_id: &client_id,
+            // A client-credentials token's `sub` is its client: looked up as a user too, so
+            // that a user whose id equals a client id is never taken for a machine.
+            user_id: Some(sub.as_str()),
+            session_id: claims.sid.as_deref(),
+            audiences: &audiences,
+        };
+        let subject = *cached(&self.results.subjects, subject_key(&lookup), || async {
+            context.store.oauth_subject(&lookup).await.map(Box::new)
+        })
+        .await?;
         if machine && subject.user.is_some() {
             // `sub` names both the client and a user: which one the token is for cannot be
             // told, so it is neither.
@@ -619,14 +385,19 @@ impl OAuthMethod {
         context: &Context<'_, S>,
     ) -> Result<(Verified, Option<(Proof, &Dpop)>), AuthError> {
         let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
-        let record = context
-            .store
-            .oauth_access_token(&hash, &self.settings.userinfo_audience)
-            .await?
-            .ok_or(AuthError::Refused {
-                reason: Refusal::Unknown,
-                user_id: None,
-            })?;
+        let key = crate::result_cache::key(&hash);
+        let found = cached(&self.results.tokens, key, || async {
+            let record = context
+                .store
+                .oauth_access_token(&hash, &self.settings.userinfo_audience)
+                .await?;
+            Ok(record.map(Box::new))
+        })
+        .await?;
+        let record = *found.ok_or(AuthError::Refused {
+            reason: Refusal::Unknown,
+            user_id: None,
+        })?;
         let now = Utc::now();
         let refused = |reason| AuthError::Refused {
             reason,
@@ -646,7 +417,13 @@ impl OAuthMethod {
             ),
         };
         let jkt = bound_key(confirmation.as_ref()).map_err(|()| refused(Refusal::DpopRequired))?;
-        let proof = self.binding(jkt.as_deref(), presented, record.user_id.as_deref(), now)?;
+        let proof = dpop::binding(
+            self.dpop.as_deref(),
+            jkt.as_deref(),
+            presented,
+            record.user_id.as_deref(),
+            now,
+        )?;
         // Issued for resources: one must be ours (a token for another API is not for this
         // one). Issued for none: the provider's introspection answers active, and so do we.
         let resource = match record.resources.as_deref() {
@@ -716,6 +493,10 @@ mod tests {
                 ..OAuthSettings::default()
             },
             dpop: None,
+            results: Box::new(StoreAnswers {
+                subjects: ResultCache::new(crate::result_cache::CacheLimits::default()),
+                tokens: ResultCache::new(crate::result_cache::CacheLimits::default()),
+            }),
         }
     }
 
