@@ -188,6 +188,11 @@ impl DpopKey {
         Self { key, jwk, jkt }
     }
 
+    /// The public half.
+    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
     /// A fresh proof (its own `jti`) for `GET https://<DPOP_HOST><path>` and `token`.
     pub fn proof(&self, path: &str, token: &str) -> String {
         let claims = json!({

@@ -87,10 +87,14 @@ pub enum Scenario {
     /// The same, DPoP-bound: `Authorization: DPoP` and a fresh proof (its signature checked,
     /// its id recorded in Redis); compared with the opaque path.
     OAuthDpopPath,
+    /// What DPoP cannot avoid: importing the proof's key (it comes in every proof), checking
+    /// its signature, one `SET NX PX` (ed25519-dalek, the redis crate), one after the other: the
+    /// limit of what DPoP adds.
+    DpopLimit,
 }
 
 /// In table order (the limit and the database path first).
-pub const ALL: [Scenario; 24] = [
+pub const ALL: [Scenario; 25] = [
     Scenario::Limit,
     Scenario::DatabasePath,
     Scenario::RoutesPath,
@@ -115,6 +119,7 @@ pub const ALL: [Scenario; 24] = [
     Scenario::OAuthOpaqueLimit,
     Scenario::OAuthOpaquePath,
     Scenario::OAuthDpopPath,
+    Scenario::DpopLimit,
 ];
 
 impl Scenario {
@@ -162,8 +167,11 @@ impl Scenario {
                 "OAuth opaque limit: the same lookup by hash, one statement (tokio-postgres)"
             }
             Self::OAuthOpaquePath => "authorizer: OAuth opaque access token (one lookup by hash)",
+            Self::DpopLimit => {
+                "DPoP limit: the proof's key import and EdDSA check + one Redis SET NX PX (ed25519-dalek, redis crate)"
+            }
             Self::OAuthDpopPath => {
-                "authorizer: the same token DPoP-bound (proof signature + one Redis SET NX)"
+                "authorizer: OAuth opaque token, DPoP-bound (proof signature + one Redis SET NX)"
             }
         }
     }
@@ -179,6 +187,7 @@ impl Scenario {
             Self::OAuthOpaqueLimit | Self::OAuthOpaquePath | Self::OAuthDpopPath => {
                 Self::OAuthOpaqueLimit
             }
+            Self::DpopLimit => Self::DpopLimit,
             Self::OrgLimit | Self::OrgRoutesPath => Self::OrgLimit,
             _ => Self::Limit,
         }
@@ -441,6 +450,7 @@ impl Bench {
                     .await?
                 }
                 Scenario::SignatureLimit => self.signature_limit_worker()?,
+                Scenario::DpopLimit => self.dpop_limit_worker().await?,
                 Scenario::Policy100 => crate::authorization::policy_worker(100, false)?,
                 Scenario::Policy100SeenBefore => crate::authorization::policy_worker(100, true)?,
                 _ => self.handler_worker(scenario)?,
@@ -562,6 +572,57 @@ impl Bench {
         }))
     }
 
+    /// A proof's signature check (decoded ahead) and one `SET NX PX` of a fresh key.
+    async fn dpop_limit_worker(&self) -> Result<Op, String> {
+        let client = redis::Client::open(self.redis_url.as_str()).map_err(|e| e.to_string())?;
+        let connection = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| format!("Redis at {}: {e}", self.redis_url))?;
+        let signed: Vec<(String, ed25519_dalek::Signature)> = self
+            .oauth_dpop_tokens
+            .iter()
+            .take(HOT)
+            .map(|(token, _)| {
+                let proof = self.dpop_key.proof("/request", token);
+                let (input, signature) = proof.rsplit_once('.').ok_or("a JWS")?;
+                let bytes: [u8; 64] = URL_SAFE_NO_PAD
+                    .decode(signature)
+                    .map_err(|e| e.to_string())?
+                    .try_into()
+                    .map_err(|_| "a 64-byte signature".to_owned())?;
+                Ok((
+                    input.to_owned(),
+                    ed25519_dalek::Signature::from_bytes(&bytes),
+                ))
+            })
+            .collect::<Result<_, String>>()?;
+        let signed = Arc::new(signed);
+        let key = self.dpop_key.verifying_key().to_bytes();
+        let prefix = format!("{}dpop-limit:", self.redis_prefix);
+        Ok(Arc::new(move |i| {
+            let mut connection = connection.clone();
+            let signed = Arc::clone(&signed);
+            let id = format!("{prefix}{}", test_support::random_token(22));
+            Box::pin(async move {
+                let (input, signature) = &signed[i % signed.len()];
+                let started = Instant::now();
+                let verified = ed25519_dalek::VerifyingKey::from_bytes(&key)
+                    .is_ok_and(|key| key.verify_strict(input.as_bytes(), signature).is_ok());
+                let fresh: redis::RedisResult<Option<String>> = redis::cmd("SET")
+                    .arg(&id)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(301_000)
+                    .query_async(&mut connection)
+                    .await;
+                let took = started.elapsed();
+                (verified && fresh.is_ok_and(|v| v.is_some()), took)
+            })
+        }))
+    }
+
     /// `runs` new PostgreSQL connections (TCP, startup, authentication; no TLS), one at a time:
     /// the median, in milliseconds.
     pub async fn connect_ms(&self, runs: usize) -> Result<f64, String> {
@@ -644,6 +705,7 @@ impl Bench {
                 | Scenario::OrgRoutesPath
                 | Scenario::PgBouncerPath
                 | Scenario::SignatureLimit
+                | Scenario::DpopLimit
                 | Scenario::RedisLimit
                 | Scenario::RedisPath => (
                     event(Shape::RestRequest, None, Some(&signed(token))),
