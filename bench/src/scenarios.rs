@@ -77,7 +77,7 @@ pub enum Scenario {
     /// Our handler, an OAuth `at+jwt` access token (the signature, then one statement: the
     /// client, the resource and the user); compared with the signature check alone.
     OAuthJwtPath,
-    /// The same with the result cache on (`AUTH_RESULT_CACHE_TTL_MS`): the store's answer
+    /// The same with the OAuth result cache on (`AUTH_RESULT_CACHE_OAUTH_TTL_MS`): the store's answer
     /// reused, the signature checked on every request.
     OAuthJwtCached,
     /// The opaque OAuth token's statement through tokio-postgres alone: that path's limit.
@@ -161,7 +161,7 @@ impl Scenario {
                 "authorizer: OAuth at+jwt access token (EdDSA; client, resource, user: one query)"
             }
             Self::OAuthJwtCached => {
-                "authorizer: OAuth at+jwt, result cache hit (`AUTH_RESULT_CACHE_TTL_MS`; no query)"
+                "authorizer: OAuth at+jwt, result cache hit (`AUTH_RESULT_CACHE_OAUTH_TTL_MS`; no query)"
             }
             Self::OAuthOpaqueLimit => {
                 "OAuth opaque limit: the same lookup by hash, one statement (tokio-postgres)"
@@ -402,7 +402,7 @@ impl Bench {
             _ => {}
         }
         if scenario == Scenario::OAuthJwtCached {
-            vars.push(("AUTH_RESULT_CACHE_TTL_MS", "600000"));
+            vars.push(("AUTH_RESULT_CACHE_OAUTH_TTL_MS", "600000"));
         }
         if scenario == Scenario::OAuthDpopPath {
             vars.extend([

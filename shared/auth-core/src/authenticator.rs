@@ -95,12 +95,11 @@ impl Authenticator<DeployedStore> {
         Self::with_store(config, store)
     }
 
-    /// With `oauth` on, says at start-up (an `ERROR` line) when the provider's tables do not
-    /// fit: every OAuth token would then fail closed. Better Auth 1.6's legacy provider
-    /// (`oauthApplication`, a plain-text `accessToken`) is named, as it is not supported.
-    /// With `oauth` on, the provider's 1.7 tables must be there: their absence (Better Auth
-    /// 1.6's legacy `oidc-provider`/`mcp` tables keep `accessToken` in plain text and do not
-    /// fit) is a start-up error naming the version, never tokens refused in silence.
+    /// With `oauth` on: Better Auth 1.6's legacy provider (`oidcProvider`/`mcp`: tokens in plain
+    /// text) is a start-up error naming the version — it cannot be supported, and tokens
+    /// refused in silence would hide that. Tables that are merely missing (the provider's
+    /// migration not run yet, a mapping with a typo) are an `ERROR` line, and OAuth tokens fail
+    /// closed per request while sessions and keys go on working.
     async fn check_oauth_tables(&self) -> Result<(), ConfigError> {
         use crate::schema::{OAuthAccessTokenField, OAuthClientField};
         if !self.methods().any(|m| m == MethodName::OAuth) {
@@ -114,17 +113,30 @@ impl Authenticator<DeployedStore> {
         if clients && tokens {
             return Ok(());
         }
-        Err(ConfigError::Invalid {
-            var: "BETTER_AUTH_METHODS",
-            reason: format!(
-                "the oauth method is on but @better-auth/oauth-provider 1.7's tables were not \
-                 found (oauthClient: {clients}, oauthAccessToken with a hashed `token`: \
-                 {tokens}). Better Auth 1.6's legacy oidc-provider/mcp tables (a plain-text \
-                 `accessToken`, `oauthApplication`) are not supported: move to \
-                 @better-auth/oauth-provider, or map renamed tables with \
-                 BETTER_AUTH_OAUTH_CLIENT_TABLE and BETTER_AUTH_OAUTH_ACCESS_TOKEN_TABLE"
-            ),
-        })
+        if self
+            .database()
+            .has_legacy_oauth_provider()
+            .await
+            .unwrap_or(false)
+        {
+            return Err(ConfigError::Invalid {
+                var: "BETTER_AUTH_METHODS",
+                reason: "the oauth method is on but the database holds Better Auth 1.6's legacy \
+                         OAuth provider (oidc-provider/mcp: oauthApplication, a plain-text \
+                         accessToken), which is not supported: move to \
+                         @better-auth/oauth-provider 1.7"
+                    .into(),
+            });
+        }
+        tracing::error!(
+            oauth_client_table = clients,
+            oauth_access_token_table = tokens,
+            "the oauth method is on but @better-auth/oauth-provider 1.7's tables (oauthClient, \
+             oauthAccessToken with a hashed `token`) were not found: OAuth access tokens are \
+             refused until they are (run the provider's migration, or map renamed tables with \
+             BETTER_AUTH_OAUTH_CLIENT_TABLE and BETTER_AUTH_OAUTH_ACCESS_TOKEN_TABLE)"
+        );
+        Ok(())
     }
 
     /// The PostgreSQL database, for functions that run their own queries.
@@ -134,8 +146,8 @@ impl Authenticator<DeployedStore> {
 
     /// Connects and detects the schema during the function's init phase (see
     /// [`Database::warm_up`]); a connection failure is logged and left to the first request.
-    /// A schema the configured methods cannot use (`oauth` without the provider's 1.7 tables)
-    /// is an error: the function should not start.
+    /// A schema the configured methods can never use (`oauth` on Better Auth 1.6's legacy
+    /// provider) is an error: the function should not start.
     pub async fn warm_up(&self) -> Result<(), ConfigError> {
         let started = std::time::Instant::now();
         match self.database().warm_up().await {

@@ -474,8 +474,12 @@ pub fn evaluate_api_key(
 pub struct OAuthSubject {
     /// The client exists and is not `disabled`.
     pub client_active: bool,
-    /// The token names no session, or its session exists and has not expired (or been revoked).
+    /// The token names no session, or its session exists and has not expired (or been revoked)
+    /// when the store was asked.
     pub session_alive: bool,
+    /// The named session's `expiresAt`, when it names one that exists: checked again at the
+    /// time of use (an answer may be reused from the result cache).
+    pub session_expires_at: Option<DateTime<Utc>>,
     /// Every audience value is still a registered resource (true without that table).
     pub resources_registered: bool,
     /// The user, when the token names one and such a user exists.
@@ -537,7 +541,7 @@ pub fn evaluate_oauth(
     if !subject.resources_registered {
         return Err(Refusal::OAuthResourceRemoved);
     }
-    if !subject.session_alive {
+    if !subject.session_alive || subject.session_expires_at.is_some_and(|e| e <= now) {
         return Err(Refusal::OAuthSessionEnded);
     }
     if policy.require_active_organization {
@@ -1071,6 +1075,7 @@ mod tests {
         let subject = OAuthSubject {
             client_active: false,
             session_alive: false,
+            session_expires_at: Some(now + Duration::minutes(5)),
             resources_registered: false,
             user: Some(user),
         };
@@ -1105,6 +1110,18 @@ mod tests {
         assert_eq!(
             evaluate_oauth(claims(Some("u1")), s.clone(), now, strict).err(),
             Some(Refusal::EmailNotVerified)
+        );
+        // A session that was alive when the store answered ends at its `expiresAt`, even when
+        // the answer is reused (the result cache).
+        assert_eq!(
+            evaluate_oauth(
+                claims(Some("u1")),
+                s.clone(),
+                now + Duration::minutes(5),
+                policy
+            )
+            .err(),
+            Some(Refusal::OAuthSessionEnded)
         );
         let delegated = evaluate_oauth(claims(Some("u1")), s.clone(), now, policy).expect("ok");
         assert_eq!(delegated.user_id.as_deref(), Some("u1"));

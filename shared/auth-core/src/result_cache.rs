@@ -22,9 +22,9 @@ use crate::identity::SessionRecord;
 /// How long, and how many (default: off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CacheLimits {
-    /// How long a found session is reused (zero: off).
+    /// How long a found answer (a session, an OAuth token's state) is reused (zero: off).
     pub ttl: Duration,
-    /// How long an unknown token is remembered as unknown (zero: off).
+    /// How long an answer that found nothing is remembered (zero: off).
     pub negative_ttl: Duration,
     /// Most entries.
     pub max_entries: usize,
@@ -128,7 +128,7 @@ impl<V: Cached> ResultCache<V> {
         }
     }
 
-    /// Remembers a lookup made at `now` (found sessions for the TTL, unknown tokens for the
+    /// Remembers a lookup made at `now` (found answers for the TTL, negative ones for the
     /// negative TTL).
     pub fn put(&self, key: [u8; 32], value: V, now: Instant) {
         let ttl = match value.is_negative() {

@@ -122,6 +122,11 @@ async fn the_legacy_oauth_provider_stops_the_start_naming_the_version() {
             ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "read"),
         ],
     );
+    oauth
+        .database()
+        .warm_up()
+        .await
+        .expect("the database answers and fits for sessions");
     let error = oauth.warm_up().await.expect_err("a start-up error");
     let message = error.to_string();
     assert!(
@@ -133,4 +138,23 @@ async fn the_legacy_oauth_provider_stops_the_start_naming_the_version() {
         .warm_up()
         .await
         .expect("the legacy tables do not matter without oauth");
+
+    // No OAuth tables at all (the provider's migration not run yet): not a start-up error —
+    // sessions go on working, OAuth tokens are refused per request.
+    let plain = Profile::Default.database().await;
+    let _plain_server = BetterAuthServer::start(&plain, defaults()).await;
+    let oauth_on_plain = test_support::authenticator(
+        &plain.url,
+        SECRET,
+        &[
+            ("BETTER_AUTH_METHODS", "oauth,session"),
+            ("BETTER_AUTH_URL", "https://auth.example.com"),
+            ("BETTER_AUTH_OAUTH_RESOURCES", "https://api.example.com"),
+            ("BETTER_AUTH_OAUTH_REQUIRED_SCOPES", "read"),
+        ],
+    );
+    oauth_on_plain
+        .warm_up()
+        .await
+        .expect("missing tables are an ERROR line, not a stop");
 }

@@ -27,18 +27,24 @@ impl Cached for Option<Box<OAuthTokenRecord>> {
     }
 }
 
-/// The cache key of what a JWT names: every part length-prefixed, so no two lookups share one.
+/// The cache key of what a JWT names: every part tagged (present or not) and length-prefixed,
+/// and the audiences counted, so no two lookups share one.
 pub(super) fn subject_key(lookup: &OAuthSubjectLookup<'_>) -> [u8; 32] {
     let mut hash = Sha256::new();
-    let mut part = |value: &str| {
-        hash.update((value.len() as u64).to_be_bytes());
-        hash.update(value.as_bytes());
+    let mut part = |value: Option<&str>| match value {
+        None => hash.update([0u8]),
+        Some(value) => {
+            hash.update([1u8]);
+            hash.update((value.len() as u64).to_be_bytes());
+            hash.update(value.as_bytes());
+        }
     };
-    part(lookup.client_id);
-    part(lookup.user_id.unwrap_or("\0none"));
-    part(lookup.session_id.unwrap_or("\0none"));
+    part(Some(lookup.client_id));
+    part(lookup.user_id);
+    part(lookup.session_id);
+    part(Some(&lookup.audiences.len().to_string()));
     for audience in lookup.audiences {
-        part(audience);
+        part(Some(audience));
     }
     hash.finalize().into()
 }
@@ -64,4 +70,41 @@ where
     let answer = ask().await?;
     cache.put(key, answer.clone(), std::time::Instant::now());
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(user: Option<&str>, session: Option<&str>, audiences: &[&str]) -> [u8; 32] {
+        let audiences: Vec<String> = audiences.iter().map(|a| (*a).to_owned()).collect();
+        subject_key(&OAuthSubjectLookup {
+            client_id: "c",
+            user_id: user,
+            session_id: session,
+            audiences: &audiences,
+        })
+    }
+
+    #[test]
+    fn different_lookups_never_share_a_key() {
+        let keys = [
+            key(Some("u"), Some("s"), &["a"]),
+            key(Some("u"), None, &["a"]),
+            key(Some("u"), Some(""), &["a"]),
+            key(Some("u"), Some("\0none"), &["a"]),
+            key(None, Some("s"), &["a"]),
+            key(Some("us"), None, &["a"]),
+            key(Some("u"), Some("s"), &[]),
+            key(Some("u"), Some("s"), &["a", "b"]),
+            key(Some("u"), Some("s"), &["ab"]),
+            key(Some("u"), Some("s"), &["b", "a"]),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(key(Some("u"), Some("s"), &["a"]), keys[0], "stable");
+    }
 }

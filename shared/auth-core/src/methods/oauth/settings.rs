@@ -28,8 +28,9 @@ pub struct OAuthSettings {
     pub leeway_seconds: i64,
     /// `BETTER_AUTH_OAUTH_DPOP`: DPoP-bound tokens accepted with their proof.
     pub dpop: Option<DpopSettings>,
-    /// The result cache (`AUTH_RESULT_CACHE_*`, shared settings with the session method): what
-    /// the store said about a token, reused within the TTL.
+    /// The result cache: what the store said about a token, reused for
+    /// `AUTH_RESULT_CACHE_OAUTH_TTL_MS` (its own opt-in; the entry bound and the negative TTL
+    /// are the session cache's settings).
     pub result_cache: CacheLimits,
 }
 
@@ -166,7 +167,23 @@ impl OAuthSettings {
                 true => dpop_settings(env, common)?,
                 false => None,
             },
-            result_cache: CacheLimits::parse(env)?,
+            result_cache: oauth_cache_limits(env)?,
         })
     }
+}
+
+/// `AUTH_RESULT_CACHE_OAUTH_TTL_MS` (0: off, the default), with the session cache's bound and
+/// negative TTL; nothing at all is kept while it is 0.
+fn oauth_cache_limits(env: &Env<'_>) -> Result<CacheLimits, ConfigError> {
+    let shared = CacheLimits::parse(env)?;
+    let ttl = env.millis("AUTH_RESULT_CACHE_OAUTH_TTL_MS", 0, 0, 3_600_000)?;
+    Ok(CacheLimits {
+        ttl,
+        negative_ttl: if ttl.is_zero() {
+            std::time::Duration::ZERO
+        } else {
+            shared.negative_ttl
+        },
+        max_entries: shared.max_entries,
+    })
 }

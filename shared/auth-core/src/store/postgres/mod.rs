@@ -326,6 +326,38 @@ impl Database {
         })
     }
 
+    /// Whether the database holds Better Auth 1.6's legacy OAuth provider (`oidcProvider`,
+    /// `mcp`): an `oauthApplication` table, or an `oauthAccessToken` keeping `accessToken` in
+    /// plain text. One catalog query.
+    pub async fn has_legacy_oauth_provider(&self) -> Result<bool, StoreError> {
+        const TABLES: [&str; 4] = [
+            "oauthApplication",
+            "oauth_application",
+            "oauthAccessToken",
+            "oauth_access_token",
+        ];
+        let tables: Vec<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
+        let schema_param = self.overrides.db_schema.clone();
+        let listing = ColumnListing::default();
+        let rows = self
+            .primary
+            .query(
+                &listing.sql,
+                &[(&schema_param, Type::TEXT), (&tables, Type::TEXT_ARRAY)],
+            )
+            .await?;
+        for row in &rows {
+            let (column, _) = listing.decode(row)?;
+            let application = column.table.eq_ignore_ascii_case("oauthApplication")
+                || column.table == "oauth_application";
+            let plain_token = column.column == "accessToken" || column.column == "access_token";
+            if application || plain_token {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The one statement an API key use runs (`$1` the key's hash, `$2` whether the owner's
     /// email must be verified), for benchmarks and diagnostics.
     pub async fn api_key_use_sql(&self) -> Result<String, StoreError> {

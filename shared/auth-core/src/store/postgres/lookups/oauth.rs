@@ -20,6 +20,7 @@ use crate::store::port::StoreError;
 struct SubjectColumns {
     client_active: Slot<bool>,
     session_alive: Slot<bool>,
+    session_expires_at: Slot<Option<DateTime<Utc>>>,
     resources_registered: Slot<bool>,
     user: UserColumns,
 }
@@ -53,6 +54,17 @@ impl SubjectColumns {
             ),
             None => format!("({session} IS NULL)"),
         });
+        // Its expiry too, so that an answer kept by the result cache is refused once the
+        // session ends (`evaluate_oauth` compares it with the time of use).
+        let session_expires_at = p.expr(match &layout.session {
+            Some(s) => format!(
+                "(SELECT {} FROM {} AS s WHERE {})",
+                s.select("s", SessionField::ExpiresAt),
+                s.sql_name(),
+                s.eq_expr("s", SessionField::Id, session),
+            ),
+            None => "NULL::timestamptz".to_owned(),
+        });
         // Deleting a resource invalidates the tokens issued for it (introspection checks each
         // audience value); without the table there is nothing to check.
         let resources_registered = p.expr(match layout.table::<OAuthResourceField>() {
@@ -68,6 +80,7 @@ impl SubjectColumns {
         Some(Self {
             client_active,
             session_alive,
+            session_expires_at,
             resources_registered,
             user,
         })
@@ -77,6 +90,7 @@ impl SubjectColumns {
         Ok(OAuthSubject {
             client_active: self.client_active.read(row)?,
             session_alive: self.session_alive.read(row)?,
+            session_expires_at: self.session_expires_at.read(row)?,
             resources_registered: self.resources_registered.read(row)?,
             user: self.user.decode(row)?,
         })
