@@ -50,6 +50,7 @@
 //! | who may list, get, update, ban, set roles and list or revoke sessions of other users: our routes allow and refuse exactly as Better Auth's admin endpoints do, with the app's own roles (`BETTER_AUTH_ACCESS_CONTROL`); the role that decides is the current one; `ASSIGNABLE_ROLES` must name roles | `better_auth::permissions` |
 //! | the same flows on Better Auth 1.6 | `better_auth::on_1_6`; also `better_auth::functions::on_better_auth_1_6`, `better_auth::organizations::organizations_agree_on_better_auth_1_6`, `api_keys::better_auth_1_6_keys_are_counted_the_same`, `stateless::better_auth_1_6_jwts_and_cookie_caches_authorize` |
 //! | what the Better Auth suites share (server + authenticator, the agreement check) | `better_auth::common` |
+//! | with the `otel` feature and an OTLP endpoint, the spans (store round trips among them) are exported | `telemetry_export` |
 //! | **The harness itself** | |
 //! | a Better Auth server's database holds no other test's schema (parallel runs don't race) | `harness` |
 //!
@@ -89,4 +90,5 @@ mod secondary_storage;
 mod session_lookup;
 mod sessions_routes;
 mod stateless;
+mod telemetry_export;
 mod users_routes;

@@ -13,7 +13,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 // one thread (no cross-thread wake-ups; measured by `make bench`).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    auth_core::telemetry::init();
+    let telemetry = auth_core::telemetry::init();
     let config = auth_core::aws::config_from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
@@ -24,9 +24,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     auth.warm_up().await.inspect_err(
         |e| tracing::error!(error = %e, "the database does not fit the configuration"),
     )?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<AuthorizerPayload>| {
+    let service = service_fn(move |event: LambdaEvent<AuthorizerPayload>| {
         let auth = Arc::clone(&auth);
         async move { authorizer::handler::handle(&auth, event).await }
-    }))
-    .await
+    });
+    // With span export on (feature `otel`, OTEL_EXPORTER_OTLP_ENDPOINT), the runtime's
+    // OpenTelemetry layer flushes the spans after each invocation.
+    #[cfg(feature = "otel")]
+    if let Some(flush) = telemetry.flush_hook() {
+        return lambda_runtime::Runtime::new(service)
+            .layer(lambda_runtime::layers::TracingLayer::new())
+            .layer(lambda_runtime::layers::OpenTelemetryLayer::new(move || {
+                flush()
+            }))
+            .run()
+            .await;
+    }
+    let _ = telemetry;
+    lambda_runtime::run(service).await
 }

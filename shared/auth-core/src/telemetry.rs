@@ -2,6 +2,8 @@
 
 mod line;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 
 use sha2::{Digest, Sha256};
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -14,12 +16,45 @@ pub fn fingerprint(token: &str) -> String {
     hex::encode(&digest[..6])
 }
 
+/// What [`init`] set up besides the log lines: with the `otel` feature and
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, the span exporter, which the runtime flushes after each
+/// invocation ([`Telemetry::flush_hook`]).
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    #[cfg(feature = "otel")]
+    exporter: Option<otel::Exporter>,
+}
+
+impl Telemetry {
+    /// What to call after each invocation, when spans are exported: for the runtime's
+    /// `OpenTelemetryLayer`. `None` without export.
+    pub fn flush_hook(&self) -> Option<std::sync::Arc<dyn Fn() + Send + Sync>> {
+        #[cfg(feature = "otel")]
+        if let Some(exporter) = self.exporter.clone() {
+            return Some(std::sync::Arc::new(move || exporter.flush()));
+        }
+        None
+    }
+}
+
 /// Installs the tracing subscriber once: JSON lines inside Lambda (CloudWatch), compact text
-/// elsewhere. `RUST_LOG` filters (default `info`). Safe to call more than once.
-pub fn init() {
+/// elsewhere. `RUST_LOG` filters (default `info`; with span export on, `info` and the
+/// round-trip spans). Safe to call more than once.
+pub fn init() -> Telemetry {
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     // Already installed (tests, or a second call): keep the first.
     if in_lambda {
+        #[cfg(feature = "otel")]
+        if let Some(exporter) = otel::Exporter::from_env() {
+            let rust_log = std::env::var("RUST_LOG")
+                .unwrap_or_else(|_| format!("info,{ROUND_TRIP_TARGET}=debug"));
+            let subscriber = json_subscriber_with(std::io::stdout, filter_from(Some(&rust_log)))
+                .with(exporter.layer());
+            drop(tracing::subscriber::set_global_default(subscriber));
+            return Telemetry {
+                exporter: Some(exporter),
+            };
+        }
         drop(tracing::subscriber::set_global_default(json_subscriber(
             std::io::stdout,
         )));
@@ -34,6 +69,7 @@ pub fn init() {
                 .try_init(),
         );
     }
+    Telemetry::default()
 }
 
 /// The target of the round-trip spans: `RUST_LOG=info,auth_core::round_trip=debug` turns them on
@@ -142,7 +178,13 @@ pub fn filter_from(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
 /// it; the invocation's `trace_id` and `request_id` on every line, [`line`]), writing to
 /// `writer`. The benchmark installs it with a sink so that the cost of logging
 /// is part of what it measures.
-pub fn json_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+pub fn json_subscriber<W>(
+    writer: W,
+) -> impl tracing::Subscriber
++ for<'a> tracing_subscriber::registry::LookupSpan<'a>
++ Send
++ Sync
++ 'static
 where
     W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -153,7 +195,11 @@ where
 pub fn json_subscriber_with<W>(
     writer: W,
     filter: tracing_subscriber::EnvFilter,
-) -> impl tracing::Subscriber + Send + Sync + 'static
+) -> impl tracing::Subscriber
++ for<'a> tracing_subscriber::registry::LookupSpan<'a>
++ Send
++ Sync
++ 'static
 where
     W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
 {

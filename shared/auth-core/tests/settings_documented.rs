@@ -30,6 +30,7 @@ const PREFIXES: &[&str] = &[
     "USERS_",
     "MAX_BODY_",
     "METRICS_",
+    "OTEL_",
     "AWS_",
     "OAUTH_",
     "RUST_LOG",

@@ -22,6 +22,7 @@ pub mod emf;
 pub mod events;
 pub mod http;
 pub mod logs;
+pub mod otlp;
 pub mod pgbouncer;
 pub mod proxy;
 pub mod redis;

@@ -93,7 +93,7 @@ pub fn run_once(binary: &str, function_name: &str, env: &[(&str, &str)], event: 
 }
 
 /// One HTTP/1.1 request on `reader`: method, path, body (content-length or chunked).
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
+pub(crate) fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
