@@ -46,4 +46,17 @@ async fn round_trip_spans_are_exported_over_otlp() {
             Duration::from_secs(10),
         )
         .unwrap_or_else(|e| panic!("the round trip's span was not exported: {e}"));
+    // Never the token, the secret or where the database is.
+    let exported = collector.bodies("/v1/traces").concat();
+    for secret in [
+        &b"NoSuchSessionToken0123456789abcd"[..],
+        SECRET.as_bytes(),
+        db.url.as_bytes(),
+    ] {
+        assert!(
+            !exported.windows(secret.len()).any(|w| w == secret),
+            "{} was exported",
+            String::from_utf8_lossy(secret)
+        );
+    }
 }

@@ -13,7 +13,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 // one thread (no cross-thread wake-ups; measured by `make bench`).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let telemetry = auth_core::telemetry::init();
+    let telemetry = auth_core::telemetry::init_with_span_export();
     let config = auth_core::aws::config_from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;

@@ -16,10 +16,11 @@ pub fn fingerprint(token: &str) -> String {
     hex::encode(&digest[..6])
 }
 
-/// What [`init`] set up besides the log lines: with the `otel` feature and
+/// What [`init_with_span_export`] set up besides the log lines: with the `otel` feature and
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`, the span exporter, which the runtime flushes after each
 /// invocation ([`Telemetry::flush_hook`]).
 #[derive(Debug, Default)]
+#[must_use = "the runtime must flush the exported spans after each invocation"]
 pub struct Telemetry {
     #[cfg(feature = "otel")]
     exporter: Option<otel::Exporter>,
@@ -38,23 +39,11 @@ impl Telemetry {
 }
 
 /// Installs the tracing subscriber once: JSON lines inside Lambda (CloudWatch), compact text
-/// elsewhere. `RUST_LOG` filters (default `info`; with span export on, `info` and the
-/// round-trip spans). Safe to call more than once.
-pub fn init() -> Telemetry {
+/// elsewhere. `RUST_LOG` filters (default `info`). Safe to call more than once.
+pub fn init() {
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     // Already installed (tests, or a second call): keep the first.
     if in_lambda {
-        #[cfg(feature = "otel")]
-        if let Some(exporter) = otel::Exporter::from_env() {
-            let rust_log = std::env::var("RUST_LOG")
-                .unwrap_or_else(|_| format!("info,{ROUND_TRIP_TARGET}=debug"));
-            let subscriber = json_subscriber_with(std::io::stdout, filter_from(Some(&rust_log)))
-                .with(exporter.layer());
-            drop(tracing::subscriber::set_global_default(subscriber));
-            return Telemetry {
-                exporter: Some(exporter),
-            };
-        }
         drop(tracing::subscriber::set_global_default(json_subscriber(
             std::io::stdout,
         )));
@@ -69,6 +58,28 @@ pub fn init() -> Telemetry {
                 .try_init(),
         );
     }
+}
+
+/// [`init`], and inside Lambda with the `otel` feature and `OTEL_EXPORTER_OTLP_ENDPOINT` set,
+/// the span exporter too (the round-trip spans then on: `auth_core::round_trip=debug` is added
+/// to `RUST_LOG`). What a function that wires the runtime's flush calls (the authorizer).
+pub fn init_with_span_export() -> Telemetry {
+    #[cfg(feature = "otel")]
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+        && let Some(exporter) = otel::Exporter::from_env()
+    {
+        let mut rust_log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+        if !rust_log.contains(ROUND_TRIP_TARGET) {
+            rust_log.push_str(&format!(",{ROUND_TRIP_TARGET}=debug"));
+        }
+        let subscriber = json_subscriber_with(std::io::stdout, filter_from(Some(&rust_log)))
+            .with(exporter.layer());
+        drop(tracing::subscriber::set_global_default(subscriber));
+        return Telemetry {
+            exporter: Some(exporter),
+        };
+    }
+    init();
     Telemetry::default()
 }
 

@@ -46,6 +46,19 @@ impl Collector {
         Self { endpoint, received }
     }
 
+    /// Every body posted to `path` so far.
+    pub fn bodies(&self, path: &str) -> Vec<Vec<u8>> {
+        self.received
+            .lock()
+            .map(|r| {
+                r.iter()
+                    .filter(|(p, _)| p == path)
+                    .map(|(_, b)| b.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The first body posted to `path` holding every one of `needles`, waiting up to
     /// `timeout`; `Err` with what was received instead.
     pub fn wait_for(

@@ -1,8 +1,18 @@
 //! OpenTelemetry export (cargo feature `otel`): the tracing spans — the runtime's invocation
-//! span, every store round trip ([`super::RoundTrip`]) — exported over OTLP/HTTP to the
-//! collector `OTEL_EXPORTER_OTLP_ENDPOINT` names (the ADOT Lambda layer's `http://localhost:4318`,
-//! or any), batched and flushed after each invocation. Off unless that variable (or
-//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: nothing is built, no thread is started.
+//! span, every store round trip ([`super::RoundTrip`]) — exported over OTLP/HTTP (or HTTPS,
+//! rustls with the webpki roots) to the collector `OTEL_EXPORTER_OTLP_ENDPOINT` names (the ADOT
+//! Lambda layer's `http://localhost:4318`), batched and flushed after each invocation. Off unless
+//! that variable (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: nothing is built, no thread
+//! is started.
+//!
+//! A flush runs after the answer is posted but before the sandbox asks for its next event: a
+//! slow collector holds the sandbox. So an export waits [`DEFAULT_TIMEOUT`] at most (unless
+//! `OTEL_EXPORTER_OTLP_TIMEOUT` says otherwise), and after a failed flush the next ones are
+//! skipped for [`BACKOFF`] (the batch processor's own timer still exports meanwhile).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
@@ -15,10 +25,17 @@ const ENDPOINTS: [&str; 2] = [
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 ];
 
+/// How long one export may take unless `OTEL_EXPORTER_OTLP_TIMEOUT` says.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long flushes are skipped after one failed.
+pub const BACKOFF: Duration = Duration::from_secs(30);
+
 /// The span exporter, when export is on.
 #[derive(Debug, Clone)]
 pub struct Exporter {
     provider: SdkTracerProvider,
+    /// When the last flush failed (ms since the epoch; 0: never).
+    failed_at_ms: Arc<AtomicI64>,
 }
 
 impl Exporter {
@@ -52,15 +69,21 @@ impl Exporter {
         // Built on a thread of its own: its blocking HTTP client may not be made inside the
         // async runtime (it is used only from the batch processor's thread).
         let exporter = std::thread::spawn(move || {
-            let builder = opentelemetry_otlp::SpanExporter::builder().with_http();
-            match traces_url {
-                Some(url) => {
-                    use opentelemetry_otlp::WithExportConfig as _;
-                    builder.with_endpoint(url).build()
-                }
-                None => builder.build(),
+            use opentelemetry_otlp::WithExportConfig as _;
+            let mut builder = opentelemetry_otlp::SpanExporter::builder().with_http();
+            let timeout_set = [
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            ]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
+            if !timeout_set {
+                builder = builder.with_timeout(DEFAULT_TIMEOUT);
             }
-            .map_err(|e| e.to_string())
+            if let Some(url) = traces_url {
+                builder = builder.with_endpoint(url);
+            }
+            builder.build().map_err(|e| e.to_string())
         })
         .join()
         .unwrap_or_else(|_| Err("the exporter's thread panicked".to_owned()))?;
@@ -68,7 +91,10 @@ impl Exporter {
             .with_batch_exporter(exporter)
             .with_resource(Resource::builder().with_service_name(service).build())
             .build();
-        Ok(Self { provider })
+        Ok(Self {
+            provider,
+            failed_at_ms: Arc::default(),
+        })
     }
 
     /// The `tracing` layer that turns spans into OpenTelemetry spans.
@@ -82,10 +108,21 @@ impl Exporter {
     }
 
     /// Exports what is buffered (after each invocation: a Lambda sandbox is frozen between
-    /// them). A failure is logged, never an error of the invocation.
+    /// them), unless a flush failed less than [`BACKOFF`] ago. A failure is logged, never an
+    /// error of the invocation.
     pub fn flush(&self) {
+        let now = chrono::Utc::now().timestamp_millis();
+        let failed_at = self.failed_at_ms.load(Ordering::Relaxed);
+        if failed_at != 0 && now - failed_at < BACKOFF.as_millis() as i64 {
+            return;
+        }
         if let Err(error) = self.provider.force_flush() {
-            tracing::warn!(error = %error, "OpenTelemetry export: flush failed");
+            self.failed_at_ms.store(now, Ordering::Relaxed);
+            tracing::warn!(
+                error = %error,
+                "OpenTelemetry export: flush failed; flushes skipped for {} s",
+                BACKOFF.as_secs()
+            );
         }
     }
 }
