@@ -8,7 +8,7 @@ use std::time::Instant;
 use auth_core::Authenticator;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio_postgres::types::Type;
@@ -36,13 +36,7 @@ pub fn jwt(key: &SigningKey, kid: &str, base_url: &str, user: &str, now: i64) ->
         "scope": "read write", "iss": issuer(base_url), "iat": now, "exp": now + 3600,
         "jti": test_support::random_token(32),
     });
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let signature = key.sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    test_support::jws::sign_eddsa(key, &header, &claims)
 }
 
 /// The provider's tables (the columns and types its migration writes that the authorizer
@@ -169,44 +163,7 @@ pub async fn limit_worker(
 /// The host the DPoP row's events name (`requestContext.domainName`).
 pub const DPOP_HOST: &str = "api.bench.example";
 
-/// A client's DPoP key: its public JWK and RFC 7638 thumbprint.
-pub struct DpopKey {
-    key: SigningKey,
-    jwk: serde_json::Value,
-    /// `cnf.jkt` of the tokens bound to it.
-    pub jkt: String,
-}
-
-impl DpopKey {
-    /// A fresh key.
-    pub fn new() -> Self {
-        let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-        let jwk = json!({"kty": "OKP", "crv": "Ed25519",
-                         "x": URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes())});
-        let jkt = auth_core::jose::dpop::jwk_thumbprint(jwk.as_object().expect("an object"))
-            .expect("a thumbprint");
-        Self { key, jwk, jkt }
-    }
-
-    /// The public half.
-    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
-        self.key.verifying_key()
-    }
-
-    /// A fresh proof (its own `jti`) for `GET https://<DPOP_HOST><path>` and `token`.
-    pub fn proof(&self, path: &str, token: &str) -> String {
-        let claims = json!({
-            "htm": "GET", "htu": format!("https://{DPOP_HOST}{path}"),
-            "iat": chrono::Utc::now().timestamp(), "jti": test_support::random_token(16),
-            "ath": auth_core::jose::dpop::access_token_hash(token),
-        });
-        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": self.jwk});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature = self.key.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
-    }
+/// The URL the DPoP row's events stand for (`requestContext.domainName` + `path`).
+pub fn dpop_url(path: &str) -> String {
+    format!("https://{DPOP_HOST}{path}")
 }

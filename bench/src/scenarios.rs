@@ -9,7 +9,7 @@ use auth_core::signing::{Secret, sign_cookie_value};
 use authorizer::event::AuthorizerPayload;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use hmac::{Hmac, Mac as _};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
@@ -244,7 +244,7 @@ pub struct Bench {
     oauth_tokens: Arc<Vec<(String, String)>>,
     /// Opaque OAuth access tokens bound to `dpop_key`, and their users.
     oauth_dpop_tokens: Arc<Vec<(String, String)>>,
-    dpop_key: Arc<crate::oauth::DpopKey>,
+    dpop_key: Arc<test_support::dpop::DpopKey>,
 }
 
 type Expected = Option<String>;
@@ -296,9 +296,9 @@ impl Bench {
             .collect();
         let users: Vec<String> = sessions.iter().take(2000).map(|(_, u)| u.clone()).collect();
         let oauth_tokens = crate::oauth::store(&database_url, &users).await?;
-        let dpop_key = crate::oauth::DpopKey::new();
+        let dpop_key = test_support::dpop::DpopKey::new();
         let oauth_dpop_tokens =
-            crate::oauth::store_bound(&database_url, &users, &dpop_key.jkt).await?;
+            crate::oauth::store_bound(&database_url, &users, &dpop_key.jkt()).await?;
         let api_keys: Vec<(String, String)> = sessions
             .iter()
             .take(2000)
@@ -546,18 +546,7 @@ impl Bench {
         let signed: Vec<(String, ed25519_dalek::Signature)> = self
             .jwts
             .iter()
-            .map(|jwt| {
-                let (input, signature) = jwt.rsplit_once('.').ok_or("a JWS")?;
-                let bytes: [u8; 64] = URL_SAFE_NO_PAD
-                    .decode(signature)
-                    .map_err(|e| e.to_string())?
-                    .try_into()
-                    .map_err(|_| "a 64-byte signature".to_owned())?;
-                Ok((
-                    input.to_owned(),
-                    ed25519_dalek::Signature::from_bytes(&bytes),
-                ))
-            })
+            .map(|jwt| signed_parts(jwt))
             .collect::<Result<_, String>>()?;
         let signed = Arc::new(signed);
         let key = self.jwt_key;
@@ -584,17 +573,10 @@ impl Bench {
             .iter()
             .take(HOT)
             .map(|(token, _)| {
-                let proof = self.dpop_key.proof("/request", token);
-                let (input, signature) = proof.rsplit_once('.').ok_or("a JWS")?;
-                let bytes: [u8; 64] = URL_SAFE_NO_PAD
-                    .decode(signature)
-                    .map_err(|e| e.to_string())?
-                    .try_into()
-                    .map_err(|_| "a 64-byte signature".to_owned())?;
-                Ok((
-                    input.to_owned(),
-                    ed25519_dalek::Signature::from_bytes(&bytes),
-                ))
+                let proof =
+                    self.dpop_key
+                        .proof("GET", &crate::oauth::dpop_url("/request"), Some(token));
+                signed_parts(&proof)
             })
             .collect::<Result<_, String>>()?;
         let signed = Arc::new(signed);
@@ -765,7 +747,7 @@ impl Bench {
                         .as_str()
                         .unwrap_or("/")
                         .to_owned();
-                    let proof = dpop_key.proof(&path, token);
+                    let proof = dpop_key.proof("GET", &crate::oauth::dpop_url(&path), Some(token));
                     (with_header(shape, e, "DPoP", &proof), Some(user.clone()))
                 }
                 Scenario::OAuthOpaqueLimit | Scenario::OAuthOpaquePath => {
@@ -924,6 +906,20 @@ fn is_expected(
     }
 }
 
+/// A compact EdDSA JWS split ahead of timing: its signing input and its decoded signature.
+fn signed_parts(jws: &str) -> Result<(String, ed25519_dalek::Signature), String> {
+    let (input, signature) = jws.rsplit_once('.').ok_or("a JWS")?;
+    let bytes: [u8; 64] = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|e| e.to_string())?
+        .try_into()
+        .map_err(|_| "a 64-byte signature".to_owned())?;
+    Ok((
+        input.to_owned(),
+        ed25519_dalek::Signature::from_bytes(&bytes),
+    ))
+}
+
 fn jwt(key: &SigningKey, user: &str, now: i64) -> String {
     let header = json!({"alg": "EdDSA", "kid": KID, "typ": "JWT"});
     let claims = json!({
@@ -931,13 +927,7 @@ fn jwt(key: &SigningKey, user: &str, now: i64) -> String {
         "emailVerified": true, "role": "user", "banned": false,
         "iat": now, "exp": now + 3600, "iss": ISSUER, "aud": ISSUER,
     });
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let signature = key.sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    test_support::jws::sign_eddsa(key, &header, &claims)
 }
 
 /// One invocation as the runtime runs it: the event's bytes to the answer's bytes, polled through

@@ -116,29 +116,26 @@ pub async fn config_from_lookup(
         let value = parameter(&sdk, &name, "BETTER_AUTH_SECRET_PARAMETER").await?;
         overlay.insert("BETTER_AUTH_SECRET", value);
     }
-    const REDIS_ARN: &str = "BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN";
-    const REDIS_PARAMETER: &str = "BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER";
-    if let Some(arn) = get(REDIS_ARN) {
-        let value = secret_string(&sdk, &arn, REDIS_ARN).await?;
-        overlay.insert(
+    // Redis URLs (they may carry a password): the secondary storage's, and DPoP's replay store.
+    for (target, secret_arn, parameter_name) in [
+        (
             "BETTER_AUTH_SECONDARY_STORAGE_URL",
-            url_from_secret(&value, REDIS_ARN)?,
-        );
-    } else if let Some(name) = get(REDIS_PARAMETER) {
-        let value = parameter(&sdk, &name, REDIS_PARAMETER).await?;
-        overlay.insert("BETTER_AUTH_SECONDARY_STORAGE_URL", value.trim().to_owned());
-    }
-    const DPOP_REDIS_ARN: &str = "BETTER_AUTH_OAUTH_DPOP_REDIS_URL_SECRET_ARN";
-    const DPOP_REDIS_PARAMETER: &str = "BETTER_AUTH_OAUTH_DPOP_REDIS_URL_PARAMETER";
-    if let Some(arn) = get(DPOP_REDIS_ARN) {
-        let value = secret_string(&sdk, &arn, DPOP_REDIS_ARN).await?;
-        overlay.insert(
+            "BETTER_AUTH_SECONDARY_STORAGE_URL_SECRET_ARN",
+            "BETTER_AUTH_SECONDARY_STORAGE_URL_PARAMETER",
+        ),
+        (
             "BETTER_AUTH_OAUTH_DPOP_REDIS_URL",
-            url_from_secret(&value, DPOP_REDIS_ARN)?,
-        );
-    } else if let Some(name) = get(DPOP_REDIS_PARAMETER) {
-        let value = parameter(&sdk, &name, DPOP_REDIS_PARAMETER).await?;
-        overlay.insert("BETTER_AUTH_OAUTH_DPOP_REDIS_URL", value.trim().to_owned());
+            "BETTER_AUTH_OAUTH_DPOP_REDIS_URL_SECRET_ARN",
+            "BETTER_AUTH_OAUTH_DPOP_REDIS_URL_PARAMETER",
+        ),
+    ] {
+        if let Some(arn) = get(secret_arn) {
+            let value = secret_string(&sdk, &arn, secret_arn).await?;
+            overlay.insert(target, url_from_secret(&value, secret_arn)?);
+        } else if let Some(name) = get(parameter_name) {
+            let value = parameter(&sdk, &name, parameter_name).await?;
+            overlay.insert(target, value.trim().to_owned());
+        }
     }
     for (source, target) in [
         (

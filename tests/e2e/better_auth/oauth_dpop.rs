@@ -5,11 +5,8 @@
 //! `enforceDpopBinding`) is the oracle for the same presentations.
 
 use auth_core::Authenticator;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use test_support::dpop::DpopKey;
 use test_support::events::{Shape, event, with_header};
 use test_support::redis::TestRedis;
 
@@ -20,40 +17,6 @@ use super::oauth_resource_server::{Provider, field};
 const REST_URL: &str = "https://api.example.com/request";
 /// The HTTP API fixture's request (`requestContext.domainName` + `http.path`, method `POST`).
 const HTTP_URL: &str = "https://id.execute-api.us-east-1.amazonaws.com/my/path";
-
-/// A client's DPoP key.
-struct DpopKey {
-    key: SigningKey,
-    jwk: Value,
-}
-
-impl DpopKey {
-    fn new() -> Self {
-        let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-        let jwk = json!({"kty": "OKP", "crv": "Ed25519",
-                         "x": URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes())});
-        Self { key, jwk }
-    }
-
-    /// A proof for `method url`, bound to `token` (its `ath`) when given.
-    fn proof(&self, method: &str, url: &str, token: Option<&str>) -> String {
-        let mut claims = json!({
-            "htm": method, "htu": url, "iat": chrono::Utc::now().timestamp(),
-            "jti": test_support::random_token(16),
-        });
-        if let Some(token) = token {
-            claims["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())));
-        }
-        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": self.jwk});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature = self.key.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
-    }
-}
 
 /// A REST REQUEST or HTTP API event carrying `authorization` and, when given, a `DPoP` proof.
 fn dpop_event(shape: Shape, authorization: &str, proof: Option<&str>) -> Value {

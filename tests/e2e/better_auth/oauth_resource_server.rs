@@ -10,7 +10,7 @@
 use auth_core::Authenticator;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use test_support::better_auth::{Credential, Profile, ServerOptions};
@@ -477,13 +477,7 @@ async fn email_of(p: &Provider) -> String {
 /// A JWS signed with `key` under `kid`.
 fn sign(key: &SigningKey, kid: &str, claims: &Value) -> String {
     let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let signature = key.sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    test_support::jws::sign_eddsa(key, &header, claims)
 }
 
 /// Tokens that are not access tokens for this API are refused; scopes reach the routes; the

@@ -18,9 +18,11 @@
 pub mod aws;
 pub mod better_auth;
 pub mod cluster;
+pub mod dpop;
 pub mod emf;
 pub mod events;
 pub mod http;
+pub mod jws;
 pub mod logs;
 pub mod otlp;
 pub mod pgbouncer;

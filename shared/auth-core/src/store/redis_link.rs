@@ -10,7 +10,7 @@ use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
 use tracing::Instrument as _;
 
-use crate::env::ConfigError;
+use crate::env::{ConfigError, Env};
 use crate::store::port::StoreError;
 use crate::telemetry::RoundTrip;
 
@@ -40,26 +40,22 @@ pub fn insecure_tls(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|u| u.scheme() == "rediss" && u.fragment() == Some("insecure"))
 }
 
+/// What accepts a `rediss://…#insecure` URL (no certificate check), for every Redis URL.
+pub const ALLOW_INSECURE_TLS: &str = "BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS";
+
 /// Checks a Redis URL read from `var`: `redis://` or `rediss://`, one the client accepts, and
-/// `#insecure` only with `allow_insecure_tls`.
-pub fn check_url(
-    var: &'static str,
-    url: &str,
-    allow_insecure_tls: Option<&'static str>,
-) -> Result<(), ConfigError> {
+/// `#insecure` only with [`ALLOW_INSECURE_TLS`].
+pub fn check_url(env: &Env<'_>, var: &'static str, url: &str) -> Result<(), ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid { var, reason };
     if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
         return Err(invalid("expected redis://… or rediss://… (TLS)".into()));
     }
     redis::Client::open(url)
         .map_err(|_| invalid("not a Redis URL (rediss://user:password@host:6379/0)".into()))?;
-    if insecure_tls(url) {
-        return match allow_insecure_tls {
-            Some(flag) => Err(invalid(format!(
-                "#insecure turns off the TLS certificate check: set {flag}=true to accept that"
-            ))),
-            None => Ok(()),
-        };
+    if insecure_tls(url) && !env.flag(ALLOW_INSECURE_TLS, false)? {
+        return Err(invalid(format!(
+            "#insecure turns off the TLS certificate check: set {ALLOW_INSECURE_TLS}=true to accept that"
+        )));
     }
     Ok(())
 }

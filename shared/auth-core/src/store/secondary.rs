@@ -89,12 +89,7 @@ impl SecondaryStorageSettings {
         let Some(url) = env.get(VAR).map(|v| v.trim().to_owned()) else {
             return Ok(None);
         };
-        let allow_insecure = env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?;
-        crate::store::redis_link::check_url(
-            VAR,
-            &url,
-            (!allow_insecure).then_some("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS"),
-        )?;
+        crate::store::redis_link::check_url(env, VAR, &url)?;
         let prefix = storage_prefix(env)?;
         Ok(Some(Self {
             url,

@@ -49,10 +49,11 @@ pub(super) fn subject_key(lookup: &OAuthSubjectLookup<'_>) -> [u8; 32] {
     hash.finalize().into()
 }
 
-/// A store answer from `cache` when fresh, else from `ask` (and kept). Errors are never kept.
+/// A store answer from `cache` when fresh (`key` computed only when the cache is on), else
+/// from `ask` (and kept). Errors are never kept.
 pub(super) async fn cached<V, F, Fut>(
     cache: &ResultCache<V>,
-    key: [u8; 32],
+    key: impl FnOnce() -> [u8; 32],
     ask: F,
 ) -> Result<V, StoreError>
 where
@@ -60,9 +61,11 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<V, StoreError>>,
 {
+    // Off (the default): no key is even computed.
     if !cache.is_enabled() {
         return ask().await;
     }
+    let key = key();
     if let Some(hit) = cache.get(&key, std::time::Instant::now()) {
         crate::telemetry::metrics::count(crate::telemetry::metrics::Tally::ResultCacheHit);
         return Ok(hit);

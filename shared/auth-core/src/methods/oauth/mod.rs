@@ -352,9 +352,11 @@ impl OAuthMethod {
             session_id: claims.sid.as_deref(),
             audiences: &audiences,
         };
-        let subject = *cached(&self.results.subjects, subject_key(&lookup), || async {
-            context.store.oauth_subject(&lookup).await.map(Box::new)
-        })
+        let subject = *cached(
+            &self.results.subjects,
+            || subject_key(&lookup),
+            || async { context.store.oauth_subject(&lookup).await.map(Box::new) },
+        )
         .await?;
         if machine && subject.user.is_some() {
             // `sub` names both the client and a user: which one the token is for cannot be
@@ -385,14 +387,17 @@ impl OAuthMethod {
         context: &Context<'_, S>,
     ) -> Result<(Verified, Option<(Proof, &Dpop)>), AuthError> {
         let hash = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
-        let key = crate::result_cache::key(&hash);
-        let found = cached(&self.results.tokens, key, || async {
-            let record = context
-                .store
-                .oauth_access_token(&hash, &self.settings.userinfo_audience)
-                .await?;
-            Ok(record.map(Box::new))
-        })
+        let found = cached(
+            &self.results.tokens,
+            || crate::result_cache::key(&hash),
+            || async {
+                let record = context
+                    .store
+                    .oauth_access_token(&hash, &self.settings.userinfo_audience)
+                    .await?;
+                Ok(record.map(Box::new))
+            },
+        )
         .await?;
         let record = *found.ok_or(AuthError::Refused {
             reason: Refusal::Unknown,

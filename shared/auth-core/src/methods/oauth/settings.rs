@@ -83,13 +83,7 @@ fn dpop_settings(env: &Env<'_>, common: &Common<'_>) -> Result<Option<DpopSettin
         }
     };
     let redis_url = redis_url.trim().to_owned();
-    // The same opt-in as the secondary storage's for a `rediss://…#insecure` URL.
-    let allow_insecure = env.flag("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS", false)?;
-    crate::store::redis_link::check_url(
-        redis_var,
-        &redis_url,
-        (!allow_insecure).then_some("BETTER_AUTH_SECONDARY_STORAGE_ALLOW_INSECURE_TLS"),
-    )?;
+    crate::store::redis_link::check_url(env, redis_var, &redis_url)?;
     Ok(Some(DpopSettings {
         max_age_seconds,
         redis_var,
