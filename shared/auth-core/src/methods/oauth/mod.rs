@@ -69,10 +69,22 @@ pub struct OAuthMethod {
 }
 
 /// An access token this method owns, and how it was presented.
-#[derive(Debug)]
 pub struct OAuthToken {
     kind: TokenKind,
     presented: Presented,
+}
+
+impl std::fmt::Debug for OAuthToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token or its proof: a short hash, and how it came.
+        f.debug_struct("OAuthToken")
+            .field(
+                "token",
+                &<OAuthMethod as CredentialMethod>::fingerprint(self),
+            )
+            .field("dpop", &matches!(self.presented, Presented::Dpop(_)))
+            .finish()
+    }
 }
 
 /// The token's form.
@@ -529,6 +541,21 @@ mod tests {
         assert!(!m.owns_bearer("16wdRQ2r5xE3DyCPTsx4SQXF5yuasMk1.c2lnbmF0dXJl"));
         // Without a prefix, no opaque value is ours.
         assert!(!method(None).owns_bearer("bao_abcdef"));
+    }
+
+    #[test]
+    fn debug_output_names_no_token() {
+        let m = method(Some("bao_"));
+        let token = OAuthToken {
+            kind: m.recognise("bao_secret-token-value").expect("ours"),
+            presented: Presented::Bearer,
+        };
+        let shown = format!("{token:?}");
+        assert!(!shown.contains("secret-token-value"), "{shown}");
+        assert!(
+            shown.contains(&fingerprint("secret-token-value")),
+            "{shown}"
+        );
     }
 
     #[test]
